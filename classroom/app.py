@@ -1,0 +1,69 @@
+"""The application factory: HTTP routes, the Socket.IO server, and their shared services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from classroom.http import add_routes, error_middleware
+from classroom.hub import Hub
+from classroom.keys import SERVICES, SETTINGS
+from classroom.live import LiveServer
+from classroom.services import Services
+from classroom.settings import Settings
+from classroom.storage import open_store
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+FALLBACK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Takhti</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; font-size: 1.4rem; margin: 2rem">
+<h1>Takhti · تختی</h1>
+<p>The server is running. The browser app has not been built in this copy:
+run <code>make run</code> from the project folder.</p>
+</body></html>
+"""
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the server application for ``settings`` (opened and closed with the app)."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app[SETTINGS] = settings
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    services = Services(
+        settings=settings, store=store, hub=Hub(store, idle_unload_s=settings.idle_unload_s)
+    )
+    live = LiveServer(services)
+    app[SERVICES] = services
+    live.sio.attach(app)
+    add_routes(app)
+    _add_static(app)
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        await services.open()
+        yield
+        await services.close()
+
+    app.cleanup_ctx.append(services_ctx)
+    return app
+
+
+def _add_static(app: web.Application) -> None:
+    index = STATIC_DIR / "index.html"
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        if index.exists():
+            return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return web.Response(text=FALLBACK_PAGE, content_type="text/html")
+
+    app.router.add_get("/", page)
+    app.router.add_get("/join/{code}", page)
+    app.router.add_get("/teacher", page)
+    if (STATIC_DIR / "assets").is_dir():
+        app.router.add_static("/assets", STATIC_DIR / "assets")

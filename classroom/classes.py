@@ -1,0 +1,100 @@
+"""Teachers, classes, students and board devices: records and the rules about them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from classroom.errors import InvalidPayload
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B: a code read off a smartboard is typed right first time.
+JOIN_CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
+JOIN_CODE_LENGTH = 6  # 23**6 = 148 million codes
+MAX_NAME_CHARS = 40
+MAX_TITLE_CHARS = 80
+_TEACHER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherRecord:
+    name: str
+    password_hash: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRecord:
+    id: str
+    teacher: str
+    title: str
+    join_code: str
+    created_at: int
+    ended_at: int | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StudentRecord:
+    class_id: str
+    id: str
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    class_id: str
+    id: str
+    name: str
+    created_at: int
+
+
+def new_id(prefix: str) -> str:
+    """A random, URL-safe id such as ``c_3fZ...`` (96 bits)."""
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+def new_join_code() -> str:
+    """A short, unguessable join code from the unambiguous alphabet."""
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+def normalize_join_code(raw: str) -> str:
+    """Uppercase, drop spaces and dashes, and map look-alike letters a student may type."""
+    code = raw.strip().upper().replace(" ", "").replace("-", "")
+    return code.translate(
+        str.maketrans({"O": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6", "B": "8"})
+    )
+
+
+def is_valid_join_code(code: str) -> bool:
+    return len(code) == JOIN_CODE_LENGTH and all(ch in JOIN_CODE_ALPHABET for ch in code)
+
+
+def clean_display_name(raw: str, *, field: str = "name", limit: int = MAX_NAME_CHARS) -> str:
+    """Normalise a display name (NFC, collapsed spaces, no control characters) or refuse it."""
+    name = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not name:
+        raise InvalidPayload(f"{field} must not be empty", field=field)
+    if len(name) > limit:
+        raise InvalidPayload(f"{field} is longer than {limit} characters", field=field)
+    if any(
+        unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} and ch not in "\u200c\u200d"
+        for ch in name
+    ):
+        raise InvalidPayload(f"{field} contains control characters", field=field)
+    return name
+
+
+def check_teacher_name(name: str) -> str:
+    """Teacher login names: lowercase letters, digits, '.', '_' or '-', up to 40 characters."""
+    if not _TEACHER_NAME.match(name):
+        raise InvalidPayload(
+            "teacher name must be 1-40 lowercase letters, digits, '.', '_' or '-'", field="name"
+        )
+    return name

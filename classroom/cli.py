@@ -1,0 +1,234 @@
+"""The ``classroom`` command: run the server, manage teachers, regenerate protocol docs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import socket
+import sys
+import time
+from pathlib import Path
+
+from classroom import __version__
+from classroom.auth import MIN_PASSWORD_CHARS, hash_password
+from classroom.classes import TeacherRecord, check_teacher_name
+from classroom.errors import ClassroomError
+from classroom.settings import Settings
+from classroom.storage import open_store
+
+
+def _port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
+
+
+def _store_url(raw: str) -> str:
+    if not raw.startswith(("sqlite://", "redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError(
+            f"{raw!r}: use sqlite:///PATH/TO/FILE or redis://HOST:PORT/DB"
+        )
+    return raw
+
+
+def _add_store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        type=_store_url,
+        metavar="URL",
+        help="sqlite:///PATH (default: DATA_DIR/takhti.sqlite3) or "
+        "redis://HOST:PORT/DB (env TAKHTI_STORE)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the embedded store and recordings live (default ./data, env TAKHTI_DATA_DIR)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="classroom",
+        description="Takhti classroom server: live board, polls and quizzes for a class.",
+    )
+    parser.add_argument("--version", action="version", version=f"classroom {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run the server", description="Run the classroom server on this computer."
+    )
+    serve.add_argument("--host", help="address to listen on (default 0.0.0.0: the whole LAN)")
+    serve.add_argument("--port", type=_port, help="port (default 8080, env TAKHTI_PORT)")
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="base URL students use, for join links and QR codes "
+        "(default: the address the teacher's browser used)",
+    )
+    _add_store_flags(serve)
+
+    teacher = commands.add_parser(
+        "teacher", help="manage teacher accounts", description="Manage teacher accounts."
+    )
+    teacher_cmds = teacher.add_subparsers(dest="teacher_command", required=True, metavar="ACTION")
+    add = teacher_cmds.add_parser(
+        "add",
+        help="add a teacher",
+        description="Add a teacher. The password is asked for at a prompt, or read from the "
+        "first line of standard input when it is not a terminal.",
+    )
+    add.add_argument("name", help="login name: lowercase letters, digits, '.', '_' or '-'")
+    _add_store_flags(add)
+    passwd = teacher_cmds.add_parser(
+        "passwd",
+        help="change a teacher's password",
+        description="Change a teacher's password (prompt or stdin).",
+    )
+    passwd.add_argument("name")
+    _add_store_flags(passwd)
+
+    docs = commands.add_parser(
+        "docs",
+        help="regenerate docs/protocol.md and docs/asyncapi.json",
+        description="Write the protocol documentation generated from the schemas.",
+    )
+    docs.add_argument("--out-dir", type=Path, default=Path("docs"))
+    docs.add_argument(
+        "--check", action="store_true", help="exit 1 if the files on disk differ from the schemas"
+    )
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    return settings.with_overrides(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        store_url=getattr(args, "store", None),
+        data_dir=getattr(args, "data_dir", None),
+        public_url=getattr(args, "public_url", None),
+    )
+
+
+def _read_password(confirm: bool) -> str:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Again: ") != password:
+            raise ClassroomError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ClassroomError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+    return password
+
+
+async def _teacher_add(settings: Settings, name: str, password: str) -> None:
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    await store.open()
+    try:
+        await store.add_teacher(
+            TeacherRecord(
+                name=name,
+                password_hash=hash_password(password),
+                created_at=time.time_ns() // 1_000_000,
+            )
+        )
+    finally:
+        await store.close()
+
+
+async def _teacher_passwd(settings: Settings, name: str, password: str) -> None:
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    await store.open()
+    try:
+        if await store.get_teacher(name) is None:
+            raise ClassroomError(f"no teacher named {name!r}")
+        await store.set_teacher_password(name, hash_password(password))
+    finally:
+        await store.close()
+
+
+def lan_addresses() -> list[str]:
+    """IPv4 addresses of this computer that tablets on the LAN may reach."""
+    found: list[str] = []
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    for info in infos:
+        address = str(info[4][0])
+        if not address.startswith("127.") and address not in found:
+            found.append(address)
+    return found
+
+
+def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from classroom.app import create_app
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    hosts = lan_addresses() if settings.host in ("0.0.0.0", "::", "") else [settings.host]
+    urls = [f"http://{host}:{settings.port}" for host in hosts or ["127.0.0.1"]]
+
+    async def announce(app: web.Application) -> None:
+        print(f"Takhti is running (store: {settings.store_url}, data: {settings.data_dir}).")
+        print(f"  On this computer:  http://127.0.0.1:{settings.port}/teacher")
+        for url in urls:
+            print(f"  On the school LAN: {url}/teacher")
+        print("Next: open the teacher page on the smartboard, log in, press 'New class', and")
+        print("show the join code or QR code; students open the same address on their tablets.")
+        print("No teacher account yet? Stop the server and run:  classroom teacher add NAME")
+        sys.stdout.flush()
+
+    app.on_startup.append(announce)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        handle_signals=True,
+        shutdown_timeout=5,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            _serve(_settings(args))
+            return 0
+        if args.command == "teacher":
+            name = check_teacher_name(args.name)
+            password = _read_password(confirm=True)
+            if args.teacher_command == "add":
+                asyncio.run(_teacher_add(_settings(args), name, password))
+                print(f"teacher {name!r} added")
+            else:
+                asyncio.run(_teacher_passwd(_settings(args), name, password))
+                print(f"password of {name!r} changed")
+            return 0
+        if args.command == "docs":
+            from classroom import protocol_docs
+
+            return protocol_docs.main(args.out_dir, check=args.check)
+    except ClassroomError as exc:
+        print(f"classroom: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Domain errors with stable codes, turned into error acks or HTTP statuses at one boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ClassroomError(Exception):
+    """Base of every error a client may see. ``code`` is stable; ``message`` is for people."""
+
+    code = "INTERNAL"
+    http_status = 500
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``error`` object of an ack or an HTTP error body."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class InvalidPayload(ClassroomError):
+    code = "INVALID_PAYLOAD"
+    http_status = 400
+
+
+class PayloadTooLarge(ClassroomError):
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+
+
+class Unauthorized(ClassroomError):
+    code = "UNAUTHORIZED"
+    http_status = 401
+
+
+class Forbidden(ClassroomError):
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class NotFound(ClassroomError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class Conflict(ClassroomError):
+    """The request is well formed but the class is not in a state that allows it."""
+
+    code = "CONFLICT"
+    http_status = 409
+
+
+class ClassEnded(ClassroomError):
+    code = "CLASS_ENDED"
+    http_status = 409
+
+
+class RateLimited(ClassroomError):
+    code = "RATE_LIMITED"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["retry_after_s"] = round(self.retry_after_s, 3)
+        return body
+
+
+class UnknownEvent(ClassroomError):
+    code = "UNKNOWN_EVENT"
+    http_status = 404
+
+
+class StoreUnavailable(ClassroomError):
+    code = "STORE_UNAVAILABLE"
+    http_status = 503
+
+
+class InternalError(ClassroomError):
+    code = "INTERNAL"
+    http_status = 500

@@ -1,0 +1,10 @@
+"""Socket event handlers, one module per feature, gathered into one table."""
+
+from __future__ import annotations
+
+from classroom.handlers import core
+from classroom.handlers.base import Call, Handler, Session
+
+HANDLERS: dict[str, Handler] = {**core.HANDLERS}
+
+__all__ = ["HANDLERS", "Call", "Handler", "Session"]

@@ -1,0 +1,346 @@
+"""HTTP routes: login, classes, joining, board devices, QR codes, health and metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import segno
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from classroom import classes, roster
+from classroom.auth import TokenClaims, verify_password
+from classroom.classes import ClassRecord, DeviceRecord, StudentRecord
+from classroom.errors import (
+    ClassEnded,
+    ClassroomError,
+    Forbidden,
+    InternalError,
+    InvalidPayload,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+)
+from classroom.keys import SERVICES
+from classroom.live import describe_validation_error
+from classroom.log import Actor
+from classroom.services import Services
+
+logger = logging.getLogger(__name__)
+
+MAX_JSON_BODY = 64 * 1024
+M = TypeVar("M", bound=BaseModel)
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LoginBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class ClassCreateBody(Body):
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class JoinBody(Body):
+    join_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class DeviceBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "Board camera"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Route) -> web.StreamResponse:
+    """Turn domain errors into JSON error bodies with their HTTP status; never a traceback."""
+    try:
+        return await handler(request)
+    except ClassroomError as exc:
+        return _error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):
+            code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+            body = {
+                "ok": False,
+                "error": {"code": code.get(exc.status, "HTTP_ERROR"), "message": exc.reason},
+            }
+            return web.json_response(body, status=exc.status)
+        raise
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.path)
+        return _error_response(InternalError("something went wrong; nothing was changed"))
+
+
+def _error_response(exc: ClassroomError) -> web.Response:
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    return web.json_response(
+        {"ok": False, "error": exc.to_dict()}, status=exc.http_status, headers=headers
+    )
+
+
+async def _parse(request: web.Request, model: type[M]) -> M:
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"request body is larger than {MAX_JSON_BODY} bytes")
+    raw = await request.content.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"request body is larger than {MAX_JSON_BODY} bytes")
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, RecursionError) as exc:
+        raise InvalidPayload("request body is not valid JSON") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise describe_validation_error(exc) from None
+
+
+def _services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def _teacher(request: web.Request) -> TokenClaims:
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    claims = _services(request).signer.check(token)
+    if claims.role != "teacher":
+        raise Forbidden("only a teacher may do this")
+    return claims
+
+
+async def _own_class(request: web.Request) -> tuple[TokenClaims, ClassRecord]:
+    claims = _teacher(request)
+    class_id = request.match_info["class_id"]
+    if len(class_id) > 64:
+        raise NotFound("no such class")
+    record = await _services(request).store.get_class(class_id)
+    if record is None:
+        raise NotFound("no such class")
+    if record.teacher != claims.subject:
+        raise Forbidden("this class belongs to another teacher")
+    return claims, record
+
+
+def _base_url(request: web.Request) -> str:
+    configured = _services(request).settings.public_url
+    return configured or f"{request.scheme}://{request.host}"
+
+
+def _class_json(request: web.Request, record: ClassRecord) -> dict[str, Any]:
+    join_url = f"{_base_url(request)}/join/{record.join_code}"
+    return {
+        "class_id": record.id,
+        "title": record.title,
+        "join_code": record.join_code,
+        "join_url": join_url,
+        "created_at": record.created_at,
+        "ended": record.ended,
+        "qr_svg": f"/api/classes/{record.id}/qr.svg",
+        "qr_png": f"/api/classes/{record.id}/qr.png",
+    }
+
+
+# routes
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = _services(request)
+    started = time.perf_counter()
+    try:
+        await services.store.ping()
+    except Exception as exc:
+        logger.warning("health check: store unreachable: %s", exc)
+        return web.json_response(
+            {
+                "ok": False,
+                "store": services.store.name,
+                "error": {"code": "STORE_UNAVAILABLE", "message": "the store is unreachable"},
+            },
+            status=503,
+        )
+    latency = time.perf_counter() - started
+    services.metrics.store_ping.set(latency)
+    return web.json_response(
+        {"ok": True, "store": services.store.name, "store_ping_ms": round(latency * 1000, 3)}
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = _services(request).metrics.registry
+    return web.Response(
+        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
+
+
+async def login(request: web.Request) -> web.Response:
+    services = _services(request)
+    address = request.remote or "unknown"
+    now = time.monotonic()
+    locked = services.login_lockout.locked_for(address, now)
+    if locked > 0:
+        raise RateLimited("too many failed logins; wait and try again", retry_after_s=locked)
+    body = await _parse(request, LoginBody)
+    teacher = await services.store.get_teacher(body.name)
+    if teacher is None or not verify_password(body.password, teacher.password_hash):
+        services.login_lockout.fail(address, now)
+        raise Unauthorized("wrong name or password")
+    services.login_lockout.succeed(address)
+    token = services.signer.issue(TokenClaims(role="teacher", subject=teacher.name))
+    return web.json_response({"ok": True, "token": token, "teacher": teacher.name})
+
+
+async def list_classes(request: web.Request) -> web.Response:
+    claims = _teacher(request)
+    records = await _services(request).store.list_classes(claims.subject)
+    return web.json_response({"ok": True, "classes": [_class_json(request, r) for r in records]})
+
+
+async def create_class(request: web.Request) -> web.Response:
+    claims = _teacher(request)
+    body = await _parse(request, ClassCreateBody)
+    title = classes.clean_display_name(body.title, field="title", limit=classes.MAX_TITLE_CHARS)
+    store = _services(request).store
+    for _ in range(8):  # a collision among 148M codes is rare; try again with a new one
+        record = ClassRecord(
+            id=classes.new_id("c"),
+            teacher=claims.subject,
+            title=title,
+            join_code=classes.new_join_code(),
+            created_at=_now_ms(),
+        )
+        try:
+            await store.create_class(record)
+        except ClassroomError as exc:
+            if exc.code == "CONFLICT":
+                continue
+            raise
+        return web.json_response({"ok": True, **_class_json(request, record)}, status=201)
+    raise InternalError("could not allocate a join code")
+
+
+async def get_class(request: web.Request) -> web.Response:
+    _, record = await _own_class(request)
+    return web.json_response({"ok": True, **_class_json(request, record)})
+
+
+async def end_class(request: web.Request) -> web.Response:
+    claims, record = await _own_class(request)
+    services = _services(request)
+    if not record.ended:
+        runtime = await services.hub.get(record.id)
+        if not runtime.state.roster.ended:
+            await services.append(
+                record.id,
+                Actor("teacher", claims.subject, claims.subject),
+                roster.propose_end(runtime.state.roster),
+                client_id="class-end",
+            )
+        await services.store.mark_class_ended(record.id, _now_ms())
+    return web.json_response({"ok": True, "class_id": record.id, "ended": True})
+
+
+async def qr_code(request: web.Request) -> web.Response:
+    _, record = await _own_class(request)
+    qr = segno.make(f"{_base_url(request)}/join/{record.join_code}", error="m")
+    if request.match_info["fmt"] == "svg":
+        return web.Response(text=qr.svg_inline(scale=10, border=2), content_type="image/svg+xml")
+    import io
+
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=12, border=2)
+    return web.Response(body=out.getvalue(), content_type="image/png")
+
+
+async def issue_device(request: web.Request) -> web.Response:
+    _, record = await _own_class(request)
+    body = await _parse(request, DeviceBody)
+    if record.ended:
+        raise ClassEnded("this class has ended")
+    name = classes.clean_display_name(body.name)
+    device = DeviceRecord(
+        class_id=record.id, id=classes.new_id("d"), name=name, created_at=_now_ms()
+    )
+    services = _services(request)
+    await services.store.add_device(device)
+    token = services.signer.issue(TokenClaims(role="board", subject=device.id, class_id=record.id))
+    return web.json_response({"ok": True, "device_id": device.id, "token": token}, status=201)
+
+
+async def join(request: web.Request) -> web.Response:
+    """A student joins with the class code and a display name; no account."""
+    services = _services(request)
+    address = request.remote or "unknown"
+    now = time.monotonic()
+    locked = services.join_lockout.locked_for(address, now)
+    if locked > 0:
+        raise RateLimited(
+            "too many wrong codes from this device; wait and try again", retry_after_s=locked
+        )
+    body = await _parse(request, JoinBody)
+    name = classes.clean_display_name(body.name)
+    code = classes.normalize_join_code(body.join_code)
+    record = None
+    if classes.is_valid_join_code(code):
+        record = await services.store.find_class_by_code(code)
+    if record is None:
+        services.join_lockout.fail(address, now)
+        raise NotFound("no class has this code; check it on the board", field="join_code")
+    if record.ended:
+        raise ClassEnded("this class has ended")
+    services.join_lockout.succeed(address)
+    runtime = await services.hub.get(record.id)
+    roster.check_open(runtime.state.roster)
+    student = StudentRecord(
+        class_id=record.id, id=classes.new_id("s"), name=name, created_at=_now_ms()
+    )
+    await services.store.add_student(student)
+    actor = Actor("student", student.id, student.name)
+    await services.append(
+        record.id,
+        actor,
+        roster.propose_joined(runtime.state.roster, student.id, name),
+        client_id="joined",
+    )
+    token = services.signer.issue(
+        TokenClaims(role="student", subject=student.id, class_id=record.id)
+    )
+    return web.json_response(
+        {
+            "ok": True,
+            "token": token,
+            "class_id": record.id,
+            "student_id": student.id,
+            "name": name,
+            "title": record.title,
+        },
+        status=201,
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/login", login)
+    app.router.add_get("/api/classes", list_classes)
+    app.router.add_post("/api/classes", create_class)
+    app.router.add_get("/api/classes/{class_id}", get_class)
+    app.router.add_post("/api/classes/{class_id}/end", end_class)
+    app.router.add_get("/api/classes/{class_id}/qr.{fmt:svg|png}", qr_code)
+    app.router.add_post("/api/classes/{class_id}/devices", issue_device)
+    app.router.add_post("/api/join", join)

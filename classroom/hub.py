@@ -1,0 +1,217 @@
+"""Per-process live classes: each follows its log through the store's feed, in seq order.
+
+A ``ClassRuntime`` exists while this process has clients in the class. It folds the log into the
+live state, keeps a bounded in-memory tail of recent events (fast resumes), and hands every event
+to the transport for fan-out, strictly in seq order. Lost feed messages are detected as gaps and
+read back from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from classroom import lesson
+from classroom.log import Actor, Event
+from classroom.storage.base import Store
+
+logger = logging.getLogger(__name__)
+
+Emit = Callable[[Event], Awaitable[None]]
+
+TAIL_EVENTS = 5000
+LOAD_PAGE = 2000
+IDLE_UNLOAD_S = 60.0
+
+
+async def _no_emit(event: Event) -> None:
+    return None
+
+
+class _Resync:
+    pass
+
+
+_RESYNC = _Resync()
+
+
+class ClassRuntime:
+    """The live state of one class in this process (a store feed listener)."""
+
+    def __init__(self, class_id: str, store: Store, emit: Emit) -> None:
+        self.class_id = class_id
+        self.state = lesson.ClassState(class_id)
+        self.tail: deque[Event] = deque(maxlen=TAIL_EVENTS)
+        self._store = store
+        self._emit = emit
+        self._inbox: asyncio.Queue[Event | _Resync] = asyncio.Queue()
+        self._pump_task: asyncio.Task[None] | None = None
+        self._applied = asyncio.Condition()
+        self.local_clients = 0
+        self._unload_handle: asyncio.TimerHandle | None = None
+
+    @property
+    def seq(self) -> int:
+        return self.state.seq
+
+    # FeedListener
+
+    def deliver(self, event: Event) -> None:
+        self._inbox.put_nowait(event)
+
+    def resync(self) -> None:
+        self._inbox.put_nowait(_RESYNC)
+
+    # life cycle
+
+    async def start(self) -> None:
+        # Subscribe first so nothing appended while we load is missed; the pump drops what the
+        # load already covered.
+        await self._store.subscribe(self.class_id, self)
+        await self._catch_up(emit=False)
+        self._pump_task = asyncio.create_task(self._pump(), name=f"class-{self.class_id}")
+
+    async def stop(self) -> None:
+        await self._store.unsubscribe(self.class_id, self)
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump_task
+
+    async def _catch_up(self, *, emit: bool) -> None:
+        while True:
+            events = await self._store.read_after(self.class_id, self.state.seq, LOAD_PAGE)
+            for event in events:
+                await self._apply(event, emit=emit)
+            if len(events) < LOAD_PAGE:
+                return
+
+    async def _pump(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            try:
+                if isinstance(item, _Resync) or item.seq > self.state.seq + 1:
+                    await self._catch_up(emit=True)
+                if isinstance(item, Event) and item.seq == self.state.seq + 1:
+                    await self._apply(item, emit=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The store may be briefly unreachable; the next event or resync retries.
+                logger.exception("class %s: catching up failed", self.class_id)
+
+    async def _apply(self, event: Event, *, emit: bool) -> None:
+        try:
+            lesson.apply(self.state, event)
+        except Exception:
+            # A bug in one feature's reducer must not stop the class; the seq still advances.
+            logger.exception(
+                "class %s: applying seq %d (%s) failed", self.class_id, event.seq, event.type
+            )
+            self.state.seq = event.seq
+        self.tail.append(event)
+        async with self._applied:
+            self._applied.notify_all()
+        if emit:
+            try:
+                await self._emit(event)
+            except Exception:
+                logger.exception("class %s: fan-out of seq %d failed", self.class_id, event.seq)
+
+    async def wait_for(self, seq: int, timeout: float = 5.0) -> bool:
+        """Wait until the live state includes ``seq`` (read-your-writes for a handler)."""
+        if self.state.seq >= seq:
+            return True
+        async with self._applied:
+            try:
+                await asyncio.wait_for(
+                    self._applied.wait_for(lambda: self.state.seq >= seq), timeout
+                )
+            except TimeoutError:
+                return False
+        return True
+
+    async def events_after(self, after_seq: int, limit: int) -> list[Event]:
+        """Events with seq > ``after_seq``, from the in-memory tail when it covers them."""
+        if self.tail and self.tail[0].seq <= after_seq + 1 and after_seq < self.state.seq:
+            start = after_seq + 1 - self.tail[0].seq
+            return [self.tail[i] for i in range(start, min(len(self.tail), start + limit))]
+        if after_seq >= self.state.seq and self.tail:
+            return []
+        return await self._store.read_after(self.class_id, after_seq, limit)
+
+    def snapshot(self, viewer: Actor) -> tuple[int, dict[str, object]]:
+        return self.state.seq, lesson.snapshot(self.state, viewer)
+
+
+class Hub:
+    """The classes this process serves, loaded on first use and unloaded when idle."""
+
+    def __init__(self, store: Store, *, idle_unload_s: float = IDLE_UNLOAD_S) -> None:
+        self._store = store
+        # Set by the transport: sends an applied event to the clients allowed to see it.
+        self.emit: Emit = _no_emit
+        self._runtimes: dict[str, ClassRuntime] = {}
+        self._loading: dict[str, asyncio.Task[ClassRuntime]] = {}
+        self._idle_unload_s = idle_unload_s
+
+    def __len__(self) -> int:
+        return len(self._runtimes)
+
+    async def get(self, class_id: str) -> ClassRuntime:
+        """The loaded runtime of a class (loading it from the store if needed)."""
+        runtime = self._runtimes.get(class_id)
+        if runtime is not None:
+            return runtime
+        task = self._loading.get(class_id)
+        if task is None:
+            task = asyncio.create_task(self._load(class_id))
+            self._loading[class_id] = task
+        return await asyncio.shield(task)
+
+    async def _load(self, class_id: str) -> ClassRuntime:
+        try:
+            runtime = ClassRuntime(class_id, self._store, lambda event: self.emit(event))
+            await runtime.start()
+            self._runtimes[class_id] = runtime
+            return runtime
+        finally:
+            self._loading.pop(class_id, None)
+
+    async def attach(self, class_id: str) -> ClassRuntime:
+        """A local client joined the class: keep its runtime loaded."""
+        runtime = await self.get(class_id)
+        runtime.local_clients += 1
+        if runtime._unload_handle is not None:
+            runtime._unload_handle.cancel()
+            runtime._unload_handle = None
+        return runtime
+
+    def detach(self, class_id: str) -> None:
+        """A local client left; unload the class after a grace period if it was the last."""
+        runtime = self._runtimes.get(class_id)
+        if runtime is None:
+            return
+        runtime.local_clients = max(0, runtime.local_clients - 1)
+        if runtime.local_clients == 0 and runtime._unload_handle is None:
+            loop = asyncio.get_running_loop()
+            runtime._unload_handle = loop.call_later(
+                self._idle_unload_s, lambda: asyncio.ensure_future(self._unload(class_id))
+            )
+
+    async def _unload(self, class_id: str) -> None:
+        runtime = self._runtimes.get(class_id)
+        if runtime is None or runtime.local_clients > 0:
+            return
+        del self._runtimes[class_id]
+        await runtime.stop()
+
+    async def close(self) -> None:
+        for runtime in list(self._runtimes.values()):
+            if runtime._unload_handle is not None:
+                runtime._unload_handle.cancel()
+            await runtime.stop()
+        self._runtimes.clear()

@@ -1,0 +1,14 @@
+"""Every entry of the aiohttp application, declared once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from classroom.services import Services
+    from classroom.settings import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+SERVICES: web.AppKey[Services] = web.AppKey("services")

@@ -1,0 +1,235 @@
+"""The Socket.IO transport: authenticate connections, validate and dispatch events, fan out.
+
+Every client->server event goes through :meth:`LiveServer.dispatch`: role check, rate limit,
+schema validation, then the feature handler. Any failure becomes an error ack; nothing is
+applied before validation passes; unexpected exceptions are logged and answered ``INTERNAL``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+
+from classroom import roster
+from classroom.errors import (
+    ClassroomError,
+    Forbidden,
+    InternalError,
+    InvalidPayload,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    UnknownEvent,
+)
+from classroom.handlers import HANDLERS, Call, Session
+from classroom.log import Actor, Event
+from classroom.protocol import EVENTS, NAMESPACE
+from classroom.ratelimit import RATES, TokenBucket
+from classroom.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def class_room(class_id: str) -> str:
+    return f"c:{class_id}"
+
+
+def teachers_room(class_id: str) -> str:
+    return f"c:{class_id}:t"
+
+
+def actor_room(class_id: str, actor: Actor) -> str:
+    return f"c:{class_id}:u:{actor.role}:{actor.id}"
+
+
+def describe_validation_error(exc: ValidationError) -> InvalidPayload:
+    """A short, safe message (never echoes the input) naming the first bad field."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    loc = ".".join(str(part) for part in first["loc"]) or "payload"
+    more = exc.error_count() - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
+    return InvalidPayload(f"{loc}: {first['msg']}{suffix}", field=loc)
+
+
+class LiveServer:
+    """Owns the ``socketio.AsyncServer`` and the sessions of this process."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            cors_allowed_origins="*",
+            max_http_buffer_size=services.settings.max_message_bytes,
+            ping_interval=10,
+            ping_timeout=10,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.sessions: dict[str, Session] = {}
+        services.hub.emit = self.emit_event
+        self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
+        self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
+        for name in EVENTS:
+            self.sio.on(name, self._bind(name), namespace=NAMESPACE)
+        self.sio.on("*", self.on_unknown, namespace=NAMESPACE)
+
+    def _bind(self, name: str) -> Any:
+        async def handler(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
+            if extra:
+                return self._error(InvalidPayload("send one payload object per event"))
+            return await self.dispatch(sid, name, data)
+
+        handler.__name__ = f"on_{name}"
+        return handler
+
+    async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        self.services.metrics.rejected.labels(code=UnknownEvent.code).inc()
+        return self._error(UnknownEvent(f"unknown event {str(event)[:64]!r}"))
+
+    # connections
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            session = await self._authenticate(sid, environ, auth)
+        except ClassroomError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()) from None
+        except Exception:
+            logger.exception("connect failed")
+            raise socketio.exceptions.ConnectionRefusedError(
+                InternalError("the server could not accept the connection").to_dict()
+            ) from None
+        await self.services.hub.attach(session.class_id)
+        self.sessions[sid] = session
+        await self.sio.enter_room(sid, class_room(session.class_id))
+        await self.sio.enter_room(sid, actor_room(session.class_id, session.actor))
+        if session.actor.role == "teacher":
+            await self.sio.enter_room(sid, teachers_room(session.class_id))
+        self.services.metrics.connected.labels(role=session.actor.role).inc()
+        self.services.metrics.classes_loaded.set(len(self.services.hub))
+        if session.actor.role == "student":
+            try:
+                await self.services.append(
+                    session.class_id,
+                    session.actor,
+                    [roster.presence(session.actor.id, connected=True)],
+                )
+            except ClassroomError:
+                logger.warning("could not log the connection of %s", session.actor.id)
+
+    async def _authenticate(self, sid: str, environ: dict[str, Any], auth: Any) -> Session:
+        if not isinstance(auth, dict):
+            raise Unauthorized("connect with auth {token, class_id?}")
+        claims = self.services.signer.check(auth.get("token"))
+        store = self.services.store
+        address = _client_address(environ)
+        if claims.role == "teacher":
+            class_id = auth.get("class_id")
+            if not isinstance(class_id, str) or not 0 < len(class_id) <= 64:
+                raise InvalidPayload(
+                    "teachers connect with auth {token, class_id}", field="class_id"
+                )
+            record = await store.get_class(class_id)
+            if record is None:
+                raise NotFound("no such class", field="class_id")
+            if record.teacher != claims.subject:
+                raise Forbidden("this class belongs to another teacher")
+            actor = Actor("teacher", claims.subject, claims.subject)
+        else:
+            class_id = claims.class_id or ""
+            if await store.get_class(class_id) is None:
+                raise NotFound("the class of this token no longer exists")
+            if claims.role == "student":
+                student = await store.get_student(class_id, claims.subject)
+                if student is None:
+                    raise Unauthorized("unknown student; join again with the class code")
+                actor = Actor("student", student.id, student.name)
+            else:
+                device = await store.get_device(class_id, claims.subject)
+                if device is None:
+                    raise Unauthorized("unknown board device; ask the teacher for a new token")
+                actor = Actor("board", device.id, device.name)
+        return Session(sid=sid, actor=actor, class_id=class_id, address=address)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        session = self.sessions.pop(sid, None)
+        if session is None:
+            return
+        self.services.metrics.connected.labels(role=session.actor.role).dec()
+        if session.actor.role == "student":
+            try:
+                await self.services.append(
+                    session.class_id,
+                    session.actor,
+                    [roster.presence(session.actor.id, connected=False)],
+                )
+            except ClassroomError:
+                logger.warning("could not log the disconnection of %s", session.actor.id)
+        self.services.hub.detach(session.class_id)
+
+    # events
+
+    async def dispatch(self, sid: str, name: str, data: Any) -> dict[str, Any]:
+        """Validate and run one client event; always returns an ack."""
+        try:
+            session = self.sessions.get(sid)
+            if session is None:
+                raise Unauthorized("not connected to a class")
+            spec = EVENTS[name]
+            if session.actor.role not in spec.roles:
+                raise Forbidden(f"a {session.actor.role} may not send {name}")
+            self._check_rate(session, spec.rate)
+            try:
+                payload = spec.payload.model_validate({} if data is None else data)
+            except ValidationError as exc:
+                raise describe_validation_error(exc) from None
+            runtime = await self.services.hub.get(session.class_id)
+            result = await HANDLERS[name](Call(self.services, session, runtime), payload)
+        except ClassroomError as exc:
+            self.services.metrics.rejected.labels(code=exc.code).inc()
+            return self._error(exc)
+        except RecursionError:
+            self.services.metrics.rejected.labels(code=InvalidPayload.code).inc()
+            return self._error(InvalidPayload("payload is nested too deeply"))
+        except Exception:
+            logger.exception("event %s failed", name)
+            self.services.metrics.rejected.labels(code=InternalError.code).inc()
+            return self._error(InternalError("something went wrong; the event was not applied"))
+        return {"ok": True, **result}
+
+    @staticmethod
+    def _error(exc: ClassroomError) -> dict[str, Any]:
+        return {"ok": False, "error": exc.to_dict()}
+
+    @staticmethod
+    def _check_rate(session: Session, bucket_name: str) -> None:
+        now = time.monotonic()
+        bucket = session.buckets.get(bucket_name)
+        if bucket is None:
+            bucket = session.buckets[bucket_name] = TokenBucket(RATES[bucket_name], now)
+        wait = bucket.take(now)
+        if wait > 0:
+            raise RateLimited("too many events; slow down", retry_after_s=wait)
+
+    # fan-out
+
+    async def emit_event(self, event: Event) -> None:
+        """Send an appended event to everyone in this process allowed to see it."""
+        cid = event.class_id
+        if event.audience == "all":
+            to: str | list[str] = class_room(cid)
+        elif event.audience == "teachers":
+            to = teachers_room(cid)
+        else:
+            to = [teachers_room(cid), actor_room(cid, event.actor)]
+        await self.sio.emit(event.type, event.to_wire(), to=to, namespace=NAMESPACE)
+
+
+def _client_address(environ: dict[str, Any]) -> str:
+    request = environ.get("aiohttp.request")
+    if request is not None and request.remote:
+        return str(request.remote)
+    return str(environ.get("REMOTE_ADDR", "unknown"))

@@ -1,0 +1,112 @@
+"""The lesson log: one ordered, durable sequence of events per class.
+
+Feature modules (``board.py``, ``polls.py`` ...) are pure. They follow one shape:
+
+* ``propose_<verb>(state, actor, payload) -> list[Proposed]`` validates a request against the
+  projection and returns the events to append; it raises a ``ClassroomError`` and never mutates.
+* ``apply(state, event) -> None`` folds one appended event into the projection. It is
+  deterministic and tolerates an event that is no longer valid when applied (ignores it), because
+  several server processes may propose concurrently and the log order decides.
+* ``snapshot(state, viewer) -> dict`` is the JSON a joining client starts from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["teacher", "student", "board"]
+ROLES: tuple[Role, ...] = ("teacher", "student", "board")
+
+# Who may see an event: everyone in the class, teachers only, or teachers plus its author.
+Audience = Literal["all", "teachers", "author"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who caused an event: a teacher (id = teacher name), a student or a board device."""
+
+    role: Role
+    id: str
+    name: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"role": self.role, "id": self.id, "name": self.name}
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any]) -> Actor:
+        return cls(role=raw["role"], id=raw["id"], name=raw.get("name", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """An event a feature wants appended; the log gives it a sequence number and a time."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    audience: Audience = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A proposed event with its author and the client id that makes retries idempotent."""
+
+    type: str
+    actor: Actor
+    data: dict[str, Any]
+    client_id: str | None = None
+    audience: Audience = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An appended event. ``seq`` starts at 1 and has no gaps within a class."""
+
+    class_id: str
+    seq: int
+    type: str
+    actor: Actor
+    ts: int  # server wall clock, milliseconds since the Unix epoch
+    data: dict[str, Any]
+    client_id: str | None = None
+    audience: Audience = "all"
+
+    def visible_to(self, viewer: Actor) -> bool:
+        """Whether ``viewer`` may see this event."""
+        if self.audience == "all" or viewer.role == "teacher":
+            return True
+        if self.audience == "author":
+            return viewer.role == self.actor.role and viewer.id == self.actor.id
+        return False
+
+    def to_record(self) -> dict[str, Any]:
+        """The stored form (compact keys)."""
+        record: dict[str, Any] = {
+            "seq": self.seq,
+            "type": self.type,
+            "by": self.actor.to_wire(),
+            "ts": self.ts,
+            "data": self.data,
+        }
+        if self.client_id is not None:
+            record["cid"] = self.client_id
+        if self.audience != "all":
+            record["aud"] = self.audience
+        return record
+
+    @classmethod
+    def from_record(cls, class_id: str, record: dict[str, Any]) -> Event:
+        return cls(
+            class_id=class_id,
+            seq=int(record["seq"]),
+            type=record["type"],
+            actor=Actor.from_wire(record["by"]),
+            ts=int(record["ts"]),
+            data=record["data"],
+            client_id=record.get("cid"),
+            audience=record.get("aud", "all"),
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """What clients receive: the stored form (clients see ids and seqs, nothing more)."""
+        return self.to_record()

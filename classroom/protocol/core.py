@@ -1,0 +1,137 @@
+"""Core events: resume, snapshot, clock, roster, hands, ending a class."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from classroom.protocol.common import (
+    ALL_ROLES,
+    STUDENT,
+    TEACHER,
+    Broadcast,
+    BroadcastSpec,
+    ClientId,
+    EventSpec,
+    Payload,
+    Seq,
+    ServerId,
+)
+
+MAX_RESUME_PAGE = 2000
+
+
+class LogResume(Payload):
+    """Ask for the events after ``after_seq`` that this client may see, in order."""
+
+    after_seq: Seq
+    limit: Annotated[int, Field(ge=1, le=MAX_RESUME_PAGE)] = 1000
+
+
+class LogResumeAck(BaseModel):
+    events: list[dict[str, Any]]
+    head_seq: int = Field(description="The newest seq in the class when the page was read.")
+    next_after_seq: int = Field(description="Ask again from here while `more` is true.")
+    more: bool
+
+
+class ClassSnapshot(Payload):
+    """Ask for the live state of the class (a late joiner's starting point)."""
+
+
+class ClassSnapshotAck(BaseModel):
+    seq: int = Field(description="The state includes every event up to and including this seq.")
+    state: dict[str, Any]
+
+
+class ClockSync(Payload):
+    """Measure the clock offset: the ack carries the server time for this client time."""
+
+    client_time_ms: Annotated[float, Field(ge=0, le=2**53)]
+
+
+class ClockSyncAck(BaseModel):
+    client_time_ms: float
+    server_time_ms: int
+
+
+class RosterGet(Payload):
+    """Ask for the class roster with live connection state."""
+
+
+class RosterGetAck(BaseModel):
+    students: list[dict[str, Any]]
+
+
+class HandRaise(Payload):
+    """A student raises (or lowers) their hand."""
+
+    raised: bool
+    client_id: ClientId | None = None
+
+
+class HandLower(Payload):
+    """The teacher lowers a student's hand."""
+
+    student_id: ServerId
+    client_id: ClientId | None = None
+
+
+class ClassEnd(Payload):
+    """The teacher ends the class; later writes are refused with CLASS_ENDED."""
+
+    client_id: ClientId | None = None
+
+
+class AppendAck(BaseModel):
+    seq: int = Field(description="The log seq of the (first) appended event.")
+    duplicate: bool = Field(description="True when a retry matched an event already stored.")
+
+
+class StudentJoinedData(Broadcast):
+    student_id: str
+    name: str
+
+
+class StudentPresenceData(Broadcast):
+    student_id: str
+
+
+class HandData(Broadcast):
+    student_id: str
+
+
+class EmptyData(Broadcast):
+    pass
+
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(
+        "log_resume", LogResume, ALL_ROLES, LogResume.__doc__ or "", LogResumeAck, rate="read"
+    ),
+    EventSpec(
+        "class_snapshot",
+        ClassSnapshot,
+        ALL_ROLES,
+        ClassSnapshot.__doc__ or "",
+        ClassSnapshotAck,
+        rate="read",
+    ),
+    EventSpec("clock_sync", ClockSync, ALL_ROLES, ClockSync.__doc__ or "", ClockSyncAck),
+    EventSpec("roster_get", RosterGet, TEACHER, RosterGet.__doc__ or "", RosterGetAck, rate="read"),
+    EventSpec("hand_raise", HandRaise, STUDENT, HandRaise.__doc__ or "", AppendAck),
+    EventSpec("hand_lower", HandLower, TEACHER, HandLower.__doc__ or "", AppendAck),
+    EventSpec("class_end", ClassEnd, TEACHER, ClassEnd.__doc__ or "", AppendAck),
+)
+
+BROADCASTS: tuple[BroadcastSpec, ...] = (
+    BroadcastSpec("student_joined", StudentJoinedData, "A student joined for the first time."),
+    BroadcastSpec("student_connected", StudentPresenceData, "A student's device connected."),
+    BroadcastSpec(
+        "student_disconnected", StudentPresenceData, "A student's last device disconnected."
+    ),
+    BroadcastSpec("hand_raised", HandData, "A student raised their hand."),
+    BroadcastSpec("hand_lowered", HandData, "A student's hand was lowered."),
+    BroadcastSpec("class_ended", EmptyData, "The teacher ended the class."),
+)

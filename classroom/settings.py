@@ -1,0 +1,50 @@
+"""Server settings: one frozen dataclass, read from the environment, overridable by CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 8080
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to start. Nothing here needs changing for a school."""
+
+    host: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    # sqlite:///ABSOLUTE/PATH, sqlite:///  (= DATA_DIR/takhti.sqlite3) or redis://HOST:PORT/DB
+    store_url: str = "sqlite:///"
+    data_dir: Path = Path("data")
+    # Base of join links and QR codes; by default taken from the teacher's own request.
+    public_url: str | None = None
+    # Largest Socket.IO message accepted (bytes); payload schemas bound each field far below.
+    max_message_bytes: int = 2_000_000
+    # A class with no connected client is unloaded from memory after this many seconds.
+    idle_unload_s: float = 60.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if "TAKHTI_HOST" in env:
+            values["host"] = env["TAKHTI_HOST"]
+        if "TAKHTI_PORT" in env:
+            values["port"] = int(env["TAKHTI_PORT"])
+        if "TAKHTI_STORE" in env:
+            values["store_url"] = env["TAKHTI_STORE"]
+        if "TAKHTI_DATA_DIR" in env:
+            values["data_dir"] = Path(env["TAKHTI_DATA_DIR"])
+        if "TAKHTI_PUBLIC_URL" in env:
+            values["public_url"] = env["TAKHTI_PUBLIC_URL"].rstrip("/")
+        if "TAKHTI_LOG_LEVEL" in env:
+            values["log_level"] = env["TAKHTI_LOG_LEVEL"].upper()
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given fields replaced (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,101 @@
+"""The async store interface every backend implements, and the contract it promises.
+
+Contract (tests/storage/test_store_contract.py runs it against every backend):
+
+* ``append`` assigns each class's events consecutive seqs starting at 1, in call order, and returns
+  only once the events are durable (an acknowledged event survives SIGKILL of the server, and of
+  the store's own process where it has one).
+* An event with a ``client_id`` is stored at most once per (class, actor, client_id); a retry
+  returns the stored event with ``duplicate=True``.
+* ``read_after`` returns events in seq order with no gaps.
+* Every appended event reaches every feed listener of its class, in every process sharing the
+  store, in seq order. Delivery is at-most-once (a listener that sees a gap or a ``resync`` call
+  reads the missing range with ``read_after``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
+from classroom.log import Event, NewEvent
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    event: Event
+    duplicate: bool
+
+
+class FeedListener(Protocol):
+    """Receives a class's appended events as they are committed."""
+
+    def deliver(self, event: Event) -> None:
+        """Called on the event loop, in seq order; must not block."""
+
+    def resync(self) -> None:
+        """Called when deliveries may have been lost (e.g. the store connection was re-made)."""
+
+
+class Store(Protocol):
+    """Durable storage of teachers, classes, students, devices and the per-class lesson log."""
+
+    name: str
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+    async def shared_secret(self) -> str:
+        """The token-signing secret: created once, then the same for every process."""
+
+    # teachers
+    async def add_teacher(self, teacher: TeacherRecord) -> None:
+        """Add a teacher or raise ``Conflict`` if the name is taken."""
+
+    async def set_teacher_password(self, name: str, password_hash: str) -> None: ...
+
+    async def get_teacher(self, name: str) -> TeacherRecord | None: ...
+
+    # classes
+    async def create_class(self, record: ClassRecord) -> None:
+        """Store a new class or raise ``Conflict`` if its id or join code is taken."""
+
+    async def get_class(self, class_id: str) -> ClassRecord | None: ...
+
+    async def find_class_by_code(self, join_code: str) -> ClassRecord | None: ...
+
+    async def list_classes(self, teacher: str) -> list[ClassRecord]: ...
+
+    async def mark_class_ended(self, class_id: str, ended_at: int) -> None: ...
+
+    # people and devices in a class
+    async def add_student(self, student: StudentRecord) -> None: ...
+
+    async def get_student(self, class_id: str, student_id: str) -> StudentRecord | None: ...
+
+    async def list_students(self, class_id: str) -> list[StudentRecord]: ...
+
+    async def add_device(self, device: DeviceRecord) -> None: ...
+
+    async def get_device(self, class_id: str, device_id: str) -> DeviceRecord | None: ...
+
+    # the lesson log
+    async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:
+        """Append events durably, in order; idempotent per (actor, client_id)."""
+
+    async def read_after(self, class_id: str, after_seq: int, limit: int) -> list[Event]:
+        """Up to ``limit`` events with seq > ``after_seq``, in order."""
+
+    async def head(self, class_id: str) -> int:
+        """The newest seq of the class (0 when the log is empty)."""
+
+    # fan-out
+    async def subscribe(self, class_id: str, listener: FeedListener) -> None: ...
+
+    async def unsubscribe(self, class_id: str, listener: FeedListener) -> None: ...

@@ -1,0 +1,418 @@
+"""Redis store: the same data as SQLite, shared by several server processes, plus the fan-out.
+
+Keys use hash tags (``tk:{class_id}:log``) so one class's keys share a slot and the append script
+stays valid on Redis Cluster.
+
+The lesson log of a class is a list (``seq`` = position + 1) appended by one Lua script that checks
+the client id, assigns the seq, stores, remembers the client id and publishes to the class's
+channel in one atomic step: pub/sub order is seq order, whichever process appended.
+
+Durability: acknowledged means written to the append-only file. Run Redis with
+``--appendonly yes --appendfsync always`` (docker-compose.yml does): Redis then writes and fsyncs
+the AOF before it replies, so neither SIGKILL of Redis nor a power cut loses an acknowledged
+event. With ``appendfsync everysec`` a power cut can lose the last second; with AOF off, a Redis
+restart loses everything. ``open`` logs a warning when the server is not configured durably.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
+from classroom.errors import Conflict, StoreUnavailable
+from classroom.log import Event, NewEvent
+from classroom.storage.base import AppendResult, FeedListener
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "tk"
+
+APPEND_SCRIPT = """
+local results = {}
+local channel = ARGV[1]
+local ts = ARGV[2]
+local n = (#ARGV - 2) / 2
+for i = 1, n do
+  local idkey = ARGV[1 + 2 * i]
+  local body = ARGV[2 + 2 * i]
+  local existing = false
+  if idkey ~= '' then
+    existing = redis.call('HGET', KEYS[2], idkey)
+  end
+  if existing then
+    results[#results + 1] = {1, redis.call('LINDEX', KEYS[1], tonumber(existing) - 1)}
+  else
+    local seq = redis.call('LLEN', KEYS[1]) + 1
+    local record = '{"seq":' .. seq .. ',"ts":' .. ts .. ',' .. body
+    redis.call('RPUSH', KEYS[1], record)
+    if idkey ~= '' then
+      redis.call('HSET', KEYS[2], idkey, seq)
+    end
+    redis.call('PUBLISH', channel, record)
+    results[#results + 1] = {0, record}
+  end
+end
+return results
+"""
+
+_CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+
+
+def _k(*parts: str) -> str:
+    return ":".join((PREFIX, *parts))
+
+
+def _class_key(class_id: str, what: str) -> str:
+    return f"{PREFIX}:{{{class_id}}}:{what}"
+
+
+class RedisStore:
+    """Store on a Redis server (see module docstring)."""
+
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._redis: aioredis.Redis | None = None
+        self._pubsub: PubSub | None = None
+        self._pubsub_task: asyncio.Task[None] | None = None
+        self._listeners: dict[str, list[FeedListener]] = defaultdict(list)
+        self._append_sha: str | None = None
+        self._last_ts = 0
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise StoreUnavailable("the store is not open")
+        return self._redis
+
+    async def open(self) -> None:
+        retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8)
+        self._redis = aioredis.from_url(
+            self.url,
+            decode_responses=True,
+            retry=retry,
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            socket_connect_timeout=2,
+            health_check_interval=10,
+        )
+        try:
+            await self._redis.ping()
+        except _CONNECTION_ERRORS as exc:
+            raise StoreUnavailable(f"cannot reach Redis at {self.url}: {exc}") from exc
+        await self._check_durability()
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+
+    async def _check_durability(self) -> None:
+        try:
+            config = await self.redis.config_get("append*")
+        except ResponseError:  # CONFIG disabled (managed Redis): cannot tell
+            logger.warning("cannot read Redis persistence settings; make sure AOF is on")
+            return
+        if config.get("appendonly") != "yes":
+            logger.warning(
+                "Redis at %s has appendonly=no: acknowledged events are NOT durable "
+                "(start it with --appendonly yes --appendfsync always)",
+                self.url,
+            )
+        elif config.get("appendfsync") != "always":
+            logger.warning(
+                "Redis appendfsync=%s: a power cut can lose up to a second of acked "
+                "events (use --appendfsync always)",
+                config.get("appendfsync"),
+            )
+
+    async def close(self) -> None:
+        if self._pubsub_task is not None:
+            self._pubsub_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pubsub_task
+            self._pubsub_task = None
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
+            self._pubsub = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def ping(self) -> None:
+        try:
+            await self.redis.ping()
+        except _CONNECTION_ERRORS as exc:
+            raise StoreUnavailable(f"cannot reach Redis: {exc}") from exc
+
+    async def shared_secret(self) -> str:
+        key = _k("secret")
+        await self._call(self.redis.set(key, secrets.token_urlsafe(32), nx=True))
+        value = await self._call(self.redis.get(key))
+        return str(value)
+
+    async def _call(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except _CONNECTION_ERRORS as exc:
+            raise StoreUnavailable(f"the Redis store is unreachable: {exc}") from exc
+        except RedisError as exc:
+            raise StoreUnavailable(f"the Redis store failed: {exc}") from exc
+
+    # teachers
+
+    async def add_teacher(self, teacher: TeacherRecord) -> None:
+        body = json.dumps(
+            {
+                "name": teacher.name,
+                "password_hash": teacher.password_hash,
+                "created_at": teacher.created_at,
+            }
+        )
+        created = await self._call(self.redis.set(_k("teacher", teacher.name), body, nx=True))
+        if not created:
+            raise Conflict(f"a teacher named {teacher.name!r} already exists")
+
+    async def set_teacher_password(self, name: str, password_hash: str) -> None:
+        found = await self.get_teacher(name)
+        if found is None:
+            return
+        body = json.dumps(
+            {"name": name, "password_hash": password_hash, "created_at": found.created_at}
+        )
+        await self._call(self.redis.set(_k("teacher", name), body))
+
+    async def get_teacher(self, name: str) -> TeacherRecord | None:
+        raw = await self._call(self.redis.get(_k("teacher", name)))
+        if raw is None:
+            return None
+        body = json.loads(raw)
+        return TeacherRecord(body["name"], body["password_hash"], int(body["created_at"]))
+
+    # classes
+
+    @staticmethod
+    def _class_body(record: ClassRecord) -> str:
+        return json.dumps(
+            {
+                "id": record.id,
+                "teacher": record.teacher,
+                "title": record.title,
+                "join_code": record.join_code,
+                "created_at": record.created_at,
+                "ended_at": record.ended_at,
+            },
+            ensure_ascii=False,
+        )
+
+    @staticmethod
+    def _class_from(raw: str | None) -> ClassRecord | None:
+        if raw is None:
+            return None
+        body = json.loads(raw)
+        return ClassRecord(
+            body["id"],
+            body["teacher"],
+            body["title"],
+            body["join_code"],
+            int(body["created_at"]),
+            body["ended_at"],
+        )
+
+    async def create_class(self, record: ClassRecord) -> None:
+        claimed = await self._call(self.redis.set(_k("code", record.join_code), record.id, nx=True))
+        if not claimed:
+            raise Conflict("join code already in use")
+        created = await self._call(
+            self.redis.set(_class_key(record.id, "class"), self._class_body(record), nx=True)
+        )
+        if not created:
+            await self._call(self.redis.delete(_k("code", record.join_code)))
+            raise Conflict("class id already in use")
+        await self._call(
+            self.redis.zadd(
+                _k("teacher", record.teacher, "classes"), {record.id: record.created_at}
+            )
+        )
+
+    async def get_class(self, class_id: str) -> ClassRecord | None:
+        return self._class_from(await self._call(self.redis.get(_class_key(class_id, "class"))))
+
+    async def find_class_by_code(self, join_code: str) -> ClassRecord | None:
+        class_id = await self._call(self.redis.get(_k("code", join_code)))
+        return None if class_id is None else await self.get_class(class_id)
+
+    async def list_classes(self, teacher: str) -> list[ClassRecord]:
+        ids = await self._call(self.redis.zrevrange(_k("teacher", teacher, "classes"), 0, -1))
+        records = [await self.get_class(class_id) for class_id in ids]
+        return [record for record in records if record is not None]
+
+    async def mark_class_ended(self, class_id: str, ended_at: int) -> None:
+        record = await self.get_class(class_id)
+        if record is None or record.ended:
+            return
+        ended = ClassRecord(
+            record.id, record.teacher, record.title, record.join_code, record.created_at, ended_at
+        )
+        await self._call(self.redis.set(_class_key(class_id, "class"), self._class_body(ended)))
+
+    # students and devices
+
+    async def add_student(self, student: StudentRecord) -> None:
+        body = json.dumps(
+            {"name": student.name, "created_at": student.created_at}, ensure_ascii=False
+        )
+        await self._call(
+            self.redis.hset(_class_key(student.class_id, "students"), student.id, body)
+        )
+
+    async def get_student(self, class_id: str, student_id: str) -> StudentRecord | None:
+        raw = await self._call(self.redis.hget(_class_key(class_id, "students"), student_id))
+        if raw is None:
+            return None
+        body = json.loads(raw)
+        return StudentRecord(class_id, student_id, body["name"], int(body["created_at"]))
+
+    async def list_students(self, class_id: str) -> list[StudentRecord]:
+        raw = await self._call(self.redis.hgetall(_class_key(class_id, "students")))
+        students = [
+            StudentRecord(class_id, sid, body["name"], int(body["created_at"]))
+            for sid, body in ((sid, json.loads(value)) for sid, value in raw.items())
+        ]
+        return sorted(students, key=lambda s: (s.created_at, s.id))
+
+    async def add_device(self, device: DeviceRecord) -> None:
+        body = json.dumps(
+            {"name": device.name, "created_at": device.created_at}, ensure_ascii=False
+        )
+        await self._call(self.redis.hset(_class_key(device.class_id, "devices"), device.id, body))
+
+    async def get_device(self, class_id: str, device_id: str) -> DeviceRecord | None:
+        raw = await self._call(self.redis.hget(_class_key(class_id, "devices"), device_id))
+        if raw is None:
+            return None
+        body = json.loads(raw)
+        return DeviceRecord(class_id, device_id, body["name"], int(body["created_at"]))
+
+    # the lesson log
+
+    async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:
+        if not events:
+            return []
+        args: list[str] = [_class_key(class_id, "feed"), str(self._next_ts())]
+        for new in events:
+            idkey = (
+                ""
+                if new.client_id is None
+                else (f"{new.actor.role}:{new.actor.id}:{new.client_id}")
+            )
+            record: dict[str, Any] = {"type": new.type, "by": new.actor.to_wire(), "data": new.data}
+            if new.client_id is not None:
+                record["cid"] = new.client_id
+            if new.audience != "all":
+                record["aud"] = new.audience
+            body = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            args += [idkey, body[1:]]  # the script prepends '{"seq":N,"ts":T,'
+        keys = [_class_key(class_id, "log"), _class_key(class_id, "ids")]
+        raw = await self._call(self._run_append(keys, args))
+        return [
+            AppendResult(Event.from_record(class_id, json.loads(record)), duplicate=bool(dup))
+            for dup, record in raw
+        ]
+
+    async def _run_append(self, keys: list[str], args: list[str]) -> Any:
+        if self._append_sha is None:
+            self._append_sha = await self.redis.script_load(APPEND_SCRIPT)
+        try:
+            return await self.redis.evalsha(self._append_sha, len(keys), *keys, *args)
+        except ResponseError as exc:
+            if "NOSCRIPT" not in str(exc):
+                raise
+            # Redis restarted and forgot the script (scripts are not persisted).
+            self._append_sha = await self.redis.script_load(APPEND_SCRIPT)
+            return await self.redis.evalsha(self._append_sha, len(keys), *keys, *args)
+
+    def _next_ts(self) -> int:
+        self._last_ts = max(self._last_ts, time.time_ns() // 1_000_000)
+        return self._last_ts
+
+    async def read_after(self, class_id: str, after_seq: int, limit: int) -> list[Event]:
+        raw = await self._call(
+            self.redis.lrange(_class_key(class_id, "log"), after_seq, after_seq + limit - 1)
+        )
+        return [Event.from_record(class_id, json.loads(record)) for record in raw]
+
+    async def head(self, class_id: str) -> int:
+        return int(await self._call(self.redis.llen(_class_key(class_id, "log"))))
+
+    # fan-out over pub/sub
+
+    async def subscribe(self, class_id: str, listener: FeedListener) -> None:
+        listeners = self._listeners[class_id]
+        listeners.append(listener)
+        if len(listeners) == 1 and self._pubsub is not None:
+            await self._call(self._pubsub.subscribe(_class_key(class_id, "feed")))
+            if self._pubsub_task is None:
+                self._pubsub_task = asyncio.create_task(self._read_feed(), name="redis-feed")
+
+    async def unsubscribe(self, class_id: str, listener: FeedListener) -> None:
+        listeners = self._listeners.get(class_id)
+        if not listeners or listener not in listeners:
+            return
+        listeners.remove(listener)
+        if not listeners:
+            del self._listeners[class_id]
+            if self._pubsub is not None:
+                with contextlib.suppress(*_CONNECTION_ERRORS, RedisError):
+                    await self._pubsub.unsubscribe(_class_key(class_id, "feed"))
+
+    async def _read_feed(self) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        backoff = 0.05
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=None)
+            except asyncio.CancelledError:
+                raise
+            except (*_CONNECTION_ERRORS, RedisError) as exc:
+                logger.warning("Redis feed interrupted (%s); reconnecting", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                try:
+                    # Reconnects and re-subscribes to every channel (redis-py's on_connect).
+                    await pubsub.ping()
+                except (*_CONNECTION_ERRORS, RedisError):
+                    continue
+                backoff = 0.05
+                for listeners in list(self._listeners.values()):
+                    for listener in tuple(listeners):
+                        listener.resync()
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = str(message["channel"])
+            class_id = channel[len(PREFIX) + 2 : channel.index("}")]
+            try:
+                event = Event.from_record(class_id, json.loads(message["data"]))
+            except (ValueError, KeyError, TypeError):
+                logger.exception("malformed feed message on %s", channel)
+                continue
+            for listener in tuple(self._listeners.get(class_id, ())):
+                try:
+                    listener.deliver(event)
+                except Exception:
+                    logger.exception("feed listener failed")

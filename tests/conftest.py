@@ -1,0 +1,108 @@
+"""Fixtures with real parts: an in-process server on a real socket, a real Redis server."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from classroom.app import create_app
+from classroom.auth import hash_password
+from classroom.classes import TeacherRecord
+from classroom.keys import SERVICES
+from classroom.services import Services
+from classroom.settings import Settings
+from tests.support.client import Api, Peer
+from tests.support.procs import RedisServer
+
+TEACHER = "amina"
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One durable redis-server for the session (tests use random class ids, no clashes)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return os.environ.get("REDIS_URL") or redis_server.url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'takhti.sqlite3'}"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@dataclass
+class Running:
+    url: str
+    app: web.Application
+    api: Api
+    teacher_token: str
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    async def new_class(self) -> dict[str, object]:
+        return await self.api.create_class(self.teacher_token)
+
+    async def teacher(self, class_id: str, name: str = "teacher") -> Peer:
+        peer = Peer(name)
+        await peer.connect(self.url, {"token": self.teacher_token, "class_id": class_id})
+        return peer
+
+    async def student(self, join_code: str, name: str = "Ali") -> tuple[Peer, dict[str, object]]:
+        joined = await self.api.join(join_code, name)
+        peer = Peer(name)
+        await peer.connect(self.url, {"token": joined["token"]})
+        return peer, joined
+
+
+async def start_app(settings: Settings) -> tuple[web.AppRunner, str]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def running(tmp_path: Path, store_url: str) -> AsyncIterator[Running]:
+    """The server app on a real socket, over SQLite and over Redis, with one teacher."""
+    async for item in _running(tmp_path, store_url):
+        yield item
+
+
+@pytest.fixture
+async def running_sqlite(tmp_path: Path) -> AsyncIterator[Running]:
+    async for item in _running(tmp_path, f"sqlite://{tmp_path / 'takhti.sqlite3'}"):
+        yield item
+
+
+async def _running(tmp_path: Path, store_url: str) -> AsyncIterator[Running]:
+    settings = Settings(host="127.0.0.1", port=0, store_url=store_url, data_dir=tmp_path)
+    runner, url = await start_app(settings)
+    services = runner.app[SERVICES]
+    name = f"{TEACHER}-{time.monotonic_ns()}"
+    await services.store.add_teacher(TeacherRecord(name, hash_password(PASSWORD), 0))
+    async with aiohttp.ClientSession() as http:
+        api = Api(url, http)
+        token = await api.login(name, PASSWORD)
+        yield Running(url, runner.app, api, token)
+    await runner.cleanup()

@@ -1,0 +1,1 @@
+"""Real parts for tests: Redis servers, server processes, Socket.IO clients."""

@@ -28,11 +28,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import Conflict, StoreUnavailable
@@ -42,6 +42,7 @@ from classroom.storage.base import AppendResult, FeedListener
 logger = logging.getLogger(__name__)
 
 PREFIX = "tk"
+MAX_CONNECTIONS = 32
 
 APPEND_SCRIPT = """
 local results = {}
@@ -104,14 +105,18 @@ class RedisStore:
 
     async def open(self) -> None:
         retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8)
-        self._redis = aioredis.from_url(
+        # A blocking pool: a burst of appends waits for a free connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
             self.url,
             decode_responses=True,
+            max_connections=MAX_CONNECTIONS,
+            timeout=10,
             retry=retry,
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             socket_connect_timeout=2,
             health_check_interval=10,
         )
+        self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         try:
             await self._redis.ping()
         except _CONNECTION_ERRORS as exc:
@@ -337,9 +342,7 @@ class RedisStore:
             self._append_sha = await self.redis.script_load(APPEND_SCRIPT)
         try:
             return await self.redis.evalsha(self._append_sha, len(keys), *keys, *args)
-        except ResponseError as exc:
-            if "NOSCRIPT" not in str(exc):
-                raise
+        except NoScriptError:
             # Redis restarted and forgot the script (scripts are not persisted).
             self._append_sha = await self.redis.script_load(APPEND_SCRIPT)
             return await self.redis.evalsha(self._append_sha, len(keys), *keys, *args)

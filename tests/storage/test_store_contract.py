@@ -1,0 +1,197 @@
+"""One contract, every backend: SQLite files and a real Redis server."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
+from classroom.errors import Conflict
+from classroom.log import Actor, Event, NewEvent
+from classroom.storage import Store, open_store
+
+TEACHER = Actor("teacher", "amina", "amina")
+STUDENT = Actor("student", "s_1", "Ali")
+
+
+class Recorder:
+    """A feed listener that records deliveries and resync calls."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.resyncs = 0
+        self.changed = asyncio.Event()
+
+    def deliver(self, event: Event) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+    def resync(self) -> None:
+        self.resyncs += 1
+
+    async def wait_for_count(self, count: int, timeout: float = 10) -> None:
+        async def wait() -> None:
+            while len(self.events) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+
+@pytest.fixture
+async def store(store_url: str, tmp_path: Path) -> AsyncIterator[Store]:
+    instance = open_store(store_url, data_dir=tmp_path)
+    await instance.open()
+    yield instance
+    await instance.close()
+
+
+def cid() -> str:
+    return f"c_{secrets.token_hex(6)}"
+
+
+def new(kind: str, actor: Actor = TEACHER, client_id: str | None = None, **data: object) -> NewEvent:
+    return NewEvent(type=kind, actor=actor, data=dict(data), client_id=client_id)
+
+
+async def test_seqs_start_at_one_and_have_no_gaps(store: Store) -> None:
+    class_id = cid()
+    assert await store.head(class_id) == 0
+    first = await store.append(class_id, [new("hand_raised", n=1), new("hand_raised", n=2)])
+    second = await store.append(class_id, [new("hand_raised", n=3)])
+    assert [r.event.seq for r in first + second] == [1, 2, 3]
+    assert await store.head(class_id) == 3
+    events = await store.read_after(class_id, 0, 100)
+    assert [(e.seq, e.data["n"]) for e in events] == [(1, 1), (2, 2), (3, 3)]
+    assert [e.seq for e in await store.read_after(class_id, 1, 1)] == [2]
+    assert await store.read_after(class_id, 3, 10) == []
+
+
+async def test_classes_have_separate_logs(store: Store) -> None:
+    a, b = cid(), cid()
+    await store.append(a, [new("x")])
+    await store.append(b, [new("y"), new("y")])
+    assert (await store.head(a), await store.head(b)) == (1, 2)
+
+
+async def test_event_round_trips_every_field(store: Store) -> None:
+    class_id = cid()
+    original = NewEvent(type="stroke_started", actor=STUDENT, client_id="k-1",
+                        data={"points": [[1.5, 2.25, 0.5]], "text": "سلام", "nested": {"a": None}},
+                        audience="author")
+    [result] = await store.append(class_id, [original])
+    [stored] = await store.read_after(class_id, 0, 10)
+    assert stored == result.event
+    assert (stored.type, stored.actor, stored.client_id, stored.audience, stored.data) == (
+        "stroke_started", STUDENT, "k-1", "author", original.data)
+    assert stored.ts > 1_600_000_000_000
+
+
+async def test_retry_with_same_client_id_is_stored_once(store: Store) -> None:
+    class_id = cid()
+    [first] = await store.append(class_id, [new("vote", STUDENT, "v1", option=1)])
+    [again] = await store.append(class_id, [new("vote", STUDENT, "v1", option=1)])
+    assert not first.duplicate and again.duplicate
+    assert again.event == first.event
+    # The same client id from another author is a different write.
+    other = Actor("student", "s_2", "Sana")
+    [theirs] = await store.append(class_id, [new("vote", other, "v1", option=2)])
+    assert not theirs.duplicate and theirs.event.seq == 2
+    assert await store.head(class_id) == 2
+
+
+async def test_duplicates_inside_one_batch_are_stored_once(store: Store) -> None:
+    class_id = cid()
+    results = await store.append(class_id, [new("v", STUDENT, "same"), new("v", STUDENT, "same")])
+    assert [r.duplicate for r in results] == [False, True]
+    assert await store.head(class_id) == 1
+
+
+async def test_concurrent_appends_get_unique_contiguous_seqs(store: Store) -> None:
+    class_id = cid()
+    batches = await asyncio.gather(*(store.append(class_id, [new("e", n=i)]) for i in range(200)))
+    seqs = sorted(r.event.seq for batch in batches for r in batch)
+    assert seqs == list(range(1, 201))
+    stored = await store.read_after(class_id, 0, 500)
+    assert sorted(e.data["n"] for e in stored) == list(range(200))
+
+
+async def test_feed_delivers_appends_in_seq_order_without_duplicates(store: Store) -> None:
+    class_id = cid()
+    recorder = Recorder()
+    await store.subscribe(class_id, recorder)
+    await asyncio.gather(*(store.append(class_id, [new("e", STUDENT, f"id{i % 30}", n=i)])
+                           for i in range(60)))
+    await recorder.wait_for_count(30)
+    assert [e.seq for e in recorder.events] == list(range(1, 31))
+    await store.unsubscribe(class_id, recorder)
+    await store.append(class_id, [new("after-unsubscribe")])
+    # Unsubscribed listeners get nothing more (a later append proves the feed still flows).
+    other = Recorder()
+    await store.subscribe(class_id, other)
+    await store.append(class_id, [new("last")])
+    await other.wait_for_count(1)
+    assert [e.type for e in other.events] == ["last"]
+    assert len(recorder.events) == 30
+    await store.unsubscribe(class_id, other)
+
+
+async def test_teachers(store: Store) -> None:
+    name = f"t-{secrets.token_hex(4)}"
+    assert await store.get_teacher(name) is None
+    await store.add_teacher(TeacherRecord(name, "hash-1", 5))
+    with pytest.raises(Conflict):
+        await store.add_teacher(TeacherRecord(name, "hash-2", 6))
+    assert await store.get_teacher(name) == TeacherRecord(name, "hash-1", 5)
+    await store.set_teacher_password(name, "hash-3")
+    assert (await store.get_teacher(name)) == TeacherRecord(name, "hash-3", 5)
+
+
+async def test_classes_students_devices(store: Store) -> None:
+    teacher = f"t-{secrets.token_hex(4)}"
+    code = secrets.token_hex(3).upper()
+    record = ClassRecord(cid(), teacher, "کلاس پنجم", code, 10)
+    await store.create_class(record)
+    with pytest.raises(Conflict):
+        await store.create_class(ClassRecord(cid(), teacher, "other", code, 11))
+    later = ClassRecord(cid(), teacher, "later", secrets.token_hex(3).upper(), 20)
+    await store.create_class(later)
+    assert await store.get_class(record.id) == record
+    assert await store.find_class_by_code(code) == record
+    assert await store.find_class_by_code("NOPE00") is None
+    assert [c.id for c in await store.list_classes(teacher)] == [later.id, record.id]
+    await store.mark_class_ended(record.id, 99)
+    ended = await store.get_class(record.id)
+    assert ended is not None and ended.ended_at == 99
+
+    student = StudentRecord(record.id, "s_x", "Zara", 12)
+    await store.add_student(student)
+    assert await store.get_student(record.id, "s_x") == student
+    assert await store.get_student(later.id, "s_x") is None
+    assert await store.list_students(record.id) == [student]
+    device = DeviceRecord(record.id, "d_1", "camera", 13)
+    await store.add_device(device)
+    assert await store.get_device(record.id, "d_1") == device
+    assert await store.get_device(record.id, "d_2") is None
+
+
+async def test_data_and_secret_survive_reopening(store_url: str, tmp_path: Path) -> None:
+    class_id = cid()
+    first = open_store(store_url, data_dir=tmp_path)
+    await first.open()
+    secret = await first.shared_secret()
+    await first.append(class_id, [new("e", n=1), new("e", n=2)])
+    await first.close()
+    second = open_store(store_url, data_dir=tmp_path)
+    await second.open()
+    try:
+        assert await second.shared_secret() == secret
+        assert [e.data["n"] for e in await second.read_after(class_id, 0, 10)] == [1, 2]
+        [third] = await second.append(class_id, [new("e", n=3)])
+        assert third.event.seq == 3
+    finally:
+        await second.close()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -50,6 +50,8 @@ class EventSpec:
     # Rate-limit bucket; see classroom.ratelimit.
     rate: str = "default"
     feature: str = "core"
+    # A valid payload, for the docs and for the role-matrix and fuzz tests.
+    example: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

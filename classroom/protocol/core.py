@@ -108,7 +108,13 @@ class EmptyData(Broadcast):
 
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
-        "log_resume", LogResume, ALL_ROLES, LogResume.__doc__ or "", LogResumeAck, rate="read"
+        "log_resume",
+        LogResume,
+        ALL_ROLES,
+        LogResume.__doc__ or "",
+        LogResumeAck,
+        rate="read",
+        example={"after_seq": 0, "limit": 100},
     ),
     EventSpec(
         "class_snapshot",
@@ -118,10 +124,31 @@ EVENTS: tuple[EventSpec, ...] = (
         ClassSnapshotAck,
         rate="read",
     ),
-    EventSpec("clock_sync", ClockSync, ALL_ROLES, ClockSync.__doc__ or "", ClockSyncAck),
+    EventSpec(
+        "clock_sync",
+        ClockSync,
+        ALL_ROLES,
+        ClockSync.__doc__ or "",
+        ClockSyncAck,
+        example={"client_time_ms": 1764280000000.5},
+    ),
     EventSpec("roster_get", RosterGet, TEACHER, RosterGet.__doc__ or "", RosterGetAck, rate="read"),
-    EventSpec("hand_raise", HandRaise, STUDENT, HandRaise.__doc__ or "", AppendAck),
-    EventSpec("hand_lower", HandLower, TEACHER, HandLower.__doc__ or "", AppendAck),
+    EventSpec(
+        "hand_raise",
+        HandRaise,
+        STUDENT,
+        HandRaise.__doc__ or "",
+        AppendAck,
+        example={"raised": True, "client_id": "hand-1"},
+    ),
+    EventSpec(
+        "hand_lower",
+        HandLower,
+        TEACHER,
+        HandLower.__doc__ or "",
+        AppendAck,
+        example={"student_id": "s_example", "client_id": "lower-1"},
+    ),
     EventSpec("class_end", ClassEnd, TEACHER, ClassEnd.__doc__ or "", AppendAck),
 )
 

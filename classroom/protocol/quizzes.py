@@ -72,8 +72,19 @@ QuestionText = Annotated[
 OptionText = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_OPTION_CHARS, strip_whitespace=True)
 ]
+
+
+def _check_accepted(value: str) -> str:
+    """An accepted answer may not contain ``|``: spreadsheets use it to separate answers."""
+    if "|" in value:
+        raise ValueError("an accepted answer may not contain '|'")
+    return value
+
+
 AcceptedText = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_ACCEPTED_CHARS, strip_whitespace=True)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ACCEPTED_CHARS, strip_whitespace=True),
+    AfterValidator(_check_accepted),
 ]
 ImageRef = Annotated[
     str,

@@ -23,18 +23,29 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-async def _send_and_collect_acks(url: str, students: int = 4, per_student: int = 25
-                                 ) -> tuple[Classroom, dict[str, int], int]:
+async def _send_and_collect_acks(
+    url: str, students: int = 4, per_student: int = 25
+) -> tuple[Classroom, dict[str, int], int]:
     async with aiohttp.ClientSession() as http:
         room = await Classroom.create(http, url, "durable", PASSWORD)
         peers = [await room.student(f"S{i}") for i in range(students)]
         acked: dict[str, int] = {}
         sent = 0
-        results = await asyncio.gather(*(
-            gather_acks(peer, [("hand_raise", {"raised": n % 2 == 0,
-                                               "client_id": f"{joined['student_id']}-{n}"})
-                               for n in range(per_student)])
-            for peer, joined in peers))
+        results = await asyncio.gather(
+            *(
+                gather_acks(
+                    peer,
+                    [
+                        (
+                            "hand_raise",
+                            {"raised": n % 2 == 0, "client_id": f"{joined['student_id']}-{n}"},
+                        )
+                        for n in range(per_student)
+                    ],
+                )
+                for peer, joined in peers
+            )
+        )
         for (_, joined), acks in zip(peers, results, strict=True):
             for n, ack in enumerate(acks):
                 sent += 1

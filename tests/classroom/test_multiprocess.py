@@ -38,8 +38,9 @@ async def test_events_sent_through_a_reach_students_on_b_in_order(
         rounds = 25  # within the per-client burst allowance
         for n in range(rounds):
             await raiser.ok("hand_raise", {"raised": True, "client_id": f"r{n}"})
-            await teacher.ok("hand_lower", {"student_id": raiser_joined["student_id"],
-                                            "client_id": f"l{n}"})
+            await teacher.ok(
+                "hand_lower", {"student_id": raiser_joined["student_id"], "client_id": f"l{n}"}
+            )
 
         def hand_events() -> list[dict[str, object]]:
             return [e for e in watcher.log_events() if e["type"] in ("hand_raised", "hand_lowered")]

@@ -54,7 +54,9 @@ def cid() -> str:
     return f"c_{secrets.token_hex(6)}"
 
 
-def new(kind: str, actor: Actor = TEACHER, client_id: str | None = None, **data: object) -> NewEvent:
+def new(
+    kind: str, actor: Actor = TEACHER, client_id: str | None = None, **data: object
+) -> NewEvent:
     return NewEvent(type=kind, actor=actor, data=dict(data), client_id=client_id)
 
 
@@ -80,14 +82,23 @@ async def test_classes_have_separate_logs(store: Store) -> None:
 
 async def test_event_round_trips_every_field(store: Store) -> None:
     class_id = cid()
-    original = NewEvent(type="stroke_started", actor=STUDENT, client_id="k-1",
-                        data={"points": [[1.5, 2.25, 0.5]], "text": "سلام", "nested": {"a": None}},
-                        audience="author")
+    original = NewEvent(
+        type="stroke_started",
+        actor=STUDENT,
+        client_id="k-1",
+        data={"points": [[1.5, 2.25, 0.5]], "text": "سلام", "nested": {"a": None}},
+        audience="author",
+    )
     [result] = await store.append(class_id, [original])
     [stored] = await store.read_after(class_id, 0, 10)
     assert stored == result.event
     assert (stored.type, stored.actor, stored.client_id, stored.audience, stored.data) == (
-        "stroke_started", STUDENT, "k-1", "author", original.data)
+        "stroke_started",
+        STUDENT,
+        "k-1",
+        "author",
+        original.data,
+    )
     assert stored.ts > 1_600_000_000_000
 
 
@@ -124,8 +135,9 @@ async def test_feed_delivers_appends_in_seq_order_without_duplicates(store: Stor
     class_id = cid()
     recorder = Recorder()
     await store.subscribe(class_id, recorder)
-    await asyncio.gather(*(store.append(class_id, [new("e", STUDENT, f"id{i % 30}", n=i)])
-                           for i in range(60)))
+    await asyncio.gather(
+        *(store.append(class_id, [new("e", STUDENT, f"id{i % 30}", n=i)]) for i in range(60))
+    )
     await recorder.wait_for_count(30)
     assert [e.seq for e in recorder.events] == list(range(1, 31))
     await store.unsubscribe(class_id, recorder)

@@ -18,39 +18,54 @@ class Api:
     base_url: str
     http: aiohttp.ClientSession
 
-    async def request(self, method: str, path: str, *, token: str | None = None,
-                      json: Any = None, data: Any = None) -> tuple[int, Any]:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        data: Any = None,
+    ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.http.request(method, self.base_url + path, json=json, data=data,
-                                     headers=headers) as resp:
+        async with self.http.request(
+            method, self.base_url + path, json=json, data=data, headers=headers
+        ) as resp:
             if resp.content_type == "application/json":
                 return resp.status, await resp.json()
             return resp.status, await resp.read()
 
     async def login(self, name: str, password: str) -> str:
-        status, body = await self.request("POST", "/api/login",
-                                          json={"name": name, "password": password})
+        status, body = await self.request(
+            "POST", "/api/login", json={"name": name, "password": password}
+        )
         if status != 200:
             raise AssertionError(f"login failed: {status} {body}")
         return str(body["token"])
 
     async def create_class(self, token: str, title: str = "Class 5 Maths") -> dict[str, Any]:
-        status, body = await self.request("POST", "/api/classes", token=token,
-                                          json={"title": title})
+        status, body = await self.request(
+            "POST", "/api/classes", token=token, json={"title": title}
+        )
         if status != 201:
             raise AssertionError(f"create class failed: {status} {body}")
         return dict(body)
 
     async def join(self, join_code: str, name: str) -> dict[str, Any]:
-        status, body = await self.request("POST", "/api/join",
-                                          json={"join_code": join_code, "name": name})
+        status, body = await self.request(
+            "POST", "/api/join", json={"join_code": join_code, "name": name}
+        )
         if status != 201:
             raise AssertionError(f"join failed: {status} {body}")
         return dict(body)
 
     async def device(self, token: str, class_id: str) -> dict[str, Any]:
-        status, body = await self.request("POST", f"/api/classes/{class_id}/devices",
-                                          token=token, json={"name": "Back-wall camera"})
+        status, body = await self.request(
+            "POST",
+            f"/api/classes/{class_id}/devices",
+            token=token,
+            json={"name": "Back-wall camera"},
+        )
         if status != 201:
             raise AssertionError(f"device failed: {status} {body}")
         return dict(body)
@@ -63,7 +78,8 @@ class Peer:
     name: str = "peer"
     events: list[tuple[str, Any]] = field(default_factory=list)
     sio: socketio.AsyncClient = field(
-        default_factory=lambda: socketio.AsyncClient(reconnection=False))
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def __post_init__(self) -> None:

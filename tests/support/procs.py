@@ -62,10 +62,28 @@ class RedisServer:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.data_dir),
-             "--protected-mode", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.data_dir),
+                "--protected-mode",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port, self.proc)
 
     def kill(self) -> None:
@@ -104,10 +122,24 @@ class ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TAKHTI_LOG_LEVEL": "WARNING"}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "classroom.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--store", self.store_url,
-                 "--data-dir", str(self.data_dir)],
-                stdout=log, stderr=subprocess.STDOUT, env=env)
+                [
+                    sys.executable,
+                    "-m",
+                    "classroom.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--store",
+                    self.store_url,
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         wait_for_port(self.port, self.proc)
 
     def kill(self) -> None:
@@ -133,6 +165,21 @@ class ServerProcess:
 
 def add_teacher(store_url: str, data_dir: Path, name: str, password: str) -> None:
     """`classroom teacher add NAME` with the password on stdin, as an admin would."""
-    subprocess.run([sys.executable, "-m", "classroom.cli", "teacher", "add", name,
-                    "--store", store_url, "--data-dir", str(data_dir)],
-                   input=f"{password}\n".encode(), check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "classroom.cli",
+            "teacher",
+            "add",
+            name,
+            "--store",
+            store_url,
+            "--data-dir",
+            str(data_dir),
+        ],
+        input=f"{password}\n".encode(),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )

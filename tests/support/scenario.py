@@ -19,8 +19,9 @@ class Classroom:
     join_code: str
 
     @classmethod
-    async def create(cls, http: aiohttp.ClientSession, url: str, teacher: str,
-                     password: str) -> Classroom:
+    async def create(
+        cls, http: aiohttp.ClientSession, url: str, teacher: str, password: str
+    ) -> Classroom:
         api = Api(url, http)
         token = await api.login(teacher, password)
         created = await api.create_class(token)
@@ -28,8 +29,9 @@ class Classroom:
 
     async def teacher(self, url: str | None = None) -> Peer:
         peer = Peer("teacher")
-        await peer.connect(url or self.api.base_url,
-                           {"token": self.teacher_token, "class_id": self.class_id})
+        await peer.connect(
+            url or self.api.base_url, {"token": self.teacher_token, "class_id": self.class_id}
+        )
         return peer
 
     async def student(self, name: str, url: str | None = None) -> tuple[Peer, dict[str, Any]]:

@@ -25,26 +25,36 @@ class ClassroomError(Exception):
 
 
 class InvalidPayload(ClassroomError):
+    """The payload does not match the event's schema or limits; ``field`` names the first problem."""
+
     code = "INVALID_PAYLOAD"
     http_status = 400
 
 
 class PayloadTooLarge(ClassroomError):
+    """The request or message is larger than allowed."""
+
     code = "PAYLOAD_TOO_LARGE"
     http_status = 413
 
 
 class Unauthorized(ClassroomError):
+    """No valid token: log in or join again."""
+
     code = "UNAUTHORIZED"
     http_status = 401
 
 
 class Forbidden(ClassroomError):
+    """This role or person may not do this."""
+
     code = "FORBIDDEN"
     http_status = 403
 
 
 class NotFound(ClassroomError):
+    """The class, student, page, poll or question does not exist."""
+
     code = "NOT_FOUND"
     http_status = 404
 
@@ -57,11 +67,15 @@ class Conflict(ClassroomError):
 
 
 class ClassEnded(ClassroomError):
+    """The teacher ended the class; it is read-only now."""
+
     code = "CLASS_ENDED"
     http_status = 409
 
 
 class RateLimited(ClassroomError):
+    """Too many requests; ``retry_after_s`` says when to try again."""
+
     code = "RATE_LIMITED"
     http_status = 429
 
@@ -76,15 +90,21 @@ class RateLimited(ClassroomError):
 
 
 class UnknownEvent(ClassroomError):
+    """The event name is not part of the protocol."""
+
     code = "UNKNOWN_EVENT"
     http_status = 404
 
 
 class StoreUnavailable(ClassroomError):
+    """The store cannot be reached; retry with the same client id."""
+
     code = "STORE_UNAVAILABLE"
     http_status = 503
 
 
 class InternalError(ClassroomError):
+    """An unexpected server error; nothing was applied."""
+
     code = "INTERNAL"
     http_status = 500

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 import logging
 import time
@@ -13,12 +15,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from classroom import classes, roster
-from classroom.auth import TokenClaims, verify_password
-from classroom.classes import ClassRecord, DeviceRecord, StudentRecord
+from classroom import classes, render, roster
+from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
+from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import (
     ClassEnded,
     ClassroomError,
+    Conflict,
     Forbidden,
     InternalError,
     InvalidPayload,
@@ -205,6 +208,79 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "token": token, "teacher": teacher.name})
 
 
+async def setup_state(request: web.Request) -> web.Response:
+    """Whether this server still needs its first teacher account."""
+    needs = not await _services(request).store.has_teachers()
+    return web.json_response({"ok": True, "needs_setup": needs, "allowed_here": _is_local(request)})
+
+
+def _is_local(request: web.Request) -> bool:
+    remote = request.remote or ""
+    return remote.startswith("127.") or remote in ("::1", "localhost")
+
+
+async def setup(request: web.Request) -> web.Response:
+    """Create the first teacher, from the server's own computer only, and log them in."""
+    services = _services(request)
+    if not _is_local(request):
+        raise Forbidden("set-up is only possible on the computer that runs the server")
+    body = await _parse(request, LoginBody)
+    name = classes.check_teacher_name(body.name)
+    if len(body.password) < MIN_PASSWORD_CHARS:
+        raise InvalidPayload(
+            f"the password needs at least {MIN_PASSWORD_CHARS} characters", field="password"
+        )
+    if await services.store.has_teachers():
+        raise Conflict("this server already has a teacher; log in instead")
+    await services.store.add_teacher(
+        TeacherRecord(name=name, password_hash=hash_password(body.password), created_at=_now_ms())
+    )
+    token = services.signer.issue(TokenClaims(role="teacher", subject=name))
+    return web.json_response({"ok": True, "token": token, "teacher": name}, status=201)
+
+
+async def _viewer(request: web.Request, class_id: str) -> Actor:
+    """Who asks for a class resource: its teacher, or a student or device of that class."""
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    claims = _services(request).signer.check(token or request.query.get("token", ""))
+    record = await _services(request).store.get_class(class_id) if len(class_id) <= 64 else None
+    if record is None:
+        raise NotFound("no such class")
+    if claims.role == "teacher":
+        if record.teacher != claims.subject:
+            raise Forbidden("this class belongs to another teacher")
+        return Actor("teacher", claims.subject, claims.subject)
+    if claims.class_id != class_id:
+        raise Forbidden("this token belongs to another class")
+    return Actor(claims.role, claims.subject)
+
+
+async def page_render(request: web.Request) -> web.Response:
+    """A board page as PNG or SVG, with the ink the asker may see."""
+    class_id = request.match_info["class_id"]
+    page_id = request.match_info["page_id"]
+    viewer = await _viewer(request, class_id)
+    try:
+        scale = float(request.query.get("scale", "1"))
+    except ValueError:
+        raise InvalidPayload("scale must be a number", field="scale") from None
+    if not 0.1 <= scale <= 2.0:
+        raise InvalidPayload("scale must be between 0.1 and 2", field="scale")
+    runtime = await _services(request).hub.get(class_id)
+    board_state = runtime.state.part("board")
+    if page_id not in board_state.pages:
+        raise NotFound("no such page", field="page_id")
+    # Render a copy in a worker thread: the live board keeps changing on the event loop.
+    frozen = copy.deepcopy(board_state)
+    headers = {"Cache-Control": "no-store"}
+    if request.match_info["fmt"] == "svg":
+        svg = await asyncio.to_thread(render.render_svg, frozen, page_id, viewer=viewer)
+        return web.Response(text=svg, content_type="image/svg+xml", headers=headers)
+    png = await asyncio.to_thread(render.render_png, frozen, page_id, viewer=viewer, scale=scale)
+    return web.Response(body=png, content_type="image/png", headers=headers)
+
+
 async def list_classes(request: web.Request) -> web.Response:
     claims = _teacher(request)
     records = await _services(request).store.list_classes(claims.subject)
@@ -336,6 +412,8 @@ async def join(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/setup", setup_state)
+    app.router.add_post("/api/setup", setup)
     app.router.add_post("/api/login", login)
     app.router.add_get("/api/classes", list_classes)
     app.router.add_post("/api/classes", create_class)
@@ -344,3 +422,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/classes/{class_id}/qr.{fmt:svg|png}", qr_code)
     app.router.add_post("/api/classes/{class_id}/devices", issue_device)
     app.router.add_post("/api/join", join)
+    app.router.add_get("/api/classes/{class_id}/pages/{page_id}.{fmt:png|svg}", page_render)

@@ -177,6 +177,8 @@ class Hub:
             runtime = ClassRuntime(class_id, self._store, lambda event: self.emit(event))
             await runtime.start()
             self._runtimes[class_id] = runtime
+            # Loaded for an HTTP request or a write with nobody connected: unload when idle.
+            self._schedule_unload(runtime)
             return runtime
         finally:
             self._loading.pop(class_id, None)
@@ -196,9 +198,12 @@ class Hub:
         if runtime is None:
             return
         runtime.local_clients = max(0, runtime.local_clients - 1)
+        self._schedule_unload(runtime)
+
+    def _schedule_unload(self, runtime: ClassRuntime) -> None:
         if runtime.local_clients == 0 and runtime._unload_handle is None:
-            loop = asyncio.get_running_loop()
-            runtime._unload_handle = loop.call_later(
+            class_id = runtime.class_id
+            runtime._unload_handle = asyncio.get_running_loop().call_later(
                 self._idle_unload_s, lambda: asyncio.ensure_future(self._unload(class_id))
             )
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from classroom import protocol, roster
+from classroom import board, protocol, roster
 from classroom.log import Actor, Event
 
 
@@ -22,6 +22,7 @@ class Feature:
 
 FEATURES: tuple[Feature, ...] = (
     Feature("core", roster.RosterState, roster.apply, roster.snapshot),
+    Feature("board", board.new_board, board.apply, board.snapshot),
 )
 
 _FEATURE_OF_TYPE: dict[str, str] = {

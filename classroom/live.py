@@ -34,6 +34,28 @@ from classroom.services import Services
 logger = logging.getLogger(__name__)
 
 
+# Stands in for the event name of a message whose JSON could not be decoded.
+MALFORMED = "\x00malformed"
+
+
+class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """A Socket.IO packet whose undecodable JSON still gets an error ack.
+
+    The stock decoder raises on invalid or very deeply nested JSON and the message is dropped
+    without an answer. Here the packet keeps its ack id and becomes the ``MALFORMED`` event.
+    """
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            return int(super().decode(encoded_packet))
+        except (ValueError, RecursionError):
+            if self.packet_type not in (socketio.packet.EVENT, socketio.packet.ACK):
+                raise
+            self.packet_type = socketio.packet.EVENT
+            self.data = [MALFORMED]
+            return 0
+
+
 def class_room(class_id: str) -> str:
     return f"c:{class_id}"
 
@@ -62,6 +84,7 @@ class LiveServer:
         self.services = services
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
+            serializer=TolerantPacket,
             cors_allowed_origins="*",
             max_http_buffer_size=services.settings.max_message_bytes,
             ping_interval=10,
@@ -75,6 +98,7 @@ class LiveServer:
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
         for name in EVENTS:
             self.sio.on(name, self._bind(name), namespace=NAMESPACE)
+        self.sio.on(MALFORMED, self.on_malformed, namespace=NAMESPACE)
         self.sio.on("*", self.on_unknown, namespace=NAMESPACE)
 
     def _bind(self, name: str) -> Any:
@@ -86,6 +110,10 @@ class LiveServer:
         handler.__name__ = f"on_{name}"
         return handler
 
+    async def on_malformed(self, sid: str, *args: Any) -> dict[str, Any]:
+        self.services.metrics.rejected.labels(code=InvalidPayload.code).inc()
+        return self._error(InvalidPayload("the message is not valid JSON or is nested too deeply"))
+
     async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         self.services.metrics.rejected.labels(code=UnknownEvent.code).inc()
         return self._error(UnknownEvent(f"unknown event {str(event)[:64]!r}"))
@@ -96,11 +124,12 @@ class LiveServer:
         try:
             session = await self._authenticate(sid, environ, auth)
         except ClassroomError as exc:
-            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()) from None
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from None
         except Exception:
             logger.exception("connect failed")
+            refusal = InternalError("the server could not accept the connection")
             raise socketio.exceptions.ConnectionRefusedError(
-                InternalError("the server could not accept the connection").to_dict()
+                refusal.message, refusal.to_dict()
             ) from None
         await self.services.hub.attach(session.class_id)
         self.sessions[sid] = session
@@ -181,7 +210,8 @@ class LiveServer:
             spec = EVENTS[name]
             if session.actor.role not in spec.roles:
                 raise Forbidden(f"a {session.actor.role} may not send {name}")
-            self._check_rate(session, spec.rate)
+            if self.services.settings.rate_limits:
+                self._check_rate(session, spec.rate)
             try:
                 payload = spec.payload.model_validate({} if data is None else data)
             except ValidationError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+import classroom.lesson  # noqa: F401  (defines every feature's error classes)
 from classroom.errors import ClassroomError
 from classroom.protocol import BROADCASTS, EVENTS, PROTOCOL_VERSION
 from classroom.ratelimit import RATES
@@ -137,7 +138,7 @@ def markdown() -> str:
         "",
         'Socket.IO (namespace `/`). Connect with `auth`: `{"token": T}` for a student or a '
         'board device, `{"token": T, "class_id": C}` for a teacher. A refused connection '
-        "carries `{code, message}` in its `connect_error` data.",
+        "gets `connect_error` with `{message, data: {code, message, field?}}`.",
         "",
         'Every client event is answered with an ack: `{"ok": true, ...fields}` or '
         '`{"ok": false, "error": {"code", "message", "field"?}}`. Writes that carry a '

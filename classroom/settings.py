@@ -26,6 +26,8 @@ class Settings:
     # A class with no connected client is unloaded from memory after this many seconds.
     idle_unload_s: float = 60.0
     log_level: str = "INFO"
+    # Per-connection event rate limits (classroom.ratelimit.RATES); off only in tests that flood.
+    rate_limits: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

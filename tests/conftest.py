@@ -95,8 +95,25 @@ async def running_sqlite(tmp_path: Path) -> AsyncIterator[Running]:
         yield item
 
 
-async def _running(tmp_path: Path, store_url: str) -> AsyncIterator[Running]:
-    settings = Settings(host="127.0.0.1", port=0, store_url=store_url, data_dir=tmp_path)
+@pytest.fixture
+async def running_unlimited(tmp_path: Path) -> AsyncIterator[Running]:
+    """SQLite server without per-connection rate limits, for tests that send floods on purpose."""
+    async for item in _running(
+        tmp_path, f"sqlite://{tmp_path / 'takhti.sqlite3'}", rate_limits=False
+    ):
+        yield item
+
+
+async def _running(
+    tmp_path: Path, store_url: str, *, rate_limits: bool = True
+) -> AsyncIterator[Running]:
+    settings = Settings(
+        host="127.0.0.1",
+        port=0,
+        store_url=store_url,
+        data_dir=tmp_path,
+        rate_limits=rate_limits,
+    )
     runner, url = await start_app(settings)
     services = runner.app[SERVICES]
     name = f"{TEACHER}-{time.monotonic_ns()}"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from classroom.handlers import core
+from classroom.handlers import board, core
 from classroom.handlers.base import Call, Handler, Session
 
-HANDLERS: dict[str, Handler] = {**core.HANDLERS}
+HANDLERS: dict[str, Handler] = {**core.HANDLERS, **board.HANDLERS}
 
 __all__ = ["HANDLERS", "Call", "Handler", "Session"]

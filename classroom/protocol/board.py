@@ -365,7 +365,12 @@ _TEACHER = frozenset({"teacher"})
 
 
 def _spec(
-    name: str, payload: type[Payload], roles: frozenset[Any], *, rate: str = "board"
+    name: str,
+    payload: type[Payload],
+    roles: frozenset[Any],
+    example: dict[str, Any],
+    *,
+    rate: str = "board",
 ) -> EventSpec:
     return EventSpec(
         name=name,
@@ -374,26 +379,88 @@ def _spec(
         summary=(payload.__doc__ or "").splitlines()[0],
         rate=rate,
         feature="board",
+        example=example,
     )
 
 
+_PT = [[100.0, 100.0, 0.5, 0], [110.5, 104.0, 0.6, 16]]
+
+
 EVENTS: tuple[EventSpec, ...] = (
-    _spec("stroke_start", StrokeStart, _DRAWERS),
-    _spec("stroke_extend", StrokeExtend, _DRAWERS),
-    _spec("stroke_end", StrokeEnd, _DRAWERS),
-    _spec("board_add_shape", ShapeAdd, _DRAWERS),
-    _spec("board_add_text", TextAdd, _DRAWERS, rate="default"),
-    _spec("board_erase", BoardErase, _DRAWERS),
-    _spec("board_undo", BoardUndo, _DRAWERS, rate="default"),
-    _spec("board_redo", BoardRedo, _DRAWERS, rate="default"),
-    _spec("page_add", PageAdd, _TEACHER, rate="default"),
-    _spec("page_switch", PageSwitch, _TEACHER, rate="default"),
-    _spec("page_reorder", PageReorder, _TEACHER, rate="default"),
-    _spec("page_delete", PageDelete, _TEACHER, rate="default"),
-    _spec("page_clear", PageClear, _TEACHER, rate="default"),
-    _spec("page_set_background", PageSetBackground, _TEACHER, rate="default"),
-    _spec("board_allow_drawing", BoardAllowDrawing, _TEACHER, rate="default"),
-    _spec("board_revoke_drawing", BoardRevokeDrawing, _TEACHER, rate="default"),
+    _spec(
+        "stroke_start",
+        StrokeStart,
+        _DRAWERS,
+        {
+            "stroke_id": "k1",
+            "page_id": "page-1",
+            "tool": "pen",
+            "color": "#1a1a1a",
+            "width": 4,
+            "points": _PT,
+        },
+    ),
+    _spec(
+        "stroke_extend",
+        StrokeExtend,
+        _DRAWERS,
+        {"stroke_id": "k1", "offset": 2, "points": [[120.0, 108.0, 0.7, 33]]},
+    ),
+    _spec("stroke_end", StrokeEnd, _DRAWERS, {"stroke_id": "k1", "length": 3}),
+    _spec(
+        "board_add_shape",
+        ShapeAdd,
+        _DRAWERS,
+        {
+            "shape_id": "sh1",
+            "page_id": "page-1",
+            "kind": "arrow",
+            "start": [10, 10],
+            "end": [300, 200],
+            "color": "#c0392b",
+            "width": 6,
+        },
+    ),
+    _spec(
+        "board_add_text",
+        TextAdd,
+        _DRAWERS,
+        {
+            "text_id": "t1",
+            "page_id": "page-1",
+            "text": "سبق ۵",
+            "x": 200,
+            "y": 150,
+            "size": 48,
+            "color": "#1a1a1a",
+        },
+        rate="default",
+    ),
+    _spec(
+        "board_erase", BoardErase, _DRAWERS, {"op_id": "er1", "page_id": "page-1", "ids": ["k1"]}
+    ),
+    _spec("board_undo", BoardUndo, _DRAWERS, {"op_id": "u1"}, rate="default"),
+    _spec("board_redo", BoardRedo, _DRAWERS, {"op_id": "r1"}, rate="default"),
+    _spec(
+        "page_add",
+        PageAdd,
+        _TEACHER,
+        {"page_id": "page-2", "background": {"kind": "ruled"}},
+        rate="default",
+    ),
+    _spec("page_switch", PageSwitch, _TEACHER, {"page_id": "page-1"}, rate="default"),
+    _spec("page_reorder", PageReorder, _TEACHER, {"order": ["page-1"]}, rate="default"),
+    _spec("page_delete", PageDelete, _TEACHER, {"page_id": "page-2"}, rate="default"),
+    _spec("page_clear", PageClear, _TEACHER, {"page_id": "page-1", "op_id": "cl1"}, rate="default"),
+    _spec(
+        "page_set_background",
+        PageSetBackground,
+        _TEACHER,
+        {"page_id": "page-1", "background": {"kind": "grid"}},
+        rate="default",
+    ),
+    _spec("board_allow_drawing", BoardAllowDrawing, _TEACHER, {"ink": "class"}, rate="default"),
+    _spec("board_revoke_drawing", BoardRevokeDrawing, _TEACHER, {}, rate="default"),
 )
 
 

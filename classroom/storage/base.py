@@ -62,6 +62,9 @@ class Store(Protocol):
 
     async def get_teacher(self, name: str) -> TeacherRecord | None: ...
 
+    async def has_teachers(self) -> bool:
+        """Whether any teacher account exists (first-run set-up offers to create one)."""
+
     # classes
     async def create_class(self, record: ClassRecord) -> None:
         """Store a new class or raise ``Conflict`` if its id or join code is taken."""

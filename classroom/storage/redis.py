@@ -189,6 +189,10 @@ class RedisStore:
         created = await self._call(self.redis.set(_k("teacher", teacher.name), body, nx=True))
         if not created:
             raise Conflict(f"a teacher named {teacher.name!r} already exists")
+        await self._call(self.redis.sadd(_k("teachers"), teacher.name))
+
+    async def has_teachers(self) -> bool:
+        return bool(await self._call(self.redis.scard(_k("teachers"))))
 
     async def set_teacher_password(self, name: str, password_hash: str) -> None:
         found = await self.get_teacher(name)

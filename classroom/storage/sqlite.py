@@ -259,6 +259,12 @@ class SqliteStore:
         )
         return TeacherRecord(*row) if row else None
 
+    async def has_teachers(self) -> bool:
+        row = await self._read(
+            lambda conn: conn.execute("SELECT 1 FROM teachers LIMIT 1").fetchone()
+        )
+        return row is not None
+
     # classes
 
     async def create_class(self, record: ClassRecord) -> None:

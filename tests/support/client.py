@@ -82,8 +82,11 @@ class Peer:
     )
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
+    connect_errors: list[Any] = field(default_factory=list)
+
     def __post_init__(self) -> None:
         self.sio.on("*", self._record)
+        self.sio.on("connect_error", self.connect_errors.append)
 
     async def _record(self, event: str, data: Any = None) -> None:
         self.events.append((event, data))

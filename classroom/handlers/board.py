@@ -1,0 +1,42 @@
+"""Handlers of the whiteboard events: validate against the board, append, let the feed fan out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from classroom import board, roster
+from classroom.handlers.base import Call, Handler
+from classroom.protocol import board as p
+from classroom.protocol.common import Payload
+
+
+def client_id_of(payload: Payload) -> str | None:
+    """The idempotency key of a board write: a retried message maps to the same key."""
+    match payload:
+        case p.StrokeStart():
+            return f"stroke:{payload.stroke_id}"
+        case p.StrokeExtend():
+            return f"stroke:{payload.stroke_id}@{payload.offset}"
+        case p.StrokeEnd():
+            return f"stroke:{payload.stroke_id}/end"
+        case p.ShapeAdd():
+            return f"item:{payload.shape_id}"
+        case p.TextAdd():
+            return f"item:{payload.text_id}"
+        case p.PageAdd():
+            return f"page:{payload.page_id}"
+        case p.BoardErase() | p.PageClear():
+            return f"op:{payload.op_id}"
+        case p.BoardUndo() | p.BoardRedo():
+            return None if payload.op_id is None else f"op:{payload.op_id}"
+    return None
+
+
+async def on_board_event(call: Call, payload: Payload) -> dict[str, Any]:
+    state = call.runtime.state
+    roster.check_open(state.roster)
+    proposed = board.propose(state.part("board"), call.actor, payload)
+    return await call.append_ack(proposed, client_id_of(payload))
+
+
+HANDLERS: dict[str, Handler] = {spec.name: on_board_event for spec in p.EVENTS}

@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         await services.open()
         yield
+        live.tallies.close()
         await services.close()
 
     app.cleanup_ctx.append(services_ctx)

@@ -25,7 +25,7 @@ class ClassroomError(Exception):
 
 
 class InvalidPayload(ClassroomError):
-    """The payload does not match the event's schema or limits; ``field`` names the first problem."""
+    """The payload breaks the event's schema or limits; ``field`` names the first problem."""
 
     code = "INVALID_PAYLOAD"
     http_status = 400

@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from classroom import classes, render, roster
+from classroom import classes, quiz_import, quizzes, render, reports, roster
 from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import (
@@ -33,6 +33,7 @@ from classroom.errors import (
 from classroom.keys import SERVICES
 from classroom.live import describe_validation_error
 from classroom.log import Actor
+from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
 
 logger = logging.getLogger(__name__)
@@ -281,6 +282,90 @@ async def page_render(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png", headers=headers)
 
 
+MAX_QUIZ_UPLOAD = 1024 * 1024
+
+
+async def import_quiz(request: web.Request) -> web.Response:
+    """Upload a quiz file (CSV, JSON or YAML) as the raw request body; ``?filename=`` names it."""
+    claims, record = await _own_class(request)
+    filename = request.query.get("filename", "")
+    if not filename or len(filename) > 200:
+        raise InvalidPayload("add ?filename=NAME.csv|json|yaml", field="filename")
+    if request.content_length is not None and request.content_length > MAX_QUIZ_UPLOAD:
+        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
+    data = await request.content.read(MAX_QUIZ_UPLOAD + 1)
+    if len(data) > MAX_QUIZ_UPLOAD:
+        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
+    title = request.query.get("title") or None
+    definition = await asyncio.to_thread(quiz_import.parse_quiz, data, filename, title=title)
+    services = _services(request)
+    runtime = await services.hub.get(record.id)
+    roster.check_open(runtime.state.roster)
+    quiz_id = classes.new_id("q")
+    payload = QuizCreate(quiz=definition)
+    teacher = Actor("teacher", claims.subject, claims.subject)
+    proposed = quizzes.propose_create(
+        runtime.state.part("quizzes"), teacher, payload, quiz_id=quiz_id
+    )
+    results = await services.append(record.id, teacher, proposed)
+    return web.json_response(
+        {
+            "ok": True,
+            "quiz_id": quiz_id,
+            "title": definition.title,
+            "questions": len(definition.questions),
+            "seq": results[0].event.seq,
+        },
+        status=201,
+    )
+
+
+async def quiz_report(request: web.Request) -> web.Response:
+    """Per-student results or item analysis of a quiz, as JSON or CSV."""
+    _, record = await _own_class(request)
+    runtime = await _services(request).hub.get(record.id)
+    state = runtime.state.part("quizzes")
+    quiz_id = request.match_info["quiz_id"]
+    if quiz_id not in state.quizzes:
+        raise NotFound("no such quiz in this class", field="quiz_id")
+    fmt = request.match_info["fmt"]
+    if fmt == "json":
+        return web.json_response({"ok": True, **reports.quiz_report(state, quiz_id)})
+    kind = request.query.get("kind", "results")
+    if kind not in ("results", "items"):
+        raise InvalidPayload("kind must be results or items", field="kind")
+    body = (
+        reports.quiz_results_csv(state, quiz_id)
+        if kind == "results"
+        else reports.quiz_items_csv(state, quiz_id)
+    )
+    return _csv_download(body, f"{record.join_code}-{quiz_id}-{kind}.csv")
+
+
+async def polls_report(request: web.Request) -> web.Response:
+    """Every poll of the class: totals, and answers per student for named polls."""
+    _, record = await _own_class(request)
+    runtime = await _services(request).hub.get(record.id)
+    state = runtime.state.part("polls")
+    fmt = request.match_info["fmt"]
+    if fmt == "json":
+        return web.json_response({"ok": True, "polls": reports.polls_report(state)})
+    kind = request.query.get("kind", "students")
+    if kind not in ("students", "totals"):
+        raise InvalidPayload("kind must be students or totals", field="kind")
+    body = reports.poll_results_csv(state) if kind == "students" else reports.poll_totals_csv(state)
+    return _csv_download(body, f"{record.join_code}-polls-{kind}.csv")
+
+
+def _csv_download(body: bytes, filename: str) -> web.Response:
+    return web.Response(
+        body=body,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 async def list_classes(request: web.Request) -> web.Response:
     claims = _teacher(request)
     records = await _services(request).store.list_classes(claims.subject)
@@ -423,3 +508,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/classes/{class_id}/devices", issue_device)
     app.router.add_post("/api/join", join)
     app.router.add_get("/api/classes/{class_id}/pages/{page_id}.{fmt:png|svg}", page_render)
+    app.router.add_post("/api/classes/{class_id}/quizzes", import_quiz)
+    app.router.add_get(
+        "/api/classes/{class_id}/reports/quizzes/{quiz_id}.{fmt:json|csv}", quiz_report
+    )
+    app.router.add_get("/api/classes/{class_id}/reports/polls.{fmt:json|csv}", polls_report)

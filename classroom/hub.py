@@ -161,6 +161,10 @@ class Hub:
     def __len__(self) -> int:
         return len(self._runtimes)
 
+    def loaded(self, class_id: str) -> ClassRuntime | None:
+        """The runtime of a class if this process has it loaded."""
+        return self._runtimes.get(class_id)
+
     async def get(self, class_id: str) -> ClassRuntime:
         """The loaded runtime of a class (loading it from the store if needed)."""
         runtime = self._runtimes.get(class_id)

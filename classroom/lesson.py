@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from classroom import board, protocol, roster
+from classroom import board, polls, protocol, quizzes, roster
 from classroom.log import Actor, Event
 
 
@@ -23,6 +23,8 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature("core", roster.RosterState, roster.apply, roster.snapshot),
     Feature("board", board.new_board, board.apply, board.snapshot),
+    Feature("polls", polls.PollsState, polls.apply, polls.snapshot),
+    Feature("quizzes", quizzes.QuizzesState, quizzes.apply, quizzes.snapshot),
 )
 
 _FEATURE_OF_TYPE: dict[str, str] = {

@@ -30,6 +30,7 @@ from classroom.log import Actor, Event
 from classroom.protocol import EVENTS, NAMESPACE
 from classroom.ratelimit import RATES, TokenBucket
 from classroom.services import Services
+from classroom.tallies import TallyCoalescer
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class LiveServer:
         )
         self.sessions: dict[str, Session] = {}
         services.hub.emit = self.emit_event
+        self.tallies = TallyCoalescer(services.hub, self._send_tally)
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
         for name in EVENTS:
@@ -246,6 +248,9 @@ class LiveServer:
 
     # fan-out
 
+    async def _send_tally(self, class_id: str, data: dict[str, Any]) -> None:
+        await self.sio.emit("poll_tally", data, to=teachers_room(class_id), namespace=NAMESPACE)
+
     async def emit_event(self, event: Event) -> None:
         """Send an appended event to everyone in this process allowed to see it."""
         cid = event.class_id
@@ -256,6 +261,7 @@ class LiveServer:
         else:
             to = [teachers_room(cid), actor_room(cid, event.actor)]
         await self.sio.emit(event.type, event.to_wire(), to=to, namespace=NAMESPACE)
+        self.tallies.touch(event)
 
 
 def _client_address(environ: dict[str, Any]) -> str:

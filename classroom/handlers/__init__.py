@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from classroom.handlers import board, core
+from classroom.handlers import board, core, polls, quizzes
 from classroom.handlers.base import Call, Handler, Session
 
-HANDLERS: dict[str, Handler] = {**core.HANDLERS, **board.HANDLERS}
+HANDLERS: dict[str, Handler] = {
+    **core.HANDLERS,
+    **board.HANDLERS,
+    **polls.HANDLERS,
+    **quizzes.HANDLERS,
+}
 
 __all__ = ["HANDLERS", "Call", "Handler", "Session"]

@@ -157,17 +157,46 @@ class PollResultsData(Broadcast):
 
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec("poll_create", PollCreate, TEACHER, "Create a draft poll.", feature="polls"),
-    EventSpec("poll_open", PollRef, TEACHER, "Open a draft poll for votes.", feature="polls"),
-    EventSpec("poll_close", PollRef, TEACHER, "Stop taking votes.", feature="polls"),
+    EventSpec(
+        "poll_create",
+        PollCreate,
+        TEACHER,
+        "Create a draft poll.",
+        feature="polls",
+        example={"kind": "single", "question": "Largest planet?", "options": ["Mars", "Jupiter"]},
+    ),
+    EventSpec(
+        "poll_open",
+        PollRef,
+        TEACHER,
+        "Open a draft poll for votes.",
+        feature="polls",
+        example={"poll_id": "p1"},
+    ),
+    EventSpec(
+        "poll_close",
+        PollRef,
+        TEACHER,
+        "Stop taking votes.",
+        feature="polls",
+        example={"poll_id": "p1"},
+    ),
     EventSpec(
         "poll_show_results",
         PollShowResults,
         TEACHER,
         "Show a closed poll's final tally to the class.",
         feature="polls",
+        example={"poll_id": "p1", "answer_ids": []},
     ),
-    EventSpec("poll_hide_results", PollRef, TEACHER, "Hide shown results again.", feature="polls"),
+    EventSpec(
+        "poll_hide_results",
+        PollRef,
+        TEACHER,
+        "Hide shown results again.",
+        feature="polls",
+        example={"poll_id": "p1"},
+    ),
     EventSpec(
         "poll_vote",
         PollVote,
@@ -175,6 +204,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "Vote; a later vote replaces the earlier one until the poll closes.",
         rate="vote",
         feature="polls",
+        example={"poll_id": "p1", "vote_id": "vote-1", "option": 1},
     ),
 )
 

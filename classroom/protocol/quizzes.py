@@ -293,10 +293,32 @@ class QuizEndedData(Broadcast):
 
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
-        "quiz_create", QuizCreate, TEACHER, "Create a quiz from its definition.", feature="quizzes"
+        "quiz_create",
+        QuizCreate,
+        TEACHER,
+        "Create a quiz from its definition.",
+        feature="quizzes",
+        example={
+            "quiz": {
+                "title": "Maths",
+                "questions": [
+                    {
+                        "type": "single",
+                        "question": "7 x 8?",
+                        "options": ["54", "56"],
+                        "correct": [1],
+                    }
+                ],
+            }
+        },
     ),
     EventSpec(
-        "quiz_start", QuizStart, TEACHER, "Start a quiz at its first question.", feature="quizzes"
+        "quiz_start",
+        QuizStart,
+        TEACHER,
+        "Start a quiz at its first question.",
+        feature="quizzes",
+        example={"quiz_id": "q1", "mode": "timed"},
     ),
     EventSpec(
         "quiz_next",
@@ -304,6 +326,7 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Close the open question (reveal + leaderboard), or open the next one, or end.",
         feature="quizzes",
+        example={"quiz_id": "q1"},
     ),
     EventSpec(
         "quiz_skip",
@@ -311,8 +334,16 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Drop the current question unscored and open the next one.",
         feature="quizzes",
+        example={"quiz_id": "q1"},
     ),
-    EventSpec("quiz_end", QuizRef, TEACHER, "End the quiz and show the podium.", feature="quizzes"),
+    EventSpec(
+        "quiz_end",
+        QuizRef,
+        TEACHER,
+        "End the quiz and show the podium.",
+        feature="quizzes",
+        example={"quiz_id": "q1"},
+    ),
     EventSpec(
         "quiz_answer",
         QuizAnswer,
@@ -320,6 +351,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "Answer the open question; the first answer counts.",
         rate="vote",
         feature="quizzes",
+        example={"quiz_id": "q1", "question": 0, "answer_id": "answer-1", "option": 1},
     ),
 )
 

@@ -42,6 +42,18 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "page_set_background": {"teacher"},
     "board_allow_drawing": {"teacher"},
     "board_revoke_drawing": {"teacher"},
+    "poll_create": {"teacher"},
+    "poll_open": {"teacher"},
+    "poll_close": {"teacher"},
+    "poll_show_results": {"teacher"},
+    "poll_hide_results": {"teacher"},
+    "poll_vote": {"student"},
+    "quiz_create": {"teacher"},
+    "quiz_start": {"teacher"},
+    "quiz_next": {"teacher"},
+    "quiz_skip": {"teacher"},
+    "quiz_end": {"teacher"},
+    "quiz_answer": {"student"},
 }
 
 ROLES = ("teacher", "student", "board")

@@ -1,0 +1,81 @@
+"""Handlers of the quiz events. The server clock decides every deadline."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from classroom import quizzes, roster
+from classroom.classes import new_id
+from classroom.errors import InternalError
+from classroom.handlers.base import Call, Handler
+from classroom.protocol import quizzes as p
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _state(call: Call) -> quizzes.QuizzesState:
+    roster.check_open(call.runtime.state.roster)
+    state: quizzes.QuizzesState = call.runtime.state.part("quizzes")
+    return state
+
+
+async def on_quiz_create(call: Call, payload: p.QuizCreate) -> dict[str, Any]:
+    quiz_id = new_id("q")
+    proposed = quizzes.propose_create(_state(call), call.actor, payload, quiz_id=quiz_id)
+    ack = await call.append_ack(proposed)
+    return {**ack, "quiz_id": quiz_id, "questions": len(payload.quiz.questions)}
+
+
+async def on_quiz_start(call: Call, payload: p.QuizStart) -> dict[str, Any]:
+    proposed = quizzes.propose_start(_state(call), call.actor, payload, now_ms=now_ms())
+    return await call.append_ack(proposed)
+
+
+async def on_quiz_next(call: Call, payload: p.QuizRef) -> dict[str, Any]:
+    proposed = quizzes.propose_next(_state(call), call.actor, payload, now_ms=now_ms())
+    return await call.append_ack(proposed)
+
+
+async def on_quiz_skip(call: Call, payload: p.QuizRef) -> dict[str, Any]:
+    proposed = quizzes.propose_skip(_state(call), call.actor, payload, now_ms=now_ms())
+    return await call.append_ack(proposed)
+
+
+async def on_quiz_end(call: Call, payload: p.QuizRef) -> dict[str, Any]:
+    proposed = quizzes.propose_end(_state(call), call.actor, payload, now_ms=now_ms())
+    return await call.append_ack(proposed)
+
+
+async def on_quiz_answer(call: Call, payload: p.QuizAnswer) -> dict[str, Any]:
+    """Accept an answer only if the log counts it.
+
+    The check against the deadline before appending uses the server clock; the log's own
+    timestamp is what counts, so an answer that crossed the deadline while being stored is
+    refused (``TOO_LATE``) even though it reached the log: an ok ack means the answer counts.
+    """
+    state = _state(call)
+    proposed = quizzes.propose_answer(state, call.actor, payload, now_ms=now_ms())
+    ack = await call.append_ack(proposed, f"answer:{payload.quiz_id}:{payload.answer_id}")
+    if not await call.runtime.wait_for(ack["seq"]):
+        raise InternalError("the answer was stored but not yet counted; send it again")
+    quiz = state.quizzes.get(payload.quiz_id)
+    run = None if quiz is None else quiz.runs.get(payload.question)
+    counted = None if run is None else run.answers.get(call.actor.id)
+    if counted is None:
+        raise quizzes.TooLate("time was up when the answer arrived", field="question")
+    if counted.answer_id != payload.answer_id:
+        raise quizzes.AlreadyAnswered("you already answered this question", field="question")
+    return {**ack, "time_ms": counted.time_ms}
+
+
+HANDLERS: dict[str, Handler] = {
+    "quiz_create": on_quiz_create,
+    "quiz_start": on_quiz_start,
+    "quiz_next": on_quiz_next,
+    "quiz_skip": on_quiz_skip,
+    "quiz_end": on_quiz_end,
+    "quiz_answer": on_quiz_answer,
+}

@@ -27,13 +27,15 @@ def check_open(state: RosterState) -> None:
 
 def propose_joined(state: RosterState, student_id: str, name: str) -> list[Proposed]:
     check_open(state)
-    return [Proposed("student_joined", {"student_id": student_id, "name": name})]
+    # Teachers (and the student) only: telling every tablet about every arrival costs O(N^2)
+    # messages when a whole class joins at once.
+    return [Proposed("student_joined", {"student_id": student_id, "name": name}, "author")]
 
 
 def presence(student_id: str, *, connected: bool) -> Proposed:
     """A student's device connected or disconnected (logged even after the class ended)."""
     kind = "student_connected" if connected else "student_disconnected"
-    return Proposed(kind, {"student_id": student_id})
+    return Proposed(kind, {"student_id": student_id}, "author")
 
 
 def propose_hand_raise(state: RosterState, actor: Actor, raised: bool) -> list[Proposed]:
@@ -96,12 +98,9 @@ def roster(state: RosterState) -> list[dict[str, Any]]:
 
 
 def snapshot(state: RosterState, viewer: Actor) -> dict[str, Any]:
-    """Roster state for a joining client: students see names and hands, not connections."""
+    """Roster state for a joining client: students see raised hands, not the roster."""
     hands = sorted(state.hands, key=state.hands.__getitem__)
     if viewer.role == "teacher":
         return {"students": roster(state), "hands": hands, "ended": state.ended}
-    return {
-        "students": [{"student_id": sid, "name": name} for sid, name in state.names.items()],
-        "hands": hands,
-        "ended": state.ended,
-    }
+    # Students see raised hands (the class sees who asks) but not the roster or who is online.
+    return {"hands": hands, "ended": state.ended}

@@ -153,10 +153,20 @@ EVENTS: tuple[EventSpec, ...] = (
 )
 
 BROADCASTS: tuple[BroadcastSpec, ...] = (
-    BroadcastSpec("student_joined", StudentJoinedData, "A student joined for the first time."),
-    BroadcastSpec("student_connected", StudentPresenceData, "A student's device connected."),
     BroadcastSpec(
-        "student_disconnected", StudentPresenceData, "A student's last device disconnected."
+        "student_joined",
+        StudentJoinedData,
+        "A student joined for the first time.",
+        audience="author",
+    ),
+    BroadcastSpec(
+        "student_connected", StudentPresenceData, "A student's device connected.", audience="author"
+    ),
+    BroadcastSpec(
+        "student_disconnected",
+        StudentPresenceData,
+        "A student's device disconnected.",
+        audience="author",
     ),
     BroadcastSpec("hand_raised", HandData, "A student raised their hand."),
     BroadcastSpec("hand_lowered", HandData, "A student's hand was lowered."),

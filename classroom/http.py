@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from classroom import classes, quiz_import, quizzes, render, reports, roster
 from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
+from classroom.boundary import client_address, describe_validation_error
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import (
     ClassEnded,
@@ -31,7 +32,6 @@ from classroom.errors import (
     Unauthorized,
 )
 from classroom.keys import SERVICES
-from classroom.live import describe_validation_error
 from classroom.log import Actor
 from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
@@ -119,6 +119,10 @@ def _services(request: web.Request) -> Services:
     return request.app[SERVICES]
 
 
+def _address(request: web.Request) -> str:
+    return client_address(request, trust_proxy=_services(request).settings.trust_proxy)
+
+
 def _teacher(request: web.Request) -> TokenClaims:
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
@@ -194,7 +198,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     services = _services(request)
-    address = request.remote or "unknown"
+    address = _address(request)
     now = time.monotonic()
     locked = services.login_lockout.locked_for(address, now)
     if locked > 0:
@@ -216,7 +220,7 @@ async def setup_state(request: web.Request) -> web.Response:
 
 
 def _is_local(request: web.Request) -> bool:
-    remote = request.remote or ""
+    remote = _address(request)
     return remote.startswith("127.") or remote in ("::1", "localhost")
 
 
@@ -446,7 +450,7 @@ async def issue_device(request: web.Request) -> web.Response:
 async def join(request: web.Request) -> web.Response:
     """A student joins with the class code and a display name; no account."""
     services = _services(request)
-    address = request.remote or "unknown"
+    address = _address(request)
     now = time.monotonic()
     locked = services.join_lockout.locked_for(address, now)
     if locked > 0:

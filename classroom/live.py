@@ -15,6 +15,7 @@ import socketio
 from pydantic import ValidationError
 
 from classroom import roster
+from classroom.boundary import client_address, describe_validation_error
 from classroom.errors import (
     ClassroomError,
     Forbidden,
@@ -67,15 +68,6 @@ def teachers_room(class_id: str) -> str:
 
 def actor_room(class_id: str, actor: Actor) -> str:
     return f"c:{class_id}:u:{actor.role}:{actor.id}"
-
-
-def describe_validation_error(exc: ValidationError) -> InvalidPayload:
-    """A short, safe message (never echoes the input) naming the first bad field."""
-    first = exc.errors(include_url=False, include_input=False)[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "payload"
-    more = exc.error_count() - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
-    return InvalidPayload(f"{loc}: {first['msg']}{suffix}", field=loc)
 
 
 class LiveServer:
@@ -156,7 +148,12 @@ class LiveServer:
             raise Unauthorized("connect with auth {token, class_id?}")
         claims = self.services.signer.check(auth.get("token"))
         store = self.services.store
-        address = _client_address(environ)
+        request = environ.get("aiohttp.request")
+        address = (
+            client_address(request, trust_proxy=self.services.settings.trust_proxy)
+            if request is not None
+            else "unknown"
+        )
         if claims.role == "teacher":
             class_id = auth.get("class_id")
             if not isinstance(class_id, str) or not 0 < len(class_id) <= 64:
@@ -262,10 +259,3 @@ class LiveServer:
             to = [teachers_room(cid), actor_room(cid, event.actor)]
         await self.sio.emit(event.type, event.to_wire(), to=to, namespace=NAMESPACE)
         self.tallies.touch(event)
-
-
-def _client_address(environ: dict[str, Any]) -> str:
-    request = environ.get("aiohttp.request")
-    if request is not None and request.remote:
-        return str(request.remote)
-    return str(environ.get("REMOTE_ADDR", "unknown"))

@@ -26,6 +26,9 @@ class Settings:
     # A class with no connected client is unloaded from memory after this many seconds.
     idle_unload_s: float = 60.0
     log_level: str = "INFO"
+    # Behind a reverse proxy (docker-compose's nginx): take client addresses from the last
+    # X-Forwarded-For entry, so lock-outs apply per tablet and not to the proxy.
+    trust_proxy: bool = False
     # Per-connection event rate limits (classroom.ratelimit.RATES); off only in tests that flood.
     rate_limits: bool = True
 
@@ -43,6 +46,8 @@ class Settings:
             values["data_dir"] = Path(env["TAKHTI_DATA_DIR"])
         if "TAKHTI_PUBLIC_URL" in env:
             values["public_url"] = env["TAKHTI_PUBLIC_URL"].rstrip("/")
+        if "TAKHTI_TRUST_PROXY" in env:
+            values["trust_proxy"] = env["TAKHTI_TRUST_PROXY"].lower() in {"1", "true", "yes"}
         if "TAKHTI_LOG_LEVEL" in env:
             values["log_level"] = env["TAKHTI_LOG_LEVEL"].upper()
         return cls(**values)

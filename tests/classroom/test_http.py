@@ -215,3 +215,13 @@ async def test_first_run_setup_on_an_empty_server(tmp_path: Path) -> None:
             assert body["needs_setup"] is False
     finally:
         await runner.cleanup()
+
+
+def test_client_address_uses_the_proxy_header_only_when_trusted() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from classroom.boundary import client_address
+
+    request = make_mocked_request("GET", "/", headers={"X-Forwarded-For": "6.6.6.6, 10.1.2.3"})
+    assert client_address(request, trust_proxy=True) == "10.1.2.3"
+    assert client_address(request, trust_proxy=False) != "10.1.2.3"

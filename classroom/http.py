@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from classroom import classes, quiz_import, quizzes, render, reports, roster
+from classroom import camera, classes, quiz_import, quizzes, render, reports, roster
 from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
 from classroom.boundary import client_address, describe_validation_error
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
@@ -286,6 +286,22 @@ async def page_render(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png", headers=headers)
 
 
+async def asset(request: web.Request) -> web.Response:
+    """A class's stored image (camera view, keyframe) for anyone in the class."""
+    class_id = request.match_info["class_id"]
+    await _viewer(request, class_id)
+    asset_id = request.match_info["asset_id"]
+    if len(asset_id) > 80:
+        raise NotFound("no such asset")
+    found = await _services(request).store.get_asset(class_id, asset_id)
+    if found is None:
+        raise NotFound("no such asset")
+    content_type, data = found
+    # Keyframes never change; the live view changes under the same id (clients add ?v=).
+    cache = "no-cache" if asset_id == camera.LATEST_ASSET else "private, max-age=31536000"
+    return web.Response(body=data, content_type=content_type, headers={"Cache-Control": cache})
+
+
 MAX_QUIZ_UPLOAD = 1024 * 1024
 
 
@@ -513,6 +529,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/join", join)
     app.router.add_get("/api/classes/{class_id}/pages/{page_id}.{fmt:png|svg}", page_render)
     app.router.add_post("/api/classes/{class_id}/quizzes", import_quiz)
+    app.router.add_get("/api/classes/{class_id}/assets/{asset_id}", asset)
     app.router.add_get(
         "/api/classes/{class_id}/reports/quizzes/{quiz_id}.{fmt:json|csv}", quiz_report
     )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from classroom import board, polls, protocol, quizzes, roster
+from classroom import board, camera, polls, protocol, quizzes, roster
 from classroom.log import Actor, Event
 
 
@@ -25,6 +25,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("board", board.new_board, board.apply, board.snapshot),
     Feature("polls", polls.PollsState, polls.apply, polls.snapshot),
     Feature("quizzes", quizzes.QuizzesState, quizzes.apply, quizzes.snapshot),
+    Feature("camera", camera.CameraState, camera.apply, camera.snapshot),
 )
 
 _FEATURE_OF_TYPE: dict[str, str] = {

@@ -20,6 +20,9 @@ RATES: dict[str, Rate] = {
     "read": Rate(per_s=5, burst=20),
     "board": Rate(per_s=60, burst=120),
     "vote": Rate(per_s=5, burst=10),
+    # Camera snapshots go out only when the board changed; keyframes arrive in bursts after an
+    # outage (the device uploads what it kept offline).
+    "camera": Rate(per_s=4, burst=60),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classroom.handlers import board, core, polls, quizzes
+from classroom.handlers import board, camera, core, polls, quizzes
 from classroom.handlers.base import Call, Handler, Session
 
 HANDLERS: dict[str, Handler] = {
@@ -10,6 +10,7 @@ HANDLERS: dict[str, Handler] = {
     **board.HANDLERS,
     **polls.HANDLERS,
     **quizzes.HANDLERS,
+    **camera.HANDLERS,
 }
 
 __all__ = ["HANDLERS", "Call", "Handler", "Session"]

@@ -1,14 +1,21 @@
-"""Handlers of the quiz events. The server clock decides every deadline."""
+"""Handlers of the quiz events. The server clock decides every deadline.
+
+Every handler returns once this process's live state includes what it appended, so the
+teacher's next step (``quiz_next`` right after ``quiz_start``) sees the previous one, also when
+the class spans several processes sharing Redis.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from classroom import quizzes, roster
 from classroom.classes import new_id
 from classroom.errors import InternalError
 from classroom.handlers.base import Call, Handler
+from classroom.log import Proposed
 from classroom.protocol import quizzes as p
 
 
@@ -22,31 +29,39 @@ def _state(call: Call) -> quizzes.QuizzesState:
     return state
 
 
+async def _append_applied(call: Call, proposed: Sequence[Proposed]) -> dict[str, Any]:
+    """Append, then wait until the live state includes it."""
+    ack = await call.append_ack(proposed)
+    if proposed and not await call.runtime.wait_for(ack["seq"]):
+        raise InternalError("the change was stored but is not live yet; send it again")
+    return ack
+
+
 async def on_quiz_create(call: Call, payload: p.QuizCreate) -> dict[str, Any]:
     quiz_id = new_id("q")
     proposed = quizzes.propose_create(_state(call), call.actor, payload, quiz_id=quiz_id)
-    ack = await call.append_ack(proposed)
+    ack = await _append_applied(call, proposed)
     return {**ack, "quiz_id": quiz_id, "questions": len(payload.quiz.questions)}
 
 
 async def on_quiz_start(call: Call, payload: p.QuizStart) -> dict[str, Any]:
     proposed = quizzes.propose_start(_state(call), call.actor, payload, now_ms=now_ms())
-    return await call.append_ack(proposed)
+    return await _append_applied(call, proposed)
 
 
 async def on_quiz_next(call: Call, payload: p.QuizRef) -> dict[str, Any]:
     proposed = quizzes.propose_next(_state(call), call.actor, payload, now_ms=now_ms())
-    return await call.append_ack(proposed)
+    return await _append_applied(call, proposed)
 
 
 async def on_quiz_skip(call: Call, payload: p.QuizRef) -> dict[str, Any]:
     proposed = quizzes.propose_skip(_state(call), call.actor, payload, now_ms=now_ms())
-    return await call.append_ack(proposed)
+    return await _append_applied(call, proposed)
 
 
 async def on_quiz_end(call: Call, payload: p.QuizRef) -> dict[str, Any]:
     proposed = quizzes.propose_end(_state(call), call.actor, payload, now_ms=now_ms())
-    return await call.append_ack(proposed)
+    return await _append_applied(call, proposed)
 
 
 async def on_quiz_answer(call: Call, payload: p.QuizAnswer) -> dict[str, Any]:

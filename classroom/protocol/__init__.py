@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from classroom.protocol import board, core, polls, quizzes
+from classroom.protocol import board, camera, core, polls, quizzes
 from classroom.protocol.common import BroadcastSpec, EventSpec, Payload
 
 PROTOCOL_VERSION = 1
@@ -19,7 +19,7 @@ NAMESPACE = "/"
 SESSION_READY = "session_ready"
 SESSION_ERROR = "session_error"
 
-_FEATURES: tuple[ModuleType, ...] = (core, board, polls, quizzes)
+_FEATURES: tuple[ModuleType, ...] = (core, board, polls, quizzes, camera)
 
 
 def _collect() -> tuple[dict[str, EventSpec], dict[str, BroadcastSpec]]:

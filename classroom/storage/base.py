@@ -88,6 +88,13 @@ class Store(Protocol):
 
     async def get_device(self, class_id: str, device_id: str) -> DeviceRecord | None: ...
 
+    # images (camera snapshots and keyframes, uploaded backgrounds)
+    async def put_asset(self, class_id: str, asset_id: str, content_type: str, data: bytes) -> None:
+        """Store (or replace) a class's binary asset durably."""
+
+    async def get_asset(self, class_id: str, asset_id: str) -> tuple[str, bytes] | None:
+        """``(content_type, data)`` of an asset, or None."""
+
     # the lesson log
     async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:
         """Append events durably, in order; idempotent per (actor, client_id)."""

@@ -91,6 +91,7 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._redis: aioredis.Redis | None = None
+        self._raw: aioredis.Redis | None = None
         self._pubsub: PubSub | None = None
         self._pubsub_task: asyncio.Task[None] | None = None
         self._listeners: dict[str, list[FeedListener]] = defaultdict(list)
@@ -117,6 +118,17 @@ class RedisStore:
             health_check_interval=10,
         )
         self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
+        # Images are bytes: a small second pool that does not decode replies.
+        raw_pool = aioredis.BlockingConnectionPool.from_url(
+            self.url,
+            decode_responses=False,
+            max_connections=4,
+            timeout=10,
+            retry=retry,
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            socket_connect_timeout=2,
+        )
+        self._raw = aioredis.Redis.from_pool(raw_pool)
         try:
             await self._redis.ping()
         except _CONNECTION_ERRORS as exc:
@@ -155,6 +167,9 @@ class RedisStore:
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
+        if self._raw is not None:
+            await self._raw.aclose()
+            self._raw = None
 
     async def ping(self) -> None:
         try:
@@ -314,6 +329,23 @@ class RedisStore:
             return None
         body = json.loads(raw)
         return DeviceRecord(class_id, device_id, body["name"], int(body["created_at"]))
+
+    # assets
+
+    async def put_asset(self, class_id: str, asset_id: str, content_type: str, data: bytes) -> None:
+        if self._raw is None:
+            raise StoreUnavailable("the store is not open")
+        key = _class_key(class_id, f"asset:{asset_id}")
+        await self._call(self._raw.hset(key, mapping={"ct": content_type, "data": data}))
+
+    async def get_asset(self, class_id: str, asset_id: str) -> tuple[str, bytes] | None:
+        if self._raw is None:
+            raise StoreUnavailable("the store is not open")
+        key = _class_key(class_id, f"asset:{asset_id}")
+        found = await self._call(self._raw.hmget(key, ["ct", "data"]))
+        if found[0] is None or found[1] is None:
+            return None
+        return found[0].decode(), bytes(found[1])
 
     # the lesson log
 

@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS students (
 CREATE TABLE IF NOT EXISTS devices (
     class_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL,
     PRIMARY KEY (class_id, id));
+CREATE TABLE IF NOT EXISTS assets (
+    class_id TEXT NOT NULL, id TEXT NOT NULL, content_type TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (class_id, id));
 CREATE TABLE IF NOT EXISTS events (
     class_id TEXT NOT NULL, seq INTEGER NOT NULL, actor_role TEXT NOT NULL,
     actor_id TEXT NOT NULL, client_id TEXT, record TEXT NOT NULL,
@@ -367,6 +370,25 @@ class SqliteStore:
             ).fetchone()
         )
         return DeviceRecord(*row) if row else None
+
+    # assets
+
+    async def put_asset(self, class_id: str, asset_id: str, content_type: str, data: bytes) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO assets VALUES (?, ?, ?, ?)",
+                (class_id, asset_id, content_type, data),
+            )
+        )
+
+    async def get_asset(self, class_id: str, asset_id: str) -> tuple[str, bytes] | None:
+        row = await self._read(
+            lambda conn: conn.execute(
+                "SELECT content_type, data FROM assets WHERE class_id = ? AND id = ?",
+                (class_id, asset_id),
+            ).fetchone()
+        )
+        return (str(row[0]), bytes(row[1])) if row else None
 
     # the lesson log
 

@@ -54,6 +54,8 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "quiz_skip": {"teacher"},
     "quiz_end": {"teacher"},
     "quiz_answer": {"student"},
+    "camera_snapshot": {"board"},
+    "camera_keyframe": {"board"},
 }
 
 ROLES = ("teacher", "student", "board")

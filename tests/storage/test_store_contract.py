@@ -207,3 +207,14 @@ async def test_data_and_secret_survive_reopening(store_url: str, tmp_path: Path)
         assert third.event.seq == 3
     finally:
         await second.close()
+
+
+async def test_assets_round_trip_and_replace(store: Store) -> None:
+    class_id = cid()
+    data = bytes(range(256)) * 100  # every byte value, binary-safe
+    assert await store.get_asset(class_id, "kf-1") is None
+    await store.put_asset(class_id, "kf-1", "image/png", data)
+    assert await store.get_asset(class_id, "kf-1") == ("image/png", data)
+    await store.put_asset(class_id, "kf-1", "image/jpeg", b"\xff\xd8replaced")
+    assert await store.get_asset(class_id, "kf-1") == ("image/jpeg", b"\xff\xd8replaced")
+    assert await store.get_asset(cid(), "kf-1") is None

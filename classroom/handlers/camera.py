@@ -1,0 +1,53 @@
+"""Handlers of the camera board events: store the image, then log a small reference to it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from classroom import camera, roster
+from classroom.handlers.base import Call, Handler
+from classroom.protocol import camera as p
+
+
+def _state(call: Call) -> camera.CameraState:
+    roster.check_open(call.runtime.state.roster)
+    state: camera.CameraState = call.runtime.state.part("camera")
+    return state
+
+
+async def _store_image(
+    call: Call,
+    asset_id: str,
+    payload: p.CameraSnapshot | p.CameraKeyframe,
+) -> None:
+    # Header check off the event loop; the asset is durable before the log refers to it.
+    await asyncio.to_thread(
+        camera.check_image, payload.image, payload.format, payload.width, payload.height
+    )
+    await call.services.store.put_asset(
+        call.session.class_id, asset_id, p.ASSET_CONTENT_TYPES[payload.format], payload.image
+    )
+
+
+async def on_camera_snapshot(call: Call, payload: p.CameraSnapshot) -> dict[str, Any]:
+    proposed = camera.propose_snapshot(_state(call), call.actor, payload)
+    if proposed:
+        await _store_image(call, camera.LATEST_ASSET, payload)
+    ack = await call.append_ack(proposed, f"snap:{payload.snapshot_id}")
+    return {**ack, "asset_id": camera.LATEST_ASSET}
+
+
+async def on_camera_keyframe(call: Call, payload: p.CameraKeyframe) -> dict[str, Any]:
+    proposed = camera.propose_keyframe(_state(call), call.actor, payload)
+    asset_id = camera.keyframe_asset_id(payload.keyframe_id)
+    if proposed:
+        await _store_image(call, asset_id, payload)
+    ack = await call.append_ack(proposed, f"kf:{payload.keyframe_id}")
+    return {**ack, "asset_id": asset_id}
+
+
+HANDLERS: dict[str, Handler] = {
+    "camera_snapshot": on_camera_snapshot,
+    "camera_keyframe": on_camera_keyframe,
+}

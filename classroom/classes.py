@@ -65,11 +65,8 @@ def new_join_code() -> str:
 
 
 def normalize_join_code(raw: str) -> str:
-    """Uppercase, drop spaces and dashes, and map look-alike letters a student may type."""
-    code = raw.strip().upper().replace(" ", "").replace("-", "")
-    return code.translate(
-        str.maketrans({"O": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6", "B": "8"})
-    )
+    """Uppercase and drop spaces and dashes (the alphabet has no look-alikes to confuse)."""
+    return raw.strip().upper().replace(" ", "").replace("-", "")
 
 
 def is_valid_join_code(code: str) -> bool:

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
 from pydantic import ValidationError
 
 from classroom import roster
@@ -51,7 +52,10 @@ class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
         try:
             return int(super().decode(encoded_packet))
         except (ValueError, RecursionError):
-            if self.packet_type not in (socketio.packet.EVENT, socketio.packet.ACK):
+            if getattr(self, "packet_type", None) not in (
+                socketio.packet.EVENT,
+                socketio.packet.ACK,
+            ):
                 raise
             self.packet_type = socketio.packet.EVENT
             self.data = [MALFORMED]
@@ -249,7 +253,14 @@ class LiveServer:
         await self.sio.emit("poll_tally", data, to=teachers_room(class_id), namespace=NAMESPACE)
 
     async def emit_event(self, event: Event) -> None:
-        """Send an appended event to everyone in this process allowed to see it."""
+        """Send an appended event to everyone in this process allowed to see it.
+
+        The hot path of a live class (every stroke batch goes to every student), so it does not
+        use ``sio.emit``: that starts one task per recipient and waits for them all. Here the
+        packet is encoded once and put straight on each recipient's Engine.IO send queue, which
+        that connection's own writer drains: no task, no await, so the class runtime's pump
+        never yields between events and a slow client only delays itself.
+        """
         cid = event.class_id
         if event.audience == "all":
             to: str | list[str] = class_room(cid)
@@ -257,5 +268,13 @@ class LiveServer:
             to = teachers_room(cid)
         else:
             to = [teachers_room(cid), actor_room(cid, event.actor)]
-        await self.sio.emit(event.type, event.to_wire(), to=to, namespace=NAMESPACE)
+        packet = self.sio.packet_class(
+            socketio.packet.EVENT, namespace=NAMESPACE, data=[event.type, event.to_wire()]
+        )
+        message = eio_packet.Packet(eio_packet.MESSAGE, packet.encode())
+        sockets = self.sio.eio.sockets
+        for _, eio_sid in self.sio.manager.get_participants(NAMESPACE, to):
+            socket = sockets.get(eio_sid)
+            if socket is not None and not socket.closed:
+                socket.queue.put_nowait(message)
         self.tallies.touch(event)

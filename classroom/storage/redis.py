@@ -162,7 +162,7 @@ class RedisStore:
                 await self._pubsub_task
             self._pubsub_task = None
         if self._pubsub is not None:
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = None
         if self._redis is not None:
             await self._redis.aclose()

@@ -197,7 +197,6 @@ class SqliteStore:
                                 listener.deliver(item.event)
                             except Exception:
                                 logger.exception("feed listener failed")
-                result = result.results
             if not fut.done():
                 fut.set_result(result)
 
@@ -438,8 +437,7 @@ class SqliteStore:
                 results.append(AppendResult(event, duplicate=False))
             return _Appended(results)
 
-        appended: list[AppendResult] = await self._write(op)
-        return appended
+        return (await self._write(op)).results
 
     def _next_ts(self) -> int:
         # Never step backwards, even if the wall clock does: quiz deadlines compare against it.

@@ -5,7 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint docs teacher bench clean
+WEB := webclient
+WEB_STAMP := classroom/static/index.html
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/scripts -type f 2>/dev/null) $(WEB)/index.html \
+	$(WEB)/vite.config.ts $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
+
+.PHONY: setup web run test lint docs teacher bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +18,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+
+## web: build the browser app into classroom/static (served by the server; no internet needed)
+$(WEB_STAMP): $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+web: $(WEB_STAMP)
+
+setup: $(STAMP) $(WEB_STAMP)
 
 ## run: set up, then run the server on the embedded SQLite store (data in ./data)
 run: setup
@@ -25,6 +39,7 @@ teacher: setup
 
 ## test: set up, then run the whole suite (needs redis-server; .ci/run installs it)
 test: setup
+	cd $(WEB) && npm test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -38,4 +53,4 @@ bench: setup
 	$(PY) bench/join.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(WEB)/node_modules classroom/static

@@ -52,8 +52,15 @@ def pct(values: list[float], q: float) -> float:
 # ---- client workers (own processes, so the clients are not what is measured) -----------------
 
 
-async def _join_many(url: str, code: str, count: int, start_at: float, prefix: str,
-                     bare: bool, hold: mp.synchronize.Event) -> dict[str, Any]:
+async def _join_many(
+    url: str,
+    code: str,
+    count: int,
+    start_at: float,
+    prefix: str,
+    bare: bool,
+    hold: mp.synchronize.Event,
+) -> dict[str, Any]:
     clients: list[socketio.AsyncClient] = []
     async with aiohttp.ClientSession() as http:
 
@@ -65,13 +72,15 @@ async def _join_many(url: str, code: str, count: int, start_at: float, prefix: s
                 await client.connect(url, transports=["websocket"], wait_timeout=30)
                 await client.call("hello", {}, timeout=30)
             else:
-                async with http.post(f"{url}/api/join",
-                                     json={"join_code": code, "name": f"{prefix}{i}"}) as resp:
+                async with http.post(
+                    f"{url}/api/join", json={"join_code": code, "name": f"{prefix}{i}"}
+                ) as resp:
                     body = await resp.json()
                     if resp.status != 201:
                         raise RuntimeError(f"join failed: {body}")
-                await client.connect(url, auth={"token": body["token"]},
-                                     transports=["websocket"], wait_timeout=30)
+                await client.connect(
+                    url, auth={"token": body["token"]}, transports=["websocket"], wait_timeout=30
+                )
                 ack = await client.call("class_snapshot", timeout=30)
                 if not ack.get("ok"):
                     raise RuntimeError(f"snapshot failed: {ack}")
@@ -87,8 +96,17 @@ async def _join_many(url: str, code: str, count: int, start_at: float, prefix: s
     return {"latencies": latencies, "errors": errors[:5], "error_count": len(errors)}
 
 
-def _worker(url: str, code: str, count: int, start_at: float, prefix: str, bare: bool,
-            out: mp.Queue, ready: mp.Queue, hold: mp.synchronize.Event) -> None:
+def _worker(
+    url: str,
+    code: str,
+    count: int,
+    start_at: float,
+    prefix: str,
+    bare: bool,
+    out: mp.Queue,
+    ready: mp.Queue,
+    hold: mp.synchronize.Event,
+) -> None:
     async def main() -> dict[str, Any]:
         task = asyncio.create_task(_join_many(url, code, count, start_at, prefix, bare, hold))
         return await task
@@ -102,8 +120,9 @@ async def _with_ready(coro: Any, ready: mp.Queue) -> Any:
     return await coro
 
 
-def run_joins(url: str, code: str, students: int, bare: bool,
-              server_pid: int) -> tuple[list[float], int, float]:
+def run_joins(
+    url: str, code: str, students: int, bare: bool, server_pid: int
+) -> tuple[list[float], int, float]:
     """Join ``students`` at once from worker processes; return latencies, errors, RSS KB/client."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
@@ -113,8 +132,12 @@ def run_joins(url: str, code: str, students: int, bare: bool,
     server = psutil.Process(server_pid)
     rss_before = server.memory_info().rss
     start_at = time.time() + 3.0
-    workers = [ctx.Process(target=_worker, args=(url, code, per, start_at, f"S{w}-", bare, out,
-                                                 ready, hold)) for w in range(CLIENT_PROCESSES)]
+    workers = [
+        ctx.Process(
+            target=_worker, args=(url, code, per, start_at, f"S{w}-", bare, out, ready, hold)
+        )
+        for w in range(CLIENT_PROCESSES)
+    ]
     for worker in workers:
         worker.start()
     for _ in workers:
@@ -189,29 +212,48 @@ web.run_app(app, host="127.0.0.1", port=int(__import__("sys").argv[1]), print=No
 def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "classroom.cli", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "TAKHTI_LOG_LEVEL": "WARNING"})
+        [
+            sys.executable,
+            "-m",
+            "classroom.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TAKHTI_LOG_LEVEL": "WARNING"},
+    )
     wait_for_port(port, proc)
     return proc, f"http://127.0.0.1:{port}"
 
 
 def start_bare() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BARE_SERVER, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for_port(port, proc)
     return proc, f"http://127.0.0.1:{port}"
 
 
 async def make_class(url: str) -> tuple[str, str, str]:
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/api/login",
-                             json={"name": "bench", "password": PASSWORD}) as resp:
+        async with http.post(
+            f"{url}/api/login", json={"name": "bench", "password": PASSWORD}
+        ) as resp:
             token = (await resp.json())["token"]
-        async with http.post(f"{url}/api/classes", json={"title": "Bench"},
-                             headers={"Authorization": f"Bearer {token}"}) as resp:
+        async with http.post(
+            f"{url}/api/classes",
+            json={"title": "Bench"},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp:
             body = await resp.json()
     return token, body["class_id"], body["join_code"]
 
@@ -228,9 +270,14 @@ async def seed_log(db: Path, class_id: str, events: int) -> None:
         batch = []
         for n in range(events):
             pts = [round(100 + n % 500 + k * 1.5, 1) for k in range(12)]
-            batch.append(NewEvent("stroke_extended", teacher,
-                                  {"id": f"k{n // 20}", "offset": (n % 20) * 3, "pts": pts},
-                                  client_id=f"seed-{n}"))
+            batch.append(
+                NewEvent(
+                    "stroke_extended",
+                    teacher,
+                    {"id": f"k{n // 20}", "offset": (n % 20) * 3, "pts": pts},
+                    client_id=f"seed-{n}",
+                )
+            )
             if len(batch) == 500:
                 await store.append(class_id, batch)
                 batch = []
@@ -242,14 +289,17 @@ async def seed_log(db: Path, class_id: str, events: int) -> None:
 
 async def time_resume(url: str, teacher_token: str, class_id: str) -> tuple[float, int]:
     client = socketio.AsyncClient(reconnection=False)
-    await client.connect(url, auth={"token": teacher_token, "class_id": class_id},
-                         transports=["websocket"], wait_timeout=30)
+    await client.connect(
+        url,
+        auth={"token": teacher_token, "class_id": class_id},
+        transports=["websocket"],
+        wait_timeout=30,
+    )
     try:
         began = time.perf_counter()
         after, total = 0, 0
         while True:
-            page = await client.call("log_resume", {"after_seq": after, "limit": 2000},
-                                     timeout=60)
+            page = await client.call("log_resume", {"after_seq": after, "limit": 2000}, timeout=60)
             total += len(page["events"])
             after = page["next_after_seq"]
             if not page["more"]:

@@ -63,6 +63,18 @@ def _add_static(app: web.Application) -> None:
             return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
         return web.Response(text=FALLBACK_PAGE, content_type="text/html")
 
+    service_worker_file = STATIC_DIR / "sw.js"
+
+    async def service_worker(request: web.Request) -> web.StreamResponse:
+        # Served from the root so it may cache the whole app shell for offline repeat visits.
+        if not service_worker_file.exists():
+            raise web.HTTPNotFound()
+        return web.FileResponse(
+            service_worker_file,
+            headers={"Cache-Control": "no-cache", "Content-Type": "text/javascript"},
+        )
+
+    app.router.add_get("/sw.js", service_worker)
     app.router.add_get("/", page)
     app.router.add_get("/join/{code}", page)
     app.router.add_get("/teacher", page)

@@ -311,11 +311,7 @@ async def import_quiz(request: web.Request) -> web.Response:
     filename = request.query.get("filename", "")
     if not filename or len(filename) > 200:
         raise InvalidPayload("add ?filename=NAME.csv|json|yaml", field="filename")
-    if request.content_length is not None and request.content_length > MAX_QUIZ_UPLOAD:
-        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
-    data = await request.content.read(MAX_QUIZ_UPLOAD + 1)
-    if len(data) > MAX_QUIZ_UPLOAD:
-        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
+    data = await _read_upload(request)
     title = request.query.get("title") or None
     definition = await asyncio.to_thread(quiz_import.parse_quiz, data, filename, title=title)
     services = _services(request)
@@ -340,6 +336,27 @@ async def import_quiz(request: web.Request) -> web.Response:
     )
 
 
+async def parse_quiz_file(request: web.Request) -> web.Response:
+    """Check a quiz file and return it in the protocol's form (the console previews, then
+    creates it with ``quiz_create``). Errors name the row and column of the first problem."""
+    await _own_class(request)
+    filename = request.query.get("filename", "")
+    if not filename or len(filename) > 200:
+        raise InvalidPayload("add ?filename=NAME.csv|json|yaml", field="filename")
+    data = await _read_upload(request)
+    definition = await asyncio.to_thread(quiz_import.parse_quiz, data, filename)
+    return web.json_response({"ok": True, "quiz": definition.model_dump(mode="json")})
+
+
+async def _read_upload(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_QUIZ_UPLOAD:
+        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
+    data = await request.content.read(MAX_QUIZ_UPLOAD + 1)
+    if len(data) > MAX_QUIZ_UPLOAD:
+        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
+    return data
+
+
 async def quiz_report(request: web.Request) -> web.Response:
     """Per-student results or item analysis of a quiz, as JSON or CSV."""
     _, record = await _own_class(request)
@@ -351,7 +368,7 @@ async def quiz_report(request: web.Request) -> web.Response:
     fmt = request.match_info["fmt"]
     if fmt == "json":
         return web.json_response({"ok": True, **reports.quiz_report(state, quiz_id)})
-    kind = request.query.get("kind", "results")
+    kind = request.match_info.get("kind") or request.query.get("kind", "results")
     if kind not in ("results", "items"):
         raise InvalidPayload("kind must be results or items", field="kind")
     body = (
@@ -533,4 +550,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(
         "/api/classes/{class_id}/reports/quizzes/{quiz_id}.{fmt:json|csv}", quiz_report
     )
+    app.router.add_get(
+        "/api/classes/{class_id}/reports/quizzes/{quiz_id}/{kind:results|items}.{fmt:csv}",
+        quiz_report,
+    )
+    app.router.add_post("/api/classes/{class_id}/quizzes/parse", parse_quiz_file)
     app.router.add_get("/api/classes/{class_id}/reports/polls.{fmt:json|csv}", polls_report)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -49,7 +51,10 @@ class ClassRuntime:
         self._emit = emit
         self._inbox: asyncio.Queue[Event | _Resync] = asyncio.Queue()
         self._pump_task: asyncio.Task[None] | None = None
-        self._applied = asyncio.Condition()
+        # Handlers waiting for "my write is in the live state": a heap by seq, released in
+        # order as events are applied (O(log n) per waiter, not a wake-up of every waiter).
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiter_ids = itertools.count()
         self.local_clients = 0
         self._unload_handle: asyncio.TimerHandle | None = None
 
@@ -113,8 +118,7 @@ class ClassRuntime:
             )
             self.state.seq = event.seq
         self.tail.append(event)
-        async with self._applied:
-            self._applied.notify_all()
+        self._release_waiters()
         if emit:
             try:
                 await self._emit(event)
@@ -125,14 +129,19 @@ class ClassRuntime:
         """Wait until the live state includes ``seq`` (read-your-writes for a handler)."""
         if self.state.seq >= seq:
             return True
-        async with self._applied:
-            try:
-                await asyncio.wait_for(
-                    self._applied.wait_for(lambda: self.state.seq >= seq), timeout
-                )
-            except TimeoutError:
-                return False
+        applied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (seq, next(self._waiter_ids), applied))
+        try:
+            await asyncio.wait_for(applied, timeout)
+        except TimeoutError:
+            return False
         return True
+
+    def _release_waiters(self) -> None:
+        while self._waiters and self._waiters[0][0] <= self.state.seq:
+            _, _, applied = heapq.heappop(self._waiters)
+            if not applied.done():
+                applied.set_result(None)
 
     async def events_after(self, after_seq: int, limit: int) -> list[Event]:
         """Events with seq > ``after_seq``, from the in-memory tail when it covers them."""

@@ -7,6 +7,7 @@ applied before validation passes; unexpected exceptions are logged and answered 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -28,7 +29,7 @@ from classroom.errors import (
     UnknownEvent,
 )
 from classroom.handlers import HANDLERS, Call, Session
-from classroom.log import Actor, Event
+from classroom.log import ANONYMOUS, Actor, Event
 from classroom.protocol import EVENTS, NAMESPACE
 from classroom.ratelimit import RATES, TokenBucket
 from classroom.services import Services
@@ -138,14 +139,20 @@ class LiveServer:
         self.services.metrics.connected.labels(role=session.actor.role).inc()
         self.services.metrics.classes_loaded.set(len(self.services.hub))
         if session.actor.role == "student":
-            try:
-                await self.services.append(
-                    session.class_id,
-                    session.actor,
-                    [roster.presence(session.actor.id, connected=True)],
-                )
-            except ClassroomError:
-                logger.warning("could not log the connection of %s", session.actor.id)
+            # Logged after the handshake completes (not awaited here): the connection is not
+            # held up by a store write, and the student's own copy of the event arrives after
+            # the Socket.IO CONNECT packet.
+            session.presence = asyncio.create_task(self._log_presence(session, connected=True))
+
+    async def _log_presence(self, session: Session, *, connected: bool) -> None:
+        try:
+            await self.services.append(
+                session.class_id,
+                session.actor,
+                [roster.presence(session.actor.id, connected=connected)],
+            )
+        except ClassroomError:
+            logger.warning("could not log the presence of %s", session.actor.id)
 
     async def _authenticate(self, sid: str, environ: dict[str, Any], auth: Any) -> Session:
         if not isinstance(auth, dict):
@@ -192,14 +199,9 @@ class LiveServer:
             return
         self.services.metrics.connected.labels(role=session.actor.role).dec()
         if session.actor.role == "student":
-            try:
-                await self.services.append(
-                    session.class_id,
-                    session.actor,
-                    [roster.presence(session.actor.id, connected=False)],
-                )
-            except ClassroomError:
-                logger.warning("could not log the disconnection of %s", session.actor.id)
+            if session.presence is not None:
+                await session.presence  # "connected" is logged before "disconnected"
+            await self._log_presence(session, connected=False)
         self.services.hub.detach(session.class_id)
 
     # events
@@ -262,14 +264,24 @@ class LiveServer:
         never yields between events and a slow client only delays itself.
         """
         cid = event.class_id
-        if event.audience == "all":
-            to: str | list[str] = class_room(cid)
-        elif event.audience == "teachers":
-            to = teachers_room(cid)
+        if event.anonymous:
+            # Teachers get the vote without its author; the author gets their own copy.
+            self._send(event.type, event.to_wire_for(ANONYMOUS), teachers_room(cid))
+            self._send(event.type, event.to_wire(), actor_room(cid, event.actor))
         else:
-            to = [teachers_room(cid), actor_room(cid, event.actor)]
+            if event.audience == "all":
+                to: str | list[str] = class_room(cid)
+            elif event.audience == "teachers":
+                to = teachers_room(cid)
+            else:
+                to = [teachers_room(cid), actor_room(cid, event.actor)]
+            self._send(event.type, event.to_wire(), to)
+        self.tallies.touch(event)
+
+    def _send(self, name: str, data: dict[str, Any], to: str | list[str]) -> None:
+        """Encode once, then queue the same packet for every local participant of ``to``."""
         packet = self.sio.packet_class(
-            socketio.packet.EVENT, namespace=NAMESPACE, data=[event.type, event.to_wire()]
+            socketio.packet.EVENT, namespace=NAMESPACE, data=[name, data]
         )
         message = eio_packet.Packet(eio_packet.MESSAGE, packet.encode())
         sockets = self.sio.eio.sockets
@@ -277,4 +289,3 @@ class LiveServer:
             socket = sockets.get(eio_sid)
             if socket is not None and not socket.closed:
                 socket.queue.put_nowait(message)
-        self.tallies.touch(event)

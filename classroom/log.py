@@ -38,6 +38,9 @@ class Actor:
         return cls(role=raw["role"], id=raw["id"], name=raw.get("name", ""))
 
 
+ANONYMOUS = Actor(role="student", id="", name="")
+
+
 @dataclass(frozen=True, slots=True)
 class Proposed:
     """An event a feature wants appended; the log gives it a sequence number and a time."""
@@ -110,3 +113,15 @@ class Event:
     def to_wire(self) -> dict[str, Any]:
         """What clients receive: the stored form (clients see ids and seqs, nothing more)."""
         return self.to_record()
+
+    @property
+    def anonymous(self) -> bool:
+        """An anonymous poll vote: only its author may see who sent it."""
+        return bool(self.data.get("anon"))
+
+    def to_wire_for(self, viewer: Actor) -> dict[str, Any]:
+        """The wire form for ``viewer``: anonymous events lose their author for everyone else."""
+        record = self.to_record()
+        if self.anonymous and (viewer.role, viewer.id) != (self.actor.role, self.actor.id):
+            record["by"] = ANONYMOUS.to_wire()
+        return record

@@ -284,6 +284,9 @@ def propose_vote(
         )
     answer = _answer_from_payload(poll, payload, profanity)
     data: dict[str, Any] = {"poll_id": poll.poll_id, "vote_id": payload.vote_id, "answer": answer}
+    if poll.anonymous:
+        # The log keeps the voter (one counted vote per student), but nobody else is told.
+        data["anon"] = True
     return [Proposed("poll_voted", data, audience="author")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ class Session:
     class_id: str
     address: str
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    # The pending write that logs this socket's connection (students only).
+    presence: asyncio.Task[None] | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from classroom.protocol import core as p
 async def on_log_resume(call: Call, payload: p.LogResume) -> dict[str, Any]:
     events = await call.runtime.events_after(payload.after_seq, payload.limit)
     viewer = call.actor
-    visible = [event.to_wire() for event in events if event.visible_to(viewer)]
+    visible = [event.to_wire_for(viewer) for event in events if event.visible_to(viewer)]
     last = events[-1].seq if events else payload.after_seq
     head = max(call.runtime.seq, last)
     return {"events": visible, "head_seq": head, "next_after_seq": last, "more": last < head}

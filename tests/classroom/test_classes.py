@@ -11,6 +11,8 @@ async def test_student_joins_with_code_and_teacher_sees_them(running: Running) -
     teacher = await running.teacher(str(cls["class_id"]))
     student, joined = await running.student(str(cls["join_code"]), "Zainab")
 
+    # Presence is logged just after the handshake; the teacher's console hears of it live.
+    await teacher.wait_until(lambda: any(e == "student_connected" for e, _ in teacher.events))
     roster = await teacher.ok("roster_get")
     assert [(s["name"], s["online"]) for s in roster["students"]] == [("Zainab", True)]
 

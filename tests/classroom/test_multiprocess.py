@@ -66,6 +66,9 @@ async def test_events_sent_through_a_reach_students_on_b_in_order(
         assert {e["cid"] for e in lowered_by_teacher} == {f"l{n}" for n in range(rounds)}
 
         # The teacher on A sees the watcher (connected to B) as online.
+        await teacher.wait_until(
+            lambda: sum(e == "student_connected" for e, _ in teacher.events) >= 2
+        )
         roster = await teacher.ok("roster_get")
         online = {s["name"]: s["online"] for s in roster["students"]}
         assert online == {"Raiser": True, "Watcher": True}

@@ -1,0 +1,271 @@
+"""Vote burst: 1,000 students vote within one second over 2 server processes on one Redis.
+
+Scenarios, each a fresh class of ``--students`` raw-websocket Socket.IO clients (one light client
+process, ``bench/_votes_client.py``) joined through ``POST /api/join``:
+
+* ``redis2`` (the headline): two ``classroom serve`` processes sharing our own redis-server
+  (``--appendonly yes --appendfsync always``, free port), students split between them, the
+  teacher on the first. Every student votes once at a random moment within ``--within`` seconds;
+  every tenth retries the same vote id before the first ack, every tenth (offset 1) changes its
+  vote and then re-sends the old one (a stale retry).
+* ``sqlite1`` (baseline): the same burst against one process on SQLite.
+* ``redis2_seq_waiters`` (experiment, ``--experiment``): ``redis2`` with ``ClassRuntime.wait_for``
+  replaced by per-seq futures (``bench/_votes_server.py``), to size that fix.
+
+Measured: ``counted`` (responses in the final tally), ``duplicates`` (log entries beyond one per
+(student, vote id)), ``ack_p50_ms``/``ack_p99_ms`` (send to ack, every vote send),
+``tally_converged_ms`` (last tally-changing vote sent -> the teacher's live ``poll_tally`` first
+equals the truth), ``errors`` (non-ok acks).
+
+Progress goes to stderr; the last stdout line is one JSON object.
+Run: ``.venv/bin/python bench/votes.py [--students 1000 --within 1.0 --experiment]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._votes_client import CrowdClient, percentile  # noqa: E402
+from bench._votes_crowd import (  # noqa: E402
+    OPTIONS,
+    Crowd,
+    connect_teacher,
+    crowd_session,
+    ok,
+    progress,
+    vote_burst,
+    whole_log,
+)
+
+TEACHER = "bench"
+PASSWORD = "bench-votes-pass"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)  # readiness poll of a child process
+    raise TimeoutError(f"nothing listened on port {port}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+@contextlib.contextmanager
+def redis_server(data_dir: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+         "--appendfsync", "always", "--dir", str(data_dir), "--protected-mode", "no",
+         "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, proc)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def servers(store_url: str, data_dir: Path, count: int, extra: list[str]) -> Iterator[list[str]]:
+    """``count`` ``classroom serve`` processes on one store, with a teacher account."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TAKHTI_LOG_LEVEL": "WARNING"}
+    store = ["--store", store_url, "--data-dir", str(data_dir)]
+    subprocess.run(
+        [sys.executable, "-m", "classroom.cli", "teacher", "add", TEACHER, *store],
+        input=f"{PASSWORD}\n".encode(),
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    try:
+        for n in range(count):
+            port = free_port()
+            log = (data_dir / f"server-{n}.log").open("ab")
+            cmd = [sys.executable, "-m", "bench._votes_server", *extra, "--", "serve",
+                   "--host", "127.0.0.1", "--port", str(port), *store]  # fmt: skip
+            procs.append(
+                subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+            )
+            wait_for_port(port, procs[-1])
+            urls.append(f"http://127.0.0.1:{port}")
+        yield urls
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+async def burst(urls: list[str], students: int, within_s: float) -> dict[str, Any]:
+    async with crowd_session() as http:
+        crowd = await Crowd.create_class(http, urls, TEACHER, PASSWORD)
+        await crowd.join(students)
+        teacher = await connect_teacher(crowd, urls[0])
+        try:
+            await crowd.connect()
+            made = await ok(
+                teacher, "poll_create", {"kind": "single", "question": "?", "options": OPTIONS}
+            )
+            poll_id = made["poll_id"]
+            await ok(teacher, "poll_open", {"poll_id": poll_id})
+            for student in crowd.students:
+                await student.client.wait_for_event("poll_opened")
+            progress(f"burst: {students} students vote within {within_s} s")
+            result = await vote_burst(crowd, poll_id, within_s=within_s)
+            truth = result.expected_counts
+            converged_at = await converged(teacher, poll_id, truth)
+            snapshot = await ok(teacher, "class_snapshot", {})
+            poll = next(p for p in snapshot["state"]["polls"]["polls"] if p["poll_id"] == poll_id)
+            logged = [e for e in await whole_log(teacher) if e["type"] == "poll_voted"]
+            keys = Counter((e["by"]["id"], e["data"]["vote_id"]) for e in logged)
+            latencies = [v.ack_ms for v in result.votes]
+            # The last vote that changed the tally (later sends were retries, acked duplicate).
+            changing = [
+                v.sent_at for v in result.votes if v.ack.get("ok") and not v.ack["duplicate"]
+            ]
+            last_counted = max(changing, default=result.last_sent_at)
+            errors = Counter(v.ack["error"]["code"] for v in result.votes if not v.ack.get("ok"))
+            return {
+                "students": students,
+                "processes": len(urls),
+                "counted": poll["tally"]["responses"],
+                "tally_exact": poll["tally"]["counts"] == truth,
+                "duplicates": sum(n - 1 for n in keys.values()),
+                "retries_acked_duplicate": sum(1 for v in result.votes if v.ack.get("duplicate")),
+                "votes_sent": len(result.votes),
+                "errors": dict(errors),
+                "ack_p50_ms": round(percentile(latencies, 0.50), 1),
+                "ack_p99_ms": round(percentile(latencies, 0.99), 1),
+                "ack_max_ms": round(max(latencies), 1),
+                "tally_converged_ms": (
+                    None if converged_at is None else round((converged_at - last_counted) * 1000, 1)
+                ),
+            }
+        finally:
+            await teacher.close()
+            await crowd.close()
+
+
+async def converged(teacher: CrowdClient, poll_id: str, truth: list[int]) -> float | None:
+    """When the teacher first received a tally equal to ``truth`` (perf_counter), or None."""
+
+    def first() -> float | None:
+        for name, data, at in teacher.kept:
+            tally = data["tally"] if name == "poll_tally" and data["poll_id"] == poll_id else {}
+            if tally.get("counts") == truth:
+                return at
+        return None
+
+    with contextlib.suppress(TimeoutError):
+        await teacher.wait_until(lambda: first() is not None, timeout=30)
+    return first()
+
+
+def scenario(
+    name: str, tmp: Path, processes: int, students: int, within: float, extra: list[str]
+) -> dict[str, Any]:
+    progress(f"--- {name}: {processes} process(es)")
+    if name.startswith("sqlite"):
+        store_cm: contextlib.AbstractContextManager[str] = contextlib.nullcontext(
+            f"sqlite://{tmp / name / 'takhti.sqlite3'}"
+        )
+    else:
+        (tmp / name / "redis").mkdir(parents=True)
+        store_cm = redis_server(tmp / name / "redis")
+    with store_cm as store_url, servers(store_url, tmp / name, processes, extra) as urls:
+        result = asyncio.run(burst(urls, students, within))
+    progress(f"{name}: {json.dumps(result)}")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument("--within", type=float, default=1.0, help="seconds the burst spans")
+    parser.add_argument("--experiment", action="store_true", help="also run redis2_seq_waiters")
+    parser.add_argument("--profile-dir", type=Path, help="cProfile each redis2 server into DIR")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="votes-") as raw:
+        tmp = Path(raw)
+        extra: list[str] = []
+        if args.profile_dir:
+            args.profile_dir.mkdir(parents=True, exist_ok=True)
+            extra = ["--profile", str(args.profile_dir / "redis2-{pid}.prof")]
+        head = scenario("redis2", tmp, 2, args.students, args.within, extra)
+        base = scenario("sqlite1", tmp, 1, args.students, args.within, [])
+        report: dict[str, Any] = dict(head)
+        report["baseline"] = {"name": "one process on SQLite, same burst", **base}
+        report["ratios"] = {
+            "ack_p50_vs_baseline": _ratio(head["ack_p50_ms"], base["ack_p50_ms"]),
+            "ack_p99_vs_baseline": _ratio(head["ack_p99_ms"], base["ack_p99_ms"]),
+            "tally_converged_vs_baseline": _ratio(
+                head["tally_converged_ms"], base["tally_converged_ms"]
+            ),
+        }
+        if args.experiment:
+            report["experiment_seq_waiters"] = scenario(
+                "redis2_seq_waiters", tmp, 2, args.students, args.within, ["--seq-waiters"]
+            )
+        report["targets_met"] = {
+            "counted": head["counted"] == args.students,
+            "duplicates": head["duplicates"] == 0,
+            "ack_p99_le_100ms": head["ack_p99_ms"] <= 100,
+            "tally_converged_le_250ms": (head["tally_converged_ms"] or 1e9) <= 250,
+        }
+        report["cpus"] = os.cpu_count()
+        report["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(report, separators=(",", ":")))
+    return 0
+
+
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    if value is None or not baseline:
+        return None
+    return round(value / baseline, 2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

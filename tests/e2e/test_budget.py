@@ -1,0 +1,49 @@
+"""The student app's first load stays small: at most 300 KB of gzipped JS and CSS."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+
+from classroom.app import STATIC_DIR
+from tests.support.procs import IN_CI
+
+BUDGET_BYTES = 300 * 1024
+# Loaded only by the teacher console or only for Urdu: not part of a student's first load.
+NOT_FIRST_LOAD = re.compile(r"^(console|urdu-font)-")
+# Anything that could reach a host outside the school network at run time.
+REMOTE_URL = re.compile(rb"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:https?:)?//(?!localhost|127\.0\.0\.1)""")
+
+
+def _built() -> None:
+    if not (STATIC_DIR / "index.html").exists():
+        message = "the web client is not built: (cd webclient && npm ci && npm run build)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def test_student_first_load_fits_the_budget() -> None:
+    _built()
+    assets = STATIC_DIR / "assets"
+    files = [
+        p
+        for p in assets.iterdir()
+        if p.suffix in {".js", ".css"} and not NOT_FIRST_LOAD.match(p.name)
+    ]
+    sizes = {p.name: len(gzip.compress(p.read_bytes(), compresslevel=9)) for p in files}
+    total = sum(sizes.values()) + len(gzip.compress((STATIC_DIR / "index.html").read_bytes()))
+    print(f"student first load: {total / 1024:.1f} KB gzipped {sorted(sizes.items())}")
+    assert any(name.startswith("index-") and name.endswith(".js") for name in sizes)
+    assert total <= BUDGET_BYTES, f"{total / 1024:.1f} KB gzipped > 300 KB: {sizes}"
+
+
+def test_the_urdu_font_is_bundled_and_no_asset_points_off_site() -> None:
+    _built()
+    assets = STATIC_DIR / "assets"
+    fonts = [p for p in assets.iterdir() if p.name.startswith("noto-nastaliq-urdu-arabic")]
+    assert any(p.suffix == ".woff2" for p in fonts)
+    for path in [STATIC_DIR / "index.html", STATIC_DIR / "sw.js", *assets.glob("*.css")]:
+        assert not REMOTE_URL.search(path.read_bytes()), f"{path.name} refers to a remote URL"

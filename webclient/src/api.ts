@@ -1,0 +1,85 @@
+/** The HTTP API (same origin) and the sessions this device keeps in localStorage. */
+import type { ErrorBody } from "./net/types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.message);
+  }
+}
+
+export async function api<T = any>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let resp: Response;
+  try {
+    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, { code: "OFFLINE", message: "no connection to the server" });
+  }
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok || data.ok === false) {
+    throw new ApiError(resp.status, data.error ?? { code: `HTTP_${resp.status}`, message: resp.statusText });
+  }
+  return data as T;
+}
+
+/** Fetch a protected file (QR code, report) as an object URL. */
+export async function blobUrl(path: string, token: string): Promise<string> {
+  const resp = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+  if (!resp.ok) throw new ApiError(resp.status, { code: `HTTP_${resp.status}`, message: resp.statusText });
+  return URL.createObjectURL(await resp.blob());
+}
+
+export interface TeacherSession {
+  token: string;
+  teacher: string;
+}
+
+export interface StudentSession {
+  token: string;
+  class_id: string;
+  student_id: string;
+  name: string;
+  title: string;
+  code: string;
+}
+
+function read<T>(key: string): T | null {
+  try {
+    const raw = localStorage.getItem(key);
+    return raw ? (JSON.parse(raw) as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+function write(key: string, value: unknown): void {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    /* storage full or blocked: the session lasts until the tab closes */
+  }
+}
+
+export const sessions = {
+  teacher: (): TeacherSession | null => read("takhti.teacher"),
+  setTeacher: (s: TeacherSession | null) => write("takhti.teacher", s),
+  student: (code: string): StudentSession | null => read(`takhti.student.${code}`),
+  lastStudent: (): StudentSession | null => {
+    const code = read<string>("takhti.student.last");
+    return code ? read(`takhti.student.${code}`) : null;
+  },
+  setStudent: (code: string, s: StudentSession | null) => {
+    write(`takhti.student.${code}`, s);
+    write("takhti.student.last", s ? code : null);
+  },
+};
+
+export function normalizeCode(code: string): string {
+  return code.toUpperCase().replace(/[^A-Z0-9]/g, "");
+}

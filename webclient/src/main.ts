@@ -1,0 +1,24 @@
+/** Entry point: pick the app for the address, set the language, register the offline cache. */
+import "./style.css";
+import { applyLang, getLang } from "./i18n";
+
+async function start(): Promise<void> {
+  await applyLang(getLang());
+  const root = document.getElementById("app")!;
+  const path = location.pathname;
+  if (path.startsWith("/teacher")) {
+    const { startTeacher } = await import("./teacher/console");
+    startTeacher(root);
+  } else {
+    const match = /^\/join\/([^/]+)/.exec(path);
+    const { startStudent } = await import("./student/app");
+    startStudent(root, match ? decodeURIComponent(match[1]!) : "");
+  }
+}
+
+void start();
+
+if ("serviceWorker" in navigator && location.protocol !== "file:") {
+  // The app shell is cached so a repeat visit opens with no network (see src/sw.ts).
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => undefined);
+}

@@ -1,0 +1,283 @@
+/** The student app: join with a code and a name, follow the live board, answer polls and quizzes. */
+import { ApiError, api, normalizeCode, sessions, type StudentSession } from "../api";
+import { BoardView, type Tool } from "../board/view";
+import { h, replace, toast } from "../dom";
+import { t } from "../i18n";
+import { field, langButton, statusPill } from "../common";
+import { newId } from "../net/types";
+import { tallyChart, choiceLabels, type Poll } from "../polls";
+import { describeCorrect, leaderboardList, optionLabels, podium, renderCountdown, tickCountdowns, type Quiz } from "../quiz";
+import { ClassSession } from "../session";
+import { toolbar } from "../toolbar";
+
+export function startStudent(root: HTMLElement, codeFromPath: string): void {
+  const code = normalizeCode(codeFromPath);
+  const saved = code ? sessions.student(code) : sessions.lastStudent();
+  if (saved) live(root, saved);
+  else joinForm(root, codeFromPath);
+}
+
+function joinForm(root: HTMLElement, code: string, error?: string): void {
+  const render = (): void => {
+    const codeInput = h("input", { name: "code", value: code, autocomplete: "off", autocapitalize: "characters", spellcheck: "false", required: true, maxlength: "20", inputmode: "text", dir: "ltr" });
+    const nameInput = h("input", { name: "name", autocomplete: "nickname", required: true, maxlength: "60", dir: "auto" });
+    const message = h("p", { class: "error", role: "alert" }, [error ?? ""]);
+    const submit = h("button", { class: "btn primary big", type: "submit" }, [t("join.submit")]);
+    const form = h("form", { class: "card join-card", "aria-labelledby": "join-title" }, [
+      h("h1", { id: "join-title" }, [t("join.title")]),
+      field(t("join.code"), codeInput, t("join.codeHint")),
+      field(t("join.name"), nameInput),
+      message,
+      submit,
+    ]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      message.textContent = "";
+      try {
+        const body = await api("POST", "/api/join", { join_code: codeInput.value, name: nameInput.value });
+        const key = normalizeCode(codeInput.value);
+        const s: StudentSession = { token: body.token, class_id: body.class_id, student_id: body.student_id, name: body.name, title: body.title, code: key };
+        sessions.setStudent(key, s);
+        history.replaceState(null, "", `/join/${encodeURIComponent(codeInput.value.trim())}`);
+        live(root, s);
+      } catch (err) {
+        const codeKey = err instanceof ApiError ? `join.${err.body.code}` : "";
+        const known = ["join.NOT_FOUND", "join.CLASS_ENDED", "join.RATE_LIMITED", "join.INVALID_PAYLOAD"];
+        message.textContent = known.includes(codeKey) ? t(codeKey as "join.NOT_FOUND") : t("common.error", { message: (err as Error).message });
+        submit.disabled = false;
+      }
+    });
+    replace(root, [
+      h("header", { class: "topbar" }, [h("div", { class: "brand" }, [t("app.name")]), h("div", { class: "spacer" }), langButton(render)]),
+      h("main", { class: "center" }, [form, h("a", { class: "link", href: "/teacher" }, [t("join.teacher")])]),
+    ]);
+    (code ? nameInput : codeInput).focus();
+  };
+  render();
+}
+
+function live(root: HTMLElement, saved: StudentSession): void {
+  const session = new ClassSession({ token: saved.token }, "student", (_m, error) => toast(t("common.error", { message: error.message }), "error"));
+  let board: BoardView | null = null;
+  const tools = { tool: "pen" as Tool, color: "#1a1a1a", width: 4 };
+  const activity = h("section", { class: "activity", "aria-live": "polite" });
+  const drawBar = h("div", { class: "drawbar" });
+  let handBtn: HTMLButtonElement | null = null;
+  const pageLabel = h("span", { class: "page-label" });
+  const zoomBtn = h("button", { class: "btn small", type: "button", hidden: true, onclick: () => board?.resetZoom() }, [t("board.resetZoom")]);
+  (window as any).takhti = { session, role: "student" };
+
+  const render = (): void => {
+    handBtn = h("button", { class: "btn hand", type: "button", "aria-pressed": "false", onclick: () => toggleHand() }, [t("student.raise")]);
+    zoomBtn.textContent = t("board.resetZoom");
+    replace(root, [
+      h("header", { class: "topbar" }, [
+        h("div", { class: "brand" }, [t("app.name")]),
+        h("div", { class: "class-title" }, [saved.title]),
+        h("div", { class: "who" }, [t("student.welcome", { name: saved.name })]),
+        h("div", { class: "spacer" }),
+        statusPill(session),
+        handBtn,
+        langButton(render),
+      ]),
+      h("main", { class: "student-main" }, [
+        h("div", { class: "board-area" }, [board ? board.el : h("p", {}, [t("common.loading")]), h("div", { class: "board-foot" }, [pageLabel, zoomBtn])]),
+        drawBar,
+        activity,
+      ]),
+    ]);
+    if (board) board.canvas.setAttribute("aria-label", t("board.label"));
+    update("all");
+  };
+
+  const toggleHand = (): void => {
+    const raised = session.hands.includes(session.you.id);
+    void session.conn.send("hand_raise", { raised: !raised, client_id: newId("hand") });
+  };
+
+  const update = (what: string): void => {
+    if (!session.ready) return;
+    if (what === "snapshot" || !board) {
+      board?.destroy();
+      board = new BoardView(session.board, session.conn, {
+        zoomable: true,
+        canDraw: () => session.board.mayDraw() && !session.ended,
+        onZoom: () => (zoomBtn.hidden = board!.zoom.scale <= 1.001),
+      });
+      Object.assign(board, tools);
+      (window as any).takhti.board = board;
+      render();
+      return;
+    }
+    board.requestRender();
+    const n = session.board.order.indexOf(session.board.current) + 1;
+    pageLabel.textContent = t("board.page", { n, m: session.board.order.length });
+    const raised = session.hands.includes(session.you.id);
+    if (handBtn) {
+      handBtn.textContent = raised ? t("student.lower") : t("student.raise");
+      handBtn.setAttribute("aria-pressed", String(raised));
+      handBtn.disabled = session.ended;
+    }
+    const may = session.board.mayDraw() && !session.ended;
+    drawBar.hidden = !may;
+    if (may && (what === "all" || what === "board" || !drawBar.hasChildNodes())) {
+      replace(drawBar, [h("p", { class: "note" }, [t("student.mayDraw")]), toolbar(board, session, { teacher: false, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]);
+    }
+    if (what !== "board" || session.ended) renderActivity();
+  };
+
+  const renderActivity = (): void => {
+    if (session.ended) {
+      replace(activity, [h("div", { class: "card ended" }, [h("h2", {}, [t("student.ended")])])]);
+      return;
+    }
+    const quiz = session.quizzes.active();
+    const poll = session.polls.current();
+    const cards: HTMLElement[] = [];
+    if (quiz) cards.push(quizCard(session, quiz));
+    if (poll) cards.push(pollCard(session, poll));
+    if (!cards.length) cards.push(h("p", { class: "muted" }, [t("student.waiting")]));
+    // Keep a half-typed answer: rebuild only when the question itself changed.
+    const key = cards.map((c) => c.dataset.key ?? "").join("|");
+    if (activity.dataset.key === key && key.includes("input")) return;
+    activity.dataset.key = key;
+    replace(activity, cards);
+  };
+
+  session.on((what) => {
+    if (what === "status") {
+      if (session.status === "refused") {
+        sessions.setStudent(saved.code, null);
+        session.conn.close();
+        joinForm(root, saved.code, session.statusError?.message);
+      }
+      return;
+    }
+    update(what);
+  });
+  // Tick countdowns.
+  tickCountdowns(session);
+  render();
+}
+
+function pollCard(session: ClassSession, poll: Poll): HTMLElement {
+  const card = h("div", { class: "card poll-card", "data-poll": poll.poll_id });
+  card.dataset.key = `poll:${poll.poll_id}:${poll.status}:${poll.results_shown}:${poll.my_vote ? "v" : "input"}`;
+  card.append(h("h2", { dir: "auto" }, [poll.question]));
+  if (poll.results_shown) {
+    card.append(h("h3", {}, [t("poll.results")]), tallyChart(poll, poll.results));
+    return card;
+  }
+  if (poll.status !== "open") return card;
+  const voteId = poll.my_vote?.vote_id ? newId("v") : newId("v");
+  const send = async (answer: Record<string, unknown>): Promise<void> => {
+    status.textContent = t("poll.sending");
+    const ack = await session.conn.send("poll_vote", { poll_id: poll.poll_id, vote_id: voteId, ...answer });
+    status.textContent = ack.ok ? t("poll.voted") : t("common.error", { message: ack.error.message });
+  };
+  const status = h("p", { class: "note", role: "status" }, [poll.my_vote ? t("poll.voted") : ""]);
+  const mine = poll.my_vote?.answer;
+  if (poll.kind === "single" || poll.kind === "yes_no" || poll.kind === "rating") {
+    const labels = choiceLabels(poll);
+    card.append(
+      h(
+        "div",
+        { class: "choices", role: "group", "aria-label": poll.question },
+        labels.map((label, i) => {
+          const value = poll.kind === "rating" ? i + 1 : i;
+          return h("button", { class: "btn choice", type: "button", "aria-pressed": String(mine === value), onclick: (e: Event) => {
+            for (const b of card.querySelectorAll(".choice")) b.setAttribute("aria-pressed", "false");
+            (e.currentTarget as HTMLElement).setAttribute("aria-pressed", "true");
+            void send(poll.kind === "rating" ? { rating: value } : { option: value });
+          } }, [label]);
+        }),
+      ),
+    );
+  } else if (poll.kind === "multiple") {
+    const boxes = poll.options.map((label, i) => {
+      const input = h("input", { type: "checkbox", value: i, checked: Array.isArray(mine) && mine.includes(i) });
+      return h("label", { class: "check" }, [input, h("span", { dir: "auto" }, [label])]);
+    });
+    card.append(h("div", { class: "choices" }, boxes), h("button", { class: "btn primary", type: "button", onclick: () => {
+      const picked = boxes.map((b, i) => ((b.firstChild as HTMLInputElement).checked ? i : -1)).filter((i) => i >= 0);
+      if (picked.length) void send({ options: picked });
+    } }, [t("poll.vote")]));
+  } else {
+    const input = h("input", { dir: "auto", maxlength: poll.kind === "word_cloud" ? "100" : "500", "aria-label": t("poll.text") });
+    const form = h("form", { class: "row" }, [input, h("button", { class: "btn primary", type: "submit" }, [t("poll.vote")])]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const value = input.value.trim();
+      if (!value) return;
+      if (poll.kind === "word_cloud") void send({ words: value.split(/\s+/).slice(0, poll.max_words) });
+      else void send({ text: value });
+    });
+    card.append(poll.kind === "word_cloud" ? h("p", { class: "hint" }, [t("poll.words", { n: poll.max_words })]) : null as never, form);
+  }
+  card.append(status);
+  return card;
+}
+
+function quizCard(session: ClassSession, quiz: Quiz): HTMLElement {
+  const card = h("div", { class: "card quiz-card", "data-quiz": quiz.quiz_id });
+  const q = quiz.current;
+  card.dataset.key = `quiz:${quiz.quiz_id}:${quiz.status}:${q?.question}:${q?.status}:${q && session.quizzes.myAnswer(quiz, q.question) ? "a" : "input"}:${quiz.leaderboard?.top.length}`;
+  card.append(h("h2", { dir: "auto" }, [quiz.title]));
+  if (quiz.me && quiz.me.rank !== null) {
+    card.append(h("p", { class: "my-score" }, [t("quiz.yourScore", { score: quiz.me.score, rank: quiz.me.rank, players: quiz.me.players })]));
+  }
+  if (quiz.status === "ended" && quiz.final) {
+    card.append(h("h3", {}, [t("quiz.podium")]), podium(quiz.final.podium));
+    return card;
+  }
+  if (!q || q.status === "skipped") {
+    card.append(h("p", {}, [t("quiz.waiting")]));
+    return card;
+  }
+  card.append(h("p", { class: "muted" }, [t("quiz.questionOf", { i: q.question + 1, n: quiz.questions })]), h("h3", { dir: "auto", class: "question" }, [q.text]));
+  const mine = session.quizzes.myAnswer(quiz, q.question);
+  if (q.status === "open") {
+    if (q.deadline_ms !== null) {
+      const timer = h("p", { class: "timer", "data-deadline": q.deadline_ms, "data-total": Math.max(1, q.deadline_ms - (session.conn.clock.serverNow() - 0)) });
+      card.append(timer, h("div", { class: "time-bar", "aria-hidden": "true" }));
+      renderCountdown(timer, session);
+    }
+    if (mine) {
+      card.append(h("p", { class: "note" }, [t("quiz.sent")]));
+      return card;
+    }
+    const answerId = newId("a");
+    const status = h("p", { class: "note", role: "status" });
+    const send = async (answer: Record<string, unknown>): Promise<void> => {
+      for (const b of card.querySelectorAll("button")) (b as HTMLButtonElement).disabled = true;
+      status.textContent = t("poll.sending");
+      const ack = await session.conn.send("quiz_answer", { quiz_id: quiz.quiz_id, question: q.question, answer_id: answerId, ...answer });
+      status.textContent = ack.ok ? t("quiz.sent") : t("common.error", { message: ack.error.message });
+    };
+    if (q.type === "single" || q.type === "true_false") {
+      card.append(h("div", { class: "choices quiz-choices" }, optionLabels(q).map((label, i) => h("button", { class: `btn choice shape-${i % 4}`, type: "button", onclick: () => void send({ option: i }) }, [h("span", { class: "shape", "aria-hidden": "true" }), label]))));
+    } else if (q.type === "multiple") {
+      const boxes = q.options.map((label, i) => h("label", { class: "check" }, [h("input", { type: "checkbox", value: i }), h("span", { dir: "auto" }, [label])]));
+      card.append(h("div", { class: "choices" }, boxes), h("button", { class: "btn primary", type: "button", onclick: () => {
+        const picked = boxes.map((b, i) => ((b.firstChild as HTMLInputElement).checked ? i : -1)).filter((i) => i >= 0);
+        if (picked.length) void send({ options: picked });
+      } }, [t("quiz.submit")]));
+    } else {
+      const input = h("input", { dir: "auto", inputmode: q.type === "numeric" ? "decimal" : "text", "aria-label": q.type === "numeric" ? t("quiz.number") : t("quiz.text") });
+      const form = h("form", { class: "row" }, [input, h("button", { class: "btn primary", type: "submit" }, [t("quiz.submit")])]);
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        if (input.value.trim()) void send({ text: input.value.trim() });
+      });
+      card.append(form);
+    }
+    card.append(status);
+  } else {
+    card.append(h("p", { class: "reveal" }, [t("quiz.correct", { answer: describeCorrect(q) })]));
+    const own = quiz.my_answers?.find((a) => a.question === q.question);
+    if (own?.correct !== undefined) card.append(h("p", { class: own.correct ? "right" : "wrong" }, [own.correct ? t("quiz.right") : t("quiz.wrong")]));
+    if (quiz.leaderboard) card.append(h("h3", {}, [t("quiz.leaderboard")]), leaderboardList(quiz.leaderboard.top, session.you.id));
+  }
+  return card;
+}

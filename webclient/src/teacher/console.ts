@@ -1,0 +1,242 @@
+/** The teacher console: sign in (or first-run setup), pick a class, run it from the smartboard. */
+import { ApiError, api, blobUrl, sessions, type TeacherSession } from "../api";
+import { BoardView } from "../board/view";
+import { confirmDialog, field, langButton, statusPill } from "../common";
+import { h, replace, toast } from "../dom";
+import { fmtDate, t } from "../i18n";
+import { tickCountdowns } from "../quiz";
+import { ClassSession } from "../session";
+import { toolbar } from "../toolbar";
+import { pagesPanel, pageBar } from "./pages";
+import { pollsPanel } from "./polls";
+import { quizPanel } from "./quiz";
+import { rosterPanel } from "./roster";
+
+export interface ClassInfo {
+  class_id: string;
+  title: string;
+  join_code: string;
+  join_url: string;
+  qr_svg: string;
+  ended: boolean;
+  created_at: number;
+}
+
+export function startTeacher(root: HTMLElement): void {
+  const me = sessions.teacher();
+  if (!me) return void signIn(root);
+  const classId = new URLSearchParams(location.search).get("class");
+  if (classId) void openClass(root, me, classId);
+  else void classList(root, me);
+}
+
+function shell(root: HTMLElement, rerender: () => void, main: HTMLElement[], extra: HTMLElement[] = []): void {
+  replace(root, [
+    h("header", { class: "topbar" }, [h("div", { class: "brand" }, [t("app.name")]), ...extra, h("div", { class: "spacer" }), langButton(rerender)]),
+    h("main", { class: "center" }, main),
+  ]);
+}
+
+async function signIn(root: HTMLElement): Promise<void> {
+  let needsSetup = false;
+  try {
+    needsSetup = Boolean((await api("GET", "/api/setup")).needs_setup);
+  } catch {
+    needsSetup = false; // an older server without first-run setup
+  }
+  const render = (): void => {
+    const name = h("input", { name: "name", autocomplete: "username", required: true, maxlength: "40", dir: "auto" });
+    const password = h("input", { name: "password", type: "password", autocomplete: needsSetup ? "new-password" : "current-password", required: true });
+    const password2 = h("input", { name: "password2", type: "password", autocomplete: "new-password", required: true });
+    const message = h("p", { class: "error", role: "alert" });
+    const form = h("form", { class: "card login-card" }, [
+      h("h1", {}, [needsSetup ? t("setup.title") : t("login.title")]),
+      needsSetup ? h("p", {}, [t("setup.intro")]) : null,
+      field(t("login.name"), name),
+      field(t("login.password"), password),
+      needsSetup ? field(t("setup.password2"), password2) : null,
+      message,
+      h("button", { class: "btn primary big", type: "submit" }, [needsSetup ? t("setup.submit") : t("login.submit")]),
+    ]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      message.textContent = "";
+      try {
+        if (needsSetup) {
+          if (password.value !== password2.value) return void (message.textContent = t("setup.mismatch"));
+          if (password.value.length < 8) return void (message.textContent = t("setup.short"));
+          await api("POST", "/api/setup", { name: name.value, password: password.value });
+        }
+        const body = await api("POST", "/api/login", { name: name.value, password: password.value });
+        const s: TeacherSession = { token: body.token, teacher: body.teacher };
+        sessions.setTeacher(s);
+        void classList(root, s);
+      } catch (err) {
+        message.textContent = err instanceof ApiError && err.status === 401 ? t("login.failed") : t("common.error", { message: (err as Error).message });
+      }
+    });
+    shell(root, render, [form, h("a", { class: "link", href: "/" }, [t("login.student")])]);
+    name.focus();
+  };
+  render();
+}
+
+async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
+  history.replaceState(null, "", "/teacher");
+  let classes: ClassInfo[] = [];
+  try {
+    classes = (await api("GET", "/api/classes", undefined, me.token)).classes;
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+      sessions.setTeacher(null);
+      return signIn(root);
+    }
+    toast(t("common.error", { message: (err as Error).message }), "error");
+  }
+  const render = (): void => {
+    const title = h("input", { name: "title", required: true, maxlength: "200", dir: "auto" });
+    const form = h("form", { class: "row create-class" }, [field(t("classes.newTitle"), title), h("button", { class: "btn primary big", type: "submit" }, [t("classes.create")])]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        const created: ClassInfo = await api("POST", "/api/classes", { title: title.value }, me.token);
+        void openClass(root, me, created.class_id, created);
+      } catch (err) {
+        toast(t("common.error", { message: (err as Error).message }), "error");
+      }
+    });
+    const list = classes.length
+      ? h(
+          "ul",
+          { class: "class-list" },
+          [...classes].reverse().map((c) =>
+            h("li", { class: c.ended ? "ended" : "" }, [
+              h("div", {}, [h("strong", { dir: "auto" }, [c.title]), h("small", {}, [` · ${t("classes.created", { date: fmtDate(c.created_at) })}`, c.ended ? ` · ${t("classes.ended")}` : ""])]),
+              h("span", { class: "code", dir: "ltr" }, [c.join_code]),
+              h("button", { class: "btn", type: "button", onclick: () => void openClass(root, me, c.class_id, c) }, [t("classes.open")]),
+            ]),
+          ),
+        )
+      : h("p", { class: "muted" }, [t("classes.none")]);
+    shell(root, render, [h("section", { class: "card wide" }, [h("h1", {}, [t("classes.title")]), form, list])], [
+      h("div", { class: "who" }, [me.teacher]),
+      h("button", { class: "btn", type: "button", onclick: () => { sessions.setTeacher(null); void signIn(root); } }, [t("classes.signOut")]),
+    ]);
+    title.focus();
+  };
+  render();
+}
+
+async function openClass(root: HTMLElement, me: TeacherSession, classId: string, known?: ClassInfo): Promise<void> {
+  let info = known;
+  try {
+    info ??= await api("GET", `/api/classes/${encodeURIComponent(classId)}`, undefined, me.token);
+  } catch {
+    return classList(root, me);
+  }
+  const cls = info!;
+  history.replaceState(null, "", `/teacher?class=${encodeURIComponent(cls.class_id)}`);
+  const session = new ClassSession({ token: me.token, class_id: cls.class_id }, "teacher", (_m, error) => toast(t("common.error", { message: error.message }), "error"));
+  (window as any).takhti = { session, role: "teacher" };
+  let board: BoardView | null = null;
+  let tab: "students" | "pages" | "polls" | "quiz" = "students";
+  const panel = h("div", { class: "panel-body", role: "tabpanel" });
+  const bar = h("div", { class: "pagebar" });
+  const tools = { tool: "pen", color: "#1a1a1a", width: 4 } as Pick<BoardView, "tool" | "color" | "width">;
+
+  const renderPanel = (): void => {
+    if (!session.ready) return;
+    const body =
+      tab === "students" ? rosterPanel(session) : tab === "pages" ? pagesPanel(session) : tab === "polls" ? pollsPanel(session, me, cls) : quizPanel(session, me, cls);
+    replace(panel, [body]);
+  };
+
+  const render = (): void => {
+    if (!board && session.ready) {
+      board = new BoardView(session.board, session.conn, { zoomable: false, canDraw: () => !session.ended });
+      Object.assign(board, tools);
+      (window as any).takhti.board = board;
+    }
+    const tabs = (["students", "pages", "polls", "quiz"] as const).map((name) =>
+      h("button", { class: "tab", role: "tab", type: "button", "aria-selected": String(tab === name), "data-tab": name, onclick: () => { tab = name; render(); } }, [
+        t(`console.tab${name[0]!.toUpperCase()}${name.slice(1)}` as "console.tabStudents"),
+      ]),
+    );
+    replace(root, [
+      h("header", { class: "topbar" }, [
+        h("button", { class: "btn", type: "button", onclick: () => { session.conn.close(); void classList(root, me); } }, [`‹ ${t("console.classes")}`]),
+        h("div", { class: "class-title", dir: "auto" }, [cls.title]),
+        h("button", { class: "join-chip", type: "button", "aria-label": `${t("console.showCode")}: ${cls.join_code}`, onclick: () => showJoin(cls, me) }, [
+          h("small", {}, [t("console.joinCode")]),
+          h("strong", { dir: "ltr" }, [cls.join_code]),
+        ]),
+        h("div", { class: "spacer" }),
+        statusPill(session),
+        langButton(render),
+        h("button", { class: "btn danger", type: "button", disabled: session.ended, onclick: async () => {
+          if (!(await confirmDialog(t("console.endConfirm")))) return;
+          try {
+            await api("POST", `/api/classes/${encodeURIComponent(cls.class_id)}/end`, {}, me.token);
+          } catch (err) {
+            toast(t("common.error", { message: (err as Error).message }), "error");
+          }
+        } }, [t("console.endClass")]),
+      ]),
+      h("main", { class: "console" }, [
+        board ? h("aside", { class: "console-tools" }, [toolbar(board, session, { teacher: true, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]) : h("aside", {}),
+        h("section", { class: "console-board" }, [session.ended ? h("p", { class: "banner" }, [t("console.ended")]) : null, board ? board.el : h("p", {}, [t("common.loading")]), bar]),
+        h("aside", { class: "console-panel" }, [h("div", { class: "tabs", role: "tablist" }, tabs), panel]),
+      ]),
+    ]);
+    if (board) board.canvas.setAttribute("aria-label", t("board.label"));
+    replace(bar, session.ready ? [pageBar(session)] : []);
+    renderPanel();
+  };
+
+  tickCountdowns(session);
+  session.on((what) => {
+    if (what === "status") return;
+    if (what === "snapshot") {
+      board?.destroy();
+      board = null;
+      return render();
+    }
+    board?.requestRender();
+    if (what === "board") {
+      replace(bar, [pageBar(session)]);
+      if (tab === "pages" || tab === "students") renderPanel();
+    } else if (what === "core") {
+      if (session.ended) render();
+      else if (tab === "students") renderPanel();
+    } else if ((what === "polls" && tab === "polls") || (what === "quiz" && tab === "quiz")) {
+      renderPanel();
+    }
+  });
+  render();
+}
+
+/** The join code, link and QR code, full screen, readable from the back of the room. */
+async function showJoin(cls: ClassInfo, me: TeacherSession): Promise<void> {
+  const img = h("img", { class: "qr", alt: t("qr.alt") });
+  const dialog = h("dialog", { class: "join-screen", "aria-label": t("console.showCode") }, [
+    h("div", { class: "join-grid" }, [
+      h("div", {}, [
+        h("p", {}, [t("qr.goTo")]),
+        h("p", { class: "join-url", dir: "ltr" }, [cls.join_url.replace(/\/join\/.*/, "")]),
+        h("p", {}, [t("qr.enterCode")]),
+        h("p", { class: "join-code-big", dir: "ltr" }, [cls.join_code]),
+        h("p", {}, [t("qr.scan")]),
+      ]),
+      img,
+    ]),
+    h("button", { class: "btn big", type: "button", onclick: () => dialog.close() }, [t("common.close")]),
+  ]);
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  try {
+    img.src = await blobUrl(cls.qr_svg, me.token);
+  } catch {
+    img.remove();
+  }
+}

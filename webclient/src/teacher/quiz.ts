@@ -1,0 +1,95 @@
+/** Import a quiz file, run it (timer, reveal, leaderboard), finish with the podium. */
+import { ApiError, type TeacherSession } from "../api";
+import { h, toast } from "../dom";
+import { fmtNumber, t, type Key } from "../i18n";
+import { describeCorrect, leaderboardList, optionLabels, podium, type Quiz } from "../quiz";
+import type { ClassSession } from "../session";
+import type { ClassInfo } from "./console";
+import { downloadButton } from "./reports";
+
+async function parseQuizFile(file: File, cls: ClassInfo, me: TeacherSession): Promise<unknown> {
+  const resp = await fetch(`/api/classes/${encodeURIComponent(cls.class_id)}/quizzes/parse?filename=${encodeURIComponent(file.name)}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${me.token}`, "Content-Type": "application/octet-stream" },
+    body: file,
+  });
+  if (resp.status === 404 || resp.status === 405) {
+    // A server without the import route: accept a quiz already in the protocol's JSON form.
+    if (file.name.toLowerCase().endsWith(".json")) return JSON.parse(await file.text());
+  }
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok || body.ok === false) throw new ApiError(resp.status, body.error ?? { code: "HTTP", message: resp.statusText });
+  return body.quiz;
+}
+
+export function quizPanel(session: ClassSession, me: TeacherSession, cls: ClassInfo): HTMLElement {
+  const file = h("input", { type: "file", accept: ".csv,.tsv,.txt,.json,.yaml,.yml", id: "quiz-file" });
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (!f) return;
+    toast(t("quiz.importing"));
+    try {
+      const quiz = (await parseQuizFile(f, cls, me)) as { title: string; questions: unknown[] };
+      const ack = await session.conn.send("quiz_create", { quiz });
+      if (!ack.ok) throw new Error(ack.error.message);
+      toast(t("quiz.imported", { title: quiz.title, n: quiz.questions.length }));
+    } catch (err) {
+      toast(t("common.error", { message: (err as Error).message }), "error");
+    }
+    file.value = "";
+  });
+  const quizzes = [...session.quizzes.quizzes.values()].reverse();
+  return h("div", { class: "quizzes" }, [
+    h("div", { class: "field" }, [h("label", { for: "quiz-file", class: "btn primary file-btn" }, [t("quiz.import")]), file]),
+    quizzes.length === 0 ? h("p", { class: "muted" }, [t("quiz.none")]) : null,
+    ...quizzes.map((q) => quizItem(session, q, me, cls)),
+  ]);
+}
+
+function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: ClassInfo): HTMLElement {
+  const send = (event: string, extra: Record<string, unknown> = {}) => async (): Promise<void> => {
+    const ack = await session.conn.send(event, { quiz_id: quiz.quiz_id, ...extra });
+    if (!ack.ok) toast(t("common.error", { message: ack.error.message }), "error");
+  };
+  const card = h("article", { class: "card quiz-item", "data-quiz": quiz.quiz_id, "data-status": quiz.status }, [
+    h("header", { class: "row" }, [h("h3", { dir: "auto" }, [quiz.title]), h("span", { class: "badge" }, [t(`quiz.status.${quiz.status}` as Key)])]),
+  ]);
+  if (quiz.status === "ready") {
+    const mode = h("select", { "aria-label": t("quiz.timed") }, [h("option", { value: "timed" }, [t("quiz.timed")]), h("option", { value: "untimed" }, [t("quiz.untimed")])]);
+    card.append(h("p", {}, [t("quiz.questionOf", { i: 0, n: quiz.questions })]), h("div", { class: "row" }, [mode, h("button", { class: "btn primary big", type: "button", "data-action": "start", onclick: () => void send("quiz_start", { mode: mode.value })() }, [t("quiz.start")])]));
+    return card;
+  }
+  const q = quiz.current;
+  if (quiz.status === "running" && q) {
+    card.append(h("p", { class: "muted" }, [t("quiz.questionOf", { i: q.question + 1, n: quiz.questions })]), h("h2", { dir: "auto", class: "question" }, [q.text]));
+    if (q.status === "open" && q.deadline_ms !== null) {
+      card.append(h("p", { class: "timer", "data-deadline": q.deadline_ms, "data-total": 0 }));
+    }
+    card.append(h("p", { class: "answered", "data-answered": q.answered }, [t("quiz.answered", { n: q.answered })]));
+    if (q.status === "closed") {
+      card.append(h("p", { class: "reveal" }, [t("quiz.correct", { answer: describeCorrect(q) })]));
+      if (q.distribution) {
+        const labels = optionLabels(q);
+        card.append(h("ul", { class: "dist" }, q.distribution.map((n, i) => h("li", {}, [`${labels[i] ?? ""}: ${fmtNumber(n)}`]))));
+      }
+    }
+    const last = q.question + 1 >= quiz.questions;
+    card.append(
+      h("div", { class: "row" }, [
+        h("button", { class: "btn primary big", type: "button", "data-action": "next", onclick: send("quiz_next") }, [q.status === "open" ? t("quiz.reveal") : last ? t("quiz.end") : t("quiz.next")]),
+        q.status === "open" ? h("button", { class: "btn", type: "button", "data-action": "skip", onclick: send("quiz_skip") }, [t("quiz.skip")]) : null,
+        h("button", { class: "btn danger", type: "button", "data-action": "end", onclick: send("quiz_end") }, [t("quiz.end")]),
+      ]),
+    );
+    if (q.status !== "open" && quiz.leaderboard) card.append(h("h3", {}, [t("quiz.leaderboard")]), leaderboardList(quiz.leaderboard.top));
+  }
+  if (quiz.status === "ended" && quiz.final) {
+    card.append(h("h2", {}, [t("quiz.podium")]), podium(quiz.final.podium), h("h3", {}, [t("quiz.leaderboard")]), leaderboardList(quiz.final.top));
+    const base = `/api/classes/${encodeURIComponent(cls.class_id)}/reports/quizzes/${encodeURIComponent(quiz.quiz_id)}`;
+    card.append(h("div", { class: "reports" }, [
+      downloadButton(t("reports.quiz", { title: quiz.title }), `${base}/results.csv`, "quiz-results.csv", me),
+      downloadButton(t("reports.items", { title: quiz.title }), `${base}/items.csv`, "quiz-items.csv", me),
+    ]));
+  }
+  return card;
+}

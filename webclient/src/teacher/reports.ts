@@ -1,0 +1,19 @@
+/** Report downloads (CSV) fetched with the teacher's token. */
+import { blobUrl, type TeacherSession } from "../api";
+import { h, toast } from "../dom";
+import { t } from "../i18n";
+
+export function downloadButton(label: string, path: string, filename: string, me: TeacherSession): HTMLElement {
+  return h("button", { class: "btn link-btn", type: "button", "data-report": path, onclick: async () => {
+    try {
+      const url = await blobUrl(path, me.token);
+      const a = h("a", { href: url, download: filename });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      toast(t("common.error", { message: (err as Error).message }), "error");
+    }
+  } }, ["⭳ ", label]);
+}

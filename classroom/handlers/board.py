@@ -28,7 +28,9 @@ def client_id_of(payload: Payload) -> str | None:
         case p.BoardErase() | p.PageClear():
             return f"op:{payload.op_id}"
         case p.BoardUndo() | p.BoardRedo():
-            return None if payload.op_id is None else f"op:{payload.op_id}"
+            # Not op_id: one operation may be undone, redone and undone again.
+            verb = "undo" if isinstance(payload, p.BoardUndo) else "redo"
+            return None if payload.client_id is None else f"{verb}:{payload.client_id}"
     return None
 
 

@@ -200,12 +200,16 @@ class BoardUndo(Payload):
     """Undo the sender's own latest operation (``op_id``, if given, must be that operation)."""
 
     op_id: ClientId | None = None
+    # A fresh id per press, reused on a retry: a retried request is applied once.
+    client_id: ClientId | None = None
 
 
 class BoardRedo(Payload):
     """Redo the sender's own latest undone operation (``op_id``, if given, must be it)."""
 
     op_id: ClientId | None = None
+    # A fresh id per press, reused on a retry: a retried request is applied once.
+    client_id: ClientId | None = None
 
 
 class PageAdd(Payload):

@@ -63,8 +63,8 @@ export function toolbar(board: BoardView, session: ClassSession, options: { teac
       }),
     ),
     group("history", [
-      h("button", { class: "tool", type: "button", "data-action": "undo", onclick: () => void session.conn.send("board_undo", { client_id: newId() }) }, [h("span", { class: "glyph", "aria-hidden": "true" }, ["↶"]), h("span", { class: "tool-label" }, [t("tool.undo")])]),
-      h("button", { class: "tool", type: "button", "data-action": "redo", onclick: () => void session.conn.send("board_redo", { client_id: newId() }) }, [h("span", { class: "glyph", "aria-hidden": "true" }, ["↷"]), h("span", { class: "tool-label" }, [t("tool.redo")])]),
+      h("button", { class: "tool", type: "button", "data-action": "undo", onclick: () => void session.conn.send("board_undo", { client_id: newId("un") }) }, [h("span", { class: "glyph", "aria-hidden": "true" }, ["↶"]), h("span", { class: "tool-label" }, [t("tool.undo")])]),
+      h("button", { class: "tool", type: "button", "data-action": "redo", onclick: () => void session.conn.send("board_redo", { client_id: newId("re") }) }, [h("span", { class: "glyph", "aria-hidden": "true" }, ["↷"]), h("span", { class: "tool-label" }, [t("tool.redo")])]),
       options.teacher
         ? h("button", { class: "tool", type: "button", "data-action": "clear", onclick: async () => {
             if (await confirmDialog(t("tool.clearConfirm"))) void session.conn.send("page_clear", { page_id: session.board.current, op_id: newId("cl") });

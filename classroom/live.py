@@ -7,7 +7,6 @@ applied before validation passes; unexpected exceptions are logged and answered 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -139,10 +138,10 @@ class LiveServer:
         self.services.metrics.connected.labels(role=session.actor.role).inc()
         self.services.metrics.classes_loaded.set(len(self.services.hub))
         if session.actor.role == "student":
-            # Logged after the handshake completes (not awaited here): the connection is not
-            # held up by a store write, and the student's own copy of the event arrives after
-            # the Socket.IO CONNECT packet.
-            session.presence = asyncio.create_task(self._log_presence(session, connected=True))
+            # Logged before the connection is accepted, so the roster is up to date as soon as
+            # the student is in (the student's own copy of the event may reach it just before
+            # the Socket.IO CONNECT packet; the socket.io clients buffer such packets).
+            await self._log_presence(session, connected=True)
 
     async def _log_presence(self, session: Session, *, connected: bool) -> None:
         try:
@@ -199,8 +198,6 @@ class LiveServer:
             return
         self.services.metrics.connected.labels(role=session.actor.role).dec()
         if session.actor.role == "student":
-            if session.presence is not None:
-                await session.presence  # "connected" is logged before "disconnected"
             await self._log_presence(session, connected=False)
         self.services.hub.detach(session.class_id)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from classroom.errors import StoreUnavailable
 from classroom.hub import ClassRuntime
 from classroom.log import Actor, Proposed
 from classroom.ratelimit import TokenBucket
@@ -23,8 +23,6 @@ class Session:
     class_id: str
     address: str
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
-    # The pending write that logs this socket's connection (students only).
-    presence: asyncio.Task[None] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,10 +45,18 @@ class Call:
     async def append_ack(
         self, proposed: Sequence[Proposed], client_id: str | None = None
     ) -> dict[str, Any]:
-        """Append and answer with the standard ``{"seq", "duplicate"}`` ack fields."""
+        """Append, wait until the live state includes the events, and answer with the
+        standard ``{"seq", "duplicate"}`` ack fields.
+
+        Waiting gives the client read-your-writes: its next message (the next stroke batch,
+        say) is checked against a state that already holds this one, even when the events
+        come back through Redis from another process.
+        """
         if not proposed:
             return {"seq": self.runtime.seq, "duplicate": True}
         results = await self.append(proposed, client_id)
+        if not await self.runtime.wait_for(results[-1].event.seq):
+            raise StoreUnavailable("the write is stored but the class is catching up; retry")
         return {"seq": results[0].event.seq, "duplicate": results[0].duplicate}
 
 

@@ -7,14 +7,12 @@ is acknowledged only if the log counts it: a close logged between the check and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from classroom import polls, roster
 from classroom.classes import new_id
-from classroom.errors import Conflict, InternalError
+from classroom.errors import Conflict
 from classroom.handlers.base import Call, Handler
-from classroom.log import Proposed
 from classroom.protocol import polls as p
 
 
@@ -24,40 +22,28 @@ def _state(call: Call) -> polls.PollsState:
     return state
 
 
-async def _append_applied(
-    call: Call, proposed: Sequence[Proposed], client_id: str | None = None
-) -> dict[str, Any]:
-    """Append, then wait until the live state includes it."""
-    ack = await call.append_ack(proposed, client_id)
-    if proposed and not await call.runtime.wait_for(ack["seq"]):
-        raise InternalError("the change was stored but is not live yet; send it again")
-    return ack
-
-
 async def on_poll_create(call: Call, payload: p.PollCreate) -> dict[str, Any]:
     poll_id = new_id("p")
     proposed = polls.propose_create(_state(call), call.actor, payload, poll_id=poll_id)
-    ack = await _append_applied(call, proposed)
+    ack = await call.append_ack(proposed)
     return {**ack, "poll_id": poll_id}
 
 
 async def on_poll_open(call: Call, payload: p.PollRef) -> dict[str, Any]:
-    return await _append_applied(call, polls.propose_open(_state(call), call.actor, payload))
+    return await call.append_ack(polls.propose_open(_state(call), call.actor, payload))
 
 
 async def on_poll_close(call: Call, payload: p.PollRef) -> dict[str, Any]:
-    return await _append_applied(call, polls.propose_close(_state(call), call.actor, payload))
+    return await call.append_ack(polls.propose_close(_state(call), call.actor, payload))
 
 
 async def on_poll_show_results(call: Call, payload: p.PollShowResults) -> dict[str, Any]:
     proposed = polls.propose_show_results(_state(call), call.actor, payload)
-    return await _append_applied(call, proposed)
+    return await call.append_ack(proposed)
 
 
 async def on_poll_hide_results(call: Call, payload: p.PollRef) -> dict[str, Any]:
-    return await _append_applied(
-        call, polls.propose_hide_results(_state(call), call.actor, payload)
-    )
+    return await call.append_ack(polls.propose_hide_results(_state(call), call.actor, payload))
 
 
 async def on_poll_vote(call: Call, payload: p.PollVote) -> dict[str, Any]:
@@ -71,7 +57,7 @@ async def on_poll_vote(call: Call, payload: p.PollVote) -> dict[str, Any]:
     proposed = polls.propose_vote(state, call.actor, payload)
     # The vote id is the store's idempotency key too: a retry racing its original is stored once.
     client_id = f"vote:{payload.poll_id}:{payload.vote_id}"
-    ack = await _append_applied(call, proposed, client_id)
+    ack = await call.append_ack(proposed, client_id)
     poll = state.polls.get(payload.poll_id)
     if poll is None or payload.vote_id not in poll.seen_vote_ids.get(call.actor.id, ()):
         raise Conflict("this poll closed before the vote arrived", field="poll_id")

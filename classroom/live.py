@@ -131,17 +131,19 @@ class LiveServer:
             ) from None
         await self.services.hub.attach(session.class_id)
         self.sessions[sid] = session
+        self.services.metrics.connected.labels(role=session.actor.role).inc()
+        self.services.metrics.classes_loaded.set(len(self.services.hub))
+        if session.actor.role == "student":
+            # Logged before the connection is accepted, so the roster is right as soon as the
+            # student is in.
+            await self._log_presence(session, connected=True)
+        # Rooms last, with no await in between: nothing is sent to this socket before the
+        # Socket.IO CONNECT packet. Events from before this point reach the client through
+        # its class_snapshot / log_resume right after connecting.
         await self.sio.enter_room(sid, class_room(session.class_id))
         await self.sio.enter_room(sid, actor_room(session.class_id, session.actor))
         if session.actor.role == "teacher":
             await self.sio.enter_room(sid, teachers_room(session.class_id))
-        self.services.metrics.connected.labels(role=session.actor.role).inc()
-        self.services.metrics.classes_loaded.set(len(self.services.hub))
-        if session.actor.role == "student":
-            # Logged before the connection is accepted, so the roster is up to date as soon as
-            # the student is in (the student's own copy of the event may reach it just before
-            # the Socket.IO CONNECT packet; the socket.io clients buffer such packets).
-            await self._log_presence(session, connected=True)
 
     async def _log_presence(self, session: Session, *, connected: bool) -> None:
         try:

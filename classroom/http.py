@@ -278,11 +278,25 @@ async def page_render(request: web.Request) -> web.Response:
         raise NotFound("no such page", field="page_id")
     # Render a copy in a worker thread: the live board keeps changing on the event loop.
     frozen = copy.deepcopy(board_state)
+    background = board_state.pages[page_id].background
+    images: dict[str, Any] = {}
+    if background.get("kind") == "image" and background.get("image"):
+        found = await _services(request).store.get_asset(class_id, str(background["image"]))
+        if found is not None:
+            images[str(background["image"])] = await asyncio.to_thread(_open_picture, found[1])
     headers = {"Cache-Control": "no-store"}
     if request.match_info["fmt"] == "svg":
-        svg = await asyncio.to_thread(render.render_svg, frozen, page_id, viewer=viewer)
+        svg = await asyncio.to_thread(
+            render.render_svg,
+            frozen,
+            page_id,
+            viewer=viewer,
+            image_href=lambda asset_id: f"/api/classes/{class_id}/assets/{asset_id}",
+        )
         return web.Response(text=svg, content_type="image/svg+xml", headers=headers)
-    png = await asyncio.to_thread(render.render_png, frozen, page_id, viewer=viewer, scale=scale)
+    png = await asyncio.to_thread(
+        render.render_png, frozen, page_id, viewer=viewer, scale=scale, images=images
+    )
     return web.Response(body=png, content_type="image/png", headers=headers)
 
 
@@ -300,6 +314,61 @@ async def asset(request: web.Request) -> web.Response:
     # Keyframes never change; the live view changes under the same id (clients add ?v=).
     cache = "no-cache" if asset_id == camera.LATEST_ASSET else "private, max-age=31536000"
     return web.Response(body=data, content_type=content_type, headers={"Cache-Control": cache})
+
+
+MAX_IMAGE_UPLOAD = 8 * 1024 * 1024
+BACKGROUND_MAX_SIZE = (1920, 1080)
+
+
+async def upload_image(request: web.Request) -> web.Response:
+    """Upload a picture for a page background (PNG, JPEG or WebP; raw body).
+
+    The picture is decoded, scaled to fit the 1920 x 1080 page and stored as PNG or JPEG
+    without its metadata; the answer gives the asset id to use in ``page_add`` or
+    ``page_set_background``.
+    """
+    _, record = await _own_class(request)
+    if request.content_length is not None and request.content_length > MAX_IMAGE_UPLOAD:
+        raise PayloadTooLarge(f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file")
+    data = await request.content.read(MAX_IMAGE_UPLOAD + 1)
+    if len(data) > MAX_IMAGE_UPLOAD:
+        raise PayloadTooLarge(f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file")
+    content_type, body, size = await asyncio.to_thread(_normalise_picture, data)
+    asset_id = classes.new_id("img")
+    await _services(request).store.put_asset(record.id, asset_id, content_type, body)
+    return web.json_response(
+        {
+            "ok": True,
+            "asset_id": asset_id,
+            "width": size[0],
+            "height": size[1],
+            "url": f"/api/classes/{record.id}/assets/{asset_id}",
+        },
+        status=201,
+    )
+
+
+def _normalise_picture(data: bytes) -> tuple[str, bytes, tuple[int, int]]:
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ("PNG", "JPEG", "WEBP"):
+                raise InvalidPayload("use a PNG, JPEG or WebP picture", field="file")
+            if probe.width * probe.height > 40_000_000:
+                raise InvalidPayload("the picture has too many pixels", field="file")
+            picture = probe.convert("RGBA" if probe.mode in ("RGBA", "LA", "P") else "RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InvalidPayload("the file is not a readable picture", field="file") from exc
+    picture.thumbnail(BACKGROUND_MAX_SIZE)
+    out = io.BytesIO()
+    if picture.mode == "RGBA":
+        picture.save(out, format="PNG", optimize=True)
+        return "image/png", out.getvalue(), picture.size
+    picture.save(out, format="JPEG", quality=85)
+    return "image/jpeg", out.getvalue(), picture.size
 
 
 MAX_QUIZ_UPLOAD = 1024 * 1024
@@ -401,6 +470,16 @@ def _csv_download(body: bytes, filename: str) -> web.Response:
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _open_picture(data: bytes) -> Any:
+    import io
+
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(data))
+    picture.load()
+    return picture
 
 
 async def list_classes(request: web.Request) -> web.Response:
@@ -547,6 +626,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/classes/{class_id}/pages/{page_id}.{fmt:png|svg}", page_render)
     app.router.add_post("/api/classes/{class_id}/quizzes", import_quiz)
     app.router.add_get("/api/classes/{class_id}/assets/{asset_id}", asset)
+    app.router.add_post("/api/classes/{class_id}/images", upload_image)
     app.router.add_get(
         "/api/classes/{class_id}/reports/quizzes/{quiz_id}.{fmt:json|csv}", quiz_report
     )

@@ -7,3 +7,22 @@ and :mod:`boardclient.record` / :mod:`boardclient.cli` do the I/O.
 """
 
 from __future__ import annotations
+
+from boardclient.detect import find_board_quad
+from boardclient.enhance import classify_board, enhance
+from boardclient.geometry import Quad
+from boardclient.pipeline import BoardPipeline, FrameResult, Keyframe
+from boardclient.rectify import board_size, estimate_aspect, rectify
+
+__all__ = [
+    "BoardPipeline",
+    "FrameResult",
+    "Keyframe",
+    "Quad",
+    "board_size",
+    "classify_board",
+    "enhance",
+    "estimate_aspect",
+    "find_board_quad",
+    "rectify",
+]

@@ -1,0 +1,554 @@
+"""Find the board's writing surface in a camera image.
+
+The search runs on a small copy of the image: colour edges feed a Hough transform, pairs of
+near-horizontal and near-vertical lines make candidate quads, and each candidate is scored on
+how well the image supports it as a board (edges along its sides, an even surface inside, a
+surface-coloured band just inside each side and a different one just outside). Working with
+whole lines rather than contours keeps the board found when a person hides part of an edge or a
+corner. The best candidate is then refined at full resolution by fitting each side to sub-pixel
+edge points with outlier rejection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from boardclient.geometry import F64Array, FloatArray, ImageArray, Quad, scale_corners
+
+_WORK_SIDE = 480
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """Hough lines ``x cos(theta) + y sin(theta) = rho`` with their votes."""
+
+    rho: F64Array
+    theta: F64Array
+    votes: F64Array
+
+
+def _to_bgr(image: npt.NDArray[np.generic]) -> ImageArray:
+    if image.ndim == 2:
+        return np.asarray(cv2.cvtColor(image.astype(np.uint8), cv2.COLOR_GRAY2BGR), np.uint8)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got {image.shape}")
+    if image.shape[2] == 4:
+        return np.asarray(cv2.cvtColor(image.astype(np.uint8), cv2.COLOR_BGRA2BGR), np.uint8)
+    return np.asarray(image, np.uint8)
+
+
+def _colour_gradients(lab: ImageArray) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """Sobel derivatives of L, a, b with chroma weighted up (chalkboard frames are chromatic)."""
+    weighted = lab.astype(np.int16)
+    weighted[:, :, 1:] = (weighted[:, :, 1:] - 128) * 2
+    dx = cv2.Sobel(weighted, cv2.CV_16S, 1, 0, ksize=3)
+    dy = cv2.Sobel(weighted, cv2.CV_16S, 0, 1, ksize=3)
+    return np.asarray(dx, np.int16), np.asarray(dy, np.int16)
+
+
+def _hough_lines(edges: ImageArray, min_votes: int) -> _Lines:
+    found = cv2.HoughLinesWithAccumulator(edges, 1, np.pi / 360, min_votes)
+    if found is None:
+        empty = np.zeros(0, np.float64)
+        return _Lines(empty, empty, empty)
+    arr = np.asarray(found, np.float64).reshape(-1, 3)
+    order = np.argsort(-arr[:, 2], kind="stable")
+    arr = arr[order]
+    return _Lines(arr[:, 0], arr[:, 1], arr[:, 2])
+
+
+def _suppress(rho: F64Array, theta: F64Array, keep: int) -> npt.NDArray[np.intp]:
+    """Greedy non-maximum suppression over lines already sorted by votes."""
+    chosen: list[int] = []
+    for i in range(len(rho)):
+        close = False
+        for j in chosen:
+            if abs(theta[i] - theta[j]) < np.radians(3.0) and abs(rho[i] - rho[j]) < 6.0:
+                close = True
+                break
+        if not close:
+            chosen.append(i)
+            if len(chosen) >= keep:
+                break
+    return np.asarray(chosen, np.intp)
+
+
+def _split_lines(lines: _Lines, keep: int) -> tuple[F64Array, F64Array]:
+    """Return near-horizontal and near-vertical lines as ``(n, 2)`` arrays of (rho, theta)."""
+    rho, theta = lines.rho.copy(), lines.theta.copy()
+    horizontal = np.abs(theta - np.pi / 2) < np.pi / 4
+    # Put vertical normals in (-pi/4, pi/4] so that nearby lines compare by plain differences.
+    flip = ~horizontal & (theta > np.pi / 2)
+    theta[flip] -= np.pi
+    rho[flip] = -rho[flip]
+    # A camera on the back wall keeps board sides near upright (little roll); top and bottom
+    # tilt more with the viewing angle. Steeper lines are clutter (arms, diagrams).
+    upright = ~horizontal & (np.abs(theta) < np.radians(25))
+    level = horizontal & (np.abs(theta - np.pi / 2) < np.radians(38))
+    out = []
+    for sel in (level, upright):
+        r, t = rho[sel], theta[sel]
+        idx = _suppress(r, t, keep)
+        out.append(np.column_stack([r[idx], t[idx]]) if len(idx) else np.zeros((0, 2)))
+    return out[0], out[1]
+
+
+def _intersect(a: F64Array, b: F64Array) -> F64Array:
+    """Intersections of line arrays ``a`` and ``b`` (each ``(n, 2)`` rho, theta) -> ``(n, 2)``."""
+    ca, sa, cb, sb = np.cos(a[:, 1]), np.sin(a[:, 1]), np.cos(b[:, 1]), np.sin(b[:, 1])
+    det = ca * sb - sa * cb
+    det = np.where(np.abs(det) < 1e-9, 1e-9, det)
+    x = (a[:, 0] * sb - b[:, 0] * sa) / det
+    y = (b[:, 0] * ca - a[:, 0] * cb) / det
+    return np.column_stack([x, y])
+
+
+def _candidates(hor: F64Array, ver: F64Array, shape: tuple[int, int]) -> F64Array:
+    """All quads from two horizontal and two vertical lines, ``(n, 4, 2)`` TL, TR, BR, BL."""
+    h, w = shape
+    if len(hor) < 2 or len(ver) < 2:
+        return np.zeros((0, 4, 2))
+    # Order each group by where it crosses the image centre line.
+    y_mid = (hor[:, 0] - (w / 2) * np.cos(hor[:, 1])) / np.sin(hor[:, 1])
+    x_mid = (ver[:, 0] - (h / 2) * np.sin(ver[:, 1])) / np.cos(ver[:, 1])
+    hor, ver = hor[np.argsort(y_mid)], ver[np.argsort(x_mid)]
+    hi, hj = np.triu_indices(len(hor), 1)
+    vi, vj = np.triu_indices(len(ver), 1)
+    ti = np.repeat(hi, len(vi))
+    bi = np.repeat(hj, len(vi))
+    li = np.tile(vi, len(hi))
+    ri = np.tile(vj, len(hi))
+    top, bottom, left, right = hor[ti], hor[bi], ver[li], ver[ri]
+    quads = np.stack(
+        [
+            _intersect(top, left),
+            _intersect(top, right),
+            _intersect(bottom, right),
+            _intersect(bottom, left),
+        ],
+        axis=1,
+    )
+    return quads
+
+
+def _valid(quads: F64Array, shape: tuple[int, int], min_area: float) -> npt.NDArray[np.bool_]:
+    h, w = shape
+    x, y = quads[..., 0], quads[..., 1]
+    inside = np.all((x > -0.02 * w) & (x < 1.02 * w) & (y > -0.02 * h) & (y < 1.02 * h), axis=1)
+    edges = np.roll(quads, -1, axis=1) - quads
+    nxt = np.roll(edges, -1, axis=1)
+    cross = edges[..., 0] * nxt[..., 1] - edges[..., 1] * nxt[..., 0]
+    convex = np.all(cross > 0, axis=1)
+    area = 0.5 * np.abs(np.sum(x * np.roll(y, -1, axis=1) - y * np.roll(x, -1, axis=1), axis=1))
+    lengths = np.linalg.norm(edges, axis=2)
+    sane = lengths.min(axis=1) > 0.12 * lengths.max(axis=1)
+    return np.asarray(inside & convex & (area > min_area * w * h) & sane, np.bool_)
+
+
+def _sample(img: npt.NDArray[np.generic], pts: F64Array) -> F64Array:
+    """Nearest-pixel lookup of ``img`` at ``pts`` (..., 2); returns (..., C) or (...)."""
+    h, w = img.shape[:2]
+    xi = np.clip(np.rint(pts[..., 0]).astype(np.intp), 0, w - 1)
+    yi = np.clip(np.rint(pts[..., 1]).astype(np.intp), 0, h - 1)
+    return np.asarray(img[yi, xi], np.float64)
+
+
+def _bilinear_grid(quads: F64Array, u: F64Array, v: F64Array) -> F64Array:
+    """Points at quad parameters ``(u, v)`` (each ``(m,)``) -> ``(n, m, 2)``."""
+    tl, tr, br, bl = (quads[:, i, None, :] for i in range(4))
+    uu, vv = u[None, :, None], v[None, :, None]
+    top = tl + (tr - tl) * uu
+    bottom = bl + (br - bl) * uu
+    return np.asarray(top + (bottom - top) * vv, np.float64)
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """Per-pixel evidence on the working image."""
+
+    edges: npt.NDArray[np.uint8]
+    grad_x: F64Array
+    grad_y: F64Array
+    lab_median: F64Array
+    lab_blur: F64Array
+
+
+def _side_geometry(quads: F64Array) -> tuple[F64Array, F64Array, F64Array]:
+    """Start points, directions and inward unit normals of each side, ``(n, 4, 2)`` each."""
+    start = quads
+    end = np.roll(quads, -1, axis=1)
+    d = end - start
+    length = np.linalg.norm(d, axis=2, keepdims=True)
+    direction = d / np.maximum(length, 1e-9)
+    # Corners run clockwise on screen (y down), so the inside is to the right of travel.
+    inward = np.stack([-direction[..., 1], direction[..., 0]], axis=2)
+    return start, d, inward
+
+
+def _surface_design(u: F64Array, v: F64Array) -> F64Array:
+    """Quadratic surface basis at quad parameters ``(u, v)``, shape ``(m, 6)``."""
+    return np.column_stack([np.ones_like(u), u, v, u * v, u * u, v * v])
+
+
+def _score(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> F64Array:
+    """Board-likeness of each candidate in ``[0, 1]``."""
+    if len(quads) == 0:
+        return np.zeros(0)
+    parts = _score_parts(quads, maps, shape)
+    raw = (
+        0.30 * parts["edge_mean"]
+        + 0.10 * parts["edge_min"]
+        + 0.20 * parts["uniform"]
+        + 0.25 * parts["contrast"]
+        + 0.15 * parts["contrast_min"]
+    )
+    return np.asarray(raw * parts["area_term"] / 0.95**0.15, np.float64)
+
+
+def _score_parts(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> dict[str, F64Array]:
+    """The separate pieces of evidence for each candidate, each ``(n,)`` in ``[0, 1]``."""
+    h, w = shape
+    n = len(quads)
+    start, d, inward = _side_geometry(quads)
+    ts = np.linspace(0.04, 0.96, 32)
+    pts = start[:, :, None, :] + d[:, :, None, :] * ts[None, None, :, None]  # (n, 4, S, 2)
+    hits = np.zeros(pts.shape[:3], bool)
+    for off in (-1.0, 0.0, 1.0):
+        p = pts + inward[:, :, None, :] * off
+        on_edge = _sample(maps.edges, p) > 0
+        gx, gy = _sample(maps.grad_x, p), _sample(maps.grad_y, p)
+        norm = np.hypot(gx, gy) + 1e-9
+        cosang = np.abs(gx * inward[:, :, None, 0] + gy * inward[:, :, None, 1]) / norm
+        hits |= on_edge & (cosang > 0.85)
+    side_support = hits.mean(axis=2)  # (n, 4)
+    edge_mean = side_support.mean(axis=1)
+    edge_min = side_support.min(axis=1)
+
+    # The surface is modelled as a smooth (quadratic) colour field over the quad, since the
+    # light across a board is far from even; evidence is measured against that model.
+    g = np.linspace(0.08, 0.92, 7)
+    uu, vv = np.meshgrid(g, g)
+    u_in, v_in = uu.ravel(), vv.ravel()
+    colours = _sample(maps.lab_median, _bilinear_grid(quads, u_in, v_in))  # (n, 49, 3)
+    design = _surface_design(u_in, v_in)  # (49, 6)
+    coef = np.einsum("km,nmc->nkc", np.linalg.pinv(design), colours)  # (n, 6, 3)
+    resid = np.linalg.norm(colours - np.einsum("mk,nkc->nmc", design, coef), axis=2)
+    uniform = (resid < 16).mean(axis=1)
+
+    tb = np.linspace(0.1, 0.9, 12)
+    band = start[:, :, None, :] + d[:, :, None, :] * tb[None, None, :, None]
+    inside = _sample(maps.lab_blur, band + inward[:, :, None, :] * 3.0)  # (n, 4, 12, 3)
+    outside = _sample(maps.lab_blur, band - inward[:, :, None, :] * 2.0)
+    zeros, ones = np.zeros_like(tb), np.ones_like(tb)
+    side_u = np.concatenate([tb, ones, 1 - tb, zeros])
+    side_v = np.concatenate([zeros, tb, ones, 1 - tb])
+    expect = np.einsum("mk,nkc->nmc", _surface_design(side_u, side_v), coef).reshape(
+        n, 4, len(tb), 3
+    )
+    d_in = np.linalg.norm(inside - expect, axis=3)
+    d_out = np.linalg.norm(outside - expect, axis=3)
+    in_match = (d_in < 20).mean(axis=2)  # (n, 4)
+    out_diff = (d_out > 14).mean(axis=2)
+    contrast = (in_match * out_diff).mean(axis=1)
+    contrast_min = (in_match * out_diff).min(axis=1)
+
+    x, y = quads[..., 0], quads[..., 1]
+    area = 0.5 * np.abs(np.sum(x * np.roll(y, -1, axis=1) - y * np.roll(x, -1, axis=1), axis=1))
+    area_term = np.clip(area / (w * h), 0.0, 1.0) ** 0.15
+    side_len = np.linalg.norm(d, axis=2)
+    side_w = side_len / side_len.sum(axis=1, keepdims=True)
+    return {
+        "edge_w": (side_support * side_w).sum(axis=1),
+        "contrast_w": (in_match * out_diff * side_w).sum(axis=1),
+        "in_w": (in_match * side_w).sum(axis=1),
+        "out_w": (out_diff * side_w).sum(axis=1),
+        "area": area / (w * h),
+        "edge_2nd": np.sort(side_support, axis=1)[:, 1],
+        "contrast_2nd": np.sort(in_match * out_diff, axis=1)[:, 1],
+        "edge_mean": edge_mean,
+        "edge_min": edge_min,
+        "uniform": uniform,
+        "contrast": contrast,
+        "contrast_min": contrast_min,
+        "area_term": area_term,
+        "in_match": in_match.mean(axis=1),
+        "out_diff": out_diff.mean(axis=1),
+    }
+
+
+def _evidence(small: ImageArray) -> _Maps:
+    lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2LAB), np.uint8)
+    median = np.asarray(cv2.medianBlur(lab, 5), np.uint8)
+    dx, dy = _colour_gradients(np.asarray(cv2.GaussianBlur(lab, (3, 3), 0), np.uint8))
+    edges = np.asarray(cv2.Canny(dx, dy, 60, 150, L2gradient=True), np.uint8)
+    mag = dx.astype(np.float32) ** 2 + dy.astype(np.float32) ** 2
+    best = np.argmax(mag, axis=2)[:, :, None]
+    gx = np.take_along_axis(dx, best, axis=2)[:, :, 0].astype(np.float64)
+    gy = np.take_along_axis(dy, best, axis=2)[:, :, 0].astype(np.float64)
+    blur = np.asarray(cv2.GaussianBlur(lab, (3, 3), 0), np.float64)
+    return _Maps(edges, gx, gy, median.astype(np.float64), blur)
+
+
+def _board_region(lab_median: ImageArray, min_area: float) -> ImageArray | None:
+    """Mask of the largest smooth region that mostly stays clear of the image border.
+
+    The board surface is one region whose colour changes only gradually (light falls off,
+    glare is soft), bounded by its frame; flood fills with a neighbour-relative tolerance
+    recover it. A person in front cuts a bite out of it or a leg leaks out of it, which only
+    nudges the overlap scores it feeds.
+
+    Returns
+    -------
+    (H, W) uint8 mask (1 inside) in working-image pixels, or None.
+    """
+    h, w = lab_median.shape[:2]
+    labels = np.zeros((h + 2, w + 2), np.uint8)
+    tol = (3, 3, 3)
+    label = 1
+    for fy in np.linspace(0.15, 0.85, 5):
+        for fx in np.linspace(0.1, 0.9, 7):
+            x, y = int(fx * w), int(fy * h)
+            if labels[y + 1, x + 1]:
+                continue
+            flags = 4 | cv2.FLOODFILL_MASK_ONLY | (label << 8)
+            cv2.floodFill(lab_median, labels, (x, y), (0, 0, 0), tol, tol, flags)
+            label += 1
+    inner = labels[1:-1, 1:-1]
+    counts = np.bincount(inner.ravel(), minlength=label)
+    edge_px = np.concatenate([inner[0], inner[-1], inner[:, 0], inner[:, -1]])
+    touching = np.bincount(edge_px, minlength=label)
+    best, best_count = 0, min_area * w * h
+    for lab_id in range(1, label):
+        if counts[lab_id] > best_count and touching[lab_id] < 0.1 * 2 * (w + h):
+            best, best_count = lab_id, float(counts[lab_id])
+    if best == 0:
+        return None
+    region = (inner == best).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    return np.asarray(cv2.morphologyEx(region, cv2.MORPH_CLOSE, kernel), np.uint8)
+
+
+def _overlap_f1(quads: F64Array, region: ImageArray) -> F64Array:
+    """F1 of each quad ``(n, 4, 2)`` against a region mask (how well it outlines it)."""
+    small = region[::2, ::2]
+    total = float(small.sum())
+    out = np.zeros(len(quads))
+    canvas = np.zeros_like(small)
+    for i, q in enumerate(quads):
+        canvas[:] = 0
+        pts = np.round((q + 0.5) / 2 - 0.5).astype(np.int32)
+        cv2.fillConvexPoly(canvas, pts, 1)
+        inside = float(canvas.sum())
+        hit = float(np.count_nonzero(canvas & small))
+        if inside > 0 and total > 0 and hit > 0:
+            p, r = hit / inside, hit / total
+            out[i] = 2 * p * r / (p + r)
+    return out
+
+
+def _refine_side(
+    image: npt.NDArray[np.float32], a: F64Array, b: F64Array, radius: float
+) -> tuple[F64Array, F64Array] | None:
+    """Fit one side to sub-pixel colour-edge points near segment ``a``-``b``.
+
+    Returns a point on the line and its unit direction, or None when the evidence is thin.
+    """
+    d = b - a
+    length = float(np.linalg.norm(d))
+    if length < 8:
+        return None
+    direction = d / length
+    inward = np.array([-direction[1], direction[0]])
+    n_pts = int(np.clip(length / 4, 16, 160))
+    ts = np.linspace(0.03, 0.97, n_pts)
+    offs = np.arange(-radius, radius + 0.5, 0.5)
+    centres = a[None, :] + ts[:, None] * d[None, :]
+    grid = centres[:, None, :] + offs[None, :, None] * inward[None, None, :]
+    map_x = grid[..., 0].astype(np.float32)
+    map_y = grid[..., 1].astype(np.float32)
+    prof = np.asarray(
+        cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+        np.float64,
+    )  # (n_pts, n_offs, 3)
+    deriv = np.linalg.norm(prof[:, 2:] - prof[:, :-2], axis=2)  # centred, step 1 px
+    prior = np.exp(-0.5 * (offs[1:-1] / (0.6 * radius)) ** 2)
+    weighted = deriv * prior[None, :]
+    k = np.argmax(weighted, axis=1)
+    strength = deriv[np.arange(n_pts), k]
+    k = np.clip(k, 1, deriv.shape[1] - 2)
+    left, mid, right = (weighted[np.arange(n_pts), k + j] for j in (-1, 0, 1))
+    denom = left - 2 * mid + right
+    sub = np.zeros_like(denom)
+    np.divide(0.5 * (left - right), denom, out=sub, where=np.abs(denom) > 1e-9)
+    pos = offs[1:-1][k] + np.clip(sub, -1, 1) * 0.5
+    pts = centres + pos[:, None] * inward[None, :]
+    good = strength > 0.35 * np.median(strength)
+    for _ in range(3):
+        if good.sum() < max(8, n_pts // 5):
+            return None
+        sel = pts[good]
+        mean = sel.mean(axis=0)
+        _, _, vt = np.linalg.svd(sel - mean)
+        u = vt[0]
+        normal = np.array([-u[1], u[0]])
+        resid = np.abs((pts - mean) @ normal)
+        mad = float(np.median(resid[good])) * 1.4826
+        good = good & (resid < max(1.0, 3.0 * mad))
+    if float(np.dot(u, direction)) < 0:
+        u = -u
+    return mean, u
+
+
+def _line_intersection(p: F64Array, u: F64Array, q: F64Array, v: F64Array) -> F64Array | None:
+    mat = np.array([[u[0], -v[0]], [u[1], -v[1]]])
+    if abs(np.linalg.det(mat)) < 1e-9:
+        return None
+    s = np.linalg.solve(mat, q - p)
+    return np.asarray(p + s[0] * u, np.float64)
+
+
+def refine_quad(image: ImageArray, corners: FloatArray, *, radius: float = 6.0) -> FloatArray:
+    """Snap a rough quad's sides to the image's colour edges, with sub-pixel accuracy.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8, BGR
+    corners : (4, 2) float32, TL, TR, BR, BL
+        Rough quad, within about ``radius`` pixels of the true sides.
+    radius : float
+        Search distance across each side, in pixels.
+
+    Returns
+    -------
+    (4, 2) float32, TL, TR, BR, BL
+        Refined corners; a side without enough edge evidence keeps its rough position.
+    """
+    img = np.asarray(cv2.GaussianBlur(image, (3, 3), 0), np.float32)
+    c = corners.astype(np.float64)
+    lines: list[tuple[F64Array, F64Array]] = []
+    for i in range(4):
+        a, b = c[i], c[(i + 1) % 4]
+        fit = _refine_side(img, a, b, radius)
+        rough_dir = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+        if fit is not None:
+            p, u = fit
+            normal = np.array([-rough_dir[1], rough_dir[0]])
+            mid = (a + b) / 2
+            shift = abs(float(np.dot(p - mid, normal)))
+            angle = np.degrees(np.arccos(np.clip(abs(float(np.dot(u, rough_dir))), 0, 1)))
+            if shift <= radius * 1.2 and angle < 2.5:
+                lines.append((p, u))
+                continue
+        lines.append((a, rough_dir))
+    out = c.copy()
+    for i in range(4):
+        # Corner i joins side i-1 (ending at it) and side i (starting at it).
+        p, u = lines[(i - 1) % 4]
+        q, v = lines[i]
+        x = _line_intersection(p, u, q, v)
+        if x is not None and np.linalg.norm(x - c[i]) < radius * 3:
+            out[i] = x
+    return out.astype(np.float32)
+
+
+def find_board_quad(
+    image: npt.NDArray[np.generic],
+    *,
+    work_side: int = _WORK_SIDE,
+    min_area: float = 0.05,
+    min_confidence: float = 0.35,
+    max_lines: int = 14,
+    refine: bool = True,
+) -> Quad | None:
+    """Find the board's writing surface in a camera image.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 BGR, (H, W, 4) BGRA or (H, W) grey
+    work_side : int
+        Longest side of the working copy the search runs on, in pixels.
+    min_area : float
+        Smallest board area accepted, as a share of the image.
+    min_confidence : float
+        Below this score no board is reported.
+    max_lines : int
+        Candidate lines kept per orientation.
+    refine : bool
+        Snap the sides to full-resolution edges.
+
+    Returns
+    -------
+    Quad or None
+        ``corners`` are (4, 2) float32, TL, TR, BR, BL, OpenCV ``(x, y)`` pixels of the image;
+        None when nothing board-like is found.
+    """
+    bgr = _to_bgr(image)
+    h, w = bgr.shape[:2]
+    if min(h, w) < 16:
+        return None
+    scale = min(1.0, work_side / max(h, w))
+    small = (
+        bgr
+        if scale == 1.0
+        else np.asarray(
+            cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA),
+            np.uint8,
+        )
+    )
+    sh, sw = small.shape[:2]
+    maps = _evidence(small)
+    lines = _hough_lines(maps.edges, max(20, int(0.06 * min(sh, sw))))
+    hor, ver = _split_lines(lines, max_lines)
+    quads = _candidates(hor, ver, (sh, sw))
+    quads = quads[_valid(quads, (sh, sw), min_area)]
+    scores = _score(quads, maps, (sh, sw))
+    if len(scores) == 0:
+        return None
+    region = _board_region(maps.lab_median.astype(np.uint8), min_area)
+    if region is not None:
+        top = np.argsort(-scores)[:200]
+        scores[top] = 0.5 * scores[top] + 0.5 * _overlap_f1(quads[top], region)
+    best = int(np.argmax(scores))
+    confidence = float(np.clip(scores[best], 0.0, 1.0))
+    if confidence < min_confidence:
+        return None
+    corners = scale_corners(quads[best].astype(np.float32), 1.0 / scale)
+    if refine:
+        corners = refine_quad(bgr, corners, radius=max(3.0, 2.0 / scale))
+    return Quad(corners, confidence)
+
+
+def edge_support(image: npt.NDArray[np.generic], corners: FloatArray) -> float:
+    """Share of a quad's outline that lies on image edges, in ``[0, 1]``.
+
+    A cheap check that a tracked board is still where it was (the camera was not bumped).
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8, BGR
+    corners : (4, 2) float32, TL, TR, BR, BL
+    """
+    bgr = _to_bgr(image)
+    h, w = bgr.shape[:2]
+    scale = min(1.0, _WORK_SIDE / max(h, w))
+    small = (
+        bgr
+        if scale == 1.0
+        else np.asarray(
+            cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA),
+            np.uint8,
+        )
+    )
+    maps = _evidence(small)
+    quad = scale_corners(corners, scale).astype(np.float64)[None]
+    start, d, inward = _side_geometry(quad)
+    ts = np.linspace(0.04, 0.96, 48)
+    pts = start[:, :, None, :] + d[:, :, None, :] * ts[None, None, :, None]
+    hits = np.zeros(pts.shape[:3], bool)
+    for off in (-1.0, 0.0, 1.0):
+        hits |= _sample(maps.edges, pts + inward[:, :, None, :] * off) > 0
+    return float(hits.mean())

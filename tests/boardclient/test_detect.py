@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from boardclient.detect import find_board_quad
+from boardclient.geometry import corner_errors, quad_diagonal
+from boardclient.synth import make_board_photo
+
+from .conftest import draw_board
+
+
+@pytest.mark.parametrize(
+    ("seed", "kind", "person"),
+    [
+        (20000, "whiteboard", True),
+        (20008, "chalkboard", False),
+        (20017, "whiteboard", False),
+        (20013, "chalkboard", False),
+    ],
+)
+def test_finds_the_writing_surface_within_half_a_percent(
+    seed: int, kind: str, person: bool
+) -> None:
+    photo = make_board_photo(seed)
+    assert photo.kind == kind and bool(photo.hidden.any()) == person
+    quad = find_board_quad(photo.image)
+    assert quad is not None
+    err = corner_errors(quad.corners, photo.corners).max()
+    assert err <= 0.005 * quad_diagonal(photo.corners)
+    assert 0.0 < quad.confidence <= 1.0
+
+
+def test_corners_come_back_in_tl_tr_br_bl_order_for_a_plain_board_on_a_wall() -> None:
+    wall = np.full((360, 640, 3), (190, 205, 215), np.uint8)
+    board, _ = draw_board((400, 200))
+    wall[90:290, 120:520] = board
+    wall[84:296, 114:120] = wall[84:296, 520:526] = (150, 150, 150)
+    wall[84:90, 114:526] = wall[290:296, 114:526] = (150, 150, 150)
+    quad = find_board_quad(wall)
+    assert quad is not None
+    expected = np.array([[119.5, 89.5], [519.5, 89.5], [519.5, 289.5], [119.5, 289.5]])
+    np.testing.assert_allclose(quad.corners, expected, atol=2.0)
+
+
+def test_no_board_in_a_featureless_image() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(128, 3, (240, 320, 3)).clip(0, 255).astype(np.uint8)
+    assert find_board_quad(noise) is None
+
+
+def test_rejects_images_that_are_not_images() -> None:
+    with pytest.raises(ValueError):
+        find_board_quad(np.zeros((10, 10, 5), np.uint8))

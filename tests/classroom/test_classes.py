@@ -18,7 +18,7 @@ async def test_student_joins_with_code_and_teacher_sees_them(running: Running) -
 
     await student.ok("hand_raise", {"raised": True})
     await teacher.wait_until(lambda: any(e == "hand_raised" for e, _ in teacher.events))
-    raised = [d for e, d in teacher.events if e == "hand_raised"][0]
+    raised = next(d for e, d in teacher.events if e == "hand_raised")
     assert raised["data"] == {"student_id": joined["student_id"]}
     assert raised["by"]["role"] == "student"
     await teacher.disconnect()

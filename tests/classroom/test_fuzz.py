@@ -144,7 +144,7 @@ def event_and_payload(draw: st.DrawFn) -> tuple[str, str, Any]:
     kind = draw(st.sampled_from(["mutate", "mutate", "raw"]))
     if kind == "raw" or not example:
         return name, role, draw(json_values)
-    keys = sorted(example) + ["unexpected"]
+    keys = [*sorted(example), "unexpected"]
     changes = draw(st.dictionaries(st.sampled_from(keys), json_values, min_size=1, max_size=3))
     dropped = draw(st.sets(st.sampled_from(sorted(example)), max_size=1))
     payload = {k: v for k, v in {**example, **changes}.items() if k not in dropped}

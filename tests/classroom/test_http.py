@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from classroom import auth
-from classroom.errors import Unauthorized
 from classroom.classes import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, normalize_join_code
+from classroom.errors import Unauthorized
 from classroom.settings import Settings
 from tests.conftest import Running, start_app
 from tests.support.client import Api, Peer
@@ -70,7 +70,7 @@ async def test_class_creation_gives_code_link_and_qr(running: Running) -> None:
     assert image.format == "PNG" and image.width > 200
     status, svg = await running.api.request("GET", str(cls["qr_svg"]), token=running.teacher_token)
     assert status == 200 and svg.startswith(b"<svg")
-    status, body = await running.api.request("GET", str(cls["qr_png"]))
+    status, _body = await running.api.request("GET", str(cls["qr_png"]))
     assert status == 401
     status, listing = await running.api.request("GET", "/api/classes", token=running.teacher_token)
     assert [c["class_id"] for c in listing["classes"]] == [cls["class_id"]]

@@ -14,7 +14,9 @@ BUDGET_BYTES = 300 * 1024
 # Loaded only by the teacher console or only for Urdu: not part of a student's first load.
 NOT_FIRST_LOAD = re.compile(r"^(console|urdu-font)-")
 # Anything that could reach a host outside the school network at run time.
-REMOTE_URL = re.compile(rb"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:https?:)?//(?!localhost|127\.0\.0\.1)""")
+REMOTE_URL = re.compile(
+    rb"""(?:src|href|url)\s*[=(]\s*["']?\s*(?:https?:)?//(?!localhost|127\.0\.0\.1)"""
+)
 
 
 def _built() -> None:

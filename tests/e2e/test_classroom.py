@@ -203,7 +203,9 @@ async def test_urdu_interface_is_right_to_left(pages: Pages, artifacts: Path) ->
     status = await teacher.locator(".status").bounding_box()
     assert status["x"] < title["x"]
     # Numbers use Urdu digits.
-    await teacher.wait_for_function("document.querySelector('.roster .muted').textContent.includes('۱')")
+    await teacher.wait_for_function(
+        "document.querySelector('.roster .muted').textContent.includes('۱')"
+    )
     await teacher.screenshot(path=str(artifacts / "teacher-urdu.png"))
     await student.screenshot(path=str(artifacts / "student-urdu.png"))
     # English devices never download the Urdu font.

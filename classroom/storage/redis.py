@@ -43,9 +43,12 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "tk"
 MAX_CONNECTIONS = 32
+# Largest group of events sent in one append script call.
+MAX_GROUP_EVENTS = 256
 
 APPEND_SCRIPT = """
 local results = {}
+local published = {}
 local channel = ARGV[1]
 local ts = ARGV[2]
 local n = (#ARGV - 2) / 2
@@ -65,9 +68,13 @@ for i = 1, n do
     if idkey ~= '' then
       redis.call('HSET', KEYS[2], idkey, seq)
     end
-    redis.call('PUBLISH', channel, record)
+    published[#published + 1] = record
     results[#results + 1] = {0, record}
   end
+end
+if #published > 0 then
+  -- One message for the whole group, in seq order.
+  redis.call('PUBLISH', channel, '[' .. table.concat(published, ',') .. ']')
 end
 return results
 """
@@ -97,6 +104,10 @@ class RedisStore:
         self._listeners: dict[str, list[FeedListener]] = defaultdict(list)
         self._append_sha: str | None = None
         self._last_ts = 0
+        self._pending_appends: dict[
+            str, list[tuple[list[NewEvent], asyncio.Future[list[AppendResult]]]]
+        ] = defaultdict(list)
+        self._appenders: dict[str, asyncio.Task[None]] = {}
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -350,8 +361,50 @@ class RedisStore:
     # the lesson log
 
     async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:
+        """Queue the events for the class's next group append and wait for their results.
+
+        Appends to one class that arrive while a script call is in flight are sent together in
+        the next call (group commit, as the SQLite writer does): one round trip, one AOF fsync
+        and one pub/sub message for the lot, in call order.
+        """
         if not events:
             return []
+        done: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
+        self._pending_appends[class_id].append((list(events), done))
+        if class_id not in self._appenders:
+            self._appenders[class_id] = asyncio.create_task(self._append_loop(class_id))
+        return await done
+
+    async def _append_loop(self, class_id: str) -> None:
+        pending = self._pending_appends[class_id]
+        try:
+            while pending:
+                group: list[tuple[list[NewEvent], asyncio.Future[list[AppendResult]]]] = []
+                count = 0
+                while pending and (not group or count + len(pending[0][0]) <= MAX_GROUP_EVENTS):
+                    item = pending.pop(0)
+                    group.append(item)
+                    count += len(item[0])
+                try:
+                    results = await self._append_group(
+                        class_id, [e for evs, _ in group for e in evs]
+                    )
+                except Exception as exc:
+                    for _, fut in group:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                start = 0
+                for evs, fut in group:
+                    if not fut.done():
+                        fut.set_result(results[start : start + len(evs)])
+                    start += len(evs)
+        finally:
+            del self._appenders[class_id]
+            if not pending:
+                self._pending_appends.pop(class_id, None)
+
+    async def _append_group(self, class_id: str, events: list[NewEvent]) -> list[AppendResult]:
         args: list[str] = [_class_key(class_id, "feed"), str(self._next_ts())]
         for new in events:
             idkey = (
@@ -446,12 +499,15 @@ class RedisStore:
             channel = str(message["channel"])
             class_id = channel[len(PREFIX) + 2 : channel.index("}")]
             try:
-                event = Event.from_record(class_id, json.loads(message["data"]))
+                group = [
+                    Event.from_record(class_id, record) for record in json.loads(message["data"])
+                ]
             except (ValueError, KeyError, TypeError):
                 logger.exception("malformed feed message on %s", channel)
                 continue
-            for listener in tuple(self._listeners.get(class_id, ())):
-                try:
-                    listener.deliver(event)
-                except Exception:
-                    logger.exception("feed listener failed")
+            for event in group:
+                for listener in tuple(self._listeners.get(class_id, ())):
+                    try:
+                        listener.deliver(event)
+                    except Exception:
+                        logger.exception("feed listener failed")

@@ -34,6 +34,28 @@ export async function blobUrl(path: string, token: string): Promise<string> {
   return URL.createObjectURL(await resp.blob());
 }
 
+/** A class asset (e.g. a background picture) as a URL an <img> can load: the token goes in the query. */
+export function assetUrl(classId: string, assetId: string, token: string): string {
+  return `/api/classes/${encodeURIComponent(classId)}/assets/${encodeURIComponent(assetId)}?token=${encodeURIComponent(token)}`;
+}
+
+/** Upload a picture (PNG, JPEG or WebP) for a page background; resolves to its asset id. */
+export async function uploadImage(classId: string, file: Blob, token: string): Promise<string> {
+  let resp: Response;
+  try {
+    resp = await fetch(`/api/classes/${encodeURIComponent(classId)}/images`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, { code: "OFFLINE", message: "no connection to the server" });
+  }
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok || data.ok === false) throw new ApiError(resp.status, data.error ?? { code: `HTTP_${resp.status}`, message: resp.statusText });
+  return data.asset_id as string;
+}
+
 export interface TeacherSession {
   token: string;
   teacher: string;

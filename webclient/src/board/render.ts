@@ -50,10 +50,21 @@ function strokePath(stroke: StrokeItem): Path2D {
   return path;
 }
 
-export function drawBackground(ctx: CanvasRenderingContext2D, background: Background | undefined): void {
+/** Draw the page background; an image background needs its loaded ``image`` (else it stays white). */
+export function drawBackground(ctx: CanvasRenderingContext2D, background: Background | undefined, image?: { width: number; height: number } & CanvasImageSource): void {
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, BOARD_WIDTH, BOARD_HEIGHT);
   const kind = background?.kind;
+  if (kind === "image") {
+    if (image && image.width > 0 && image.height > 0) {
+      // Fitted to the page (letterboxed on white), centred, behind the ink.
+      const k = Math.min(BOARD_WIDTH / image.width, BOARD_HEIGHT / image.height);
+      const w = image.width * k;
+      const hh = image.height * k;
+      ctx.drawImage(image, (BOARD_WIDTH - w) / 2, (BOARD_HEIGHT - hh) / 2, w, hh);
+    }
+    return;
+  }
   if (kind !== "ruled" && kind !== "grid") return;
   ctx.strokeStyle = kind === "ruled" ? "#b8cfe6" : "#d5dbe3";
   ctx.lineWidth = 1.5;

@@ -46,11 +46,13 @@ export class BoardView {
   private frame = 0;
   private renderedVersion = -1;
   private textBox: HTMLElement | null = null;
+  /** Page background pictures by asset id, loaded once. */
+  private images = new Map<string, HTMLImageElement>();
 
   constructor(
     readonly model: BoardModel,
     readonly conn: Connection,
-    private readonly options: { zoomable: boolean; canDraw: () => boolean; onZoom?: () => void },
+    private readonly options: { zoomable: boolean; canDraw: () => boolean; onZoom?: () => void; imageUrl?: (assetId: string) => string },
   ) {
     this.canvas = h("canvas", {
       class: "board-canvas",
@@ -121,7 +123,11 @@ export class BoardView {
     const k = dpr * this.zoom.scale * this.scale;
     ctx.setTransform(k, 0, 0, k, dpr * this.zoom.x, dpr * this.zoom.y);
     const page = this.model.page();
-    drawBackground(ctx, page?.background);
+    const picture = this.backgroundImage(page?.background.kind === "image" ? page.background.image : null);
+    drawBackground(ctx, page?.background, picture);
+    // Which picture is on screen (for tests and debugging).
+    if (picture) this.canvas.dataset.backgroundImage = page!.background.image!;
+    else delete this.canvas.dataset.backgroundImage;
     for (const [id, item] of this.pending) {
       const real = this.model.items.get(id);
       const settled = real && (real.type !== "stroke" || real.done);
@@ -132,6 +138,21 @@ export class BoardView {
       if (!this.pending.has(item.id) && !this.erasing.has(item.id)) drawItem(ctx, item);
     }
     for (const item of this.pending.values()) drawItem(ctx, item);
+  }
+
+  /** The loaded picture for ``assetId``, starting its download on first use (redraws when it arrives). */
+  private backgroundImage(assetId: string | null | undefined): HTMLImageElement | undefined {
+    if (!assetId || !this.options.imageUrl) return undefined;
+    let img = this.images.get(assetId);
+    if (!img) {
+      img = new Image();
+      img.decoding = "async";
+      img.addEventListener("load", () => this.requestRender());
+      img.addEventListener("error", () => this.images.delete(assetId)); // retried on a later redraw
+      img.src = this.options.imageUrl(assetId);
+      this.images.set(assetId, img);
+    }
+    return img.complete && img.naturalWidth > 0 ? img : undefined;
   }
 
   /** Board coordinates of a pointer event. */

@@ -1,5 +1,5 @@
 /** The student app: join with a code and a name, follow the live board, answer polls and quizzes. */
-import { ApiError, api, normalizeCode, sessions, type StudentSession } from "../api";
+import { ApiError, api, assetUrl, normalizeCode, sessions, type StudentSession } from "../api";
 import { BoardView, type Tool } from "../board/view";
 import { h, replace, toast } from "../dom";
 import { t } from "../i18n";
@@ -103,6 +103,7 @@ function live(root: HTMLElement, saved: StudentSession): void {
       board = new BoardView(session.board, session.conn, {
         zoomable: true,
         canDraw: () => session.board.mayDraw() && !session.ended,
+        imageUrl: (id) => assetUrl(saved.class_id, id, saved.token),
         onZoom: () => (zoomBtn.hidden = board!.zoom.scale <= 1.001),
       });
       Object.assign(board, tools);

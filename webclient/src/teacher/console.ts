@@ -1,5 +1,5 @@
 /** The teacher console: sign in (or first-run setup), pick a class, run it from the smartboard. */
-import { ApiError, api, blobUrl, sessions, type TeacherSession } from "../api";
+import { ApiError, api, assetUrl, blobUrl, sessions, type TeacherSession } from "../api";
 import { BoardView } from "../board/view";
 import { confirmDialog, field, langButton, statusPill } from "../common";
 import { h, replace, toast } from "../dom";
@@ -147,13 +147,13 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
   const renderPanel = (): void => {
     if (!session.ready) return;
     const body =
-      tab === "students" ? rosterPanel(session) : tab === "pages" ? pagesPanel(session) : tab === "polls" ? pollsPanel(session, me, cls) : quizPanel(session, me, cls);
+      tab === "students" ? rosterPanel(session) : tab === "pages" ? pagesPanel(session, me, cls.class_id) : tab === "polls" ? pollsPanel(session, me, cls) : quizPanel(session, me, cls);
     replace(panel, [body]);
   };
 
   const render = (): void => {
     if (!board && session.ready) {
-      board = new BoardView(session.board, session.conn, { zoomable: false, canDraw: () => !session.ended });
+      board = new BoardView(session.board, session.conn, { zoomable: false, canDraw: () => !session.ended, imageUrl: (id) => assetUrl(cls.class_id, id, me.token) });
       Object.assign(board, tools);
       (window as any).takhti.board = board;
     }

@@ -1,7 +1,8 @@
 /** Page operations: switch, add, reorder, delete, background. */
+import { uploadImage, type TeacherSession } from "../api";
 import type { Background } from "../board/model";
 import { confirmDialog } from "../common";
-import { h } from "../dom";
+import { h, toast } from "../dom";
 import { fmtNumber, t } from "../i18n";
 import { newId } from "../net/types";
 import type { ClassSession } from "../session";
@@ -24,8 +25,25 @@ export function pageBar(session: ClassSession): HTMLElement {
   ]);
 }
 
-export function pagesPanel(session: ClassSession): HTMLElement {
+export function pagesPanel(session: ClassSession, me: TeacherSession, classId: string): HTMLElement {
   const b = session.board;
+  const file = h("input", { type: "file", accept: "image/png,image/jpeg,image/webp", id: "bg-image-file" });
+  file.style.cssText = "position:absolute;opacity:0;width:1px;height:1px";
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (!f) return;
+    const page = b.current;
+    toast(t("pages.uploading"));
+    try {
+      const image = await uploadImage(classId, f, me.token);
+      const ack = await session.conn.send("page_set_background", { page_id: page, background: { kind: "image", image } });
+      if (!ack.ok) throw new Error(ack.error.message);
+      toast(t("pages.pictureSet"));
+    } catch (err) {
+      toast(t("common.error", { message: (err as Error).message }), "error");
+    }
+    file.value = "";
+  });
   const move = (from: number, to: number): void => {
     const order = [...b.order];
     const [id] = order.splice(from, 1);
@@ -42,7 +60,10 @@ export function pagesPanel(session: ClassSession): HTMLElement {
         const bg = h(
           "select",
           { "aria-label": `${t("pages.background")} · ${t("pages.page", { n })}`, onchange: (e: Event) => void session.conn.send("page_set_background", { page_id: id, background: { kind: (e.target as HTMLSelectElement).value } }) },
-          BACKGROUNDS.map((kind) => h("option", { value: kind, selected: page.background.kind === kind }, [t(`bg.${kind}`)])),
+          // "Picture" is listed only while the page has one (a new picture comes from the upload button).
+          (page.background.kind === "image" ? [...BACKGROUNDS, "image" as const] : BACKGROUNDS).map((kind) =>
+            h("option", { value: kind, selected: page.background.kind === kind, disabled: kind === "image" }, [t(`bg.${kind}`)]),
+          ),
         );
         return h("li", { class: id === b.current ? "current" : "", "data-page": id }, [
           h("button", { class: "btn page-btn", type: "button", "aria-current": id === b.current ? "page" : null, onclick: () => void session.conn.send("page_switch", { page_id: id }) }, [t("pages.page", { n })]),
@@ -59,5 +80,6 @@ export function pagesPanel(session: ClassSession): HTMLElement {
     h("div", { class: "row" }, BACKGROUNDS.map((kind) =>
       h("button", { class: "btn", type: "button", onclick: () => void session.conn.send("page_add", { page_id: newId("p"), background: { kind }, switch: true }) }, [`+ ${t(`bg.${kind}`)}`]),
     )),
+    h("div", { class: "row bg-upload" }, [h("label", { for: "bg-image-file", class: "btn file-btn" }, [t("pages.uploadPicture")]), file]),
   ]);
 }

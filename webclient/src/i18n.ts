@@ -196,6 +196,8 @@ const en = {
   "student.ended": "The class has ended. Thank you!",
   "student.welcome": "Hello {name}",
   "student.waiting": "Watch the board. Polls and quiz questions appear here.",
+  "camera.title": "The classroom board, from the camera",
+  "camera.alt": "Camera view of the classroom board",
 } as const;
 
 export type Key = keyof typeof en;
@@ -391,6 +393,8 @@ const ur: Record<Key, string> = {
   "student.ended": "کلاس ختم ہو گئی۔ شکریہ!",
   "student.welcome": "السلام علیکم {name}",
   "student.waiting": "بورڈ دیکھیں۔ رائے شماری اور کوئز کے سوال یہاں آئیں گے۔",
+  "camera.title": "کیمرے سے کلاس کا بورڈ",
+  "camera.alt": "کلاس کے بورڈ کا کیمرہ منظر",
 };
 
 export const STRINGS: Record<Lang, Record<Key, string>> = { en, ur };

@@ -12,6 +12,14 @@ export interface Student {
   hand_raised?: boolean;
 }
 
+/** The camera board: the latest live view of the physical board (boardclient run). */
+export interface CameraView {
+  snapshot_id: string;
+  asset_id: string;
+  width: number;
+  height: number;
+}
+
 export class ClassSession {
   readonly conn: Connection;
   board: BoardModel;
@@ -20,6 +28,7 @@ export class ClassSession {
   students = new Map<string, Student>();
   hands: string[] = [];
   ended = false;
+  camera: CameraView | null = null;
   you: Actor;
   ready = false;
   status: Status = "connecting";
@@ -75,6 +84,7 @@ export class ClassSession {
     this.students = new Map((core.students ?? []).map((st: Student) => [st.student_id, { ...st }]));
     this.hands = [...(core.hands ?? [])];
     this.ended = Boolean(core.ended);
+    this.camera = (s.state.camera?.latest as CameraView | null | undefined) ?? null;
     this.ready = true;
     this.emit("snapshot");
   }
@@ -106,6 +116,10 @@ export class ClassSession {
         this.ended = true;
         this.hands = [];
         break;
+      case "camera_updated":
+        this.camera = d as CameraView;
+        this.emit("camera");
+        return;
       default:
         return;
     }

@@ -7,7 +7,7 @@ import { field, langButton, statusPill } from "../common";
 import { newId } from "../net/types";
 import { tallyChart, choiceLabels, type Poll } from "../polls";
 import { describeCorrect, leaderboardList, optionLabels, podium, renderCountdown, tickCountdowns, type Quiz } from "../quiz";
-import { ClassSession } from "../session";
+import { type CameraView, ClassSession } from "../session";
 import { toolbar } from "../toolbar";
 
 export function startStudent(root: HTMLElement, codeFromPath: string): void {
@@ -138,6 +138,7 @@ function live(root: HTMLElement, saved: StudentSession): void {
     const cards: HTMLElement[] = [];
     if (quiz) cards.push(quizCard(session, quiz));
     if (poll) cards.push(pollCard(session, poll));
+    if (session.camera) cards.push(cameraCard(session.camera, saved));
     if (!cards.length) cards.push(h("p", { class: "muted" }, [t("student.waiting")]));
     // Keep a half-typed answer: rebuild only when the question itself changed.
     const key = cards.map((c) => c.dataset.key ?? "").join("|");
@@ -160,6 +161,17 @@ function live(root: HTMLElement, saved: StudentSession): void {
   // Tick countdowns.
   tickCountdowns(session);
   render();
+}
+
+/** The physical board as the classroom camera sees it (cleaned and straightened). */
+function cameraCard(view: CameraView, saved: StudentSession): HTMLElement {
+  const src = `${assetUrl(saved.class_id, view.asset_id, saved.token)}&v=${encodeURIComponent(view.snapshot_id)}`;
+  const card = h("figure", { class: "card camera-card" }, [
+    h("img", { src, alt: t("camera.alt"), width: String(view.width), height: String(view.height), loading: "lazy", style: "max-width:100%;height:auto" }),
+    h("figcaption", { class: "muted" }, [t("camera.title")]),
+  ]);
+  card.dataset.key = `camera:${view.snapshot_id}`;
+  return card;
 }
 
 function pollCard(session: ClassSession, poll: Poll): HTMLElement {

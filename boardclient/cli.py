@@ -168,6 +168,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_capture_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by the commands that read a camera or video (record, run)."""
+    parser.add_argument(
+        "--fps", type=float, default=10.0, help="frame rate assumed for image folders (default: 10)"
+    )
+    parser.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
+    parser.add_argument(
+        "--max-width",
+        type=int,
+        default=1280,
+        metavar="PX",
+        help="largest board width in pixels (default: 1280)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``boardclient`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -222,17 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="recording directory (created if missing; appended to if present)",
     )
-    rec.add_argument(
-        "--fps", type=float, default=10.0, help="frame rate assumed for image folders (default: 10)"
-    )
-    rec.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
-    rec.add_argument(
-        "--max-width",
-        type=int,
-        default=1280,
-        metavar="PX",
-        help="largest board width in pixels (default: 1280)",
-    )
+    _add_capture_flags(rec)
     rec.set_defaults(func=_cmd_record)
     run = sub.add_parser(
         "run",
@@ -265,17 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="local recording directory (default: ./boardclient-recording)",
     )
-    run.add_argument(
-        "--fps", type=float, default=10.0, help="frame rate assumed for image folders (default: 10)"
-    )
-    run.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
-    run.add_argument(
-        "--max-width",
-        type=int,
-        default=1280,
-        metavar="PX",
-        help="largest board width in pixels (default: 1280)",
-    )
+    _add_capture_flags(run)
     run.add_argument(
         "--drain-seconds",
         type=float,

@@ -76,3 +76,15 @@ def test_record_reports_a_missing_source(
     status = main(["record", "--source", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o")])
     assert status == 1
     assert "cannot open" in capsys.readouterr().err
+
+
+def test_run_refuses_a_missing_token_and_a_bad_server_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BOARDCLIENT_TOKEN", raising=False)
+    status = main(["run", "--source", str(tmp_path), "--server", "http://127.0.0.1:9"])
+    assert status == 2 and "--token" in capsys.readouterr().err
+    status = main(
+        ["run", "--source", str(tmp_path), "--server", "192.168.1.10:8080", "--token", "t"]
+    )
+    assert status == 2 and "http://" in capsys.readouterr().err

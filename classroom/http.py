@@ -535,11 +535,14 @@ async def end_class(request: web.Request) -> web.Response:
 async def qr_code(request: web.Request) -> web.Response:
     _, record = await _own_class(request)
     qr = segno.make(f"{_base_url(request)}/join/{record.join_code}", error="m")
-    if request.match_info["fmt"] == "svg":
-        return web.Response(text=qr.svg_inline(scale=10, border=2), content_type="image/svg+xml")
     import io
 
     out = io.BytesIO()
+    if request.match_info["fmt"] == "svg":
+        # A standalone SVG document (with its XML namespace): loadable as an <img>, unlike
+        # segno's svg_inline, which is only for pasting into HTML.
+        qr.save(out, kind="svg", scale=10, border=2)
+        return web.Response(body=out.getvalue(), content_type="image/svg+xml")
     qr.save(out, kind="png", scale=12, border=2)
     return web.Response(body=out.getvalue(), content_type="image/png")
 

@@ -165,7 +165,11 @@ export class BoardView {
 
   private down(e: PointerEvent): void {
     this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
-    this.canvas.setPointerCapture?.(e.pointerId);
+    try {
+      this.canvas.setPointerCapture?.(e.pointerId);
+    } catch {
+      // The pointer may already be gone (or be synthetic); capture is only a convenience.
+    }
     if (this.options.zoomable && this.pointers.size === 2) {
       this.endGesture();
       const [a, b] = [...this.pointers.values()] as [{ x: number; y: number }, { x: number; y: number }];

@@ -1,0 +1,44 @@
+"""The full-screen join code and QR, and the student's local pinch zoom of the live board."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Pages
+from tests.e2e.test_classroom import INK_PIXELS_JS, STROKES_JS, draw, zigzag
+
+PINCH_JS = """([spread]) => {
+  const c = document.querySelector('.board-canvas');
+  const r = c.getBoundingClientRect();
+  const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+  const fire = (type, id, x) => c.dispatchEvent(new PointerEvent(type, {
+    pointerId: id, pointerType: 'touch', isPrimary: id === 1, bubbles: true, cancelable: true,
+    clientX: x, clientY: cy, buttons: type === 'pointerup' ? 0 : 1}));
+  fire('pointerdown', 1, cx - 20); fire('pointerdown', 2, cx + 20);
+  for (let i = 1; i <= 10; i++) { fire('pointermove', 1, cx - 20 - i * spread / 10);
+                                  fire('pointermove', 2, cx + 20 + i * spread / 10); }
+  fire('pointerup', 1, cx - 20 - spread); fire('pointerup', 2, cx + 20 + spread);
+}"""
+
+
+async def test_join_screen_shows_code_link_and_qr(pages: Pages) -> None:
+    teacher, cls = await pages.teacher_console()
+    await teacher.click(".join-chip")
+    await teacher.wait_for_selector("dialog.join-screen[open]")
+    assert (await teacher.inner_text(".join-code-big")).strip() == cls["join_code"]
+    await teacher.wait_for_function(
+        "(() => { const q = document.querySelector('dialog.join-screen img.qr');"
+        " return q !== null && q.complete && q.naturalWidth > 100; })()"
+    )
+    assert await teacher.get_attribute("dialog.join-screen img.qr", "alt")
+
+
+async def test_student_pinch_zooms_the_board_locally(pages: Pages) -> None:
+    teacher, cls = await pages.teacher_console()
+    student = await pages.student(cls["join_code"], "Hira")
+    await draw(teacher, zigzag(0.5, 16))
+    await student.wait_for_function(f"({STROKES_JS})().filter(s => s.done).length === 1")
+    await student.wait_for_function(f"({INK_PIXELS_JS})() > 50")
+    before = await student.evaluate(INK_PIXELS_JS)
+    await student.evaluate(PINCH_JS, [200])
+    # Zoomed in, the same stroke covers more screen pixels; the teacher's board is unchanged.
+    await student.wait_for_function(f"({INK_PIXELS_JS})() > {before} * 1.5")
+    assert await teacher.evaluate(STROKES_JS) == await student.evaluate(STROKES_JS)

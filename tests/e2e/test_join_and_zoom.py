@@ -42,3 +42,20 @@ async def test_student_pinch_zooms_the_board_locally(pages: Pages) -> None:
     # Zoomed in, the same stroke covers more screen pixels; the teacher's board is unchanged.
     await student.wait_for_function(f"({INK_PIXELS_JS})() > {before} * 1.5")
     assert await teacher.evaluate(STROKES_JS) == await student.evaluate(STROKES_JS)
+
+
+async def test_teacher_reopens_a_class_and_finds_its_board(pages: Pages) -> None:
+    teacher, cls = await pages.teacher_console()
+    await draw(teacher, zigzag(0.4))
+    await teacher.wait_for_function(f"({STROKES_JS})().filter(s => s.done).length === 1")
+    drawn = await teacher.evaluate(STROKES_JS)
+    await teacher.evaluate("window.takhti.session.leftBehind = true")
+    # Back to the class list, then open the same class again: a new session loads the board.
+    await teacher.click("button:has-text('‹')")
+    row = teacher.locator(".class-list li", has_text=cls["join_code"])
+    await row.locator("button").click()
+    await teacher.wait_for_function(
+        f"!window.takhti.session.leftBehind && window.takhti.session.ready"
+        f" && ({STROKES_JS})().filter(s => s.done).length === 1"
+    )
+    assert await teacher.evaluate(STROKES_JS) == drawn

@@ -185,10 +185,11 @@ def _serve(settings: Settings) -> None:
         print(f"Takhti is running (store: {settings.store_url}, data: {settings.data_dir}).")
         print(f"  On this computer:  http://127.0.0.1:{settings.port}/teacher")
         for url in urls:
-            print(f"  On the school LAN: {url}/teacher")
-        print("Next: open the teacher page on the smartboard, log in, press 'New class', and")
-        print("show the join code or QR code; students open the same address on their tablets.")
-        print("No teacher account yet? Stop the server and run:  classroom teacher add NAME")
+            if not url.startswith("http://127."):
+                print(f"  On the school LAN: {url}/teacher  (students: {url})")
+        print("Next: open the teacher page on the smartboard. The first time, it asks for a")
+        print("teacher name and password (only on this computer); then press 'New class' and")
+        print("show the join code or QR code. Students open the same address on their tablets.")
         sys.stdout.flush()
 
     app.on_startup.append(announce)

@@ -9,8 +9,6 @@ process, ``bench/_votes_client.py``) joined through ``POST /api/join``:
   every tenth retries the same vote id before the first ack, every tenth (offset 1) changes its
   vote and then re-sends the old one (a stale retry).
 * ``sqlite1`` (baseline): the same burst against one process on SQLite.
-* ``redis2_seq_waiters`` (experiment, ``--experiment``): ``redis2`` with ``ClassRuntime.wait_for``
-  replaced by per-seq futures (``bench/_votes_server.py``), to size that fix.
 
 Measured: ``counted`` (responses in the final tally), ``duplicates`` (log entries beyond one per
 (student, vote id)), ``ack_p50_ms``/``ack_p99_ms`` (send to ack, every vote send),
@@ -18,7 +16,7 @@ Measured: ``counted`` (responses in the final tally), ``duplicates`` (log entrie
 equals the truth), ``errors`` (non-ok acks).
 
 Progress goes to stderr; the last stdout line is one JSON object.
-Run: ``.venv/bin/python bench/votes.py [--students 1000 --within 1.0 --experiment]``.
+Run: ``.venv/bin/python bench/votes.py [--students 1000 --within 1.0]``.
 """
 
 from __future__ import annotations
@@ -225,7 +223,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--within", type=float, default=1.0, help="seconds the burst spans")
-    parser.add_argument("--experiment", action="store_true", help="also run redis2_seq_waiters")
     parser.add_argument("--profile-dir", type=Path, help="cProfile each redis2 server into DIR")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="votes-") as raw:
@@ -245,10 +242,6 @@ def main() -> int:
                 head["tally_converged_ms"], base["tally_converged_ms"]
             ),
         }
-        if args.experiment:
-            report["experiment_seq_waiters"] = scenario(
-                "redis2_seq_waiters", tmp, 2, args.students, args.within, ["--seq-waiters"]
-            )
         report["targets_met"] = {
             "counted": head["counted"] == args.students,
             "duplicates": head["duplicates"] == 0,

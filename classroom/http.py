@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import json
 import logging
 import time
@@ -12,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import segno
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
@@ -349,10 +351,6 @@ async def upload_image(request: web.Request) -> web.Response:
 
 
 def _normalise_picture(data: bytes) -> tuple[str, bytes, tuple[int, int]]:
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ("PNG", "JPEG", "WEBP"):
@@ -473,10 +471,6 @@ def _csv_download(body: bytes, filename: str) -> web.Response:
 
 
 def _open_picture(data: bytes) -> Any:
-    import io
-
-    from PIL import Image
-
     picture = Image.open(io.BytesIO(data))
     picture.load()
     return picture
@@ -535,8 +529,6 @@ async def end_class(request: web.Request) -> web.Response:
 async def qr_code(request: web.Request) -> web.Response:
     _, record = await _own_class(request)
     qr = segno.make(f"{_base_url(request)}/join/{record.join_code}", error="m")
-    import io
-
     out = io.BytesIO()
     if request.match_info["fmt"] == "svg":
         # A standalone SVG document (with its XML namespace): loadable as an <img>, unlike

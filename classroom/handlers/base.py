@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from classroom import roster
 from classroom.errors import StoreUnavailable
 from classroom.hub import ClassRuntime
 from classroom.log import Actor, Proposed
@@ -36,6 +37,11 @@ class Call:
     @property
     def actor(self) -> Actor:
         return self.session.actor
+
+    def open_part(self, feature: str) -> Any:
+        """A feature's live state, refusing with CLASS_ENDED once the teacher ended the class."""
+        roster.check_open(self.runtime.state.roster)
+        return self.runtime.state.part(feature)
 
     async def append(
         self, proposed: Sequence[Proposed], client_id: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from classroom import board, roster
+from classroom import board
 from classroom.errors import NotFound
 from classroom.handlers.base import Call, Handler
 from classroom.protocol import board as p
@@ -36,14 +36,13 @@ def client_id_of(payload: Payload) -> str | None:
 
 
 async def on_board_event(call: Call, payload: Payload) -> dict[str, Any]:
-    state = call.runtime.state
-    roster.check_open(state.roster)
+    board_state = call.open_part("board")
     if isinstance(payload, p.PageAdd | p.PageSetBackground) and payload.background.image:
         # A background picture must have been uploaded to this class first.
         found = await call.services.store.get_asset(call.session.class_id, payload.background.image)
         if found is None:
             raise NotFound("no such uploaded picture in this class", field="background.image")
-    proposed = board.propose(state.part("board"), call.actor, payload)
+    proposed = board.propose(board_state, call.actor, payload)
     return await call.append_ack(proposed, client_id_of(payload))
 
 

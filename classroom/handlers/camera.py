@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from classroom import camera, roster
+from classroom import camera
 from classroom.handlers.base import Call, Handler
 from classroom.protocol import camera as p
 
 
 def _state(call: Call) -> camera.CameraState:
-    roster.check_open(call.runtime.state.roster)
-    state: camera.CameraState = call.runtime.state.part("camera")
+    state: camera.CameraState = call.open_part("camera")
     return state
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from classroom import polls, roster
+from classroom import polls
 from classroom.classes import new_id
 from classroom.errors import Conflict
 from classroom.handlers.base import Call, Handler
@@ -17,8 +17,7 @@ from classroom.protocol import polls as p
 
 
 def _state(call: Call) -> polls.PollsState:
-    roster.check_open(call.runtime.state.roster)
-    state: polls.PollsState = call.runtime.state.part("polls")
+    state: polls.PollsState = call.open_part("polls")
     return state
 
 

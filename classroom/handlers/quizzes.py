@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from classroom import quizzes, roster
+from classroom import quizzes
 from classroom.classes import new_id
 from classroom.handlers.base import Call, Handler
 from classroom.protocol import quizzes as p
@@ -21,8 +21,7 @@ def now_ms() -> int:
 
 
 def _state(call: Call) -> quizzes.QuizzesState:
-    roster.check_open(call.runtime.state.roster)
-    state: quizzes.QuizzesState = call.runtime.state.part("quizzes")
+    state: quizzes.QuizzesState = call.open_part("quizzes")
     return state
 
 

@@ -33,6 +33,7 @@ from classroom.protocol import EVENTS, NAMESPACE
 from classroom.ratelimit import RATES, TokenBucket
 from classroom.services import Services
 from classroom.tallies import TallyCoalescer
+from classroom.wire import SocketServer
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class LiveServer:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.sio = socketio.AsyncServer(
+        self.sio = SocketServer(
             async_mode="aiohttp",
             serializer=TolerantPacket,
             cors_allowed_origins="*",
@@ -258,9 +259,9 @@ class LiveServer:
 
         The hot path of a live class (every stroke batch goes to every student), so it does not
         use ``sio.emit``: that starts one task per recipient and waits for them all. Here the
-        packet is encoded once and put straight on each recipient's Engine.IO send queue, which
-        that connection's own writer drains: no task, no await, so the class runtime's pump
-        never yields between events and a slow client only delays itself.
+        packet is encoded once and put on each recipient's Engine.IO send queue, which for a
+        websocket connection writes it to the socket at once (``classroom/wire.py``): no task,
+        no await, so the class runtime's pump never yields between events.
         """
         cid = event.class_id
         if event.anonymous:

@@ -1,0 +1,239 @@
+"""WebSocket output for Engine.IO sockets: frames written at once, in call order, no writer task.
+
+The fan-out of a live class is the server's hot path: every stroke batch goes to every student.
+Stock Engine.IO puts each outgoing packet on the socket's ``asyncio.Queue`` and a writer task per
+connection wakes up, encodes it, and hands it to aiohttp, which compresses and writes it. That is
+two task switches and several coroutine layers per recipient per message, and it was most of the
+server's CPU (see ``bench/fanout.py``).
+
+Here each websocket connection gets an :class:`Outbox` that frames (and deflates) a message and
+writes it to the transport synchronously. :class:`SendQueue` is the socket's queue: once the
+connection is an upgraded websocket and its writer task is parked on an empty queue (so the
+writer holds nothing), a packet put on the queue is written through the outbox right away instead
+of being queued. Order is kept: until that moment everything goes through the queue, and after it
+everything except Engine.IO pings is written at once (pings still go through the queue, which
+keeps the writer task's idle timeout from firing; their order does not matter).
+
+The outbox also:
+
+* deflates with a small window (``server_max_window_bits``, negotiated in the handshake): a
+  connection's compressor costs ~10 KB instead of aiohttp's ~256 KB, for small live messages
+  that compress about as well;
+* drops a connection whose unsent output passes ``max_backlog`` bytes (a tablet that stopped
+  reading). The client reconnects and resumes from the lesson log, so nothing is lost, and one
+  stuck tablet cannot fill the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import zlib
+from typing import Any
+
+import engineio
+import socketio
+from aiohttp import hdrs, web
+from aiohttp.http import ws_ext_parse
+from engineio import packet as eio_packet
+from multidict import CIMultiDict
+
+logger = logging.getLogger(__name__)
+
+# Deflate window of the server's compressor: 2 KB holds the last ~10 live messages, which is
+# where their repeated keys are found; zlib needs 4 x window + 2 ^ (mem_level + 9) bytes.
+WINDOW_BITS = 11
+MEM_LEVEL = 4
+MAX_BACKLOG = 4 * 1024 * 1024
+_TEXT = 0x1
+_BINARY = 0x2
+_FIN = 0x80
+_RSV1 = 0x40  # "this message is compressed" (RFC 7692)
+_DEFLATE_TAIL = b"\x00\x00\xff\xff"
+_LEN16 = struct.Struct("!BBH").pack
+_LEN64 = struct.Struct("!BBQ").pack
+
+
+class Outbox:
+    """Writes whole WebSocket messages to one connection's transport, compressed if negotiated."""
+
+    __slots__ = ("_compressor", "_notakeover", "_window", "dropped", "max_backlog", "transport")
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        *,
+        window_bits: int = 0,
+        notakeover: bool = False,
+        max_backlog: int = MAX_BACKLOG,
+    ) -> None:
+        self.transport = transport
+        self._window = window_bits
+        self._notakeover = notakeover
+        self._compressor: Any = None  # made on the first message: idle connections cost nothing
+        self.max_backlog = max_backlog
+        self.dropped = False
+
+    @property
+    def deflate(self) -> bool:
+        return self._window > 0
+
+    def write(self, message: str | bytes) -> bool:
+        """Frame and write one message; False if the connection is gone (or was just dropped)."""
+        transport = self.transport
+        if transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > self.max_backlog:
+            # The client stopped reading. It will reconnect and resume from the log.
+            self.dropped = True
+            logger.warning("dropping a connection that stopped reading (%d bytes unsent)",
+                           transport.get_write_buffer_size())  # fmt: skip
+            transport.abort()
+            return False
+        if isinstance(message, str):
+            payload = message.encode()
+            first = _FIN | _TEXT
+        else:
+            payload = message
+            first = _FIN | _BINARY
+        if self._window:
+            compressor = self._compressor
+            if compressor is None or self._notakeover:
+                compressor = self._compressor = zlib.compressobj(
+                    1, zlib.DEFLATED, -self._window, MEM_LEVEL
+                )
+            payload = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            payload = payload[:-4] if payload.endswith(_DEFLATE_TAIL) else payload
+            first |= _RSV1
+        size = len(payload)
+        if size < 126:
+            transport.write(bytes((first, size)) + payload)
+        elif size < 65536:
+            transport.write(_LEN16(first, 126, size) + payload)
+        else:
+            transport.write(_LEN64(first, 127, size))
+            transport.write(payload)
+        return True
+
+
+class SendQueue(asyncio.Queue[Any]):
+    """An Engine.IO socket's send queue that writes through its :class:`Outbox` when it can."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outbox: Outbox | None = None
+        self.socket: Any = None
+        self._parked = False  # the socket's writer waits in get() on an empty queue
+
+    def attach(self, socket: Any, outbox: Outbox) -> None:
+        self.socket = socket
+        self.outbox = outbox
+
+    async def get(self) -> Any:
+        self._parked = True
+        try:
+            return await super().get()
+        finally:
+            self._parked = False
+
+    def put_nowait(self, item: Any) -> None:
+        outbox = self.outbox
+        if (
+            outbox is not None
+            and self._parked
+            and item is not None
+            and item.packet_type != eio_packet.PING
+            and self.empty()
+            and self.socket.upgraded
+            and not self.socket.upgrading
+        ):
+            outbox.write(item.encode())
+            return
+        super().put_nowait(item)
+
+
+def _offer_small_window(request: web.Request) -> web.Request:
+    """The request with ``server_max_window_bits`` added to each permessage-deflate offer.
+
+    A server may always choose a smaller window for its own compressor (RFC 7692, 7.1.2.1);
+    asking for it in the offer is how aiohttp's handshake puts it in the response.
+    """
+    offer = request.headers.get(hdrs.SEC_WEBSOCKET_EXTENSIONS)
+    if not offer or "server_max_window_bits" in offer:
+        return request
+    extensions = []
+    for extension in offer.split(","):
+        extension = extension.strip()
+        if extension.split(";", 1)[0].strip().lower() == "permessage-deflate":
+            extension += f"; server_max_window_bits={WINDOW_BITS}"
+        extensions.append(extension)
+    headers = CIMultiDict(request.headers)
+    headers[hdrs.SEC_WEBSOCKET_EXTENSIONS] = ", ".join(extensions)
+    return request.clone(headers=headers)
+
+
+class DirectWebSocket:
+    """Engine.IO's aiohttp websocket wrapper, with output through an :class:`Outbox`."""
+
+    def __init__(self, handler: Any, server: Any) -> None:
+        self.handler = handler
+        self.server = server
+        self._sock: web.WebSocketResponse | None = None
+        self.outbox: Outbox | None = None
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = _offer_small_window(environ["aiohttp.request"])
+        sock = self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size)
+        await sock.prepare(request)
+        transport = request.transport
+        if transport is None:
+            raise ConnectionResetError("the connection closed during the handshake")
+        window = int(sock.compress)
+        notakeover = False
+        if window:
+            _, notakeover = ws_ext_parse(
+                request.headers.get(hdrs.SEC_WEBSOCKET_EXTENSIONS), isserver=True
+            )
+        self.outbox = Outbox(transport, window_bits=window, notakeover=notakeover)
+        socket = getattr(self.handler, "__self__", None)  # the Engine.IO socket
+        if socket is not None and isinstance(socket.queue, SendQueue):
+            socket.queue.attach(socket, self.outbox)
+        self.environ = environ
+        await self.handler(self)
+        return sock
+
+    async def close(self) -> None:
+        if self._sock is not None:
+            await self._sock.close()
+
+    async def send(self, message: str | bytes) -> None:
+        if self.outbox is not None and not self.outbox.write(message):
+            raise ConnectionResetError("the connection is closed")
+
+    async def wait(self) -> str | bytes:
+        if self._sock is None:
+            raise OSError("not connected")
+        msg = await self._sock.receive()
+        if not isinstance(msg.data, (bytes, str)):
+            raise OSError()
+        return msg.data
+
+
+class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """Engine.IO with :class:`SendQueue` queues and :class:`DirectWebSocket` connections."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        drivers: dict[str, Any] = getattr(self, "_async")  # noqa: B009 - untyped attribute
+        self._async = {**drivers, "websocket": DirectWebSocket}
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
+        return SendQueue()
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """``socketio.AsyncServer`` on :class:`EngineServer`."""
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer

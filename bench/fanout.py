@@ -7,7 +7,8 @@ same receivers, a bare python-socketio relay (``bench/relay.py``) as the baselin
   ``stroke_extend`` batches of 2-4 new points per tick, ``stroke_end`` every 1-2 s; one message in
   flight per stroke, like the web client (points drawn meanwhile ride in the next batch). Each
   send time is recorded per (stroke id, offset).
-* Receivers (``--receiver-procs`` processes, raw websocket clients, deflate offered like a
+* Receivers (``--receiver-procs`` processes of ``bench/_receiver.py`` clients: the websocket
+  protocol by hand in an ``asyncio.Protocol``, so they cost little CPU; deflate offered like a
   browser does) record the arrival time of every ink message per (stroke id, offset) and count the
   bytes that arrive off the wire. Latency = arrival - send (same machine, CLOCK_MONOTONIC).
 * Idle memory: server RSS with every student connected and nothing drawn, minus RSS before.
@@ -23,7 +24,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import random
-import re
 import sys
 import tempfile
 import time
@@ -46,13 +46,10 @@ from _common import (
     percentile,
     serve_argv,
 )
+from _receiver import Receiver, Record, open_receiver
 
 TICK_S = 1 / 30
 PASSWORD = "bench-password-1"
-# The stroke id and batch offset of an ink message: Takhti's log event {"data":{"id":..,"offset":..
-# (stroke_started has no offset: 0) or the relay's re-emitted payload {"stroke_id":..,"offset":..
-INK_KEY = re.compile(r'"(?:data":\{"id|stroke_id)":"([^"]+)"(?:,"offset":(\d+))?')
-INK_PREFIXES = ('42["stroke_started"', '42["stroke_extended"')
 
 
 # --- receivers (own processes) ----------------------------------------------------------------
@@ -74,49 +71,29 @@ async def _receivers(
     url: str, auths: list[dict[str, Any]], deflate: bool, pipe: Connection
 ) -> None:
     commands = await _commands(pipe)
-    sockets: list[RawSocket] = await gather_limited(
-        [RawSocket.open(url, auth, deflate=deflate) for auth in auths], 16
+    records: list[Record] = []
+    flags = {"recording": False}
+    receivers: list[Receiver] = await gather_limited(
+        [open_receiver(url, auth, records, flags, deflate=deflate) for auth in auths], 16
     )
-    pipe.send(("connected", len(sockets)))
-    records: list[tuple[str, int, float]] = []
-    recording = False
-    monotonic = time.monotonic
-    search = INK_KEY.search
-
-    async def read(sock: RawSocket) -> None:
-        ws = sock.ws
-        try:
-            async for message in ws:
-                if message == "2":
-                    await ws.send("3")
-                elif recording and isinstance(message, str) and message.startswith(INK_PREFIXES):
-                    now = monotonic()
-                    found = search(message)
-                    if found:
-                        records.append((found.group(1), int(found.group(2) or 0), now))
-        except Exception:
-            return
-
-    readers = [asyncio.create_task(read(sock)) for sock in sockets]
+    pipe.send(("connected", len(receivers)))
     started_at = 0.0
     bytes_at_mark = 0
     while True:
         command = await commands.get()
         if command == "mark":
-            bytes_at_mark = sum(s.ws.wire_bytes for s in sockets)
-            started_at = monotonic()
-            recording = True
+            bytes_at_mark = sum(r.wire_bytes for r in receivers)
+            started_at = time.monotonic()
+            flags["recording"] = True
         elif command == "stop":
-            recording = False
-            received = sum(s.ws.wire_bytes for s in sockets) - bytes_at_mark
-            closed = sum(1 for task in readers if task.done())
-            pipe.send(("result", records, received, monotonic() - started_at, closed))
+            flags["recording"] = False
+            received = sum(r.wire_bytes for r in receivers) - bytes_at_mark
+            closed = sum(1 for r in receivers if r.closed)
+            pipe.send(("result", records, received, time.monotonic() - started_at, closed))
         elif command == "quit":
-            for sock in sockets:
-                await sock.close()
-            for task in readers:
-                task.cancel()
-            await asyncio.gather(*readers, return_exceptions=True)
+            for receiver in receivers:
+                if receiver.transport is not None:
+                    receiver.transport.close()
             pipe.send(("bye",))
             return
 

@@ -17,8 +17,10 @@ keeps the writer task's idle timeout from firing; their order does not matter).
 The outbox also:
 
 * deflates with a small window (``server_max_window_bits``, negotiated in the handshake): a
-  connection's compressor costs ~10 KB instead of aiohttp's ~256 KB, for small live messages
-  that compress about as well;
+  connection's compressor costs ~22 KB instead of aiohttp's ~256 KB, for small live messages
+  that compress about as well; a connection keeps a compressor (and the context between
+  messages) only once it carries a stream of messages, so an idle student costs none, and tiny
+  messages (pings, short acks) go uncompressed;
 * drops a connection whose unsent output passes ``max_backlog`` bytes (a tablet that stopped
   reading). The client reconnects and resumes from the lesson log, so nothing is lost, and one
   stuck tablet cannot fill the server's memory.
@@ -46,6 +48,11 @@ logger = logging.getLogger(__name__)
 WINDOW_BITS = 11
 MEM_LEVEL = 4
 MAX_BACKLOG = 4 * 1024 * 1024
+# Shorter messages are sent as they are; deflating them saves a few bytes for a lot of CPU.
+MIN_DEFLATE = 64
+# A connection's first messages are each deflated on their own (no memory kept between them);
+# from this many on, one compressor keeps the context (the stream of a live class).
+WARM_MESSAGES = 8
 _TEXT = 0x1
 _BINARY = 0x2
 _FIN = 0x80
@@ -58,7 +65,15 @@ _LEN64 = struct.Struct("!BBQ").pack
 class Outbox:
     """Writes whole WebSocket messages to one connection's transport, compressed if negotiated."""
 
-    __slots__ = ("_compressor", "_notakeover", "_window", "dropped", "max_backlog", "transport")
+    __slots__ = (
+        "_compressor",
+        "_notakeover",
+        "_warmth",
+        "_window",
+        "dropped",
+        "max_backlog",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -71,7 +86,8 @@ class Outbox:
         self.transport = transport
         self._window = window_bits
         self._notakeover = notakeover
-        self._compressor: Any = None  # made on the first message: idle connections cost nothing
+        self._compressor: Any = None  # kept from the WARM_MESSAGES-th deflated message on
+        self._warmth = 0
         self.max_backlog = max_backlog
         self.dropped = False
 
@@ -97,15 +113,19 @@ class Outbox:
         else:
             payload = message
             first = _FIN | _BINARY
-        if self._window:
-            compressor = self._compressor
-            if compressor is None or self._notakeover:
-                compressor = self._compressor = zlib.compressobj(
-                    1, zlib.DEFLATED, -self._window, MEM_LEVEL
-                )
+        if self._window and len(payload) >= MIN_DEFLATE:
+            # A fresh compressor's output refers to nothing sent before, which every
+            # permessage-deflate receiver accepts, with or without context takeover.
+            compressor = self._compressor or zlib.compressobj(
+                1, zlib.DEFLATED, -self._window, MEM_LEVEL
+            )
             payload = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
             payload = payload[:-4] if payload.endswith(_DEFLATE_TAIL) else payload
             first |= _RSV1
+            if self._compressor is None and not self._notakeover:
+                self._warmth += 1
+                if self._warmth >= WARM_MESSAGES:
+                    self._compressor = compressor
         size = len(payload)
         if size < 126:
             transport.write(bytes((first, size)) + payload)

@@ -13,7 +13,8 @@ process, ``bench/_votes_client.py``) joined through ``POST /api/join``:
 Measured: ``counted`` (responses in the final tally), ``duplicates`` (log entries beyond one per
 (student, vote id)), ``ack_p50_ms``/``ack_p99_ms`` (send to ack, every vote send),
 ``tally_converged_ms`` (last tally-changing vote sent -> the teacher's live ``poll_tally`` first
-equals the truth), ``errors`` (non-ok acks).
+equals the truth), ``errors`` (non-ok acks), ``burst_cpu_s`` (CPU seconds each process used during
+the burst, and ``other``: the rest of the machine's busy time, other people's work included).
 
 Progress goes to stderr; the last stdout line is one JSON object.
 Run: ``.venv/bin/python bench/votes.py [--students 1000 --within 1.0]``.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -84,8 +86,28 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``), 0 if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy so far (``/proc/stat``), 0 if unknown."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def redis_server(data_dir: Path) -> Iterator[str]:
+def redis_server(data_dir: Path, pids: list[int]) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed")
@@ -97,6 +119,7 @@ def redis_server(data_dir: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    pids.append(proc.pid)
     try:
         wait_for_port(port, proc)
         yield f"redis://127.0.0.1:{port}/0"
@@ -105,7 +128,9 @@ def redis_server(data_dir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def servers(store_url: str, data_dir: Path, count: int, extra: list[str]) -> Iterator[list[str]]:
+def servers(
+    store_url: str, data_dir: Path, count: int, extra: list[str], pids: list[int]
+) -> Iterator[list[str]]:
     """``count`` ``classroom serve`` processes on one store, with a teacher account."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TAKHTI_LOG_LEVEL": "WARNING"}
@@ -129,6 +154,7 @@ def servers(store_url: str, data_dir: Path, count: int, extra: list[str]) -> Ite
             procs.append(
                 subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
             )
+            pids.append(procs[-1].pid)
             wait_for_port(port, procs[-1])
             urls.append(f"http://127.0.0.1:{port}")
         yield urls
@@ -137,7 +163,9 @@ def servers(store_url: str, data_dir: Path, count: int, extra: list[str]) -> Ite
             stop(proc)
 
 
-async def burst(urls: list[str], students: int, within_s: float) -> dict[str, Any]:
+async def burst(
+    urls: list[str], students: int, within_s: float, pids: dict[str, int], *, profiled: bool
+) -> dict[str, Any]:
     async with crowd_session() as http:
         crowd = await Crowd.create_class(http, urls, TEACHER, PASSWORD)
         await crowd.join(students)
@@ -152,9 +180,27 @@ async def burst(urls: list[str], students: int, within_s: float) -> dict[str, An
             for student in crowd.students:
                 await student.client.wait_for_event("poll_opened")
             progress(f"burst: {students} students vote within {within_s} s")
+            # Keep this process's own collector pauses out of the measured acks: a full
+            # collection over a thousand clients took 30-140 ms here, in the middle of the burst.
+            gc.collect()
+            gc.freeze()
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            busy_before = machine_busy_seconds()
+            servers = [pid for name, pid in pids.items() if name.startswith("server")]
+            if profiled:
+                for pid in servers:
+                    os.kill(pid, signal.SIGUSR1)  # bench/_votes_server.py: start profiling
             result = await vote_burst(crowd, poll_id, within_s=within_s)
             truth = result.expected_counts
             converged_at = await converged(teacher, poll_id, truth)
+            if profiled:
+                for pid in servers:
+                    os.kill(pid, signal.SIGUSR2)  # stop profiling, write the stats
+            # CPU seconds each process spent on the burst (2 cores: >2 per second is overload).
+            used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+            busy = machine_busy_seconds() - busy_before
+            cpu = {name: round(seconds, 2) for name, seconds in used.items()}
+            cpu["other"] = round(max(0.0, busy - sum(used.values())), 2)
             snapshot = await ok(teacher, "class_snapshot", {})
             poll = next(p for p in snapshot["state"]["polls"]["polls"] if p["poll_id"] == poll_id)
             logged = [e for e in await whole_log(teacher) if e["type"] == "poll_voted"]
@@ -181,8 +227,10 @@ async def burst(urls: list[str], students: int, within_s: float) -> dict[str, An
                 "tally_converged_ms": (
                     None if converged_at is None else round((converged_at - last_counted) * 1000, 1)
                 ),
+                "burst_cpu_s": cpu,
             }
         finally:
+            gc.unfreeze()
             await teacher.close()
             await crowd.close()
 
@@ -206,15 +254,24 @@ def scenario(
     name: str, tmp: Path, processes: int, students: int, within: float, extra: list[str]
 ) -> dict[str, Any]:
     progress(f"--- {name}: {processes} process(es)")
+    store_pids: list[int] = []
+    server_pids: list[int] = []
     if name.startswith("sqlite"):
         store_cm: contextlib.AbstractContextManager[str] = contextlib.nullcontext(
             f"sqlite://{tmp / name / 'takhti.sqlite3'}"
         )
     else:
         (tmp / name / "redis").mkdir(parents=True)
-        store_cm = redis_server(tmp / name / "redis")
-    with store_cm as store_url, servers(store_url, tmp / name, processes, extra) as urls:
-        result = asyncio.run(burst(urls, students, within))
+        store_cm = redis_server(tmp / name / "redis", store_pids)
+    with (
+        store_cm as store_url,
+        servers(store_url, tmp / name, processes, extra, server_pids) as urls,
+    ):
+        pids = {"students": os.getpid()}
+        pids |= {f"server{n}": pid for n, pid in enumerate(server_pids)}
+        if store_pids:
+            pids["redis"] = store_pids[0]
+        result = asyncio.run(burst(urls, students, within, pids, profiled=bool(extra)))
     progress(f"{name}: {json.dumps(result)}")
     return result
 
@@ -223,7 +280,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--within", type=float, default=1.0, help="seconds the burst spans")
-    parser.add_argument("--profile-dir", type=Path, help="cProfile each redis2 server into DIR")
+    parser.add_argument(
+        "--profile-dir", type=Path, help="cProfile each redis2 server during the burst into DIR"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="votes-") as raw:
         tmp = Path(raw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import socket
@@ -169,6 +170,20 @@ def lan_addresses() -> list[str]:
     return found
 
 
+def _calm_collector() -> None:
+    """Fewer, shorter garbage-collector pauses for a long-running server.
+
+    What exists after start-up (modules, classes, the app) lives as long as the process: frozen,
+    it is left out of every later collection. And a full collection waits for 1,000 younger ones
+    instead of 10: with a thousand students connected a full pass took 50-300 ms, and one in the
+    middle of a vote burst held up every ack in flight (bench/votes.py).
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1000)
+
+
 def _serve(settings: Settings) -> None:
     from aiohttp import web
 
@@ -193,6 +208,7 @@ def _serve(settings: Settings) -> None:
         sys.stdout.flush()
 
     app.on_startup.append(announce)
+    _calm_collector()
     web.run_app(
         app,
         host=settings.host,

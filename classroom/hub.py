@@ -14,7 +14,7 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from classroom import lesson
 from classroom.log import Actor, Event
@@ -55,6 +55,9 @@ class ClassRuntime:
         # order as events are applied (O(log n) per waiter, not a wake-up of every waiter).
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._waiter_ids = itertools.count()
+        # Held while events are applied and fanned out, by the pump or by apply_appended, so
+        # that happens one event at a time in seq order whichever of the two gets there first.
+        self._applying = asyncio.Lock()
         self.local_clients = 0
         self._unload_handle: asyncio.TimerHandle | None = None
 
@@ -98,10 +101,11 @@ class ClassRuntime:
         while True:
             item = await self._inbox.get()
             try:
-                if isinstance(item, _Resync) or item.seq > self.state.seq + 1:
-                    await self._catch_up(emit=True)
-                if isinstance(item, Event) and item.seq == self.state.seq + 1:
-                    await self._apply(item, emit=True)
+                async with self._applying:
+                    if isinstance(item, _Resync) or item.seq > self.state.seq + 1:
+                        await self._catch_up(emit=True)
+                    if isinstance(item, Event) and item.seq == self.state.seq + 1:
+                        await self._apply(item, emit=True)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -124,6 +128,23 @@ class ClassRuntime:
                 await self._emit(event)
             except Exception:
                 logger.exception("class %s: fan-out of seq %d failed", self.class_id, event.seq)
+
+    async def apply_appended(self, events: Sequence[Event]) -> None:
+        """Apply events this process has just appended, from the store's answer, if they are
+        next in seq order.
+
+        The feed brings the same events a moment later (the pump then skips them), but a
+        handler need not wait for that: with this, its ack usually waits for nothing. If events
+        of another process come first and are not applied yet, this does nothing and the feed
+        applies everything in order.
+        """
+        if not events or events[0].seq != self.state.seq + 1 or self._applying.locked():
+            return
+        async with self._applying:
+            for event in events:
+                if event.seq != self.state.seq + 1:
+                    return
+                await self._apply(event, emit=True)
 
     async def wait_for(self, seq: int, timeout: float = 5.0) -> bool:
         """Wait until the live state includes ``seq`` (read-your-writes for a handler)."""

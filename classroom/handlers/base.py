@@ -61,6 +61,7 @@ class Call:
         if not proposed:
             return {"seq": self.runtime.seq, "duplicate": True}
         results = await self.append(proposed, client_id)
+        await self.runtime.apply_appended([r.event for r in results if not r.duplicate])
         if not await self.runtime.wait_for(results[-1].event.seq):
             raise StoreUnavailable("the write is stored but the class is catching up; retry")
         return {"seq": results[0].event.seq, "duplicate": results[0].duplicate}

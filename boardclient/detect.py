@@ -1,12 +1,14 @@
 """Find the board's writing surface in a camera image.
 
 The search runs on a small copy of the image: colour edges feed a Hough transform, pairs of
-near-horizontal and near-vertical lines make candidate quads, and each candidate is scored on
-how well the image supports it as a board (edges along its sides, an even surface inside, a
-surface-coloured band just inside each side and a different one just outside). Working with
-whole lines rather than contours keeps the board found when a person hides part of an edge or a
-corner. The best candidate is then refined at full resolution by fitting each side to sub-pixel
-edge points with outlier rejection.
+near-horizontal and near-vertical lines make candidate quads. Every candidate is checked for
+edges along its sides; the best get the full evidence: a robust smooth model of the surface
+colour inside, and at points along each side, surface just inside, something else just outside
+and an edge between. A person in front hides stretches of a side; those count neither way,
+while a side with surface on both of its sides (a person's outline, a line of writing) counts
+against the candidate, and so does a side whose inside is the frame or the tray. The best
+candidate is then refined at full resolution by fitting each side to the innermost strong
+edge, to sub-pixel precision, with outlier rejection.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy.typing as npt
 from boardclient.geometry import F64Array, FloatArray, ImageArray, Quad, scale_corners
 
 _WORK_SIDE = 480
+# Candidates that get the full (colour) scoring after the cheap edge check.
+_FULL_SCORED = 1500
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def _suppress(rho: F64Array, theta: F64Array, keep: int) -> npt.NDArray[np.intp]
     for i in range(len(rho)):
         close = False
         for j in chosen:
-            if abs(theta[i] - theta[j]) < np.radians(3.0) and abs(rho[i] - rho[j]) < 6.0:
+            if abs(theta[i] - theta[j]) < np.radians(3.0) and abs(rho[i] - rho[j]) < 3.0:
                 close = True
                 break
         if not close:
@@ -195,27 +199,28 @@ def _surface_design(u: F64Array, v: F64Array) -> F64Array:
 
 
 def _score(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> F64Array:
-    """Board-likeness of each candidate in ``[0, 1]``."""
+    """Board-likeness of each candidate in ``[0, 1]``.
+
+    Every candidate is first checked for edges along its sides (cheap); only the best few
+    hundred get the full colour evidence.
+    """
+    out = np.zeros(len(quads))
     if len(quads) == 0:
-        return np.zeros(0)
-    parts = _score_parts(quads, maps, shape)
-    raw = (
-        0.30 * parts["edge_mean"]
-        + 0.10 * parts["edge_min"]
-        + 0.20 * parts["uniform"]
-        + 0.25 * parts["contrast"]
-        + 0.15 * parts["contrast_min"]
+        return out
+    edge = np.concatenate(
+        [_edge_hits(quads[i : i + 8192], maps, 12).mean(axis=2) for i in range(0, len(quads), 8192)]
     )
-    return np.asarray(raw * parts["area_term"] / 0.95**0.15, np.float64)
+    rough = edge.mean(axis=1) + 0.5 * np.sort(edge, axis=1)[:, 1]
+    top = np.argsort(-rough, kind="stable")[:_FULL_SCORED]
+    out[top] = _score_chunk(quads[top], maps, shape)
+    return out
 
 
-def _score_parts(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> dict[str, F64Array]:
-    """The separate pieces of evidence for each candidate, each ``(n,)`` in ``[0, 1]``."""
-    h, w = shape
-    n = len(quads)
+def _edge_hits(quads: F64Array, maps: _Maps, n_pts: int) -> npt.NDArray[np.bool_]:
+    """Whether points along each side lie on an edge running along it, ``(n, 4, n_pts)``."""
     start, d, inward = _side_geometry(quads)
-    ts = np.linspace(0.04, 0.96, 32)
-    pts = start[:, :, None, :] + d[:, :, None, :] * ts[None, None, :, None]  # (n, 4, S, 2)
+    ts = np.linspace(0.04, 0.96, n_pts)
+    pts = start[:, :, None, :] + d[:, :, None, :] * ts[None, None, :, None]
     hits = np.zeros(pts.shape[:3], bool)
     for off in (-1.0, 0.0, 1.0):
         p = pts + inward[:, :, None, :] * off
@@ -224,130 +229,114 @@ def _score_parts(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> dict[s
         norm = np.hypot(gx, gy) + 1e-9
         cosang = np.abs(gx * inward[:, :, None, 0] + gy * inward[:, :, None, 1]) / norm
         hits |= on_edge & (cosang > 0.85)
-    side_support = hits.mean(axis=2)  # (n, 4)
-    edge_mean = side_support.mean(axis=1)
-    edge_min = side_support.min(axis=1)
+    return hits
 
-    # The surface is modelled as a smooth (quadratic) colour field over the quad, since the
-    # light across a board is far from even; evidence is measured against that model.
-    g = np.linspace(0.08, 0.92, 7)
+
+def _surface_fit(quads: F64Array, surface: F64Array) -> tuple[F64Array, F64Array]:
+    """Robust smooth (quadratic) model of the writing surface's colour over each quad.
+
+    The light across a board is far from even and a person may stand in front of part of it,
+    so the model is refitted on the samples it already explains (trimmed least squares).
+
+    Returns
+    -------
+    coef : (n, 6, 3) model coefficients over quad parameters ``(u, v)``
+    inliers : (n,) share of interior samples the model explains
+    """
+    g = np.linspace(0.06, 0.94, 9)
     uu, vv = np.meshgrid(g, g)
     u_in, v_in = uu.ravel(), vv.ravel()
-    colours = _sample(maps.lab_median, _bilinear_grid(quads, u_in, v_in))  # (n, 49, 3)
-    design = _surface_design(u_in, v_in)  # (49, 6)
-    coef = np.einsum("km,nmc->nkc", np.linalg.pinv(design), colours)  # (n, 6, 3)
-    resid = np.linalg.norm(colours - np.einsum("mk,nkc->nmc", design, coef), axis=2)
-    uniform = (resid < 16).mean(axis=1)
+    colours = _sample(surface, _bilinear_grid(quads, u_in, v_in))  # (n, m, 3)
+    design = _surface_design(u_in, v_in)  # (m, 6)
+    # Start from the samples near the median colour: ink and a person are a minority.
+    median = np.median(colours, axis=1, keepdims=True)
+    weights = (np.linalg.norm(colours - median, axis=2) < 50).astype(np.float64)
+    eye = np.eye(design.shape[1])[None] * 1e-3
+    coef = np.zeros((len(quads), design.shape[1], 3))
+    keep = weights > 0
+    for thr in (30.0, 20.0, 14.0):
+        weighted_t = (weights[:, :, None] * design[None]).transpose(0, 2, 1)  # (n, 6, m)
+        coef = np.linalg.solve(weighted_t @ design + eye, weighted_t @ colours)
+        resid = np.linalg.norm(colours - design @ coef, axis=2)
+        keep = resid < thr
+        # Too few samples left means no single surface: keep the plain fit's weights.
+        enough = keep.sum(axis=1) >= 12
+        weights = np.where(enough[:, None], keep, weights).astype(np.float64)
+    return coef, keep.mean(axis=1)
 
-    tb = np.linspace(0.1, 0.9, 12)
-    band = start[:, :, None, :] + d[:, :, None, :] * tb[None, None, :, None]
-    inside = _sample(maps.lab_blur, band + inward[:, :, None, :] * 3.0)  # (n, 4, 12, 3)
-    outside = _sample(maps.lab_blur, band - inward[:, :, None, :] * 2.0)
-    zeros, ones = np.zeros_like(tb), np.ones_like(tb)
-    side_u = np.concatenate([tb, ones, 1 - tb, zeros])
-    side_v = np.concatenate([zeros, tb, ones, 1 - tb])
-    expect = np.einsum("mk,nkc->nmc", _surface_design(side_u, side_v), coef).reshape(
-        n, 4, len(tb), 3
-    )
-    d_in = np.linalg.norm(inside - expect, axis=3)
-    d_out = np.linalg.norm(outside - expect, axis=3)
-    in_match = (d_in < 20).mean(axis=2)  # (n, 4)
-    out_diff = (d_out > 14).mean(axis=2)
-    contrast = (in_match * out_diff).mean(axis=1)
-    contrast_min = (in_match * out_diff).min(axis=1)
+
+def _score_chunk(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> F64Array:
+    parts = _score_parts(quads, maps, shape)
+    side = parts["side"]  # (n, 4)
+    raw = 0.45 * side.mean(axis=1) + 0.2 * side.min(axis=1) + 0.35 * parts["uniform"]
+    return np.asarray(np.clip(raw, 0.0, 1.0) * parts["area_term"], np.float64)
+
+
+def _score_parts(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> dict[str, F64Array]:
+    """The separate pieces of evidence for each candidate.
+
+    Each side is judged at points along it: the colour just inside must be the surface's
+    (as the interior model predicts it there) and the colour just outside must not be, with an
+    edge of matching direction between them. Where the inside is not surface-coloured, something
+    (a person) hides the side and the point counts neither way; where the outside is still
+    surface-coloured the board runs on past the side, which counts against it.
+    """
+    h, w = shape
+    n = len(quads)
+    start, d, inward = _side_geometry(quads)
+    ts = np.linspace(0.04, 0.96, 24)
+    pts = start[:, :, None, :] + d[:, :, None, :] * ts[None, None, :, None]  # (n, 4, S, 2)
+    hits = _edge_hits(quads, maps, len(ts))
+
+    coef, uniform = _surface_fit(quads, maps.lab_median)
+    inside = _sample(maps.lab_blur, pts + inward[:, :, None, :] * 2.5)  # (n, 4, S, 3)
+    outside = _sample(maps.lab_blur, pts - inward[:, :, None, :] * 2.5)
+    zeros, ones = np.zeros_like(ts), np.ones_like(ts)
+    side_u = np.concatenate([ts, ones, 1 - ts, zeros])
+    side_v = np.concatenate([zeros, ts, ones, 1 - ts])
+    expect = (_surface_design(side_u, side_v) @ coef).reshape(n, 4, len(ts), 3)
+    deeper = _sample(maps.lab_blur, pts + inward[:, :, None, :] * 6.0)
+    # The smooth model misses glare and light fall-off near the edges, so it only decides
+    # loosely what is surface; the fine decisions compare neighbours across the side.
+    surface_in = np.linalg.norm(inside - expect, axis=3) < 30
+    surface_out = np.linalg.norm(outside - expect, axis=3) < 30
+    in_match = surface_in & (np.linalg.norm(inside - deeper, axis=3) < 14)
+    out_diff = np.linalg.norm(outside - inside, axis=3) > 16
+    support = (in_match & out_diff & hits).mean(axis=2)
+    leak = (in_match & ~out_diff & surface_out).mean(axis=2)
+    side = support - 3.0 * leak
 
     x, y = quads[..., 0], quads[..., 1]
     area = 0.5 * np.abs(np.sum(x * np.roll(y, -1, axis=1) - y * np.roll(x, -1, axis=1), axis=1))
-    area_term = np.clip(area / (w * h), 0.0, 1.0) ** 0.15
-    side_len = np.linalg.norm(d, axis=2)
-    side_w = side_len / side_len.sum(axis=1, keepdims=True)
+    area_term = np.clip(area / (w * h), 0.0, 1.0) ** 0.1
     return {
-        "edge_w": (side_support * side_w).sum(axis=1),
-        "contrast_w": (in_match * out_diff * side_w).sum(axis=1),
-        "in_w": (in_match * side_w).sum(axis=1),
-        "out_w": (out_diff * side_w).sum(axis=1),
-        "area": area / (w * h),
-        "edge_2nd": np.sort(side_support, axis=1)[:, 1],
-        "contrast_2nd": np.sort(in_match * out_diff, axis=1)[:, 1],
-        "edge_mean": edge_mean,
-        "edge_min": edge_min,
+        "side": side,
+        "support": support,
+        "leak": leak,
+        "edge": hits.mean(axis=2),
         "uniform": uniform,
-        "contrast": contrast,
-        "contrast_min": contrast_min,
         "area_term": area_term,
-        "in_match": in_match.mean(axis=1),
-        "out_diff": out_diff.mean(axis=1),
     }
+
+
+def _chroma_weighted(lab: ImageArray) -> F64Array:
+    """Lab with a and b doubled, so that colour distances see a brown frame on a dark board."""
+    out = lab.astype(np.float64)
+    out[:, :, 1:] = (out[:, :, 1:] - 128) * 2
+    return out
 
 
 def _evidence(small: ImageArray) -> _Maps:
     lab = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2LAB), np.uint8)
     median = np.asarray(cv2.medianBlur(lab, 5), np.uint8)
-    dx, dy = _colour_gradients(np.asarray(cv2.GaussianBlur(lab, (3, 3), 0), np.uint8))
-    edges = np.asarray(cv2.Canny(dx, dy, 60, 150, L2gradient=True), np.uint8)
+    smooth = np.asarray(cv2.GaussianBlur(lab, (3, 3), 0), np.uint8)
+    dx, dy = _colour_gradients(smooth)
+    edges = np.asarray(cv2.Canny(dx, dy, 35, 80, L2gradient=True), np.uint8)
     mag = dx.astype(np.float32) ** 2 + dy.astype(np.float32) ** 2
     best = np.argmax(mag, axis=2)[:, :, None]
     gx = np.take_along_axis(dx, best, axis=2)[:, :, 0].astype(np.float64)
     gy = np.take_along_axis(dy, best, axis=2)[:, :, 0].astype(np.float64)
-    blur = np.asarray(cv2.GaussianBlur(lab, (3, 3), 0), np.float64)
-    return _Maps(edges, gx, gy, median.astype(np.float64), blur)
-
-
-def _board_region(lab_median: ImageArray, min_area: float) -> ImageArray | None:
-    """Mask of the largest smooth region that mostly stays clear of the image border.
-
-    The board surface is one region whose colour changes only gradually (light falls off,
-    glare is soft), bounded by its frame; flood fills with a neighbour-relative tolerance
-    recover it. A person in front cuts a bite out of it or a leg leaks out of it, which only
-    nudges the overlap scores it feeds.
-
-    Returns
-    -------
-    (H, W) uint8 mask (1 inside) in working-image pixels, or None.
-    """
-    h, w = lab_median.shape[:2]
-    labels = np.zeros((h + 2, w + 2), np.uint8)
-    tol = (3, 3, 3)
-    label = 1
-    for fy in np.linspace(0.15, 0.85, 5):
-        for fx in np.linspace(0.1, 0.9, 7):
-            x, y = int(fx * w), int(fy * h)
-            if labels[y + 1, x + 1]:
-                continue
-            flags = 4 | cv2.FLOODFILL_MASK_ONLY | (label << 8)
-            cv2.floodFill(lab_median, labels, (x, y), (0, 0, 0), tol, tol, flags)
-            label += 1
-    inner = labels[1:-1, 1:-1]
-    counts = np.bincount(inner.ravel(), minlength=label)
-    edge_px = np.concatenate([inner[0], inner[-1], inner[:, 0], inner[:, -1]])
-    touching = np.bincount(edge_px, minlength=label)
-    best, best_count = 0, min_area * w * h
-    for lab_id in range(1, label):
-        if counts[lab_id] > best_count and touching[lab_id] < 0.1 * 2 * (w + h):
-            best, best_count = lab_id, float(counts[lab_id])
-    if best == 0:
-        return None
-    region = (inner == best).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    return np.asarray(cv2.morphologyEx(region, cv2.MORPH_CLOSE, kernel), np.uint8)
-
-
-def _overlap_f1(quads: F64Array, region: ImageArray) -> F64Array:
-    """F1 of each quad ``(n, 4, 2)`` against a region mask (how well it outlines it)."""
-    small = region[::2, ::2]
-    total = float(small.sum())
-    out = np.zeros(len(quads))
-    canvas = np.zeros_like(small)
-    for i, q in enumerate(quads):
-        canvas[:] = 0
-        pts = np.round((q + 0.5) / 2 - 0.5).astype(np.int32)
-        cv2.fillConvexPoly(canvas, pts, 1)
-        inside = float(canvas.sum())
-        hit = float(np.count_nonzero(canvas & small))
-        if inside > 0 and total > 0 and hit > 0:
-            p, r = hit / inside, hit / total
-            out[i] = 2 * p * r / (p + r)
-    return out
+    return _Maps(edges, gx, gy, _chroma_weighted(median), _chroma_weighted(smooth))
 
 
 def _refine_side(
@@ -377,7 +366,12 @@ def _refine_side(
     deriv = np.linalg.norm(prof[:, 2:] - prof[:, :-2], axis=2)  # centred, step 1 px
     prior = np.exp(-0.5 * (offs[1:-1] / (0.6 * radius)) ** 2)
     weighted = deriv * prior[None, :]
-    k = np.argmax(weighted, axis=1)
+    # Of the strong edges across the side take the innermost: going out from the surface the
+    # first edge is the writing surface's own, then come the frame's outer edge and the tray.
+    padded = np.pad(weighted, ((0, 0), (1, 1)))
+    peak = (weighted >= padded[:, :-2]) & (weighted >= padded[:, 2:])
+    strong = peak & (weighted >= 0.35 * weighted.max(axis=1, keepdims=True))
+    k = weighted.shape[1] - 1 - np.argmax(strong[:, ::-1], axis=1)
     strength = deriv[np.arange(n_pts), k]
     k = np.clip(k, 1, deriv.shape[1] - 2)
     left, mid, right = (weighted[np.arange(n_pts), k + j] for j in (-1, 0, 1))
@@ -461,7 +455,7 @@ def find_board_quad(
     work_side: int = _WORK_SIDE,
     min_area: float = 0.05,
     min_confidence: float = 0.35,
-    max_lines: int = 14,
+    max_lines: int = 24,
     refine: bool = True,
 ) -> Quad | None:
     """Find the board's writing surface in a camera image.
@@ -508,10 +502,6 @@ def find_board_quad(
     scores = _score(quads, maps, (sh, sw))
     if len(scores) == 0:
         return None
-    region = _board_region(maps.lab_median.astype(np.uint8), min_area)
-    if region is not None:
-        top = np.argsort(-scores)[:200]
-        scores[top] = 0.5 * scores[top] + 0.5 * _overlap_f1(quads[top], region)
     best = int(np.argmax(scores))
     confidence = float(np.clip(scores[best], 0.0, 1.0))
     if confidence < min_confidence:

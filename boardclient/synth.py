@@ -187,6 +187,7 @@ class BoardScene:
             [[0, 0], [self.width_m, 0], [self.width_m, self.height_m], [0, self.height_m]],
             np.float64,
         )
+        framed: tuple[F64Array, F64Array] | None = None
         for _ in range(40):
             cam = target - dist * forward
             t = -r @ cam
@@ -201,9 +202,19 @@ class BoardScene:
                 and img[:, 1].min() > 0.04 * h
                 and img[:, 1].max() < 0.9 * h
             )
-            if abs(span - want) < 0.01 and inside:
-                break
+            if inside:
+                framed = (hom, img)
+                if abs(span - want) < 0.01:
+                    break
             dist *= span / want if inside else 1.08
+        else:
+            # The size asked for may not fit inside the frame (a steep view of a wide board):
+            # the search then swings between too close and too far and can stop on a view that
+            # cuts the board off, with corners outside the image that no camera could measure.
+            # Then keep the last view that showed the whole board.
+            cut = np.any((img < 0) | (img > np.array([w - 1, h - 1])))
+            if cut and framed is not None:
+                hom, img = framed
         self.plane_to_image: F64Array = hom / hom[2, 2]
         self.corners: FloatArray = img.astype(np.float32)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from boardclient.synth import make_board_photo, make_board_video
+from boardclient.synth import BoardScene, make_board_photo, make_board_video
 
 
 def test_photos_are_reproducible_from_their_seed() -> None:
@@ -31,3 +31,11 @@ def test_video_truth_has_an_erase_and_a_page_change_in_order() -> None:
     after = video.scene.ink_mask(t_page + 0.01)
     assert before.any() and after.any()
     assert (before & after).sum() < 0.5 * before.sum()
+
+
+def test_the_whole_board_is_in_view_even_when_the_asked_size_does_not_fit() -> None:
+    # Steep views of wide boards used to end the framing search on a view that cut the board
+    # off (corners outside the image, which no detector can measure).
+    for seed in range(20_000, 20_040):
+        corners = BoardScene(seed).corners
+        assert np.all(corners >= 0) and np.all(corners <= [1279, 719])

@@ -364,7 +364,7 @@ def _refine_side(
         np.float64,
     )  # (n_pts, n_offs, 3)
     deriv = np.linalg.norm(prof[:, 2:] - prof[:, :-2], axis=2)  # centred, step 1 px
-    prior = np.exp(-0.5 * (offs[1:-1] / (0.6 * radius)) ** 2)
+    prior = np.exp(-0.5 * (offs[1:-1] / radius) ** 2)
     weighted = deriv * prior[None, :]
     # Of the strong edges across the side take the innermost: going out from the surface the
     # first edge is the writing surface's own, then come the frame's outer edge and the tray.
@@ -508,7 +508,9 @@ def find_board_quad(
         return None
     corners = scale_corners(quads[best].astype(np.float32), 1.0 / scale)
     if refine:
-        corners = refine_quad(bgr, corners, radius=max(3.0, 2.0 / scale))
+        # A wide pass reaches the surface edge from a frame or tray edge, a narrow one settles.
+        corners = refine_quad(bgr, corners, radius=max(4.0, 3.5 / scale))
+        corners = refine_quad(bgr, corners, radius=3.0)
     return Quad(corners, confidence)
 
 

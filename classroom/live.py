@@ -33,7 +33,7 @@ from classroom.protocol import EVENTS, NAMESPACE
 from classroom.ratelimit import RATES, TokenBucket
 from classroom.services import Services
 from classroom.tallies import TallyCoalescer
-from classroom.wire import SocketServer
+from classroom.wire import SendQueue, SharedDeflate, SocketServer, broadcast
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,9 @@ class LiveServer:
             engineio_logger=False,
         )
         self.sessions: dict[str, Session] = {}
+        # Per class with connections here: how many, and the deflate stream its students share.
+        self._local: dict[str, int] = {}
+        self._streams: dict[str, SharedDeflate] = {}
         services.hub.emit = self.emit_event
         self.tallies = TallyCoalescer(services.hub, self._send_tally)
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
@@ -132,6 +135,13 @@ class LiveServer:
             ) from None
         await self.services.hub.attach(session.class_id)
         self.sessions[sid] = session
+        self._local[session.class_id] = self._local.get(session.class_id, 0) + 1
+        if session.actor.role == "student":
+            # Students get the class's broadcasts from one shared compressor (wire.py).
+            socket = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE))
+            queue = getattr(socket, "queue", None)
+            if isinstance(queue, SendQueue) and queue.outbox is not None:
+                queue.outbox.shareable = True
         self.services.metrics.connected.labels(role=session.actor.role).inc()
         self.services.metrics.classes_loaded.set(len(self.services.hub))
         if session.actor.role == "student":
@@ -200,6 +210,10 @@ class LiveServer:
         if session is None:
             return
         self.services.metrics.connected.labels(role=session.actor.role).dec()
+        left = self._local[session.class_id] = self._local.get(session.class_id, 1) - 1
+        if left <= 0:
+            self._local.pop(session.class_id, None)
+            self._streams.pop(session.class_id, None)
         if session.actor.role == "student":
             await self._log_presence(session, connected=False)
         self.services.hub.detach(session.class_id)
@@ -269,23 +283,35 @@ class LiveServer:
             self._send(event.type, event.to_wire_for(ANONYMOUS), teachers_room(cid))
             self._send(event.type, event.to_wire(), actor_room(cid, event.actor))
         else:
+            shared = None
             if event.audience == "all":
                 to: str | list[str] = class_room(cid)
+                shared = self._streams.get(cid)
+                if shared is None and cid in self._local:
+                    shared = self._streams[cid] = SharedDeflate()
             elif event.audience == "teachers":
                 to = teachers_room(cid)
             else:
                 to = [teachers_room(cid), actor_room(cid, event.actor)]
-            self._send(event.type, event.to_wire(), to)
+            self._send(event.type, event.to_wire(), to, shared)
         self.tallies.touch(event)
 
-    def _send(self, name: str, data: dict[str, Any], to: str | list[str]) -> None:
-        """Encode once, then queue the same packet for every local participant of ``to``."""
+    def _send(
+        self,
+        name: str,
+        data: dict[str, Any],
+        to: str | list[str],
+        shared: SharedDeflate | None = None,
+    ) -> None:
+        """Encode once, then send the same packet to every local participant of ``to``."""
         packet = self.sio.packet_class(
             socketio.packet.EVENT, namespace=NAMESPACE, data=[name, data]
         )
         message = eio_packet.Packet(eio_packet.MESSAGE, packet.encode())
         sockets = self.sio.eio.sockets
+        queues = []
         for _, eio_sid in self.sio.manager.get_participants(NAMESPACE, to):
             socket = sockets.get(eio_sid)
             if socket is not None and not socket.closed:
-                socket.queue.put_nowait(message)
+                queues.append(socket.queue)
+        broadcast(queues, message, shared)

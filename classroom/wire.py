@@ -62,6 +62,55 @@ _LEN16 = struct.Struct("!BBH").pack
 _LEN64 = struct.Struct("!BBQ").pack
 
 
+def _frame(first: int, payload: bytes) -> bytes:
+    size = len(payload)
+    if size < 126:
+        return bytes((first, size)) + payload
+    if size < 65536:
+        return _LEN16(first, 126, size) + payload
+    return _LEN64(first, 127, size) + payload
+
+
+def _deflate(compressor: Any, payload: bytes) -> bytes:
+    payload = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return payload[:-4] if payload.endswith(_DEFLATE_TAIL) else payload
+
+
+def _new_compressor(window: int) -> Any:
+    return zlib.compressobj(1, zlib.DEFLATED, -window, MEM_LEVEL)
+
+
+class SharedDeflate:
+    """One compressor for a class's broadcasts, shared by the students whose streams follow it.
+
+    With context takeover a receiver inflates each message against the last messages it
+    inflated. Students who have received exactly this compressor's messages since it was made
+    (and only uncompressed messages besides) can all be sent the same compressed frame: it is
+    compressed once, not once per student. A student whose stream left it (it was sent a
+    compressed message of its own, or joined later) makes the next broadcast start a new
+    compressor, which refers to nothing sent before and so suits every receiver.
+    """
+
+    __slots__ = ("_compressor", "generation", "window")
+
+    def __init__(self, window: int = WINDOW_BITS) -> None:
+        self.window = window
+        self.generation = 0
+        self._compressor: Any = None
+
+    def frame(self, payload: bytes, members: list[Outbox]) -> bytes:
+        """The text frame of ``payload`` for ``members``, who are in step with it afterwards."""
+        generation = self.generation
+        if self._compressor is None or any(
+            m.stream is not self or m.generation != generation for m in members
+        ):
+            self._compressor = _new_compressor(self.window)
+            self.generation = generation = generation + 1
+            for member in members:
+                member.follow(self, generation)
+        return _frame(_FIN | _TEXT | _RSV1, _deflate(self._compressor, payload))
+
+
 class Outbox:
     """Writes whole WebSocket messages to one connection's transport, compressed if negotiated."""
 
@@ -71,7 +120,10 @@ class Outbox:
         "_warmth",
         "_window",
         "dropped",
+        "generation",
         "max_backlog",
+        "shareable",
+        "stream",
         "transport",
     )
 
@@ -90,13 +142,28 @@ class Outbox:
         self._warmth = 0
         self.max_backlog = max_backlog
         self.dropped = False
+        # Set by the server for students: may take part in a class's SharedDeflate stream.
+        self.shareable = False
+        self.stream: SharedDeflate | None = None
+        self.generation = 0
 
     @property
     def deflate(self) -> bool:
         return self._window > 0
 
-    def write(self, message: str | bytes) -> bool:
-        """Frame and write one message; False if the connection is gone (or was just dropped)."""
+    @property
+    def can_share(self) -> bool:
+        """Whether this connection can follow a :class:`SharedDeflate` stream."""
+        return self.shareable and self._window == WINDOW_BITS and not self._notakeover
+
+    def follow(self, stream: SharedDeflate, generation: int) -> None:
+        """From now on this connection's compressed messages come from ``stream``."""
+        self.stream = stream
+        self.generation = generation
+        self._compressor = None  # its history is no longer what the receiver holds
+        self._warmth = 0
+
+    def _writable(self) -> bool:
         transport = self.transport
         if transport.is_closing():
             return False
@@ -107,33 +174,37 @@ class Outbox:
                            transport.get_write_buffer_size())  # fmt: skip
             transport.abort()
             return False
+        return True
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a frame made for this connection (by a :class:`SharedDeflate` it follows)."""
+        if not self._writable():
+            return False
+        self.transport.write(frame)
+        return True
+
+    def write(self, message: str | bytes) -> bool:
+        """Frame and write one message; False if the connection is gone (or was just dropped)."""
         if isinstance(message, str):
-            payload = message.encode()
-            first = _FIN | _TEXT
-        else:
-            payload = message
-            first = _FIN | _BINARY
+            return self.send(message.encode(), _FIN | _TEXT)
+        return self.send(message, _FIN | _BINARY)
+
+    def send(self, payload: bytes, first: int = _FIN | _TEXT) -> bool:
+        """Write ``payload`` (UTF-8 text by default) as one message, deflated if worth it."""
+        if not self._writable():
+            return False
         if self._window and len(payload) >= MIN_DEFLATE:
             # A fresh compressor's output refers to nothing sent before, which every
             # permessage-deflate receiver accepts, with or without context takeover.
-            compressor = self._compressor or zlib.compressobj(
-                1, zlib.DEFLATED, -self._window, MEM_LEVEL
-            )
-            payload = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
-            payload = payload[:-4] if payload.endswith(_DEFLATE_TAIL) else payload
+            compressor = self._compressor or _new_compressor(self._window)
+            payload = _deflate(compressor, payload)
             first |= _RSV1
+            self.stream = None  # the receiver's window now holds a message of ours
             if self._compressor is None and not self._notakeover:
                 self._warmth += 1
                 if self._warmth >= WARM_MESSAGES:
                     self._compressor = compressor
-        size = len(payload)
-        if size < 126:
-            transport.write(bytes((first, size)) + payload)
-        elif size < 65536:
-            transport.write(_LEN16(first, 126, size) + payload)
-        else:
-            transport.write(_LEN64(first, 127, size))
-            transport.write(payload)
+        self.transport.write(_frame(first, payload))
         return True
 
 
@@ -157,20 +228,53 @@ class SendQueue(asyncio.Queue[Any]):
         finally:
             self._parked = False
 
-    def put_nowait(self, item: Any) -> None:
+    def direct(self) -> Outbox | None:
+        """The outbox, if a message may be written to it now without overtaking queued ones."""
         outbox = self.outbox
         if (
             outbox is not None
             and self._parked
-            and item is not None
-            and item.packet_type != eio_packet.PING
             and self.empty()
             and self.socket.upgraded
             and not self.socket.upgrading
         ):
-            outbox.write(item.encode())
-            return
+            return outbox
+        return None
+
+    def put_nowait(self, item: Any) -> None:
+        if item is not None and item.packet_type != eio_packet.PING:
+            outbox = self.direct()
+            if outbox is not None:
+                outbox.write(item.encode())
+                return
         super().put_nowait(item)
+
+
+def broadcast(
+    queues: list[SendQueue], message: eio_packet.Packet, shared: SharedDeflate | None = None
+) -> None:
+    """Send one Engine.IO message to many sockets, encoding it once.
+
+    Sockets that can be written now get it at once; students following ``shared`` get one
+    frame compressed once for all of them; the others get it queued, behind what they have.
+    """
+    payload: bytes | None = None
+    members: list[Outbox] = []
+    for queue in queues:
+        outbox = queue.direct()
+        if outbox is None:
+            queue.put_nowait(message)
+            continue
+        if payload is None:
+            payload = message.encode().encode()
+        if shared is not None and outbox.can_share and len(payload) >= MIN_DEFLATE:
+            members.append(outbox)
+        else:
+            outbox.send(payload)
+    if members and shared is not None and payload is not None:
+        frame = shared.frame(payload, members)
+        for outbox in members:
+            outbox.write_frame(frame)
 
 
 def _offer_small_window(request: web.Request) -> web.Request:

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from classroom import board
-from classroom.wire import MIN_DEFLATE, WINDOW_BITS, Outbox
+from classroom.wire import MIN_DEFLATE, WINDOW_BITS, Outbox, SharedDeflate
 from tests.conftest import Running
 from tests.support.client import Peer
 
@@ -26,6 +26,8 @@ class RawStudent:
         self.ws = ws
         self.extensions = extensions
         self.events: list[tuple[str, Any]] = []
+        self.acks: dict[int, Any] = {}
+        self._next_id = 0
 
     @classmethod
     async def connect(cls, http: aiohttp.ClientSession, url: str, token: str) -> RawStudent:
@@ -48,6 +50,16 @@ class RawStudent:
             elif message.startswith("42["):
                 name, data = json.loads(message[2:])
                 self.events.append((name, data))
+            elif message.startswith("43"):
+                bracket = message.index("[")
+                self.acks[int(message[2:bracket])] = json.loads(message[bracket:])[0]
+
+    async def call(self, event: str, payload: dict[str, Any]) -> Any:
+        self._next_id += 1
+        ack_id = self._next_id
+        await self.ws.send_str(f"42{ack_id}" + json.dumps([event, payload]))
+        await self.read_until(lambda _: ack_id in self.acks)
+        return self.acks.pop(ack_id)
 
 
 def ink_seqs(events: list[tuple[str, Any]]) -> list[int]:
@@ -138,6 +150,90 @@ async def test_acks_and_broadcasts_interleave_without_reordering(
     assert ink_seqs(student.events) == sent
     await teacher.disconnect()
     await student.disconnect()
+
+
+async def test_students_on_one_shared_compressor_decode_everything(
+    running_unlimited: Running,
+) -> None:
+    """Students deflating the class's broadcasts together, some also getting big private
+    answers (their own compressed messages), all inflate every message correctly."""
+    running = running_unlimited
+    created = await running.new_class()
+    teacher = await running.teacher(str(created["class_id"]))
+    async with aiohttp.ClientSession() as http:
+        students = []
+        for name in ("Ayesha", "Bilal", "Chand"):
+            joined = await running.api.join(str(created["join_code"]), name)
+            students.append(await RawStudent.connect(http, running.url, joined["token"]))
+        sent: list[int] = []
+        for round_ in range(4):
+            sent += await draw(teacher, f"r{round_}", 30)
+            # Bilal reconnects the way a tablet does: a big log_resume answer of its own.
+            page = await students[1].call("log_resume", {"after_seq": 0, "limit": 200})
+            assert page["ok"] and len(page["events"]) > 20
+        for student in students:
+            await student.read_until(lambda events: sent[-1] in ink_seqs(events))
+            await student.ws.close()
+    streams = [[d for n, d in s.events if n.startswith("stroke_")] for s in students]
+    assert [d["seq"] for d in streams[0]] == sent
+    assert streams[0] == streams[1] == streams[2]
+    await teacher.disconnect()
+
+
+async def test_a_shared_stream_restarts_when_a_follower_leaves_it() -> None:
+    """Frame by frame over real sockets: one compression for many, and a restart only when a
+    follower got a compressed message of its own in between."""
+    loop = asyncio.get_running_loop()
+    pairs = [_quiet_pair() for _ in range(3)]
+    reads = []
+    outboxes = []
+    for writer, reader in pairs:
+        reader.setblocking(False)
+        reads.append(asyncio.ensure_future(_read_to_end(reader, loop)))
+        transport, _ = await loop.create_connection(asyncio.Protocol, sock=writer)
+        outbox = Outbox(transport, window_bits=WINDOW_BITS)  # type: ignore[arg-type]
+        outbox.shareable = True
+        outboxes.append(outbox)
+    shared = SharedDeflate()
+    expected: list[list[str]] = [[], [], []]
+    for n in range(120):
+        if n % 40 == 20:
+            private = json.dumps({"events": [{"seq": k, "pts": [k] * 30} for k in range(40)]})
+            assert outboxes[1].write(private)
+            expected[1].append(private)
+        message = '42["stroke_extended",' + json.dumps({"seq": n, "pts": [n, 1.5, 0.5] * 4}) + "]"
+        frame = shared.frame(message.encode(), outboxes)
+        for k, outbox in enumerate(outboxes):
+            assert outbox.write_frame(frame)
+            expected[k].append(message)
+    # Made once at the start, then again after each of Bilal's 3 private messages.
+    assert shared.generation == 4
+    for outbox in outboxes:
+        outbox.transport.close()
+    for k, read in enumerate(reads):
+        data = await asyncio.wait_for(read, 10)
+        assert _inflate_frames(data) == expected[k]
+    for _, reader in pairs:
+        reader.close()
+
+
+def _inflate_frames(data: bytes) -> list[str]:
+    """Server frames of one connection, inflated with one context-takeover stream."""
+    inflater = zlib.decompressobj(-15)
+    got = []
+    pos = 0
+    while pos < len(data):
+        first, second = data[pos], data[pos + 1]
+        size, pos = second & 0x7F, pos + 2
+        if size == 126:
+            size, pos = int.from_bytes(data[pos : pos + 2], "big"), pos + 2
+        elif size == 127:
+            size, pos = int.from_bytes(data[pos : pos + 8], "big"), pos + 8
+        body, pos = data[pos : pos + size], pos + size
+        if first & 0x40:
+            body = inflater.decompress(body + b"\x00\x00\xff\xff")
+        got.append(body.decode())
+    return got
 
 
 def _quiet_pair() -> tuple[socket.socket, socket.socket]:

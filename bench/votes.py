@@ -190,7 +190,10 @@ async def burst(
             if profiled:
                 for pid in servers:
                     os.kill(pid, signal.SIGUSR1)  # bench/_votes_server.py: start profiling
+            lag = asyncio.create_task(loop_lag_ms())
             result = await vote_burst(crowd, poll_id, within_s=within_s)
+            lag.cancel()
+            lags = await lag
             truth = result.expected_counts
             converged_at = await converged(teacher, poll_id, truth)
             if profiled:
@@ -228,11 +231,28 @@ async def burst(
                     None if converged_at is None else round((converged_at - last_counted) * 1000, 1)
                 ),
                 "burst_cpu_s": cpu,
+                "students_loop_lag_ms": {
+                    "p99": round(percentile(lags, 0.99), 1),
+                    "max": round(max(lags, default=0.0), 1),
+                },
             }
         finally:
             gc.unfreeze()
             await teacher.close()
             await crowd.close()
+
+
+async def loop_lag_ms(tick_s: float = 0.005) -> list[float]:
+    """How late this process's event loop ran a ``tick_s`` sleep, over and over, until cancelled:
+    the stalls of the load generator itself, which every ack in flight then shows as latency."""
+    lags: list[float] = []
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(asyncio.CancelledError):
+        while True:
+            due = loop.time() + tick_s
+            await asyncio.sleep(tick_s)
+            lags.append((loop.time() - due) * 1000)
+    return lags
 
 
 async def converged(teacher: CrowdClient, poll_id: str, truth: list[int]) -> float | None:

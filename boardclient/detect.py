@@ -268,7 +268,9 @@ def _surface_fit(quads: F64Array, surface: F64Array) -> tuple[F64Array, F64Array
 def _score_chunk(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> F64Array:
     parts = _score_parts(quads, maps, shape)
     side = parts["side"]  # (n, 4)
-    raw = 0.45 * side.mean(axis=1) + 0.2 * side.min(axis=1) + 0.35 * parts["uniform"]
+    # A person in front may hide a quarter of the surface without making it less of a board.
+    uniform = np.clip(parts["uniform"] / 0.75, 0.0, 1.0)
+    raw = 0.45 * side.mean(axis=1) + 0.2 * side.min(axis=1) + 0.35 * uniform
     return np.asarray(np.clip(raw, 0.0, 1.0) * parts["area_term"], np.float64)
 
 

@@ -145,8 +145,10 @@ def markdown() -> str:
         "`client_id` are idempotent: a retry returns the stored result with `duplicate: true`.",
         "",
         "Server events are lesson-log entries `{seq, type, by, ts, data, cid?, aud?}`, emitted "
-        "under their `type`. A client keeps the highest `seq` it has applied and after a "
-        "reconnect sends `log_resume {after_seq}` (paged; repeat while `more`).",
+        "under their `type`. Ink batches (`stroke_extended`, most of a lesson's messages) leave "
+        "out `ts`, `cid` and `by.name`, which no client needs. A client keeps the highest `seq` "
+        "it has applied and after a reconnect sends `log_resume {after_seq}` (paged; repeat "
+        "while `more`).",
         "",
         "## Client → server events",
         "",

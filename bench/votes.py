@@ -115,7 +115,7 @@ def redis_server(data_dir: Path, pids: list[int]) -> Iterator[str]:
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
          "--appendfsync", "always", "--dir", str(data_dir), "--protected-mode", "no",
-         "--loglevel", "warning"],
+         "--loglevel", "warning", "--latency-monitor-threshold", "5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -164,7 +164,13 @@ def servers(
 
 
 async def burst(
-    urls: list[str], students: int, within_s: float, pids: dict[str, int], *, profiled: bool
+    urls: list[str],
+    students: int,
+    within_s: float,
+    pids: dict[str, int],
+    *,
+    profiled: bool,
+    store_url: str,
 ) -> dict[str, Any]:
     async with crowd_session() as http:
         crowd = await Crowd.create_class(http, urls, TEACHER, PASSWORD)
@@ -186,6 +192,7 @@ async def burst(
             gc.freeze()
             cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             busy_before = machine_busy_seconds()
+            await redis_latency(store_url, reset=True)
             servers = [pid for name, pid in pids.items() if name.startswith("server")]
             if profiled:
                 for pid in servers:
@@ -204,6 +211,7 @@ async def burst(
             busy = machine_busy_seconds() - busy_before
             cpu = {name: round(seconds, 2) for name, seconds in used.items()}
             cpu["other"] = round(max(0.0, busy - sum(used.values())), 2)
+            slow_redis = await redis_latency(store_url, reset=False)
             snapshot = await ok(teacher, "class_snapshot", {})
             poll = next(p for p in snapshot["state"]["polls"]["polls"] if p["poll_id"] == poll_id)
             logged = [e for e in await whole_log(teacher) if e["type"] == "poll_voted"]
@@ -231,6 +239,8 @@ async def burst(
                     None if converged_at is None else round((converged_at - last_counted) * 1000, 1)
                 ),
                 "burst_cpu_s": cpu,
+                # Redis's own latency monitor: its slowest events (AOF fsync, script) >= 5 ms.
+                "redis_slowest_ms": slow_redis,
                 "students_loop_lag_ms": {
                     "p99": round(percentile(lags, 0.99), 1),
                     "max": round(max(lags, default=0.0), 1),
@@ -240,6 +250,24 @@ async def burst(
             gc.unfreeze()
             await teacher.close()
             await crowd.close()
+
+
+async def redis_latency(store_url: str, *, reset: bool) -> dict[str, int] | None:
+    """The worst latency Redis saw per event kind since the last reset (``LATENCY LATEST``)."""
+    if not store_url.startswith("redis://"):
+        return None
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(store_url)
+    try:
+        if reset:
+            await client.execute_command("LATENCY", "RESET")
+            return None
+        rows = await client.execute_command("LATENCY", "LATEST")
+        return {(name.decode() if isinstance(name, bytes) else name): int(worst)
+                for name, _, _, worst, *_ in rows}  # fmt: skip
+    finally:
+        await client.aclose()
 
 
 async def loop_lag_ms(tick_s: float = 0.005) -> list[float]:
@@ -291,7 +319,9 @@ def scenario(
         pids |= {f"server{n}": pid for n, pid in enumerate(server_pids)}
         if store_pids:
             pids["redis"] = store_pids[0]
-        result = asyncio.run(burst(urls, students, within, pids, profiled=bool(extra)))
+        result = asyncio.run(
+            burst(urls, students, within, pids, profiled=bool(extra), store_url=store_url)
+        )
     progress(f"{name}: {json.dumps(result)}")
     return result
 

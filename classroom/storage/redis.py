@@ -45,6 +45,8 @@ PREFIX = "tk"
 MAX_CONNECTIONS = 32
 # Largest group of events sent in one append script call.
 MAX_GROUP_EVENTS = 256
+# Append script calls in flight at once per class (each on its own connection).
+MAX_GROUPS_IN_FLIGHT = 2
 
 APPEND_SCRIPT = """
 local results = {}
@@ -108,7 +110,7 @@ class RedisStore:
         self._pending_appends: dict[
             str, list[tuple[list[NewEvent], asyncio.Future[list[AppendResult]]]]
         ] = defaultdict(list)
-        self._appenders: dict[str, asyncio.Task[None]] = {}
+        self._appenders: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -364,16 +366,22 @@ class RedisStore:
     async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:
         """Queue the events for the class's next group append and wait for their results.
 
-        Appends to one class that arrive while a script call is in flight are sent together in
+        Appends to one class that arrive while script calls are in flight are sent together in
         the next call (group commit, as the SQLite writer does): one round trip, one AOF fsync
-        and one pub/sub message for the lot, in call order.
+        and one pub/sub message for the lot. Up to ``MAX_GROUPS_IN_FLIGHT`` calls run at once,
+        so an append that arrives just after a call went out need not wait for its answer
+        before its own can start. Seqs follow the order Redis runs the calls in; concurrent
+        appends have no order of their own, and one caller's appends, awaited one after the
+        other, keep theirs.
         """
         if not events:
             return []
         done: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
         self._pending_appends[class_id].append((list(events), done))
-        if class_id not in self._appenders:
-            self._appenders[class_id] = asyncio.create_task(self._append_loop(class_id))
+        appenders = self._appenders[class_id]
+        if len(appenders) < MAX_GROUPS_IN_FLIGHT:
+            appender = asyncio.create_task(self._append_loop(class_id))
+            appenders.add(appender)
         return await done
 
     async def _append_loop(self, class_id: str) -> None:
@@ -401,9 +409,14 @@ class RedisStore:
                         fut.set_result(results[start : start + len(evs)])
                     start += len(evs)
         finally:
-            del self._appenders[class_id]
-            if not pending:
-                self._pending_appends.pop(class_id, None)
+            appenders = self._appenders[class_id]
+            task = asyncio.current_task()
+            if task is not None:
+                appenders.discard(task)
+            if not appenders:
+                del self._appenders[class_id]
+                if not pending:
+                    self._pending_appends.pop(class_id, None)
 
     async def _append_group(self, class_id: str, events: list[NewEvent]) -> list[AppendResult]:
         args: list[str] = [_class_key(class_id, "feed"), str(self._next_ts())]

@@ -56,7 +56,8 @@ class Call:
 
         Waiting gives the client read-your-writes: its next message (the next stroke batch,
         say) is checked against a state that already holds this one, even when the events
-        come back through Redis from another process.
+        come back through Redis from another process. Usually nothing is left to wait for:
+        the runtime applies this process's own events straight from the store's answer.
         """
         if not proposed:
             return {"seq": self.runtime.seq, "duplicate": True}

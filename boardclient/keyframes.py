@@ -3,9 +3,11 @@
 The detector watches the ink in the clean board model (people already removed). While
 writing only adds ink, the latest state is the "peak" worth keeping. When a large share of the
 peak's ink is gone, the peak is emitted as a keyframe: that is the full board just before the
-erase or page change. Small corrections lose too little ink to count. Exposure flicker does
-not change the ink (it is measured relative to the surface), and a person walking by never
-reaches the model.
+erase or page change. Only a board that grew or held still is a peak: states passed through
+while wiping (the model still shows old ink where the teacher stands) never are, and ink
+counts as new against the last keyframe. Small corrections lose too little ink to count.
+Exposure flicker does not change the ink (it is measured relative to the surface), and a person
+walking by never reaches the model.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ class KeyframeDetector:
         self._base: FloatArray | None = None
         self._previous: InkState | None = None
         self._steady = 0
+        # Whether the peak is a board that grew or held still, rather than a state passed
+        # through while wiping (a keyframe is only ever a board that was complete).
+        self._peak_settled = True
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
     def ink(self, clean: ImageArray) -> FloatArray:
@@ -135,11 +140,13 @@ class KeyframeDetector:
         p = self.params
         removed = self.removed_share(state.ink)
         if removed >= p.removed_share:
-            if self._worth_keeping():
+            if self._peak_settled and self._worth_keeping():
                 return Decision.KEYFRAME
             # Still wiping after a keyframe (or there was little to keep): follow it down.
+            # The base stays the last keyframe's ink: whatever is written meanwhile (often
+            # behind the writer, seen only once they step away) is new since that keyframe.
             self.peak = state
-            self._base = state.ink
+            self._peak_settled = False
             self._steady = 0
             return Decision.NONE
         steady = (
@@ -152,6 +159,7 @@ class KeyframeDetector:
         if growing or self._steady >= p.steady_checks:
             # Growing, or settled after a correction or a partial wipe: the board to keep.
             self.peak = state
+            self._peak_settled = True
             return Decision.PEAK
         if removed < 0.03:
             return Decision.PEAK
@@ -170,7 +178,8 @@ class KeyframeDetector:
         return added >= max(p.min_ink * size, 0.15 * self.peak.amount)
 
     def restart(self) -> None:
-        """After a keyframe: the current board becomes the new peak and the new base."""
+        """After a keyframe: its ink becomes the base, the current board the new peak."""
+        if self.peak is not None:
+            self._base = self.peak.ink
         self.peak = self.current
-        if self.current is not None:
-            self._base = self.current.ink
+        self._peak_settled = False

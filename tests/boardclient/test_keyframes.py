@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from boardclient.keyframes import Decision, KeyframeDetector
@@ -49,3 +50,39 @@ def test_a_page_change_is_a_keyframe() -> None:
     b, _ = draw_board((320, 160), seed=7)
     times = _run(KeyframeDetector("whiteboard"), [a] * 8 + [b] * 8)
     assert times == [2.0]
+
+
+def test_writing_revealed_after_an_erase_is_kept_when_the_page_changes() -> None:
+    # The teacher wipes the board, then writes a new block while standing in front of it: the
+    # clean model keeps the old ink where they stood until they step away, and the new block
+    # appears at that moment. That drop is not an erase, and the page change later must still
+    # keep the new block.
+    full, _ = draw_board((320, 160), seed=4)
+    surface = full[0, 0].copy()
+    blank = np.empty_like(full)
+    blank[:] = surface
+    boards = [full] * 10
+    for k in range(1, 7):  # wiped up to the person, whose part of the board stays stale
+        b = full.copy()
+        b[:, : min(40 * k, 220)] = surface
+        boards.append(b)
+    new_block = blank.copy()
+    for row in range(30, 130, 20):
+        cv2.line(new_block, (230, row), (300, row + 6), (40, 30, 30), 3)
+    boards += [new_block] * 12
+    page, _ = draw_board((320, 160), seed=9)
+    boards += [page] * 8
+    detector = KeyframeDetector("whiteboard")
+    times = []
+    kept = []
+    for i, b in enumerate(boards):
+        if detector.update(b, i * 0.25) is Decision.KEYFRAME:
+            times.append(i * 0.25)
+            assert detector.peak is not None
+            kept.append(detector.peak.ink)
+            detector.restart()
+    assert len(times) == 2
+    assert 2.5 <= times[0] <= 4.5
+    assert times[1] == 0.25 * (10 + 6 + 12)
+    # The second keyframe is the new block, not the stale old board.
+    assert kept[1][:, 230:300].sum() > 0.8 * kept[1].sum()

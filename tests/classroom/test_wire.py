@@ -217,13 +217,14 @@ async def test_a_shared_stream_restarts_when_a_follower_leaves_it() -> None:
         outbox.transport.close()
     for k, read in enumerate(reads):
         data = await asyncio.wait_for(read, 10)
-        assert _inflate_frames(data) == expected[k]
+        assert [text for text, _ in _inflate_frames(data)] == expected[k]
     for _, reader in pairs:
         reader.close()
 
 
-def _inflate_frames(data: bytes) -> list[str]:
-    """Server frames of one connection, inflated with one context-takeover stream."""
+def _inflate_frames(data: bytes) -> list[tuple[str, bool]]:
+    """Server frames of one connection (text, was it deflated), inflated with one
+    context-takeover stream; every frame a whole text message."""
     inflater = zlib.decompressobj(-15)
     got = []
     pos = 0
@@ -235,9 +236,10 @@ def _inflate_frames(data: bytes) -> list[str]:
         elif size == 127:
             size, pos = int.from_bytes(data[pos : pos + 8], "big"), pos + 8
         body, pos = data[pos : pos + size], pos + size
-        if first & 0x40:
+        assert first & 0x80 and first & 0x0F == 1  # FIN, text
+        if first & 0x40:  # RSV1: deflated
             body = inflater.decompress(body + b"\x00\x00\xff\xff")
-        got.append(body.decode())
+        got.append((body.decode(), bool(first & 0x40)))
     return got
 
 
@@ -290,26 +292,10 @@ async def test_compressed_frames_inflate_to_the_messages(notakeover: bool) -> No
         assert outbox.write(message)
     transport.close()  # flushes, then sends FIN
     data = await asyncio.wait_for(received, 10)
-    inflater = zlib.decompressobj(-15)
-    got = []
-    sizes_sent_plain: list[int] = []
-    pos = 0
-    while pos < len(data):
-        first, second = data[pos], data[pos + 1]
-        assert first & 0x80 and first & 0x0F == 1  # FIN, text
-        size, pos = second & 0x7F, pos + 2
-        if size == 126:
-            size, pos = int.from_bytes(data[pos : pos + 2], "big"), pos + 2
-        elif size == 127:
-            size, pos = int.from_bytes(data[pos : pos + 8], "big"), pos + 8
-        body, pos = data[pos : pos + size], pos + size
-        if first & 0x40:  # RSV1: deflated
-            body = inflater.decompress(body + b"\x00\x00\xff\xff")
-        else:
-            sizes_sent_plain.append(len(body))
-        got.append(body.decode())
-    assert got == messages
-    assert sizes_sent_plain and max(sizes_sent_plain) < MIN_DEFLATE  # only tiny ones
+    frames = _inflate_frames(data)
+    assert [text for text, _ in frames] == messages
+    plain = [text for text, deflated in frames if not deflated]
+    assert plain and max(len(text) for text in plain) < MIN_DEFLATE  # only tiny ones
     reader.close()
 
 

@@ -162,7 +162,6 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pipe: Connection) -> 
                 stroke.finished = stroke.ticks_left <= 0
             if inflight is not None and inflight.done():
                 ack = inflight.result()
-                ack_ms.append((time.monotonic() - sent_at) * 1000)
                 inflight = None
                 kind, offset, count = message
                 if not ack.get("ok"):
@@ -208,6 +207,10 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pipe: Connection) -> 
                     if event != "stroke_end":
                         sent[(stroke.id, message[1])] = sent_at
                     inflight = await sock.call(event, payload)
+                    # Timed when the ack arrives, not at the next tick that looks at it.
+                    inflight.add_done_callback(
+                        lambda _, at=sent_at: ack_ms.append((time.monotonic() - at) * 1000)
+                    )
                     stats["messages"] += 1
             elif inflight is not None:
                 stats["busy_ticks"] += 1

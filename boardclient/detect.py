@@ -305,7 +305,12 @@ def _score_parts(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> dict[s
     in_match = surface_in & (np.linalg.norm(inside - deeper, axis=3) < 14)
     out_diff = np.linalg.norm(outside - inside, axis=3) > 16
     support = (in_match & out_diff & hits).mean(axis=2)
-    leak = (in_match & ~out_diff & surface_out).mean(axis=2)
+    # Surface on both sides with no edge between: the board runs on past this side.
+    d_model_in = np.linalg.norm(inside - expect, axis=3)
+    flat = (np.linalg.norm(outside - inside, axis=3) < 12) & (
+        np.linalg.norm(inside - deeper, axis=3) < 12
+    )
+    leak = ((in_match & ~out_diff & surface_out) | (flat & (d_model_in < 45) & ~hits)).mean(axis=2)
     side = support - 3.0 * leak
 
     x, y = quads[..., 0], quads[..., 1]

@@ -24,6 +24,11 @@ from boardclient.geometry import F64Array, FloatArray, ImageArray, Quad, scale_c
 _WORK_SIDE = 480
 # Candidates that get the full (colour) scoring after the cheap edge check.
 _FULL_SCORED = 1500
+# Stretch past a corner (working-image pixels) checked for a side's edge running on.
+_RUN_ON_FROM = 5.0
+_RUN_ON_TO = 22.0
+_RUN_ON_WEIGHT = 0.5
+_RUN_ON_SAME = 70.0
 
 
 @dataclass(frozen=True)
@@ -232,6 +237,38 @@ def _edge_hits(quads: F64Array, maps: _Maps, n_pts: int) -> npt.NDArray[np.bool_
     return hits
 
 
+def _run_on(quads: F64Array, maps: _Maps, near_start: F64Array, near_end: F64Array) -> F64Array:
+    """How far each side's edge runs on past its two corners, ``(n, 4)`` in ``[0, 1]``.
+
+    A board side's edge stops at the corner (past it lie the frame and the wall); when the
+    edge carries on along the same line, the corner is not a board corner: a person's outline
+    or a stroke of writing cut the side short. Only edge points with the same surface on their
+    inside as the side has just before the corner (``near_start``, ``near_end``: ``(n, 4, 3)``)
+    count, so a person's outline carrying on below the board does not. The larger end counts.
+    """
+    start, d, inward = _side_geometry(quads)
+    length = np.linalg.norm(d, axis=2)  # (n, 4)
+    direction = d / np.maximum(length, 1e-9)[..., None]
+    dist = np.linspace(_RUN_ON_FROM, _RUN_ON_TO, 8)
+    ends = []
+    for base, sign, near in ((start, -1.0, near_start), (start + d, 1.0, near_end)):
+        pts = base[:, :, None, :] + sign * direction[:, :, None, :] * dist[None, None, :, None]
+        hit = np.zeros(pts.shape[:3], bool)
+        for off in (-1.0, 0.0, 1.0):
+            p = pts + inward[:, :, None, :] * off
+            on_edge = _sample(maps.edges, p) > 0
+            gx, gy = _sample(maps.grad_x, p), _sample(maps.grad_y, p)
+            norm = np.hypot(gx, gy) + 1e-9
+            cosang = np.abs(gx * inward[:, :, None, 0] + gy * inward[:, :, None, 1]) / norm
+            hit |= on_edge & (cosang > 0.85)
+        h, w = maps.edges.shape
+        within = (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
+        beside = _sample(maps.lab_blur, pts + inward[:, :, None, :] * 2.5)
+        same = np.linalg.norm(beside - near[:, :, None, :], axis=3) < _RUN_ON_SAME
+        ends.append((hit & within & same).mean(axis=2))
+    return np.asarray(np.maximum(ends[0], ends[1]), np.float64)
+
+
 def _surface_fit(quads: F64Array, surface: F64Array) -> tuple[F64Array, F64Array]:
     """Robust smooth (quadratic) model of the writing surface's colour over each quad.
 
@@ -311,7 +348,8 @@ def _score_parts(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> dict[s
         np.linalg.norm(inside - deeper, axis=3) < 12
     )
     leak = ((in_match & ~out_diff & surface_out) | (flat & (d_model_in < 45) & ~hits)).mean(axis=2)
-    side = support - 3.0 * leak
+    run_on = _run_on(quads, maps, inside[:, :, 0], inside[:, :, -1])
+    side = support - 3.0 * leak - _RUN_ON_WEIGHT * run_on
 
     x, y = quads[..., 0], quads[..., 1]
     area = 0.5 * np.abs(np.sum(x * np.roll(y, -1, axis=1) - y * np.roll(x, -1, axis=1), axis=1))
@@ -320,6 +358,7 @@ def _score_parts(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> dict[s
         "side": side,
         "support": support,
         "leak": leak,
+        "run_on": run_on,
         "edge": hits.mean(axis=2),
         "uniform": uniform,
         "area_term": area_term,

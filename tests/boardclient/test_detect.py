@@ -72,3 +72,18 @@ def test_a_person_in_front_or_a_frame_and_tray_do_not_pull_a_side_off_the_surfac
     quad = find_board_quad(photo.image)
     assert quad is not None
     assert corner_errors(quad.corners, photo.corners).max() <= 0.005 * quad_diagonal(photo.corners)
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        20003,  # person's outline near the shaded left side; the top edge runs on past it
+        20030,  # person's outline near the left side; the bottom edge runs on past it
+    ],
+)
+def test_a_side_whose_neighbours_run_on_past_it_is_not_the_board_side(seed: int) -> None:
+    photo = make_board_photo(seed)
+    assert bool(photo.hidden.any())
+    quad = find_board_quad(photo.image)
+    assert quad is not None
+    assert corner_errors(quad.corners, photo.corners).max() <= 0.02 * quad_diagonal(photo.corners)

@@ -6,7 +6,8 @@ edges along its sides; the best get the full evidence: a robust smooth model of 
 colour inside, and at points along each side, surface just inside, something else just outside
 and an edge between. A person in front hides stretches of a side; those count neither way,
 while a side with surface on both of its sides (a person's outline, a line of writing) counts
-against the candidate, and so does a side whose inside is the frame or the tray. The best
+against the candidate, and so does a side whose inside is the frame or the tray, and a quad
+no rectangle seen through a plausible pinhole camera could make. The best
 candidate is then refined at full resolution by fitting each side to the innermost strong
 edge, to sub-pixel precision, with outlier rejection.
 """
@@ -29,6 +30,14 @@ _RUN_ON_FROM = 5.0
 _RUN_ON_TO = 22.0
 _RUN_ON_WEIGHT = 0.5
 _RUN_ON_SAME = 70.0
+# Focal lengths (share of the image width) a classroom camera may have: about 35 to 100 degrees
+# of horizontal view.
+_FOCAL_RANGE = (0.4, 1.1)
+# A quad whose sides cannot meet at right angles in space (under any of those focal lengths)
+# is not a rectangular board seen through a pinhole; the cosine of the best angle above this
+# counts against it.
+_SKEW_FREE = 0.006
+_SKEW_WEIGHT = 15.0
 
 
 @dataclass(frozen=True)
@@ -302,12 +311,44 @@ def _surface_fit(quads: F64Array, surface: F64Array) -> tuple[F64Array, F64Array
     return coef, keep.mean(axis=1)
 
 
+def _skew(quads: F64Array, shape: tuple[int, int]) -> F64Array:
+    """How far each quad is from a rectangle seen by a pinhole camera, ``(n,)`` in ``[0, 1]``.
+
+    The homography from the unit square to the quad (image centre as origin) has columns
+    ``h1``, ``h2``; for a rectangle in space, ``K^-1 h1`` and ``K^-1 h2`` are perpendicular,
+    with ``K`` the camera matrix. The focal length is unknown, so the smallest cosine of the
+    angle between them over plausible focal lengths is returned: about 0 for a board, larger
+    for a quad with a side that follows something else (a person's outline).
+    """
+    h, w = shape
+    x = quads[..., 0] - w / 2
+    y = quads[..., 1] - h / 2
+    dx1, dx2, dx3 = x[:, 1] - x[:, 2], x[:, 3] - x[:, 2], x[:, 0] - x[:, 1] + x[:, 2] - x[:, 3]
+    dy1, dy2, dy3 = y[:, 1] - y[:, 2], y[:, 3] - y[:, 2], y[:, 0] - y[:, 1] + y[:, 2] - y[:, 3]
+    det = dx1 * dy2 - dx2 * dy1
+    det = np.where(np.abs(det) < 1e-9, 1e-9, det)
+    g = (dx3 * dy2 - dx2 * dy3) / det
+    k = (dx1 * dy3 - dx3 * dy1) / det
+    # Columns of the homography: images of the square's u and v directions.
+    col_u = np.column_stack([x[:, 1] - x[:, 0] + g * x[:, 1], y[:, 1] - y[:, 0] + g * y[:, 1], g])
+    col_v = np.column_stack([x[:, 3] - x[:, 0] + k * x[:, 3], y[:, 3] - y[:, 0] + k * y[:, 3], k])
+    focal = np.linspace(_FOCAL_RANGE[0], _FOCAL_RANGE[1], 32) * w
+    scale = np.ones((len(focal), 3))
+    scale[:, :2] = 1.0 / focal[:, None]
+    ray_u = col_u[:, None, :] * scale[None]  # (n, F, 3)
+    ray_v = col_v[:, None, :] * scale[None]
+    dot = np.abs(np.sum(ray_u * ray_v, axis=2))
+    norms = np.linalg.norm(ray_u, axis=2) * np.linalg.norm(ray_v, axis=2)
+    return np.asarray(np.min(dot / np.maximum(norms, 1e-12), axis=1), np.float64)
+
+
 def _score_chunk(quads: F64Array, maps: _Maps, shape: tuple[int, int]) -> F64Array:
     parts = _score_parts(quads, maps, shape)
     side = parts["side"]  # (n, 4)
     # A person in front may hide a quarter of the surface without making it less of a board.
     uniform = np.clip(parts["uniform"] / 0.75, 0.0, 1.0)
     raw = 0.45 * side.mean(axis=1) + 0.2 * side.min(axis=1) + 0.35 * uniform
+    raw = raw - _SKEW_WEIGHT * np.maximum(_skew(quads, shape) - _SKEW_FREE, 0.0)
     return np.asarray(np.clip(raw, 0.0, 1.0) * parts["area_term"], np.float64)
 
 

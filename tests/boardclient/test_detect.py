@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from boardclient.detect import find_board_quad
+from boardclient.detect import _skew, find_board_quad
 from boardclient.geometry import corner_errors, quad_diagonal
 from boardclient.synth import make_board_photo
 
@@ -87,3 +87,27 @@ def test_a_side_whose_neighbours_run_on_past_it_is_not_the_board_side(seed: int)
     quad = find_board_quad(photo.image)
     assert quad is not None
     assert corner_errors(quad.corners, photo.corners).max() <= 0.02 * quad_diagonal(photo.corners)
+
+
+def test_a_side_on_a_persons_outline_that_leaves_no_rectangle_is_not_the_board_side() -> None:
+    # Seed 20101: the person hides half the tilted left side and their shirt's upright edge
+    # runs on from it; a quad using that edge cannot be a rectangle under a plausible camera.
+    photo = make_board_photo(20101)
+    assert bool(photo.hidden.any())
+    quad = find_board_quad(photo.image)
+    assert quad is not None
+    assert corner_errors(quad.corners, photo.corners).max() <= 0.02 * quad_diagonal(photo.corners)
+
+
+def test_skew_is_near_zero_for_a_rectangle_in_perspective_and_large_for_a_kite() -> None:
+    # A 2 x 1 rectangle turned 30 degrees about the vertical axis, seen with a focal length of
+    # 0.8 image widths from 4 units away.
+    w, h, f = 480.0, 270.0, 0.8 * 480.0
+    angle = np.radians(30)
+    xs = np.array([-1.0, 1.0, 1.0, -1.0])
+    ys = np.array([-0.5, -0.5, 0.5, 0.5])
+    x3, z3 = xs * np.cos(angle), 4.0 + xs * np.sin(angle)
+    rect = np.column_stack([w / 2 + f * x3 / z3, h / 2 + f * ys / z3])[None]
+    kite = np.array([[[100.0, 60.0], [380.0, 80.0], [400.0, 230.0], [130.0, 200.0]]])
+    assert _skew(rect, (int(h), int(w)))[0] < 1e-3
+    assert _skew(kite, (int(h), int(w)))[0] > 0.05

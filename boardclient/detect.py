@@ -235,6 +235,12 @@ def _edge_hits(quads: F64Array, maps: _Maps, n_pts: int) -> npt.NDArray[np.bool_
     start, d, inward = _side_geometry(quads)
     ts = np.linspace(0.04, 0.96, n_pts)
     pts = start[:, :, None, :] + d[:, :, None, :] * ts[None, None, :, None]
+    return _on_side_edge(pts, inward, maps)
+
+
+def _on_side_edge(pts: F64Array, inward: F64Array, maps: _Maps) -> npt.NDArray[np.bool_]:
+    """Whether each point ``(n, 4, k, 2)`` is within 1 px (across its side, ``inward``
+    ``(n, 4, 2)``) of an edge whose gradient points across the side, ``(n, 4, k)``."""
     hits = np.zeros(pts.shape[:3], bool)
     for off in (-1.0, 0.0, 1.0):
         p = pts + inward[:, :, None, :] * off
@@ -262,14 +268,7 @@ def _run_on(quads: F64Array, maps: _Maps, near_start: F64Array, near_end: F64Arr
     ends = []
     for base, sign, near in ((start, -1.0, near_start), (start + d, 1.0, near_end)):
         pts = base[:, :, None, :] + sign * direction[:, :, None, :] * dist[None, None, :, None]
-        hit = np.zeros(pts.shape[:3], bool)
-        for off in (-1.0, 0.0, 1.0):
-            p = pts + inward[:, :, None, :] * off
-            on_edge = _sample(maps.edges, p) > 0
-            gx, gy = _sample(maps.grad_x, p), _sample(maps.grad_y, p)
-            norm = np.hypot(gx, gy) + 1e-9
-            cosang = np.abs(gx * inward[:, :, None, 0] + gy * inward[:, :, None, 1]) / norm
-            hit |= on_edge & (cosang > 0.85)
+        hit = _on_side_edge(pts, inward, maps)
         h, w = maps.edges.shape
         within = (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
         beside = _sample(maps.lab_blur, pts + inward[:, :, None, :] * 2.5)

@@ -17,6 +17,12 @@ from .conftest import draw_board
         (20008, "chalkboard", False),
         (20017, "whiteboard", False),
         (20013, "chalkboard", False),
+        # A person in front, or a frame and tray, must not pull a side off the surface:
+        (20002, "chalkboard", True),  # teacher in front of the left side, arm across the board
+        (20108, "chalkboard", True),  # teacher in front of the right side
+        (20109, "whiteboard", True),  # arm raised across the surface near the left side
+        (20004, "chalkboard", False),  # wide frame and chalk tray below the surface
+        (20014, "chalkboard", False),  # dark frame with little contrast to the surface
     ],
 )
 def test_finds_the_writing_surface_within_half_a_percent(
@@ -52,26 +58,6 @@ def test_no_board_in_a_featureless_image() -> None:
 def test_rejects_images_that_are_not_images() -> None:
     with pytest.raises(ValueError):
         find_board_quad(np.zeros((10, 10, 5), np.uint8))
-
-
-@pytest.mark.parametrize(
-    ("seed", "kind", "person"),
-    [
-        (20002, "chalkboard", True),  # teacher in front of the left side, arm across the board
-        (20108, "chalkboard", True),  # teacher in front of the right side
-        (20109, "whiteboard", True),  # arm raised across the surface near the left side
-        (20004, "chalkboard", False),  # wide frame and chalk tray below the surface
-        (20014, "chalkboard", False),  # dark frame with little contrast to the surface
-    ],
-)
-def test_a_person_in_front_or_a_frame_and_tray_do_not_pull_a_side_off_the_surface(
-    seed: int, kind: str, person: bool
-) -> None:
-    photo = make_board_photo(seed)
-    assert photo.kind == kind and bool(photo.hidden.any()) == person
-    quad = find_board_quad(photo.image)
-    assert quad is not None
-    assert corner_errors(quad.corners, photo.corners).max() <= 0.005 * quad_diagonal(photo.corners)
 
 
 @pytest.mark.parametrize(

@@ -570,15 +570,7 @@ def find_board_quad(
     h, w = bgr.shape[:2]
     if min(h, w) < 16:
         return None
-    scale = min(1.0, work_side / max(h, w))
-    small = (
-        bgr
-        if scale == 1.0
-        else np.asarray(
-            cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA),
-            np.uint8,
-        )
-    )
+    small, scale = _downscaled(bgr, work_side)
     sh, sw = small.shape[:2]
     maps = _evidence(small)
     lines = _hough_lines(maps.edges, max(20, int(0.06 * min(sh, sw))))
@@ -600,6 +592,16 @@ def find_board_quad(
     return Quad(corners, confidence)
 
 
+def _downscaled(bgr: ImageArray, side: int) -> tuple[ImageArray, float]:
+    """The image shrunk (never enlarged) so its longer side is at most ``side``, and the scale."""
+    h, w = bgr.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    if scale == 1.0:
+        return bgr, scale
+    small = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return np.asarray(small, np.uint8), scale
+
+
 def edge_support(image: npt.NDArray[np.generic], corners: FloatArray) -> float:
     """Share of a quad's outline that lies on image edges, in ``[0, 1]``.
 
@@ -610,17 +612,7 @@ def edge_support(image: npt.NDArray[np.generic], corners: FloatArray) -> float:
     image : (H, W, 3) uint8, BGR
     corners : (4, 2) float32, TL, TR, BR, BL
     """
-    bgr = _to_bgr(image)
-    h, w = bgr.shape[:2]
-    scale = min(1.0, _WORK_SIDE / max(h, w))
-    small = (
-        bgr
-        if scale == 1.0
-        else np.asarray(
-            cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA),
-            np.uint8,
-        )
-    )
+    small, scale = _downscaled(_to_bgr(image), _WORK_SIDE)
     maps = _evidence(small)
     quad = scale_corners(corners, scale).astype(np.float64)[None]
     start, d, inward = _side_geometry(quad)

@@ -166,28 +166,10 @@ class BoardPipeline:
         self._enhanced = None
 
     def _warp_full(self, frame: ImageArray) -> ImageArray:
-        if self._full_h is None:
-            raise ValueError("no board yet")
-        out = cv2.warpPerspective(
-            frame,
-            self._full_h,
-            self._out_size,
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        return np.asarray(out, np.uint8)
+        return _warp(frame, self._full_h, self._out_size)
 
     def _warp_work(self, frame: ImageArray) -> ImageArray:
-        if self._work_h is None:
-            raise ValueError("no board yet")
-        out = cv2.warpPerspective(
-            frame,
-            self._work_h,
-            self._work_size,
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        return np.asarray(out, np.uint8)
+        return _warp(frame, self._work_h, self._work_size)
 
     # ------------------------------------------------------------------ per frame
     def process(self, frame: ImageArray, t: float) -> FrameResult:
@@ -301,3 +283,13 @@ class BoardPipeline:
             return []
         t = self._last_t
         return [Keyframe(t, t, self._clean_full.copy(), "end")]
+
+
+def _warp(frame: ImageArray, homography: F64Array | None, size: tuple[int, int]) -> ImageArray:
+    """``frame`` warped onto the board grid of ``size`` (w, h) by ``homography``."""
+    if homography is None:
+        raise ValueError("no board yet")
+    out = cv2.warpPerspective(
+        frame, homography, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.asarray(out, np.uint8)

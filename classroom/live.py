@@ -97,8 +97,7 @@ class LiveServer:
             engineio_logger=False,
         )
         self.sessions: dict[str, Session] = {}
-        # Per class with connections here: how many, and the deflate stream its students share.
-        self._local: dict[str, int] = {}
+        # The deflate stream each class with connections here shares among its students.
         self._streams: dict[str, SharedDeflate] = {}
         services.hub.emit = self.emit_event
         self.tallies = TallyCoalescer(services.hub, self._send_tally)
@@ -141,7 +140,6 @@ class LiveServer:
             ) from None
         await self.services.hub.attach(session.class_id)
         self.sessions[sid] = session
-        self._local[session.class_id] = self._local.get(session.class_id, 0) + 1
         if session.actor.role == "student":
             # Students get the class's broadcasts from one shared compressor (wire.py).
             socket = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE))
@@ -216,13 +214,12 @@ class LiveServer:
         if session is None:
             return
         self.services.metrics.connected.labels(role=session.actor.role).dec()
-        left = self._local[session.class_id] = self._local.get(session.class_id, 1) - 1
-        if left <= 0:
-            self._local.pop(session.class_id, None)
-            self._streams.pop(session.class_id, None)
         if session.actor.role == "student":
             await self._log_presence(session, connected=False)
         self.services.hub.detach(session.class_id)
+        runtime = self.services.hub.loaded(session.class_id)
+        if runtime is None or runtime.local_clients == 0:
+            self._streams.pop(session.class_id, None)
 
     # events
 
@@ -293,8 +290,10 @@ class LiveServer:
             if event.audience == "all":
                 to: str | list[str] = class_room(cid)
                 shared = self._streams.get(cid)
-                if shared is None and cid in self._local:
-                    shared = self._streams[cid] = SharedDeflate()
+                if shared is None:
+                    runtime = self.services.hub.loaded(cid)
+                    if runtime is not None and runtime.local_clients:
+                        shared = self._streams[cid] = SharedDeflate()
             elif event.audience == "teachers":
                 to = teachers_room(cid)
             else:

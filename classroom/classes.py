@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -57,6 +59,21 @@ class DeviceRecord:
 def new_id(prefix: str) -> str:
     """A random, URL-safe id such as ``c_3fZ...`` (96 bits)."""
     return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def is_client_id(value: str) -> bool:
+    """Whether ``value`` is a well-formed client-made id (an idempotency key)."""
+    return _CLIENT_ID.fullmatch(value) is not None
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """An id made from a request's idempotency key (and its scope), so a retry of the request
+    names the same record: ``derived_id("s", class_id, key)``. 96 bits, like ``new_id``."""
+    digest = hashlib.blake2b("\x00".join(parts).encode(), digest_size=12).digest()
+    return f"{prefix}_{base64.urlsafe_b64encode(digest).decode()}"
 
 
 def new_join_code() -> str:

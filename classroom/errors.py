@@ -66,6 +66,13 @@ class Conflict(ClassroomError):
     http_status = 409
 
 
+class IdempotencyConflict(ClassroomError):
+    """A retry reused a client id (idempotency key) with another payload than the stored one."""
+
+    code = "IDEMPOTENCY_CONFLICT"
+    http_status = 409
+
+
 class ClassEnded(ClassroomError):
     """The teacher ended the class; it is read-only now."""
 

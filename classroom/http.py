@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from classroom import camera, classes, quiz_import, quizzes, render, reports, roster
+from classroom import camera, classes, handlers, quiz_import, render, reports, roster
 from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
 from classroom.boundary import client_address, describe_validation_error
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
@@ -26,6 +26,7 @@ from classroom.errors import (
     ClassroomError,
     Conflict,
     Forbidden,
+    IdempotencyConflict,
     InternalError,
     InvalidPayload,
     NotFound,
@@ -33,8 +34,10 @@ from classroom.errors import (
     RateLimited,
     Unauthorized,
 )
+from classroom.handlers import Session
 from classroom.keys import SERVICES
 from classroom.log import Actor
+from classroom.protocol.core import ClassEnd
 from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
 
@@ -69,6 +72,26 @@ class DeviceBody(Body):
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    """The client's ``Idempotency-Key`` header: a retry with it is answered with the first
+    request's result instead of being applied again."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not classes.is_client_id(key):
+        raise InvalidPayload(
+            f"{IDEMPOTENCY_HEADER} is 1-64 letters, digits or _.:-", field=IDEMPOTENCY_HEADER
+        )
+    return key
+
+
+def _http_session(request: web.Request, actor: Actor, class_id: str) -> Session:
+    return Session(sid="http", actor=actor, class_id=class_id, address=_address(request))
 
 
 @web.middleware
@@ -381,25 +404,16 @@ async def import_quiz(request: web.Request) -> web.Response:
     data = await _read_upload(request)
     title = request.query.get("title") or None
     definition = await asyncio.to_thread(quiz_import.parse_quiz, data, filename, title=title)
-    services = _services(request)
-    runtime = await services.hub.get(record.id)
-    roster.check_open(runtime.state.roster)
-    quiz_id = classes.new_id("q")
-    payload = QuizCreate(quiz=definition)
     teacher = Actor("teacher", claims.subject, claims.subject)
-    proposed = quizzes.propose_create(
-        runtime.state.part("quizzes"), teacher, payload, quiz_id=quiz_id
+    payload = QuizCreate(
+        quiz=definition,
+        client_id=_idempotency_key(request) or classes.new_id("import"),
     )
-    results = await services.append(record.id, teacher, proposed)
+    session = _http_session(request, teacher, record.id)
+    ack = await handlers.run(_services(request), session, "quiz_create", payload)
     return web.json_response(
-        {
-            "ok": True,
-            "quiz_id": quiz_id,
-            "title": definition.title,
-            "questions": len(definition.questions),
-            "seq": results[0].event.seq,
-        },
-        status=201,
+        {"ok": True, **ack, "title": definition.title},
+        status=200 if ack["duplicate"] else 201,
     )
 
 
@@ -487,9 +501,17 @@ async def create_class(request: web.Request) -> web.Response:
     body = await _parse(request, ClassCreateBody)
     title = classes.clean_display_name(body.title, field="title", limit=classes.MAX_TITLE_CHARS)
     store = _services(request).store
+    key = _idempotency_key(request)
+    class_id = classes.new_id("c") if key is None else classes.derived_id("c", claims.subject, key)
+    if key is not None:
+        existing = await store.get_class(class_id)
+        if existing is not None:
+            if existing.title != title:
+                raise IdempotencyConflict(f"{IDEMPOTENCY_HEADER} was used for another class")
+            return web.json_response({"ok": True, **_class_json(request, existing)})
     for _ in range(8):  # a collision among 148M codes is rare; try again with a new one
         record = ClassRecord(
-            id=classes.new_id("c"),
+            id=class_id,
             teacher=claims.subject,
             title=title,
             join_code=classes.new_join_code(),
@@ -516,11 +538,10 @@ async def end_class(request: web.Request) -> web.Response:
     if not record.ended:
         runtime = await services.hub.get(record.id)
         if not runtime.state.roster.ended:
-            await services.append(
-                record.id,
-                Actor("teacher", claims.subject, claims.subject),
-                roster.propose_end(runtime.state.roster),
-                client_id="class-end",
+            teacher = Actor("teacher", claims.subject, claims.subject)
+            payload = ClassEnd(client_id=_idempotency_key(request) or "class-end")
+            await handlers.run(
+                services, _http_session(request, teacher, record.id), "class_end", payload
             )
         await services.store.mark_class_ended(record.id, _now_ms())
     return web.json_response({"ok": True, "class_id": record.id, "ended": True})
@@ -545,13 +566,20 @@ async def issue_device(request: web.Request) -> web.Response:
     if record.ended:
         raise ClassEnded("this class has ended")
     name = classes.clean_display_name(body.name)
-    device = DeviceRecord(
-        class_id=record.id, id=classes.new_id("d"), name=name, created_at=_now_ms()
-    )
+    key = _idempotency_key(request)
+    device_id = classes.new_id("d") if key is None else classes.derived_id("d", record.id, key)
     services = _services(request)
-    await services.store.add_device(device)
-    token = services.signer.issue(TokenClaims(role="board", subject=device.id, class_id=record.id))
-    return web.json_response({"ok": True, "device_id": device.id, "token": token}, status=201)
+    existing = None if key is None else await services.store.get_device(record.id, device_id)
+    if existing is not None and existing.name != name:
+        raise IdempotencyConflict(f"{IDEMPOTENCY_HEADER} was used for another device")
+    if existing is None:
+        device = DeviceRecord(class_id=record.id, id=device_id, name=name, created_at=_now_ms())
+        await services.store.add_device(device)
+    token = services.signer.issue(TokenClaims(role="board", subject=device_id, class_id=record.id))
+    return web.json_response(
+        {"ok": True, "device_id": device_id, "token": token},
+        status=200 if existing is not None else 201,
+    )
 
 
 async def join(request: web.Request) -> web.Response:
@@ -578,16 +606,19 @@ async def join(request: web.Request) -> web.Response:
     services.join_lockout.succeed(address)
     runtime = await services.hub.get(record.id)
     roster.check_open(runtime.state.roster)
-    student = StudentRecord(
-        class_id=record.id, id=classes.new_id("s"), name=name, created_at=_now_ms()
-    )
-    await services.store.add_student(student)
+    key = _idempotency_key(request)
+    student_id = classes.new_id("s") if key is None else classes.derived_id("s", record.id, key)
+    student = None if key is None else await services.store.get_student(record.id, student_id)
+    if student is not None and student.name != name:
+        raise IdempotencyConflict(f"{IDEMPOTENCY_HEADER} was used to join with another name")
+    if student is None:
+        student = StudentRecord(class_id=record.id, id=student_id, name=name, created_at=_now_ms())
+        await services.store.add_student(student)
     actor = Actor("student", student.id, student.name)
-    await services.append(
-        record.id,
-        actor,
-        roster.propose_joined(runtime.state.roster, student.id, name),
-        client_id="joined",
+    call = handlers.Call(services, _http_session(request, actor, record.id), runtime, body)
+    # Through the write path: the student is in the live roster once this answers.
+    await call.append_ack(
+        roster.propose_joined(runtime.state.roster, student.id, name), key="joined"
     )
     token = services.signer.issue(
         TokenClaims(role="student", subject=student.id, class_id=record.id)

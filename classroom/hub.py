@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from classroom import lesson
-from classroom.log import Actor, Event
+from classroom.log import LEAN_EVENTS, Actor, Event
 from classroom.storage.base import Store
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,10 @@ class ClassRuntime:
         self._applying = asyncio.Lock()
         self.local_clients = 0
         self._unload_handle: asyncio.TimerHandle | None = None
+        # The keyed first event of every request but ink batches, by (role, author, key): a
+        # retry is answered from here without a store read. Ink batches (most of the log) are
+        # found in the tail or the store; their retries are rare and cheap to detect.
+        self._keyed: dict[tuple[str, str, str], Event] = {}
 
     @property
     def seq(self) -> int:
@@ -122,6 +126,9 @@ class ClassRuntime:
             )
             self.state.seq = event.seq
         self.tail.append(event)
+        cid = event.client_id
+        if cid is not None and event.type not in LEAN_EVENTS and "#" not in cid:
+            self._keyed[(event.actor.role, event.actor.id, cid)] = event
         self._release_waiters()
         if emit:
             try:
@@ -163,6 +170,23 @@ class ClassRuntime:
             _, _, applied = heapq.heappop(self._waiters)
             if not applied.done():
                 applied.set_result(None)
+
+    async def find_keyed(self, actor: Actor, client_id: str) -> Event | None:
+        """The first event ``actor`` appended with idempotency key ``client_id``, or None."""
+        found = self._keyed.get((actor.role, actor.id, client_id))
+        if found is not None:
+            return found
+        for event in reversed(self.tail):
+            if event.client_id == client_id and (event.actor.role, event.actor.id) == (
+                actor.role,
+                actor.id,
+            ):
+                return event
+        return await self._store.find_by_client_id(self.class_id, actor, client_id)
+
+    def find_applied(self, actor: Actor, client_id: str) -> Event | None:
+        """Like :meth:`find_keyed` for requests other than ink batches, from memory only."""
+        return self._keyed.get((actor.role, actor.id, client_id))
 
     async def events_after(self, after_seq: int, limit: int) -> list[Event]:
         """Events with seq > ``after_seq``, from the in-memory tail when it covers them."""

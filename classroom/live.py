@@ -15,7 +15,7 @@ import socketio
 from engineio import packet as eio_packet
 from pydantic import ValidationError
 
-from classroom import roster
+from classroom import handlers, roster
 from classroom.boundary import client_address, describe_validation_error
 from classroom.errors import (
     ClassroomError,
@@ -27,7 +27,7 @@ from classroom.errors import (
     Unauthorized,
     UnknownEvent,
 )
-from classroom.handlers import HANDLERS, Call, Session
+from classroom.handlers import Session
 from classroom.log import ANONYMOUS, Actor, Event
 from classroom.protocol import EVENTS, NAMESPACE
 from classroom.ratelimit import RATES, TokenBucket
@@ -238,8 +238,7 @@ class LiveServer:
                 payload = spec.payload.model_validate({} if data is None else data)
             except ValidationError as exc:
                 raise describe_validation_error(exc) from None
-            runtime = await self.services.hub.get(session.class_id)
-            result = await HANDLERS[name](Call(self.services, session, runtime), payload)
+            result = await handlers.run(self.services, session, name, payload)
         except ClassroomError as exc:
             self.services.metrics.rejected.labels(code=exc.code).inc()
             return self._error(exc)

@@ -64,6 +64,9 @@ class NewEvent:
     data: dict[str, Any]
     client_id: str | None = None
     audience: Audience = "all"
+    # A digest of the request that made the event (its first event only): a retry with the same
+    # client id and another payload is refused instead of being answered as a duplicate.
+    payload_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class Event:
     data: dict[str, Any]
     client_id: str | None = None
     audience: Audience = "all"
+    payload_hash: str | None = None
 
     def visible_to(self, viewer: Actor) -> bool:
         """Whether ``viewer`` may see this event."""
@@ -100,6 +104,8 @@ class Event:
             record["cid"] = self.client_id
         if self.audience != "all":
             record["aud"] = self.audience
+        if self.payload_hash is not None:
+            record["ph"] = self.payload_hash
         return record
 
     @classmethod
@@ -114,12 +120,15 @@ class Event:
             data=record["data"],
             client_id=record.get("cid"),
             audience=record.get("aud", "all"),
+            payload_hash=record.get("ph"),
         )
 
     def to_wire(self) -> dict[str, Any]:
         """What clients receive: the stored form, or its lean form for ink batches."""
         if self.type not in LEAN_EVENTS:
-            return self.to_record()
+            record = self.to_record()
+            record.pop("ph", None)
+            return record
         wire: dict[str, Any] = {
             "seq": self.seq,
             "type": self.type,
@@ -138,6 +147,7 @@ class Event:
     def to_wire_for(self, viewer: Actor) -> dict[str, Any]:
         """The wire form for ``viewer``: anonymous events lose their author for everyone else."""
         record = self.to_record()
+        record.pop("ph", None)
         if self.anonymous and (viewer.role, viewer.id) != (self.actor.role, self.actor.id):
             record["by"] = ANONYMOUS.to_wire()
         return record

@@ -28,6 +28,7 @@ from classroom.protocol.polls import (
     MAX_WORD_CHARS,
     YES_NO_OPTIONS,
     PollCreate,
+    PollFields,
     PollKind,
     PollRef,
     PollShowResults,
@@ -200,7 +201,7 @@ def propose_create(
     _require_role(actor, "teacher", "create a poll")
     if poll_id in state.polls:
         raise Conflict(f"poll {poll_id!r} already exists", field="poll_id")
-    data = {"poll_id": poll_id, **payload.model_dump(mode="json")}
+    data = {"poll_id": poll_id, **payload.model_dump(mode="json", exclude={"client_id"})}
     return [Proposed("poll_created", data, audience="teachers")]
 
 
@@ -356,7 +357,7 @@ def _apply_created(state: PollsState, event: Event) -> None:
     if event.actor.role != "teacher" or data.get("poll_id") in state.polls:
         return
     try:
-        payload = PollCreate.model_validate({key: data[key] for key in data if key != "poll_id"})
+        payload = PollFields.model_validate({key: data[key] for key in data if key != "poll_id"})
     except ValueError:
         return
     poll = Poll(

@@ -48,8 +48,10 @@ class Services:
         actor: Actor,
         proposed: Sequence[Proposed],
         client_id: str | None = None,
+        payload_hash: str | None = None,
     ) -> list[AppendResult]:
-        """Append a feature's proposed events; the first carries the client id (idempotency)."""
+        """Append a feature's proposed events; the first carries the client id (idempotency)
+        and the digest of the request that made them."""
         events = [
             NewEvent(
                 type=p.type,
@@ -59,6 +61,7 @@ class Services:
                 if i == 0
                 else (None if client_id is None else f"{client_id}#{i}"),
                 audience=p.audience,
+                payload_hash=payload_hash if i == 0 else None,
             )
             for i, p in enumerate(proposed)
         ]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from classroom.handlers import board, camera, core, polls, quizzes
-from classroom.handlers.base import Call, Handler, Session
+from classroom.handlers.base import AckFields, Call, Handler, Session, no_fields, payload_digest
+from classroom.protocol import EVENTS
+from classroom.protocol.common import Payload
+from classroom.services import Services
 
 HANDLERS: dict[str, Handler] = {
     **core.HANDLERS,
@@ -13,4 +18,39 @@ HANDLERS: dict[str, Handler] = {
     **camera.HANDLERS,
 }
 
-__all__ = ["HANDLERS", "Call", "Handler", "Session"]
+# Extra ack fields per write, made from its stored first event (see ``Call.stored_ack``).
+ACK_FIELDS: dict[str, AckFields] = {
+    **polls.ACK_FIELDS,
+    **quizzes.ACK_FIELDS,
+    **camera.ACK_FIELDS,
+}
+
+
+async def run(services: Services, session: Session, name: str, payload: Payload) -> dict[str, Any]:
+    """Run one validated event for ``session``: the one path of every write, socket or HTTP.
+
+    A write runs under its idempotency key: a retry of a request already applied is answered
+    with its stored result before anything is proposed. A socket's writes run one at a time in
+    arrival order, so a client may send the next one before the previous one's ack.
+    """
+    spec = EVENTS[name]
+    runtime = await services.hub.get(session.class_id)
+    if not spec.writes:
+        return await HANDLERS[name](Call(services, session, runtime, payload), payload)
+    call = Call(
+        services,
+        session,
+        runtime,
+        payload,
+        key=spec.idempotency_key(payload),
+        payload_hash=payload_digest(payload) if spec.same_payload else None,
+        fields=ACK_FIELDS.get(name, no_fields),
+    )
+    async with session.writes:
+        stored = None if call.key is None else runtime.find_applied(call.actor, call.key)
+        if stored is not None:
+            return call.stored_ack(stored)
+        return await HANDLERS[name](call, payload)
+
+
+__all__ = ["ACK_FIELDS", "HANDLERS", "Call", "Handler", "Session", "payload_digest", "run"]

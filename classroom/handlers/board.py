@@ -11,30 +11,6 @@ from classroom.protocol import board as p
 from classroom.protocol.common import Payload
 
 
-def client_id_of(payload: Payload) -> str | None:
-    """The idempotency key of a board write: a retried message maps to the same key."""
-    match payload:
-        case p.StrokeStart():
-            return f"stroke:{payload.stroke_id}"
-        case p.StrokeExtend():
-            return f"stroke:{payload.stroke_id}@{payload.offset}"
-        case p.StrokeEnd():
-            return f"stroke:{payload.stroke_id}/end"
-        case p.ShapeAdd():
-            return f"item:{payload.shape_id}"
-        case p.TextAdd():
-            return f"item:{payload.text_id}"
-        case p.PageAdd():
-            return f"page:{payload.page_id}"
-        case p.BoardErase() | p.PageClear():
-            return f"op:{payload.op_id}"
-        case p.BoardUndo() | p.BoardRedo():
-            # Not op_id: one operation may be undone, redone and undone again.
-            verb = "undo" if isinstance(payload, p.BoardUndo) else "redo"
-            return None if payload.client_id is None else f"{verb}:{payload.client_id}"
-    return None
-
-
 async def on_board_event(call: Call, payload: Payload) -> dict[str, Any]:
     board_state = call.open_part("board")
     if isinstance(payload, p.PageAdd | p.PageSetBackground) and payload.background.image:
@@ -43,7 +19,16 @@ async def on_board_event(call: Call, payload: Payload) -> dict[str, Any]:
         if found is None:
             raise NotFound("no such uploaded picture in this class", field="background.image")
     proposed = board.propose(board_state, call.actor, payload)
-    return await call.append_ack(proposed, client_id_of(payload))
+    key = None
+    if (
+        isinstance(payload, p.StrokeExtend)
+        and proposed
+        and proposed[0].data["offset"] != payload.offset
+    ):
+        # The batch overlapped points already stored and was trimmed: it is keyed by the offset
+        # of its first new point, so a resend that merged unacknowledged batches adds the rest.
+        key = f"stroke:{payload.stroke_id}@{proposed[0].data['offset']}"
+    return await call.append_ack(proposed, key)
 
 
 HANDLERS: dict[str, Handler] = {spec.name: on_board_event for spec in p.EVENTS}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from classroom import camera
-from classroom.handlers.base import Call, Handler
+from classroom.handlers.base import AckFields, Call, Handler
+from classroom.log import Event
 from classroom.protocol import camera as p
 
 
@@ -33,8 +34,7 @@ async def on_camera_snapshot(call: Call, payload: p.CameraSnapshot) -> dict[str,
     proposed = camera.propose_snapshot(_state(call), call.actor, payload)
     if proposed:
         await _store_image(call, camera.LATEST_ASSET, payload)
-    ack = await call.append_ack(proposed, f"snap:{payload.snapshot_id}")
-    return {**ack, "asset_id": camera.LATEST_ASSET}
+    return await call.append_ack(proposed)
 
 
 async def on_camera_keyframe(call: Call, payload: p.CameraKeyframe) -> dict[str, Any]:
@@ -42,11 +42,23 @@ async def on_camera_keyframe(call: Call, payload: p.CameraKeyframe) -> dict[str,
     asset_id = camera.keyframe_asset_id(payload.keyframe_id)
     if proposed:
         await _store_image(call, asset_id, payload)
-    ack = await call.append_ack(proposed, f"kf:{payload.keyframe_id}")
-    return {**ack, "asset_id": asset_id}
+    return await call.append_ack(proposed)
+
+
+def _snapshot_fields(call: Call, event: Event | None) -> dict[str, Any]:
+    return {"asset_id": camera.LATEST_ASSET}
+
+
+def _keyframe_fields(call: Call, event: Event | None) -> dict[str, Any]:
+    return {"asset_id": camera.keyframe_asset_id(cast(p.CameraKeyframe, call.payload).keyframe_id)}
 
 
 HANDLERS: dict[str, Handler] = {
     "camera_snapshot": on_camera_snapshot,
     "camera_keyframe": on_camera_keyframe,
+}
+
+ACK_FIELDS: dict[str, AckFields] = {
+    "camera_snapshot": _snapshot_fields,
+    "camera_keyframe": _keyframe_fields,
 }

@@ -42,17 +42,17 @@ async def on_roster_get(call: Call, payload: p.RosterGet) -> dict[str, Any]:
 
 async def on_hand_raise(call: Call, payload: p.HandRaise) -> dict[str, Any]:
     proposed = roster.propose_hand_raise(call.runtime.state.roster, call.actor, payload.raised)
-    return await call.append_ack(proposed, payload.client_id)
+    return await call.append_ack(proposed)
 
 
 async def on_hand_lower(call: Call, payload: p.HandLower) -> dict[str, Any]:
     proposed = roster.propose_hand_lower(call.runtime.state.roster, payload.student_id)
-    return await call.append_ack(proposed, payload.client_id)
+    return await call.append_ack(proposed)
 
 
 async def on_class_end(call: Call, payload: p.ClassEnd) -> dict[str, Any]:
     proposed = roster.propose_end(call.runtime.state.roster)
-    ack = await call.append_ack(proposed, payload.client_id)
+    ack = await call.append_ack(proposed)
     await call.services.store.mark_class_ended(call.session.class_id, time.time_ns() // 1_000_000)
     return ack
 

@@ -7,12 +7,13 @@ is acknowledged only if the log counts it: a close logged between the check and 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from classroom import polls
 from classroom.classes import new_id
 from classroom.errors import Conflict
-from classroom.handlers.base import Call, Handler
+from classroom.handlers.base import AckFields, Call, Handler
+from classroom.log import Event
 from classroom.protocol import polls as p
 
 
@@ -24,8 +25,11 @@ def _state(call: Call) -> polls.PollsState:
 async def on_poll_create(call: Call, payload: p.PollCreate) -> dict[str, Any]:
     poll_id = new_id("p")
     proposed = polls.propose_create(_state(call), call.actor, payload, poll_id=poll_id)
-    ack = await call.append_ack(proposed)
-    return {**ack, "poll_id": poll_id}
+    return await call.append_ack(proposed)
+
+
+def _created_fields(call: Call, event: Event | None) -> dict[str, Any]:
+    return {} if event is None else {"poll_id": event.data["poll_id"]}
 
 
 async def on_poll_open(call: Call, payload: p.PollRef) -> dict[str, Any]:
@@ -52,15 +56,18 @@ async def on_poll_vote(call: Call, payload: p.PollVote) -> dict[str, Any]:
     ``poll_closed`` already logged (by this process or another one). Such a vote reaches the log
     after the close and ``apply`` ignores it, so it is refused here rather than acknowledged.
     """
-    state = _state(call)
-    proposed = polls.propose_vote(state, call.actor, payload)
-    # The vote id is the store's idempotency key too: a retry racing its original is stored once.
-    client_id = f"vote:{payload.poll_id}:{payload.vote_id}"
-    ack = await call.append_ack(proposed, client_id)
+    proposed = polls.propose_vote(_state(call), call.actor, payload)
+    return await call.append_ack(proposed)
+
+
+def _vote_fields(call: Call, event: Event | None) -> dict[str, Any]:
+    """Refuse a vote (and each retry of it) that the log does not count."""
+    payload = cast(p.PollVote, call.payload)
+    state: polls.PollsState = call.runtime.state.part("polls")
     poll = state.polls.get(payload.poll_id)
     if poll is None or payload.vote_id not in poll.seen_vote_ids.get(call.actor.id, ()):
         raise Conflict("this poll closed before the vote arrived", field="poll_id")
-    return ack
+    return {}
 
 
 HANDLERS: dict[str, Handler] = {
@@ -70,4 +77,9 @@ HANDLERS: dict[str, Handler] = {
     "poll_show_results": on_poll_show_results,
     "poll_hide_results": on_poll_hide_results,
     "poll_vote": on_poll_vote,
+}
+
+ACK_FIELDS: dict[str, AckFields] = {
+    "poll_create": _created_fields,
+    "poll_vote": _vote_fields,
 }

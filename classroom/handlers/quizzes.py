@@ -8,11 +8,12 @@ the class spans several processes sharing Redis.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from classroom import quizzes
 from classroom.classes import new_id
-from classroom.handlers.base import Call, Handler
+from classroom.handlers.base import AckFields, Call, Handler
+from classroom.log import Event
 from classroom.protocol import quizzes as p
 
 
@@ -28,8 +29,13 @@ def _state(call: Call) -> quizzes.QuizzesState:
 async def on_quiz_create(call: Call, payload: p.QuizCreate) -> dict[str, Any]:
     quiz_id = new_id("q")
     proposed = quizzes.propose_create(_state(call), call.actor, payload, quiz_id=quiz_id)
-    ack = await call.append_ack(proposed)
-    return {**ack, "quiz_id": quiz_id, "questions": len(payload.quiz.questions)}
+    return await call.append_ack(proposed)
+
+
+def _created_fields(call: Call, event: Event | None) -> dict[str, Any]:
+    if event is None:
+        return {}
+    return {"quiz_id": event.data["quiz_id"], "questions": len(event.data["quiz"]["questions"])}
 
 
 async def on_quiz_start(call: Call, payload: p.QuizStart) -> dict[str, Any]:
@@ -59,9 +65,14 @@ async def on_quiz_answer(call: Call, payload: p.QuizAnswer) -> dict[str, Any]:
     timestamp is what counts, so an answer that crossed the deadline while being stored is
     refused (``TOO_LATE``) even though it reached the log: an ok ack means the answer counts.
     """
-    state = _state(call)
-    proposed = quizzes.propose_answer(state, call.actor, payload, now_ms=now_ms())
-    ack = await call.append_ack(proposed, f"answer:{payload.quiz_id}:{payload.answer_id}")
+    proposed = quizzes.propose_answer(_state(call), call.actor, payload, now_ms=now_ms())
+    return await call.append_ack(proposed)
+
+
+def _answer_fields(call: Call, event: Event | None) -> dict[str, Any]:
+    """Refuse an answer (and each retry of it) that the log does not count."""
+    payload = cast(p.QuizAnswer, call.payload)
+    state: quizzes.QuizzesState = call.runtime.state.part("quizzes")
     quiz = state.quizzes.get(payload.quiz_id)
     run = None if quiz is None else quiz.runs.get(payload.question)
     counted = None if run is None else run.answers.get(call.actor.id)
@@ -69,7 +80,7 @@ async def on_quiz_answer(call: Call, payload: p.QuizAnswer) -> dict[str, Any]:
         raise quizzes.TooLate("time was up when the answer arrived", field="question")
     if counted.answer_id != payload.answer_id:
         raise quizzes.AlreadyAnswered("you already answered this question", field="question")
-    return {**ack, "time_ms": counted.time_ms}
+    return {"time_ms": counted.time_ms}
 
 
 HANDLERS: dict[str, Handler] = {
@@ -79,4 +90,9 @@ HANDLERS: dict[str, Handler] = {
     "quiz_skip": on_quiz_skip,
     "quiz_end": on_quiz_end,
     "quiz_answer": on_quiz_answer,
+}
+
+ACK_FIELDS: dict[str, AckFields] = {
+    "quiz_create": _created_fields,
+    "quiz_answer": _answer_fields,
 }

@@ -201,7 +201,7 @@ class BoardUndo(Payload):
 
     op_id: ClientId | None = None
     # A fresh id per press, reused on a retry: a retried request is applied once.
-    client_id: ClientId | None = None
+    client_id: ClientId
 
 
 class BoardRedo(Payload):
@@ -209,7 +209,7 @@ class BoardRedo(Payload):
 
     op_id: ClientId | None = None
     # A fresh id per press, reused on a retry: a retried request is applied once.
-    client_id: ClientId | None = None
+    client_id: ClientId
 
 
 class PageAdd(Payload):
@@ -225,18 +225,21 @@ class PageSwitch(Payload):
     """Show another page to the class."""
 
     page_id: ClientId
+    client_id: ClientId
 
 
 class PageReorder(Payload):
     """Put the pages in a new order (a permutation of all page ids)."""
 
     order: Annotated[list[ClientId], Field(min_length=1, max_length=MAX_PAGES)]
+    client_id: ClientId
 
 
 class PageDelete(Payload):
     """Delete a page and everything on it (not undoable; the last page cannot be deleted)."""
 
     page_id: ClientId
+    client_id: ClientId
 
 
 class PageClear(Payload):
@@ -251,6 +254,7 @@ class PageSetBackground(Payload):
 
     page_id: ClientId
     background: Background
+    client_id: ClientId
 
 
 class BoardAllowDrawing(Payload):
@@ -262,6 +266,7 @@ class BoardAllowDrawing(Payload):
 
     students: Annotated[list[ServerId], Field(max_length=MAX_CHOSEN_STUDENTS)] | None = None
     ink: InkAudience = "class"
+    client_id: ClientId
 
 
 class BoardRevokeDrawing(Payload):
@@ -271,6 +276,7 @@ class BoardRevokeDrawing(Payload):
     """
 
     students: Annotated[list[ServerId], Field(max_length=MAX_CHOSEN_STUDENTS)] | None = None
+    client_id: ClientId
 
 
 # --- broadcasts (the ``data`` of board log events) --------------------------------------------
@@ -373,8 +379,10 @@ def _spec(
     payload: type[Payload],
     roles: frozenset[Any],
     example: dict[str, Any],
+    idempotency: str,
     *,
     rate: str = "board",
+    same_payload: bool = True,
 ) -> EventSpec:
     return EventSpec(
         name=name,
@@ -384,6 +392,8 @@ def _spec(
         rate=rate,
         feature="board",
         example=example,
+        idempotency=idempotency,
+        same_payload=same_payload,
     )
 
 
@@ -403,14 +413,25 @@ EVENTS: tuple[EventSpec, ...] = (
             "width": 4,
             "points": _PT,
         },
+        "stroke:{stroke_id}",
     ),
     _spec(
         "stroke_extend",
         StrokeExtend,
         _DRAWERS,
         {"stroke_id": "k1", "offset": 2, "points": [[120.0, 108.0, 0.7, 33]]},
+        # A batch that overlaps points already stored is trimmed to its new points, and keyed
+        # by the offset of its first new point (so a resend that merges batches adds the rest).
+        "stroke:{stroke_id}@{offset}",
+        same_payload=False,
     ),
-    _spec("stroke_end", StrokeEnd, _DRAWERS, {"stroke_id": "k1", "length": 3}),
+    _spec(
+        "stroke_end",
+        StrokeEnd,
+        _DRAWERS,
+        {"stroke_id": "k1", "length": 3},
+        "stroke:{stroke_id}/end",
+    ),
     _spec(
         "board_add_shape",
         ShapeAdd,
@@ -424,6 +445,7 @@ EVENTS: tuple[EventSpec, ...] = (
             "color": "#c0392b",
             "width": 6,
         },
+        "item:{shape_id}",
     ),
     _spec(
         "board_add_text",
@@ -438,33 +460,97 @@ EVENTS: tuple[EventSpec, ...] = (
             "size": 48,
             "color": "#1a1a1a",
         },
+        "item:{text_id}",
         rate="default",
     ),
     _spec(
-        "board_erase", BoardErase, _DRAWERS, {"op_id": "er1", "page_id": "page-1", "ids": ["k1"]}
+        "board_erase",
+        BoardErase,
+        _DRAWERS,
+        {"op_id": "er1", "page_id": "page-1", "ids": ["k1"]},
+        "op:{op_id}",
     ),
-    _spec("board_undo", BoardUndo, _DRAWERS, {"op_id": "u1"}, rate="default"),
-    _spec("board_redo", BoardRedo, _DRAWERS, {"op_id": "r1"}, rate="default"),
+    # Not op_id: one operation may be undone, redone and undone again.
+    _spec(
+        "board_undo",
+        BoardUndo,
+        _DRAWERS,
+        {"op_id": "u1", "client_id": "un-1"},
+        "undo:{client_id}",
+        rate="default",
+    ),
+    _spec(
+        "board_redo",
+        BoardRedo,
+        _DRAWERS,
+        {"op_id": "r1", "client_id": "re-1"},
+        "redo:{client_id}",
+        rate="default",
+    ),
     _spec(
         "page_add",
         PageAdd,
         _TEACHER,
         {"page_id": "page-2", "background": {"kind": "ruled"}},
+        "page:{page_id}",
         rate="default",
     ),
-    _spec("page_switch", PageSwitch, _TEACHER, {"page_id": "page-1"}, rate="default"),
-    _spec("page_reorder", PageReorder, _TEACHER, {"order": ["page-1"]}, rate="default"),
-    _spec("page_delete", PageDelete, _TEACHER, {"page_id": "page-2"}, rate="default"),
-    _spec("page_clear", PageClear, _TEACHER, {"page_id": "page-1", "op_id": "cl1"}, rate="default"),
+    _spec(
+        "page_switch",
+        PageSwitch,
+        _TEACHER,
+        {"page_id": "page-1", "client_id": "sw-1"},
+        "switch:{client_id}",
+        rate="default",
+    ),
+    _spec(
+        "page_reorder",
+        PageReorder,
+        _TEACHER,
+        {"order": ["page-1"], "client_id": "ro-1"},
+        "reorder:{client_id}",
+        rate="default",
+    ),
+    _spec(
+        "page_delete",
+        PageDelete,
+        _TEACHER,
+        {"page_id": "page-2", "client_id": "del-1"},
+        "delete:{client_id}",
+        rate="default",
+    ),
+    _spec(
+        "page_clear",
+        PageClear,
+        _TEACHER,
+        {"page_id": "page-1", "op_id": "cl1"},
+        "op:{op_id}",
+        rate="default",
+    ),
     _spec(
         "page_set_background",
         PageSetBackground,
         _TEACHER,
-        {"page_id": "page-1", "background": {"kind": "grid"}},
+        {"page_id": "page-1", "background": {"kind": "grid"}, "client_id": "bg-1"},
+        "background:{client_id}",
         rate="default",
     ),
-    _spec("board_allow_drawing", BoardAllowDrawing, _TEACHER, {"ink": "class"}, rate="default"),
-    _spec("board_revoke_drawing", BoardRevokeDrawing, _TEACHER, {}, rate="default"),
+    _spec(
+        "board_allow_drawing",
+        BoardAllowDrawing,
+        _TEACHER,
+        {"ink": "class", "client_id": "al-1"},
+        "allow:{client_id}",
+        rate="default",
+    ),
+    _spec(
+        "board_revoke_drawing",
+        BoardRevokeDrawing,
+        _TEACHER,
+        {"client_id": "rv-1"},
+        "revoke:{client_id}",
+        rate="default",
+    ),
 )
 
 

@@ -78,6 +78,7 @@ EVENTS: tuple[EventSpec, ...] = (
         CameraAck,
         rate="camera",
         feature="camera",
+        idempotency="snap:{snapshot_id}",
         example={
             "snapshot_id": "snap-1",
             "image": _TINY_JPEG_HEADER,
@@ -94,6 +95,7 @@ EVENTS: tuple[EventSpec, ...] = (
         CameraAck,
         rate="camera",
         feature="camera",
+        idempotency="kf:{keyframe_id}",
         example={
             "keyframe_id": "kf-1",
             "image": _TINY_JPEG_HEADER,

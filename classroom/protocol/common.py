@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -52,6 +53,28 @@ class EventSpec:
     feature: str = "core"
     # A valid payload, for the docs and for the role-matrix and fuzz tests.
     example: dict[str, Any] = field(default_factory=dict)
+    # How a write's idempotency key is made from its payload: a ``str.format`` template over
+    # payload fields (``"vote:{poll_id}:{vote_id}"``). Two writes of one author with the same key
+    # are the same request: the second is answered with the first one's stored result. Reads
+    # (``writes=False``) have none.
+    idempotency: str | None = None
+    writes: bool = True
+    # Whether a retry must repeat the stored payload exactly (else IDEMPOTENCY_CONFLICT). Ink
+    # batches compare point by point instead: a resend may merge batches that overlap.
+    same_payload: bool = True
+
+    @property
+    def key_fields(self) -> tuple[str, ...]:
+        """The payload fields the idempotency key is made of."""
+        if self.idempotency is None:
+            return ()
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.idempotency) if name)
+
+    def idempotency_key(self, payload: Payload) -> str | None:
+        """This write's idempotency key (None for a read)."""
+        if self.idempotency is None:
+            return None
+        return self.idempotency.format_map({k: getattr(payload, k) for k in self.key_fields})
 
 
 @dataclass(frozen=True)

@@ -68,25 +68,34 @@ class HandRaise(Payload):
     """A student raises (or lowers) their hand."""
 
     raised: bool
-    client_id: ClientId | None = None
+    client_id: ClientId
 
 
 class HandLower(Payload):
     """The teacher lowers a student's hand."""
 
     student_id: ServerId
-    client_id: ClientId | None = None
+    client_id: ClientId
 
 
 class ClassEnd(Payload):
     """The teacher ends the class; later writes are refused with CLASS_ENDED."""
 
-    client_id: ClientId | None = None
+    client_id: ClientId
 
 
 class AppendAck(BaseModel):
-    seq: int = Field(description="The log seq of the (first) appended event.")
+    """The ack of every write. A retry (same author, same idempotency key) is answered with the
+    stored first answer: the same ``seq`` and fields, and ``duplicate: true``."""
+
+    seq: int = Field(
+        description="The log seq of the (first) event this write appended; for a write that "
+        "changed nothing (``noop``), the class's seq when it was checked."
+    )
     duplicate: bool = Field(description="True when a retry matched an event already stored.")
+    noop: bool = Field(
+        False, description="True when the write was valid but changed nothing (already so)."
+    )
 
 
 class StudentJoinedData(Broadcast):
@@ -115,6 +124,7 @@ EVENTS: tuple[EventSpec, ...] = (
         LogResumeAck,
         rate="read",
         example={"after_seq": 0, "limit": 100},
+        writes=False,
     ),
     EventSpec(
         "class_snapshot",
@@ -123,6 +133,7 @@ EVENTS: tuple[EventSpec, ...] = (
         ClassSnapshot.__doc__ or "",
         ClassSnapshotAck,
         rate="read",
+        writes=False,
     ),
     EventSpec(
         "clock_sync",
@@ -131,8 +142,17 @@ EVENTS: tuple[EventSpec, ...] = (
         ClockSync.__doc__ or "",
         ClockSyncAck,
         example={"client_time_ms": 1764280000000.5},
+        writes=False,
     ),
-    EventSpec("roster_get", RosterGet, TEACHER, RosterGet.__doc__ or "", RosterGetAck, rate="read"),
+    EventSpec(
+        "roster_get",
+        RosterGet,
+        TEACHER,
+        RosterGet.__doc__ or "",
+        RosterGetAck,
+        rate="read",
+        writes=False,
+    ),
     EventSpec(
         "hand_raise",
         HandRaise,
@@ -140,6 +160,7 @@ EVENTS: tuple[EventSpec, ...] = (
         HandRaise.__doc__ or "",
         AppendAck,
         example={"raised": True, "client_id": "hand-1"},
+        idempotency="hand:{client_id}",
     ),
     EventSpec(
         "hand_lower",
@@ -148,8 +169,17 @@ EVENTS: tuple[EventSpec, ...] = (
         HandLower.__doc__ or "",
         AppendAck,
         example={"student_id": "s_example", "client_id": "lower-1"},
+        idempotency="lower:{client_id}",
     ),
-    EventSpec("class_end", ClassEnd, TEACHER, ClassEnd.__doc__ or "", AppendAck),
+    EventSpec(
+        "class_end",
+        ClassEnd,
+        TEACHER,
+        ClassEnd.__doc__ or "",
+        AppendAck,
+        example={"client_id": "end-1"},
+        idempotency="end:{client_id}",
+    ),
 )
 
 BROADCASTS: tuple[BroadcastSpec, ...] = (

@@ -54,8 +54,8 @@ Word = Annotated[str, StringConstraints(min_length=1, max_length=MAX_WORD_CHARS)
 OpenText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_OPEN_TEXT_CHARS)]
 
 
-class PollCreate(Payload):
-    """Create a draft poll (teacher). Only the teacher sees it until it is opened."""
+class PollFields(Payload):
+    """What defines a poll (as stored in its ``poll_created`` event)."""
 
     kind: PollKind
     question: QuestionText
@@ -65,7 +65,7 @@ class PollCreate(Payload):
     max_words: Annotated[int, Field(ge=1, le=MAX_WORDS_PER_VOTE)] = 1
 
     @model_validator(mode="after")
-    def _options_fit_kind(self) -> PollCreate:
+    def _options_fit_kind(self) -> PollFields:
         if self.kind in CHOICE_KINDS:
             if len(self.options) < MIN_POLL_OPTIONS:
                 raise ValueError(
@@ -79,10 +79,17 @@ class PollCreate(Payload):
         return self
 
 
+class PollCreate(PollFields):
+    """Create a draft poll (teacher). Only the teacher sees it until it is opened."""
+
+    client_id: ClientId
+
+
 class PollRef(Payload):
     """Name one poll (open, close, hide results)."""
 
     poll_id: ServerId
+    client_id: ClientId
 
 
 class PollShowResults(Payload):
@@ -92,6 +99,7 @@ class PollShowResults(Payload):
     answer_ids: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=list, max_length=MAX_SHOWN_ANSWERS
     )
+    client_id: ClientId
 
 
 class PollVote(Payload):
@@ -163,7 +171,13 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Create a draft poll.",
         feature="polls",
-        example={"kind": "single", "question": "Largest planet?", "options": ["Mars", "Jupiter"]},
+        example={
+            "client_id": "create-1",
+            "kind": "single",
+            "question": "Largest planet?",
+            "options": ["Mars", "Jupiter"],
+        },
+        idempotency="poll_create:{client_id}",
     ),
     EventSpec(
         "poll_open",
@@ -171,7 +185,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Open a draft poll for votes.",
         feature="polls",
-        example={"poll_id": "p1"},
+        example={"client_id": "open-1", "poll_id": "p1"},
+        idempotency="poll_open:{client_id}",
     ),
     EventSpec(
         "poll_close",
@@ -179,7 +194,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Stop taking votes.",
         feature="polls",
-        example={"poll_id": "p1"},
+        example={"client_id": "close-1", "poll_id": "p1"},
+        idempotency="poll_close:{client_id}",
     ),
     EventSpec(
         "poll_show_results",
@@ -187,7 +203,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Show a closed poll's final tally to the class.",
         feature="polls",
-        example={"poll_id": "p1", "answer_ids": []},
+        example={"client_id": "show-results-1", "poll_id": "p1", "answer_ids": []},
+        idempotency="poll_show_results:{client_id}",
     ),
     EventSpec(
         "poll_hide_results",
@@ -195,7 +212,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Hide shown results again.",
         feature="polls",
-        example={"poll_id": "p1"},
+        example={"client_id": "hide-results-1", "poll_id": "p1"},
+        idempotency="poll_hide_results:{client_id}",
     ),
     EventSpec(
         "poll_vote",
@@ -205,6 +223,7 @@ EVENTS: tuple[EventSpec, ...] = (
         rate="vote",
         feature="polls",
         example={"poll_id": "p1", "vote_id": "vote-1", "option": 1},
+        idempotency="vote:{poll_id}:{vote_id}",
     ),
 )
 

@@ -166,12 +166,14 @@ class QuizCreate(Payload):
     """Create a quiz from its definition (the JSON form ``parse_quiz`` produces)."""
 
     quiz: QuizDefinition
+    client_id: ClientId
 
 
 class QuizRef(Payload):
     """Name one quiz (next, skip, end)."""
 
     quiz_id: ServerId
+    client_id: ClientId
 
 
 class QuizStart(Payload):
@@ -179,6 +181,7 @@ class QuizStart(Payload):
 
     quiz_id: ServerId
     mode: QuizMode = "timed"
+    client_id: ClientId
 
 
 class QuizAnswer(Payload):
@@ -298,7 +301,9 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Create a quiz from its definition.",
         feature="quizzes",
+        idempotency="quiz_create:{client_id}",
         example={
+            "client_id": "create-1",
             "quiz": {
                 "title": "Maths",
                 "questions": [
@@ -309,7 +314,7 @@ EVENTS: tuple[EventSpec, ...] = (
                         "correct": [1],
                     }
                 ],
-            }
+            },
         },
     ),
     EventSpec(
@@ -318,7 +323,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Start a quiz at its first question.",
         feature="quizzes",
-        example={"quiz_id": "q1", "mode": "timed"},
+        example={"client_id": "start-1", "quiz_id": "q1", "mode": "timed"},
+        idempotency="quiz_start:{client_id}",
     ),
     EventSpec(
         "quiz_next",
@@ -326,7 +332,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Close the open question (reveal + leaderboard), or open the next one, or end.",
         feature="quizzes",
-        example={"quiz_id": "q1"},
+        example={"client_id": "next-1", "quiz_id": "q1"},
+        idempotency="quiz_next:{client_id}",
     ),
     EventSpec(
         "quiz_skip",
@@ -334,7 +341,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "Drop the current question unscored and open the next one.",
         feature="quizzes",
-        example={"quiz_id": "q1"},
+        example={"client_id": "skip-1", "quiz_id": "q1"},
+        idempotency="quiz_skip:{client_id}",
     ),
     EventSpec(
         "quiz_end",
@@ -342,7 +350,8 @@ EVENTS: tuple[EventSpec, ...] = (
         TEACHER,
         "End the quiz and show the podium.",
         feature="quizzes",
-        example={"quiz_id": "q1"},
+        example={"client_id": "end-1", "quiz_id": "q1"},
+        idempotency="quiz_end:{client_id}",
     ),
     EventSpec(
         "quiz_answer",
@@ -352,6 +361,7 @@ EVENTS: tuple[EventSpec, ...] = (
         rate="vote",
         feature="quizzes",
         example={"quiz_id": "q1", "question": 0, "answer_id": "answer-1", "option": 1},
+        idempotency="answer:{quiz_id}:{answer_id}",
     ),
 )
 

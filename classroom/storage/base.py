@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
-from classroom.log import Event, NewEvent
+from classroom.log import Actor, Event, NewEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,9 @@ class Store(Protocol):
 
     async def head(self, class_id: str) -> int:
         """The newest seq of the class (0 when the log is empty)."""
+
+    async def find_by_client_id(self, class_id: str, actor: Actor, client_id: str) -> Event | None:
+        """The event ``actor`` appended with ``client_id``, or None."""
 
     # fan-out
     async def subscribe(self, class_id: str, listener: FeedListener) -> None: ...

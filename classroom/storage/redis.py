@@ -36,7 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import Conflict, StoreUnavailable
-from classroom.log import Event, NewEvent
+from classroom.log import Actor, Event, NewEvent
 from classroom.storage.base import AppendResult, FeedListener
 
 logger = logging.getLogger(__name__)
@@ -431,6 +431,8 @@ class RedisStore:
                 record["cid"] = new.client_id
             if new.audience != "all":
                 record["aud"] = new.audience
+            if new.payload_hash is not None:
+                record["ph"] = new.payload_hash
             body = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
             args += [idkey, body[1:]]  # the script prepends '{"seq":N,"ts":T,'
         keys = [_class_key(class_id, "log"), _class_key(class_id, "ids")]
@@ -462,6 +464,14 @@ class RedisStore:
 
     async def head(self, class_id: str) -> int:
         return int(await self._call(self.redis.llen(_class_key(class_id, "log"))))
+
+    async def find_by_client_id(self, class_id: str, actor: Actor, client_id: str) -> Event | None:
+        idkey = f"{actor.role}:{actor.id}:{client_id}"
+        seq = await self._call(self.redis.hget(_class_key(class_id, "ids"), idkey))
+        if seq is None:
+            return None
+        record = await self._call(self.redis.lindex(_class_key(class_id, "log"), int(seq) - 1))
+        return None if record is None else Event.from_record(class_id, json.loads(record))
 
     # fan-out over pub/sub
 

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import Conflict, StoreUnavailable
-from classroom.log import Event, NewEvent
+from classroom.log import Actor, Event, NewEvent
 from classroom.storage.base import AppendResult, FeedListener
 
 logger = logging.getLogger(__name__)
@@ -422,6 +422,7 @@ class SqliteStore:
                     data=new.data,
                     client_id=new.client_id,
                     audience=new.audience,
+                    payload_hash=new.payload_hash,
                 )
                 conn.execute(
                     "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
@@ -452,6 +453,16 @@ class SqliteStore:
             ).fetchall()
         )
         return [Event.from_record(class_id, json.loads(row[0])) for row in rows]
+
+    async def find_by_client_id(self, class_id: str, actor: Actor, client_id: str) -> Event | None:
+        row = await self._read(
+            lambda conn: conn.execute(
+                "SELECT record FROM events WHERE class_id = ? AND actor_role = ? "
+                "AND actor_id = ? AND client_id = ?",
+                (class_id, actor.role, actor.id, client_id),
+            ).fetchone()
+        )
+        return Event.from_record(class_id, json.loads(row[0])) if row else None
 
     async def head(self, class_id: str) -> int:
         row = await self._read(

@@ -198,7 +198,7 @@ def test_stroke_on_missing_page_is_not_found(c: Classroom) -> None:
 
 
 def test_extending_someone_elses_stroke_is_not_found(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing())
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t"))
     c.do(TEACHER, start("k1", 1))
     c.fails("NOT_FOUND", ALI, extend("k1", 1, 1))
 
@@ -374,21 +374,23 @@ def test_item_cap_per_page(c: Classroom, monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_students_cannot_draw_until_allowed(c: Classroom) -> None:
     c.fails("FORBIDDEN", ALI, start("a1", 1))
-    c.do(TEACHER, BoardAllowDrawing(students=["s-ali"]))
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t", students=["s-ali"]))
     assert c.do(ALI, start("a1", 1))
     c.fails("FORBIDDEN", SARA, start("s1", 1))
     c.fails("FORBIDDEN", Actor("board", "cam-1"), start("b1", 1))
 
 
 def test_only_teacher_manages_pages_and_rights(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing())
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t"))
     c.fails("FORBIDDEN", ALI, PageAdd(page_id="p2"))
     c.fails("FORBIDDEN", ALI, PageClear(page_id=PAGE, op_id="c1"))
-    c.fails("FORBIDDEN", ALI, BoardAllowDrawing(students=["s-sara"]))
+    c.fails(
+        "FORBIDDEN", ALI, BoardAllowDrawing(client_id="boardallowdrawing-t", students=["s-sara"])
+    )
 
 
 def test_teacher_only_ink_is_hidden_from_other_students(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing(ink="teacher"))
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t", ink="teacher"))
     [started] = c.do(ALI, start("a1", 3))
     assert started.audience == "author"
     assert started.visible_to(TEACHER) and started.visible_to(ALI)
@@ -402,28 +404,34 @@ def test_teacher_only_ink_is_hidden_from_other_students(c: Classroom) -> None:
 
 
 def test_shared_student_ink_is_seen_by_everyone(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing(ink="class"))
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t", ink="class"))
     c.do(ALI, start("a1", 3))
     assert page_ids(snapshot(c.state, SARA)) == ["a1"]
 
 
 def test_revoking_ends_strokes_in_progress_and_forbids_more(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing())
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t"))
     c.do(ALI, start("a1", 3))
     c.do(SARA, start("s1", 3))
-    c.do(TEACHER, BoardRevokeDrawing(students=["s-ali"]))
+    c.do(TEACHER, BoardRevokeDrawing(client_id="boardrevokedrawing-t", students=["s-ali"]))
     assert stroke_of(c, "a1").done and not stroke_of(c, "s1").done
     c.fails("FORBIDDEN", ALI, extend("a1", 3, 2))
     assert c.do(SARA, extend("s1", 3, 2))
-    c.do(TEACHER, BoardRevokeDrawing())
+    c.do(
+        TEACHER,
+        BoardRevokeDrawing(client_id="boardrevokedrawing-t"),
+    )
     assert stroke_of(c, "s1").done
     c.fails("FORBIDDEN", SARA, start("s2", 1))
 
 
 def test_stroke_started_after_revoke_in_log_order_is_ignored(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing())
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t"))
     raced = propose(c.state, ALI, start("a1", 2))  # proposed before the revoke is appended
-    c.do(TEACHER, BoardRevokeDrawing())
+    c.do(
+        TEACHER,
+        BoardRevokeDrawing(client_id="boardrevokedrawing-t"),
+    )
     board.apply(c.state, Event("class-1", 99, raced[0].type, ALI, 0, raced[0].data))
     assert "a1" not in c.state.items
 
@@ -432,33 +440,33 @@ def test_stroke_started_after_revoke_in_log_order_is_ignored(c: Classroom) -> No
 
 
 def test_undo_by_one_author_leaves_other_authors_ink(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing())
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t"))
     c.do(TEACHER, start("t-1", 2))
     c.do(ALI, start("a-1", 2))
     c.do(TEACHER, start("t-2", 2))
-    [undone] = c.do(ALI, BoardUndo())
+    [undone] = c.do(ALI, BoardUndo(client_id="boardundo-t"))
     assert undone.data == {"op": "a-1", "kind": "add", "ids": ["a-1"]}
     assert page_visible(c, SARA) == ["t-1", "t-2"]
-    c.fails("CONFLICT", ALI, BoardUndo())
-    c.do(ALI, BoardRedo())
+    c.fails("CONFLICT", ALI, BoardUndo(client_id="boardundo-t"))
+    c.do(ALI, BoardRedo(client_id="boardredo-t"))
     assert page_visible(c, SARA) == ["t-1", "a-1", "t-2"]
-    c.do(TEACHER, BoardUndo())
+    c.do(TEACHER, BoardUndo(client_id="boardundo-t"))
     assert page_visible(c, SARA) == ["t-1", "a-1"]
 
 
 def test_retried_undo_naming_its_op_is_applied_once(c: Classroom) -> None:
     c.do(TEACHER, start("t-1", 1))
     c.do(TEACHER, start("t-2", 1))
-    assert c.do(TEACHER, BoardUndo(op_id="t-2"))
-    assert c.do(TEACHER, BoardUndo(op_id="t-2")) == []
+    assert c.do(TEACHER, BoardUndo(client_id="boardundo-t", op_id="t-2"))
+    assert c.do(TEACHER, BoardUndo(client_id="boardundo-t", op_id="t-2")) == []
     assert page_visible(c, TEACHER) == ["t-1"]
 
 
 def test_new_operation_clears_redo(c: Classroom) -> None:
     c.do(TEACHER, start("t-1", 1))
-    c.do(TEACHER, BoardUndo())
+    c.do(TEACHER, BoardUndo(client_id="boardundo-t"))
     c.do(TEACHER, start("t-2", 1))
-    c.fails("CONFLICT", TEACHER, BoardRedo())
+    c.fails("CONFLICT", TEACHER, BoardRedo(client_id="boardredo-t"))
     assert "t-1" not in json.dumps(snapshot(c.state, TEACHER))
 
 
@@ -472,7 +480,7 @@ def test_erase_and_its_undo(c: Classroom) -> None:
     # A late joiner still learns of the erased items, since an undo may bring them back.
     hidden = snapshot(c.state, ALI)["pages"][0]["items"]
     assert [i["hidden_by"] for i in hidden] == [["e-1"], ["e-1"]]
-    c.do(TEACHER, BoardUndo())
+    c.do(TEACHER, BoardUndo(client_id="boardundo-t"))
     assert [i.get("hidden_by") for i in snapshot(c.state, ALI)["pages"][0]["items"]] == [
         None,
         None,
@@ -480,7 +488,7 @@ def test_erase_and_its_undo(c: Classroom) -> None:
 
 
 def test_students_erase_only_their_own_ink(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing())
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t"))
     c.do(TEACHER, start("t-1", 1))
     c.do(ALI, start("a-1", 1))
     c.fails("FORBIDDEN", SARA, BoardErase(op_id="e-s", page_id=PAGE, ids=["a-1"]))
@@ -491,23 +499,23 @@ def test_students_erase_only_their_own_ink(c: Classroom) -> None:
 
 
 def test_teacher_deletion_survives_the_students_undo_and_redo(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing())
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t"))
     c.do(ALI, start("a-1", 1))
     c.do(TEACHER, BoardErase(op_id="del-1", page_id=PAGE, ids=["a-1"]))
-    c.do(ALI, BoardUndo())
-    c.do(ALI, BoardRedo())
+    c.do(ALI, BoardUndo(client_id="boardundo-t"))
+    c.do(ALI, BoardRedo(client_id="boardredo-t"))
     assert page_visible(c, SARA) == []
-    c.do(TEACHER, BoardUndo())  # only the teacher's own undo restores it
+    c.do(TEACHER, BoardUndo(client_id="boardundo-t"))  # only the teacher's own undo restores it
     assert page_visible(c, SARA) == ["a-1"]
 
 
 def test_clear_page_is_one_undoable_operation(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing(ink="teacher"))
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t", ink="teacher"))
     c.do(TEACHER, start("t-1", 1))
     c.do(ALI, start("a-1", 1))
     c.do(TEACHER, PageClear(page_id=PAGE, op_id="clr-1"))
     assert page_visible(c, TEACHER) == []
-    c.do(TEACHER, BoardUndo(op_id="clr-1"))
+    c.do(TEACHER, BoardUndo(client_id="boardundo-t", op_id="clr-1"))
     assert page_visible(c, TEACHER) == ["t-1", "a-1"]
     assert page_visible(c, SARA) == ["t-1"]
 
@@ -531,16 +539,16 @@ def test_pages_add_switch_reorder_delete(c: Classroom) -> None:
     snap = snapshot(c.state, ALI)
     assert snap["order"] == ["p0", PAGE, "p2"] and snap["current"] == "p2"
     assert snap["pages"][0]["background"] == {"kind": "image", "image": "img-7"}
-    c.do(TEACHER, PageSwitch(page_id=PAGE))
-    c.fails("INVALID_PAYLOAD", TEACHER, PageReorder(order=["p2", "p0"]))
-    c.do(TEACHER, PageReorder(order=["p2", "p0", PAGE]))
+    c.do(TEACHER, PageSwitch(client_id="pageswitch-t", page_id=PAGE))
+    c.fails("INVALID_PAYLOAD", TEACHER, PageReorder(client_id="pagereorder-t", order=["p2", "p0"]))
+    c.do(TEACHER, PageReorder(client_id="pagereorder-t", order=["p2", "p0", PAGE]))
     c.do(TEACHER, start("k1", 2))
-    c.do(TEACHER, PageDelete(page_id=PAGE))
+    c.do(TEACHER, PageDelete(client_id="pagedelete-t", page_id=PAGE))
     assert c.state.order == ["p2", "p0"] and c.state.current == "p0"
     assert "k1" not in c.state.items and c.state.undo[("teacher", "t1")] == []
-    c.fails("NOT_FOUND", TEACHER, PageSwitch(page_id=PAGE))
-    c.do(TEACHER, PageDelete(page_id="p2"))
-    c.fails("CONFLICT", TEACHER, PageDelete(page_id="p0"))
+    c.fails("NOT_FOUND", TEACHER, PageSwitch(client_id="pageswitch-t", page_id=PAGE))
+    c.do(TEACHER, PageDelete(client_id="pagedelete-t", page_id="p2"))
+    c.fails("CONFLICT", TEACHER, PageDelete(client_id="pagedelete-t", page_id="p0"))
 
 
 def test_page_cap(c: Classroom) -> None:
@@ -553,7 +561,7 @@ def test_page_cap(c: Classroom) -> None:
 
 
 def test_snapshot_has_strokes_in_progress_rights_and_undo_state(c: Classroom) -> None:
-    c.do(TEACHER, BoardAllowDrawing(students=["s-ali"]))
+    c.do(TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t", students=["s-ali"]))
     c.do(ALI, start("a-1", 3))
     snap = snapshot(c.state, SARA)
     [item] = snap["pages"][0]["items"]
@@ -625,23 +633,25 @@ def operations(draw: st.DrawFn) -> tuple[Actor, Payload, bool]:
             ],
         )
     elif kind in (6, 14):
-        payload = BoardUndo()
+        payload = BoardUndo(client_id="boardundo-t")
     elif kind in (7, 15):
-        payload = BoardRedo()
+        payload = BoardRedo(client_id="boardredo-t")
     elif kind == 8:
         payload = PageAdd(page_id=page, index=draw(st.integers(0, 3)))
     elif kind == 9:
-        payload = PageDelete(page_id=page)
+        payload = PageDelete(client_id="pagedelete-t", page_id=page)
     elif kind == 10:
         payload = PageClear(page_id=page, op_id="c" + sid + str(n))
     elif kind == 11:
         payload = BoardAllowDrawing(
+            client_id="boardallowdrawing-t",
             students=draw(st.none() | st.lists(st.sampled_from(["s-ali", "s-sara"]))),
             ink=draw(st.sampled_from(["class", "teacher"])),
         )
     elif kind == 12:
         payload = BoardRevokeDrawing(
-            students=draw(st.none() | st.lists(st.sampled_from(["s-ali", "s-sara"])))
+            client_id="boardrevokedrawing-t",
+            students=draw(st.none() | st.lists(st.sampled_from(["s-ali", "s-sara"]))),
         )
     else:
         payload = ShapeAdd(
@@ -696,7 +706,10 @@ def test_random_operations_keep_the_board_consistent(
     private: bool, ops: list[tuple[Actor, Payload, bool]]
 ) -> None:
     c = Classroom()
-    c.do(TEACHER, BoardAllowDrawing(ink="teacher" if private else "class"))
+    c.do(
+        TEACHER,
+        BoardAllowDrawing(client_id="boardallowdrawing-t", ink="teacher" if private else "class"),
+    )
     for actor, payload, aim in ops:
         with contextlib.suppress(ClassroomError):
             c.do(actor, aimed(c.state, actor, payload) if aim else payload)

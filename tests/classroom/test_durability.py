@@ -62,7 +62,7 @@ async def _verify(url: str, room: Classroom, acked: dict[str, int]) -> None:
         teacher = await room.teacher(url)
         events = await read_whole_log(teacher)
         await teacher.disconnect()
-    by_cid = {e["cid"]: e["seq"] for e in events if "cid" in e}
+    by_cid = {e["cid"].removeprefix("hand:"): e["seq"] for e in events if "cid" in e}
     missing = {cid for cid in acked if cid not in by_cid}
     assert not missing, f"{len(missing)} acknowledged events lost"
     assert all(by_cid[cid] == seq for cid, seq in acked.items())

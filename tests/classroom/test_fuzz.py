@@ -70,7 +70,7 @@ class FuzzEnv:
     runner: web.AppRunner
 
     def call(self, role: str, name: str, payload: Any) -> dict[str, Any]:
-        return self.loop.run(self.peers[role].call(name, payload))
+        return self.loop.run(self.peers[role].call(name, payload, fill=False))
 
 
 @pytest.fixture(scope="module")

@@ -58,15 +58,25 @@ class Log:
         return appended
 
     def create(self, poll_id: str = "p1", **fields: Any) -> str:
-        payload = PollCreate.model_validate({"question": "Which?", **fields})
+        payload = PollCreate.model_validate({"client_id": "pc", "question": "Which?", **fields})
         self.commit(TEACHER, polls.propose_create(self.state, TEACHER, payload, poll_id=poll_id))
         return poll_id
 
     def open(self, poll_id: str = "p1") -> None:
-        self.commit(TEACHER, polls.propose_open(self.state, TEACHER, PollRef(poll_id=poll_id)))
+        self.commit(
+            TEACHER,
+            polls.propose_open(
+                self.state, TEACHER, PollRef(client_id="pollref-t", poll_id=poll_id)
+            ),
+        )
 
     def close(self, poll_id: str = "p1") -> None:
-        self.commit(TEACHER, polls.propose_close(self.state, TEACHER, PollRef(poll_id=poll_id)))
+        self.commit(
+            TEACHER,
+            polls.propose_close(
+                self.state, TEACHER, PollRef(client_id="pollref-t", poll_id=poll_id)
+            ),
+        )
 
     def vote(self, actor: Actor, vote_id: str, poll_id: str = "p1", **answer: Any) -> list[Event]:
         payload = PollVote.model_validate({"poll_id": poll_id, "vote_id": vote_id, **answer})
@@ -176,11 +186,16 @@ def test_payload_limits_are_explicit() -> None:
     with pytest.raises(ValidationError):
         PollVote(poll_id="p1", vote_id="v", option=1, rating=2)
     with pytest.raises(ValidationError):
-        PollCreate(kind="single", question="?", options=[str(i) for i in range(11)])
+        PollCreate(
+            client_id="pollcreate-t",
+            kind="single",
+            question="?",
+            options=[str(i) for i in range(11)],
+        )
     with pytest.raises(ValidationError):
-        PollCreate(kind="single", question="?", options=["same", "Same"])
+        PollCreate(client_id="pollcreate-t", kind="single", question="?", options=["same", "Same"])
     with pytest.raises(ValidationError):
-        PollCreate(kind="yes_no", question="?", options=["a", "b"])
+        PollCreate(client_id="pollcreate-t", kind="yes_no", question="?", options=["a", "b"])
 
 
 def test_multiple_choice_rating_and_yes_no_tallies() -> None:
@@ -250,15 +265,25 @@ def test_results_reach_students_only_when_shown() -> None:
     assert view["results"] is None and view["my_vote"]["answer"] == 0
     assert "tally" not in view and "votes" not in view
     with pytest.raises(Conflict):  # must close first
-        polls.propose_show_results(log.state, TEACHER, PollShowResults(poll_id="p1"))
+        polls.propose_show_results(
+            log.state, TEACHER, PollShowResults(client_id="pollshowresults-t", poll_id="p1")
+        )
     log.close()
     (shown,) = log.commit(
-        TEACHER, polls.propose_show_results(log.state, TEACHER, PollShowResults(poll_id="p1"))
+        TEACHER,
+        polls.propose_show_results(
+            log.state, TEACHER, PollShowResults(client_id="pollshowresults-t", poll_id="p1")
+        ),
     )
     assert shown.type == "poll_results_shown" and shown.audience == "all"
     assert shown.data["tally"]["counts"] == [1, 2]
     assert polls.snapshot(log.state, BOARD)["polls"][0]["results"]["counts"] == [1, 2]
-    log.commit(TEACHER, polls.propose_hide_results(log.state, TEACHER, PollRef(poll_id="p1")))
+    log.commit(
+        TEACHER,
+        polls.propose_hide_results(
+            log.state, TEACHER, PollRef(client_id="pollref-t", poll_id="p1")
+        ),
+    )
     assert polls.snapshot(log.state, student(2))["polls"][0]["results"] is None
 
 
@@ -290,13 +315,17 @@ def test_open_text_teacher_picks_answers_and_anonymous_hides_names() -> None:
     log.close()
     with pytest.raises(InvalidPayload) as bad_pick:
         polls.propose_show_results(
-            log.state, TEACHER, PollShowResults(poll_id="p1", answer_ids=[999])
+            log.state,
+            TEACHER,
+            PollShowResults(client_id="pollshowresults-t", poll_id="p1", answer_ids=[999]),
         )
     assert bad_pick.value.field == "answer_ids[0]"
     log.commit(
         TEACHER,
         polls.propose_show_results(
-            log.state, TEACHER, PollShowResults(poll_id="p1", answer_ids=[picked])
+            log.state,
+            TEACHER,
+            PollShowResults(client_id="pollshowresults-t", poll_id="p1", answer_ids=[picked]),
         ),
     )
     shown = polls.snapshot(log.state, student(3))["polls"][0]["results"]
@@ -306,13 +335,17 @@ def test_open_text_teacher_picks_answers_and_anonymous_hides_names() -> None:
 def test_lifecycle_retries_are_harmless() -> None:
     log = Log()
     open_single(log)
-    assert polls.propose_open(log.state, TEACHER, PollRef(poll_id="p1")) == []
+    assert (
+        polls.propose_open(log.state, TEACHER, PollRef(client_id="pollref-t", poll_id="p1")) == []
+    )
     log.close()
-    assert polls.propose_close(log.state, TEACHER, PollRef(poll_id="p1")) == []
+    assert (
+        polls.propose_close(log.state, TEACHER, PollRef(client_id="pollref-t", poll_id="p1")) == []
+    )
     with pytest.raises(Conflict):
-        polls.propose_open(log.state, TEACHER, PollRef(poll_id="p1"))
+        polls.propose_open(log.state, TEACHER, PollRef(client_id="pollref-t", poll_id="p1"))
     with pytest.raises(Forbidden):
-        polls.propose_close(log.state, student(1), PollRef(poll_id="p1"))
+        polls.propose_close(log.state, student(1), PollRef(client_id="pollref-t", poll_id="p1"))
 
 
 def test_replay_of_the_log_gives_the_same_tally() -> None:

@@ -46,7 +46,7 @@ def test_the_three_english_samples_are_the_same_quiz() -> None:
     assert capital.correct == ["Islamabad", "اسلام آباد"]
     assert picture.image == "circle.png" and picture.points == 500
     # What the server receives in quiz_create is exactly this JSON form.
-    QuizCreate.model_validate({"quiz": json.loads(from_csv.model_dump_json())})
+    QuizCreate.model_validate({"client_id": "qc", "quiz": json.loads(from_csv.model_dump_json())})
 
 
 def test_urdu_csv_round_trips() -> None:

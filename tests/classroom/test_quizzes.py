@@ -60,12 +60,20 @@ class Game:
         definition = QuizDefinition.model_validate({"title": "Test", "questions": questions})
         self.commit(
             TEACHER,
-            quizzes.propose_create(self.state, TEACHER, QuizCreate(quiz=definition), quiz_id="q1"),
+            quizzes.propose_create(
+                self.state,
+                TEACHER,
+                QuizCreate(client_id="quizcreate-t", quiz=definition),
+                quiz_id="q1",
+            ),
         )
         self.commit(
             TEACHER,
             quizzes.propose_start(
-                self.state, TEACHER, QuizStart(quiz_id="q1", mode=mode), now_ms=self.now
+                self.state,
+                TEACHER,
+                QuizStart(client_id="quizstart-t", quiz_id="q1", mode=mode),
+                now_ms=self.now,
             ),
         )
 
@@ -119,7 +127,10 @@ class Game:
             "end": quizzes.propose_end,
         }[verb]
         return self.commit(
-            TEACHER, propose(self.state, TEACHER, QuizRef(quiz_id="q1"), now_ms=self.now)
+            TEACHER,
+            propose(
+                self.state, TEACHER, QuizRef(client_id="quizref-t", quiz_id="q1"), now_ms=self.now
+            ),
         )
 
     def score(self, number: int) -> int:
@@ -282,7 +293,9 @@ def test_bad_answers_name_the_field() -> None:
             now_ms=game.now,
         )
     with pytest.raises(Forbidden):
-        quizzes.propose_next(game.state, student(1), QuizRef(quiz_id="q1"), now_ms=game.now)
+        quizzes.propose_next(
+            game.state, student(1), QuizRef(client_id="quizref-t", quiz_id="q1"), now_ms=game.now
+        )
 
 
 def test_reconnecting_student_keeps_score_and_streak() -> None:
@@ -376,7 +389,12 @@ def test_pacing_next_skip_end_and_the_podium() -> None:
     assert ended["players"] == 5
     with pytest.raises(Conflict):
         game.step()
-    assert quizzes.propose_end(game.state, TEACHER, QuizRef(quiz_id="q1"), now_ms=game.now) == []
+    assert (
+        quizzes.propose_end(
+            game.state, TEACHER, QuizRef(client_id="quizref-t", quiz_id="q1"), now_ms=game.now
+        )
+        == []
+    )
 
 
 def test_end_scores_the_open_question_and_next_past_the_last_ends() -> None:
@@ -395,7 +413,9 @@ def test_end_scores_the_open_question_and_next_past_the_last_ends() -> None:
 def test_racing_pacing_events_apply_once() -> None:
     game = Game([single("a"), single("b"), single("c")])
     game.step()  # close a
-    stale = quizzes.propose_next(game.state, TEACHER, QuizRef(quiz_id="q1"), now_ms=game.now)
+    stale = quizzes.propose_next(
+        game.state, TEACHER, QuizRef(client_id="quizref-t", quiz_id="q1"), now_ms=game.now
+    )
     game.commit(TEACHER, stale)
     game.commit(TEACHER, stale)  # a second process opened b too
     assert game.quiz.current == 1

@@ -120,7 +120,7 @@ def test_highlighter_is_semi_transparent_over_pen(state: BoardState) -> None:
 
 
 def test_erased_and_private_ink_are_not_drawn_for_the_class(state: BoardState) -> None:
-    do(state, TEACHER, BoardAllowDrawing(ink="teacher"))
+    do(state, TEACHER, BoardAllowDrawing(client_id="boardallowdrawing-t", ink="teacher"))
     do(state, ALI, line("private", 200))
     do(state, TEACHER, line("gone", 800))
     do(state, TEACHER, BoardErase(op_id="e1", page_id=PAGE, ids=["gone"]))
@@ -210,7 +210,11 @@ def test_english_and_urdu_text_are_drawn_on_the_right_side_of_their_anchor(
 )
 def test_ruled_and_grid_backgrounds(state: BoardState, kind: str, color: str) -> None:
     background = Background.model_validate({"kind": kind})
-    do(state, TEACHER, PageSetBackground(page_id=PAGE, background=background))
+    do(
+        state,
+        TEACHER,
+        PageSetBackground(client_id="pagesetbackground-t", page_id=PAGE, background=background),
+    )
     img = pixels(state, supersample=1)
     line_y = int(render.RULE_SPACING * SCALE)
     assert tuple(img[line_y, 5]) == render._rgb(color)
@@ -221,7 +225,11 @@ def test_ruled_and_grid_backgrounds(state: BoardState, kind: str, color: str) ->
 
 def test_image_background_is_drawn_from_the_uploaded_image(state: BoardState) -> None:
     background = Background(kind="image", image="img-1")
-    do(state, TEACHER, PageSetBackground(page_id=PAGE, background=background))
+    do(
+        state,
+        TEACHER,
+        PageSetBackground(client_id="pagesetbackground-t", page_id=PAGE, background=background),
+    )
     uploaded = Image.new("RGB", (160, 90), (10, 200, 30))
     img = pixels(state, images={"img-1": uploaded})
     assert at(img, 960, 540) == (10, 200, 30)

@@ -52,11 +52,12 @@ def run_quiz() -> Lesson:
             ],
         }
     )  # fmt: skip
-    ref = QuizRef(quiz_id="q")
+    ref = QuizRef(client_id="quizref-t", quiz_id="q")
+    create = QuizCreate(client_id="qc", quiz=definition)
     lesson.commit(TEACHER, quizzes.propose_create(
-        lesson.quizzes, TEACHER, QuizCreate(quiz=definition), quiz_id="q"), T0)  # fmt: skip
+        lesson.quizzes, TEACHER, create, quiz_id="q"), T0)  # fmt: skip
     lesson.commit(TEACHER, quizzes.propose_start(
-        lesson.quizzes, TEACHER, QuizStart(quiz_id="q"), now_ms=T0), T0)  # fmt: skip
+        lesson.quizzes, TEACHER, QuizStart(client_id="s", quiz_id="q"), now_ms=T0), T0)  # fmt: skip
 
     def answer(student: str, question: int, at: int, **value: Any) -> None:
         payload = QuizAnswer.model_validate(
@@ -149,11 +150,11 @@ def test_reports_from_the_event_list_match_the_live_projection() -> None:
 def poll_lesson() -> Lesson:
     lesson = Lesson()
     for poll_id, anonymous in (("named", False), ("anon", True)):
-        create = PollCreate(kind="single", question=f"{poll_id}?", options=["Yes", "No"],
-                            anonymous=anonymous)  # fmt: skip
+        create = PollCreate(client_id=poll_id, kind="single", question=f"{poll_id}?",
+                            options=["Yes", "No"], anonymous=anonymous)  # fmt: skip
         lesson.commit(TEACHER, polls.propose_create(lesson.polls, TEACHER, create,
                                                     poll_id=poll_id), T0)  # fmt: skip
-        ref = PollRef(poll_id=poll_id)
+        ref = PollRef(client_id="pollref-t", poll_id=poll_id)
         lesson.commit(TEACHER, polls.propose_open(lesson.polls, TEACHER, ref), T0)
         for number, (student, actor) in enumerate(STUDENTS.items()):
             vote = PollVote(poll_id=poll_id, vote_id=f"{student}{poll_id}", option=number % 2)

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import socketio
+
+from classroom.protocol import EVENTS
+
+_request_ids = itertools.count(1)
+
+
+def with_client_id(event: str, payload: Any) -> Any:
+    """``payload`` with a fresh ``client_id`` where the event is keyed by one and it has none,
+    as the browser's connection adds one to each new request (a retry reuses it)."""
+    spec = EVENTS.get(event)
+    if spec is None or "client_id" not in spec.key_fields:
+        return payload
+    if payload is None:
+        payload = {}
+    if isinstance(payload, dict) and "client_id" not in payload:
+        return {**payload, "client_id": f"{event}-{secrets.token_hex(4)}-{next(_request_ids)}"}
+    return payload
 
 
 @dataclass
@@ -99,7 +118,13 @@ class Peer:
     async def disconnect(self) -> None:
         await self.sio.disconnect()
 
-    async def call(self, event: str, payload: Any = None, timeout: float = 10) -> dict[str, Any]:
+    async def call(
+        self, event: str, payload: Any = None, timeout: float = 10, *, fill: bool = True
+    ) -> dict[str, Any]:
+        """Send one event and return its ack; ``fill`` adds a fresh ``client_id`` where the event
+        needs one and the payload has none (``fill=False`` sends the payload as it is)."""
+        if fill:
+            payload = with_client_id(event, payload)
         if payload is None:
             ack = await self.sio.call(event, timeout=timeout)
         else:

@@ -14,8 +14,8 @@ import websockets
 
 from classroom import protocol_docs
 from classroom.protocol import EVENTS
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 # Written out by hand on purpose: a change to who may send what must change this table too.
 EXPECTED_ROLES: dict[str, set[str]] = {

@@ -358,7 +358,6 @@ def _normalise_picture(data: bytes) -> tuple[str, bytes, tuple[int, int]]:
     return "image/jpeg", out.getvalue(), picture.size
 
 
-
 async def import_quiz(request: web.Request) -> web.Response:
     """Upload a quiz file (CSV, JSON or YAML) as the raw request body; ``?filename=`` names it."""
     claims, record = await _own_class(request)

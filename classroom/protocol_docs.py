@@ -384,8 +384,9 @@ def _connecting() -> list[str]:
         "a change you cannot follow is refused instead of misread.",
         "",
         'Every client event is answered with an ack: `{"ok": true, ...fields}` (the ack '
-        'column below) or `{"ok": false, "error": {"code", "message", "field"?}}`. An error '
-        "ack changes nothing. Writes that carry a client-made id (`client_id`, `stroke_id`, "
+        'column below) or `{"ok": false, "error": {"code", "message", "field"?}}` (`GAP` adds '
+        "`expected_offset`, `RATE_LIMITED` adds `retry_after_s`). An error ack changes "
+        "nothing. Writes that carry a client-made id (`client_id`, `stroke_id`, "
         "`vote_id` ...) are idempotent: a retry returns the stored result with "
         "`duplicate: true`.",
         "",
@@ -421,9 +422,10 @@ def _points() -> list[str]:
         "",
         f"A stroke is `stroke_start` (optionally with the first batch), any number of "
         f"`stroke_extend` batches of 1-{MAX_BATCH_POINTS} points, and `stroke_end` with the "
-        "total `length`. `offset` is the index of a batch's first point: the server refuses a "
-        "batch whose offset is not the number of points it has accepted with `GAP` and "
-        "`expected_offset` (resend from there).",
+        "total `length`. `offset` is the index of a batch's first point. A batch that starts "
+        "beyond the points the server has is refused with `GAP` and `expected_offset` (resend "
+        "from there); a batch it already has (a retry) is acked again and changes nothing; a "
+        "`stroke_end` whose `length` is more than the server has gets `GAP` too.",
         "",
     ]
 

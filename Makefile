@@ -43,7 +43,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check classroom boardclient tests bench
+	$(VENV)/bin/ruff check classroom boardclient testkit tests bench
 	$(VENV)/bin/mypy
 
 docs: setup

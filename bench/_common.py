@@ -1,4 +1,6 @@
-"""Shared parts of the benchmarks: server subprocesses and light raw Socket.IO clients.
+"""Shared parts of the benchmarks: light raw Socket.IO clients, a log line, percentiles.
+
+Server subprocesses come from :mod:`testkit.procs` (shared with the tests).
 
 The clients speak the Engine.IO v4 / Socket.IO v5 text protocol directly over ``websockets`` so
 that hundreds of them fit in one process and cost little CPU next to the server being measured:
@@ -14,27 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import _path  # noqa: F401  (the repo root on sys.path, for the kit)
 from websockets.asyncio.client import ClientConnection, connect
 
-ROOT = Path(__file__).resolve().parent.parent
+from testkit.procs import ROOT
+from testkit.procs import serve_argv as kit_serve_argv
 
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_argv(port: int, workdir: Path, variant: str = "") -> list[str]:
@@ -42,73 +37,8 @@ def serve_argv(port: int, workdir: Path, variant: str = "") -> list[str]:
 
     With a ``variant`` (see ``bench/_serve_variant.py``) it runs through that wrapper.
     """
-    entry = [str(ROOT / "bench" / "_serve_variant.py")] if variant else ["-m", "classroom.cli"]
-    return [
-        sys.executable,
-        *entry,
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--store",
-        f"sqlite://{workdir / 'takhti.sqlite3'}",
-        "--data-dir",
-        str(workdir),
-    ]
-
-
-class ServerProcess:
-    """A server subprocess on a free port (``classroom serve`` or the bare relay)."""
-
-    def __init__(
-        self, argv: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
-    ) -> None:
-        self.argv = argv
-        self.extra_env = env or {}
-        self.port = port
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        if self.proc is None:
-            raise RuntimeError("not started")
-        return self.proc.pid
-
-    def start(self, timeout: float = 30.0) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TAKHTI_LOG_LEVEL": "WARNING"}
-        env.update(self.extra_env)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                self.argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early; see {self.log_path}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
-                return
-            time.sleep(0.05)  # readiness poll of an external process
-        raise TimeoutError(f"server did not listen on {self.port}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
-        self.proc = None
+    entry = [str(ROOT / "bench" / "_serve_variant.py")] if variant else None
+    return kit_serve_argv(port, workdir, entry=entry)
 
 
 class CountingConnection(ClientConnection):

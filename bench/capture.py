@@ -3,10 +3,10 @@
 Run ``.venv/bin/python bench/capture.py [--quick]``. Progress goes to stderr; the last stdout
 line is one JSON object with the metrics for ``ours`` and ``baseline`` and their ratios.
 
-Stills come from :func:`boardclient.synth.make_board_photo` (whiteboards and chalkboards, up
+Stills come from :func:`testkit.synth.make_board_photo` (whiteboards and chalkboards, up
 to 40 degrees off-axis, uneven light, glare, colour casts, posters and windows, a person in
 front about half the time, noise, blur, JPEG); clips from
-:func:`boardclient.synth.make_board_video` (writing, standing still, walking by, a small
+:func:`testkit.synth.make_board_video` (writing, standing still, walking by, a small
 correction, a full erase, a page change, exposure flicker). Metrics:
 
 - corners: share of images whose worst corner is within 2 % of the board diagonal, median
@@ -27,13 +27,11 @@ import json
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _path  # noqa: F401  (the repo root on sys.path, for the kit)
 import cv2
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boardclient.detect import find_board_quad
 from boardclient.enhance import classify_board, extract_ink
@@ -41,7 +39,7 @@ from boardclient.evaluate import ink_f1, to_truth_grid
 from boardclient.geometry import corner_errors, order_corners, quad_diagonal, quad_iou
 from boardclient.pipeline import BoardPipeline
 from boardclient.rectify import board_size, rectify
-from boardclient.synth import BoardVideo, make_board_photo, make_board_video
+from testkit.synth import BoardVideo, make_board_photo, make_board_video
 
 MATCH_WINDOW = 2.0
 

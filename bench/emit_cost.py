@@ -14,18 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import _path  # noqa: F401  (the repo root on sys.path, for the kit)
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import RawSocket, ServerProcess, free_port, gather_limited, log, serve_argv
+from _common import RawSocket, gather_limited, log, serve_argv
 from fanout import setup_takhti
+
+from testkit.procs import CommandServer, free_port
 
 
 async def run(url: str, pid: int, students: int, batches: int, deflate: bool) -> dict[str, Any]:
@@ -117,7 +116,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="takhti-emit-") as tmp:
         port = free_port()
         argv = serve_argv(port, Path(tmp), args.variant)
-        server = ServerProcess(
+        server = CommandServer(
             argv, port, Path(tmp) / "server.log", {"TAKHTI_BENCH_VARIANT": args.variant}
         )
         server.start()

@@ -31,22 +31,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import _path  # noqa: F401  (the repo root on sys.path, for the kit)
 import aiohttp
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (
-    ROOT,
-    RawSocket,
-    ServerProcess,
-    free_port,
-    gather_limited,
-    log,
-    percentile,
-    serve_argv,
-)
+from _common import RawSocket, gather_limited, log, percentile, serve_argv
 from _receiver import Receiver, Record, open_receiver
+
+from testkit.procs import ROOT, CommandServer, free_port
 
 TICK_S = 1 / 30
 PASSWORD = "bench-password-1"
@@ -312,7 +303,7 @@ def measure(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any
     else:
         argv = [sys.executable, str(ROOT / "bench" / "relay.py"), "--port", str(port)]
     env = {"TAKHTI_BENCH_VARIANT": args.variant} if kind == "takhti" else {}
-    server = ServerProcess(argv, port, workdir / f"{kind}.log", env)
+    server = CommandServer(argv, port, workdir / f"{kind}.log", env)
     server.start()
     ctx = mp.get_context("spawn")
     procs: list[Any] = []

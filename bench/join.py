@@ -27,14 +27,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _path  # noqa: F401  (the repo root on sys.path, for the kit)
 import aiohttp
 import psutil
 import socketio
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.support.procs import add_teacher, free_port, wait_for_port  # noqa: E402
+from testkit.procs import add_teacher, free_port, wait_for_port
 
 PASSWORD = "bench-password-1"
 CLIENT_PROCESSES = 2
@@ -324,7 +322,7 @@ def main() -> None:
         log("[1/4] starting the server")
         proc, url = start_server(data)
         try:
-            teacher_token, class_id, code = asyncio.run(make_class(url))
+            teacher_token, _class_id, code = asyncio.run(make_class(url))
             log(f"[2/4] {args.students} students join at once")
             latencies, errors, kb = run_joins(url, code, args.students, False, proc.pid)
         finally:

@@ -1,7 +1,7 @@
 """Vote burst: 1,000 students vote within one second over 2 server processes on one Redis.
 
 Scenarios, each a fresh class of ``--students`` raw-websocket Socket.IO clients (one light client
-process, ``bench/_votes_client.py``) joined through ``POST /api/join``:
+process, ``testkit/crowd_client.py``) joined through ``POST /api/join``:
 
 * ``redis2`` (the headline): two ``classroom serve`` processes sharing our own redis-server
   (``--appendonly yes --appendfsync always``, free port), students split between them, the
@@ -30,21 +30,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import _path  # noqa: F401  (the repo root on sys.path, for the kit)
 
-from bench._votes_client import CrowdClient, percentile  # noqa: E402
-from bench._votes_crowd import (  # noqa: E402
+from testkit.crowd import (
     OPTIONS,
     Crowd,
     connect_teacher,
@@ -54,26 +50,11 @@ from bench._votes_crowd import (  # noqa: E402
     vote_burst,
     whole_log,
 )
+from testkit.crowd_client import CrowdClient, percentile
+from testkit.procs import ROOT, free_port, wait_for_port
 
 TEACHER = "bench"
 PASSWORD = "bench-votes-pass"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)  # readiness poll of a child process
-    raise TimeoutError(f"nothing listened on port {port}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -97,10 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = commands.add_parser(
         "docs",
-        help="regenerate docs/protocol.md and docs/asyncapi.json",
+        help="regenerate docs/protocol.md, asyncapi.json, openapi.json and the browser types",
         description="Write the protocol documentation generated from the schemas.",
     )
     docs.add_argument("--out-dir", type=Path, default=Path("docs"))
+    docs.add_argument(
+        "--ts-out",
+        type=Path,
+        default=Path("webclient/src/net/protocol.gen.ts"),
+        help="the browser types",
+    )
     docs.add_argument(
         "--check", action="store_true", help="exit 1 if the files on disk differ from the schemas"
     )
@@ -238,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "docs":
             from classroom import protocol_docs
 
-            return protocol_docs.main(args.out_dir, check=args.check)
+            return protocol_docs.main(args.out_dir, check=args.check, ts_out=args.ts_out)
     except ClassroomError as exc:
         print(f"classroom: error: {exc.message}", file=sys.stderr)
         return 2

@@ -45,6 +45,13 @@ class Unauthorized(ClassroomError):
     http_status = 401
 
 
+class OutdatedClient(ClassroomError):
+    """The app speaks another protocol version than the server: reload it to get the new one."""
+
+    code = "OUTDATED_CLIENT"
+    http_status = 426
+
+
 class Forbidden(ClassroomError):
     """This role or person may not do this."""
 

@@ -1,4 +1,8 @@
-"""HTTP routes: login, classes, joining, board devices, QR codes, health and metrics."""
+"""HTTP routes: login, classes, joining, board devices, QR codes, health and metrics.
+
+Every route is declared in ``classroom/protocol/http.py`` (bodies, answers, errors; the docs
+come from there); a test checks that ``add_routes`` registers exactly those.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,13 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import segno
 from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from classroom import camera, classes, handlers, quiz_import, render, reports, roster
 from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
@@ -38,36 +42,22 @@ from classroom.handlers import Session
 from classroom.keys import SERVICES
 from classroom.log import Actor
 from classroom.protocol.core import ClassEnd
+from classroom.protocol.http import (
+    MAX_IMAGE_UPLOAD,
+    MAX_JSON_BODY,
+    MAX_QUIZ_UPLOAD,
+    ClassCreateBody,
+    DeviceBody,
+    JoinBody,
+    LoginBody,
+)
 from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
 
 logger = logging.getLogger(__name__)
 
-MAX_JSON_BODY = 64 * 1024
 M = TypeVar("M", bound=BaseModel)
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class LoginBody(Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-
-
-class ClassCreateBody(Body):
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-
-
-class JoinBody(Body):
-    join_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-
-
-class DeviceBody(Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "Board camera"
 
 
 def _now_ms() -> int:
@@ -341,7 +331,6 @@ async def asset(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type=content_type, headers={"Cache-Control": cache})
 
 
-MAX_IMAGE_UPLOAD = 8 * 1024 * 1024
 BACKGROUND_MAX_SIZE = (1920, 1080)
 
 
@@ -390,9 +379,6 @@ def _normalise_picture(data: bytes) -> tuple[str, bytes, tuple[int, int]]:
         return "image/png", out.getvalue(), picture.size
     picture.save(out, format="JPEG", quality=85)
     return "image/jpeg", out.getvalue(), picture.size
-
-
-MAX_QUIZ_UPLOAD = 1024 * 1024
 
 
 async def import_quiz(request: web.Request) -> web.Response:

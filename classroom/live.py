@@ -29,7 +29,7 @@ from classroom.errors import (
 )
 from classroom.handlers import Session
 from classroom.log import ANONYMOUS, Actor, Event
-from classroom.protocol import EVENTS, NAMESPACE
+from classroom.protocol import EVENTS, NAMESPACE, check_client_version
 from classroom.ratelimit import RATES, TokenBucket
 from classroom.services import Services
 from classroom.tallies import TallyCoalescer
@@ -173,6 +173,7 @@ class LiveServer:
     async def _authenticate(self, sid: str, environ: dict[str, Any], auth: Any) -> Session:
         if not isinstance(auth, dict):
             raise Unauthorized("connect with auth {token, class_id?}")
+        check_client_version(auth)
         claims = self.services.signer.check(auth.get("token"))
         store = self.services.store
         request = environ.get("aiohttp.request")

@@ -1,8 +1,14 @@
-"""Generate ``docs/protocol.md`` and ``docs/asyncapi.json`` from the protocol schemas."""
+"""Generate the protocol docs and the browser's protocol types from the schemas.
+
+``classroom docs`` writes ``docs/protocol.md`` (Socket.IO events and the HTTP API),
+``docs/asyncapi.json``, ``docs/openapi.json`` and ``webclient/src/net/protocol.gen.ts``;
+``classroom docs --check`` (and a test) fails when a committed file is stale.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,24 +16,58 @@ from typing import Any
 from pydantic import BaseModel
 
 import classroom.lesson  # noqa: F401  (defines every feature's error classes)
-from classroom.errors import ClassroomError
+from classroom import protocol_ts
+from classroom.errors import ClassroomError, InternalError
 from classroom.protocol import BROADCASTS, EVENTS, PROTOCOL_VERSION
+from classroom.protocol.acks import ack_model
+from classroom.protocol.board import BOARD_HEIGHT, BOARD_WIDTH, MAX_BATCH_POINTS
+from classroom.protocol.http import HTTP_ROUTES, ErrorResponse, HealthDown, HttpRoute
+from classroom.protocol.quizzes import (
+    ChoiceQuestion,
+    NumericQuestion,
+    QuizDefinition,
+    ShortTextQuestion,
+    TrueFalseQuestion,
+)
+from classroom.protocol.snapshot import (
+    ClassSnapshotAck,
+    PollTally,
+    SnapshotBoard,
+    SnapshotCamera,
+    SnapshotCore,
+    SnapshotDrawing,
+    SnapshotPage,
+    SnapshotPolls,
+    SnapshotQuizzes,
+)
 from classroom.ratelimit import RATES
+
+TS_PATH = "webclient/src/net/protocol.gen.ts"
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema(mode="validation")
 
 
-def _error_codes() -> list[tuple[str, int, str]]:
-    seen: dict[str, tuple[str, int, str]] = {}
+def _error_classes() -> list[type[ClassroomError]]:
+    seen: dict[str, type[ClassroomError]] = {}
     stack: list[type[ClassroomError]] = [ClassroomError]
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        seen.setdefault(cls.code, (cls.code, cls.http_status, doc))
-    return sorted(seen.values())
+        seen.setdefault(cls.code, cls)
+    return [seen[code] for code in sorted(seen)]
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if text and text.strip() else ""
+
+
+def _error_codes() -> list[tuple[str, int, str]]:
+    return [(cls.code, cls.http_status, _first_line(cls.__doc__)) for cls in _error_classes()]
+
+
+# --- AsyncAPI ---------------------------------------------------------------------------------
 
 
 def asyncapi() -> dict[str, Any]:
@@ -42,9 +82,8 @@ def asyncapi() -> dict[str, Any]:
             "x-roles": sorted(spec.roles),
             "x-rate-limit-bucket": spec.rate,
             "x-feature": spec.feature,
+            "x-ack": _schema(ack_model(spec)),
         }
-        if spec.ack is not None:
-            messages[name]["x-ack"] = _schema(spec.ack)
         operations[f"send_{name}"] = {
             "action": "receive",
             "channel": {"$ref": "#/channels/class"},
@@ -89,6 +128,196 @@ def asyncapi() -> dict[str, Any]:
     }
 
 
+# --- OpenAPI ----------------------------------------------------------------------------------
+
+_PATH_PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
+
+
+def openapi_path(path: str) -> tuple[str, list[tuple[str, list[str]]]]:
+    """An aiohttp path in OpenAPI form, and its parameters with their allowed words, if any.
+
+    ``/qr.{fmt:svg|png}`` -> ``/qr.{fmt}``, ``[("fmt", ["svg", "png"])]``.
+    """
+    params: list[tuple[str, list[str]]] = []
+
+    def plain(match: re.Match[str]) -> str:
+        words = match.group(2)
+        params.append((match.group(1), words.split("|") if words else []))
+        return "{" + match.group(1) + "}"
+
+    return _PATH_PARAM.sub(plain, path), params
+
+
+class _Components:
+    """Collects the JSON schemas that OpenAPI answers and bodies refer to."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(
+            mode="validation", ref_template="#/components/schemas/{model}"
+        )
+        for name, body in schema.pop("$defs", {}).items():
+            self._add(name, body)
+        self._add(model.__name__, schema)
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    def _add(self, name: str, body: dict[str, Any]) -> None:
+        if self.schemas.setdefault(name, body) != body:
+            raise RuntimeError(f"two different schemas are named {name!r}")
+
+
+def _operation_id(route: HttpRoute, taken: set[str]) -> str:
+    name = route.handler
+    if name in taken:
+        name = f"{route.handler}_{len([t for t in taken if t.startswith(route.handler)])}"
+    taken.add(name)
+    return name
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the HTTP API."""
+    components = _Components()
+    error_ref = components.ref(ErrorResponse)
+    paths: dict[str, Any] = {}
+    taken: set[str] = set()
+    for route in HTTP_ROUTES:
+        path, path_params = openapi_path(route.path)
+        parameters: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", **({"enum": words} if words else {})},
+            }
+            for name, words in path_params
+        ]
+        parameters += [
+            {
+                "name": q.name,
+                "in": "query",
+                "required": q.required,
+                "description": q.summary,
+                "schema": {"type": q.kind, **({"enum": list(q.enum)} if q.enum else {})},
+            }
+            for q in route.query
+        ]
+        content: dict[str, Any] = {}
+        if route.answer is not None:
+            content["application/json"] = {"schema": components.ref(route.answer)}
+        for media in route.media:
+            content[media] = {"schema": {"type": "string", "format": "binary"}}
+        responses: dict[str, Any] = {
+            str(route.status): {"description": _first_line(route.summary), "content": content}
+        }
+        by_status: dict[int, list[str]] = {}
+        errors: tuple[type[ClassroomError], ...] = (*route.errors, InternalError)
+        for error in errors:
+            by_status.setdefault(error.http_status, []).append(error.code)
+        for status, codes in sorted(by_status.items()):
+            schema = error_ref
+            if route.handler == "healthz" and status == 503:
+                schema = components.ref(HealthDown)
+            responses[str(status)] = {
+                "description": ", ".join(sorted(set(codes))),
+                "content": {"application/json": {"schema": schema}},
+            }
+        operation: dict[str, Any] = {
+            "operationId": _operation_id(route, taken),
+            "summary": route.summary,
+            "x-auth": route.auth,
+            "parameters": parameters,
+            "responses": responses,
+        }
+        if route.auth == "teacher":
+            operation["security"] = [{"bearer": []}]
+        elif route.auth == "class":
+            operation["security"] = [{"bearer": []}, {"token": []}]
+        else:
+            operation["security"] = []
+        if route.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": components.ref(route.body)}},
+            }
+        elif route.upload:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in route.upload
+                },
+            }
+        paths.setdefault(path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Takhti HTTP API",
+            "version": str(PROTOCOL_VERSION),
+            "description": "Logins, classes, joining, uploads, renders and reports. Generated "
+            "from classroom/protocol/http.py by `classroom docs`; do not edit.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(components.schemas.items())),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "token": {"type": "apiKey", "in": "query", "name": "token"},
+            },
+        },
+    }
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+
+def _kind(body: dict[str, Any]) -> str:
+    if "$ref" in body:
+        return str(body["$ref"]).split("/")[-1]
+    if "const" in body:
+        return json.dumps(body["const"], ensure_ascii=False)
+    if "enum" in body:
+        return " | ".join(json.dumps(v, ensure_ascii=False) for v in body["enum"])
+    for union in ("anyOf", "oneOf"):
+        if union in body:
+            return " | ".join(_kind(alt) for alt in body[union])
+    kind = body.get("type")
+    if kind == "array":
+        if "prefixItems" in body:
+            return "[" + ", ".join(_kind(item) for item in body["prefixItems"]) + "]"
+        items = body.get("items")
+        return f"{_kind(items)}[]" if items else "array"
+    if kind == "object" and isinstance(body.get("additionalProperties"), dict):
+        return f"{{string: {_kind(body['additionalProperties'])}}}"
+    return str(kind or "any")
+
+
+_LIMITS = (
+    "minimum",
+    "maximum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "pattern",
+    "default",
+)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a bare ``|`` would end the cell."""
+    return text.replace("|", "\\|")
+
+
+def _limits(body: dict[str, Any]) -> list[str]:
+    found = [f"{key}={body[key]}" for key in _LIMITS if key in body]
+    for alt in body.get("anyOf", []):
+        found += [f"{key}={alt[key]}" for key in _LIMITS if key in alt and key != "default"]
+    return found
+
+
 def _fields(model: type[BaseModel]) -> str:
     schema = _schema(model)
     props = schema.get("properties", {})
@@ -97,33 +326,247 @@ def _fields(model: type[BaseModel]) -> str:
     required = set(schema.get("required", []))
     rows = []
     for field, body in props.items():
-        kind = (
-            body.get("type")
-            or " | ".join(
-                str(alt.get("type", alt.get("$ref", "?")).split("/")[-1])
-                for alt in body.get("anyOf", [])
-            )
-            or body.get("$ref", "object").split("/")[-1]
-        )
-        limits = [
-            f"{key}={body[key]}"
-            for key in (
-                "minimum",
-                "maximum",
-                "minLength",
-                "maxLength",
-                "minItems",
-                "maxItems",
-                "pattern",
-                "default",
-            )
-            if key in body
-        ]
+        limits = _limits(body)
         rows.append(
-            f"`{field}`{'' if field in required else '?'} ({kind}"
+            f"`{field}`{'' if field in required else '?'} ({_kind(body)}"
             f"{'; ' + ', '.join(limits) if limits else ''})"
         )
     return ", ".join(rows)
+
+
+def _field_table(model: type[BaseModel]) -> list[str]:
+    """One row per field: name (``?`` = may be left out), type and limits, meaning."""
+    schema = _schema(model)
+    required = set(schema.get("required", []))
+    lines = ["| field | type | meaning |", "| --- | --- | --- |"]
+    for field, body in schema.get("properties", {}).items():
+        limits = _limits(body)
+        kind = _kind(body) + (f" ({', '.join(limits)})" if limits else "")
+        meaning = body.get("description", "").replace("\n", " ")
+        name = f"`{field}`{'' if field in required else '?'}"
+        lines.append(f"| {name} | {_cell(kind)} | {_cell(meaning)} |")
+    return lines
+
+
+def _model_section(title: str, model: type[BaseModel], lead: str = "") -> list[str]:
+    doc = lead or _first_line(model.__doc__)
+    return [f"#### {title}", "", *([doc, ""] if doc else []), *_field_table(model), ""]
+
+
+def _ack_fields(spec_name: str) -> str:
+    return _fields(ack_model(EVENTS[spec_name]))
+
+
+AUDIENCES = {
+    "all": "everyone in the class",
+    "teachers": "the class's teachers only",
+    "author": "teachers and the one client that caused it (the voter, the answering student, "
+    "the student who joined)",
+    "varies": "decided per event and carried in its `aud` field (absent = `all`): a student's "
+    "ink while the teacher keeps students' ink private (`board_allow_drawing` with "
+    '`ink: "teacher"`) goes to `author` (teachers and that student); everything else to `all`',
+}
+
+
+def _connecting() -> list[str]:
+    return [
+        "## Connecting",
+        "",
+        'Socket.IO (namespace `/`). Connect with `auth`: `{"token": T, "protocol_version": V}` '
+        'for a student or a board device, `{"token": T, "class_id": C, "protocol_version": V}` '
+        "for a teacher. A refused connection gets `connect_error` with "
+        "`{message, data: {code, message, field?}}`.",
+        "",
+        f"`protocol_version` V is this document's version, {PROTOCOL_VERSION}. A client that "
+        "sends another one is refused with `OUTDATED_CLIENT`: the browser app then reloads "
+        "itself (once) to fetch the current app. A client that sends no `protocol_version` is "
+        "accepted, as clients written before the field existed are; send it anyway, so that "
+        "a change you cannot follow is refused instead of misread.",
+        "",
+        'Every client event is answered with an ack: `{"ok": true, ...fields}` (the ack '
+        'column below) or `{"ok": false, "error": {"code", "message", "field"?}}` (`GAP` adds '
+        "`expected_offset`, `RATE_LIMITED` adds `retry_after_s`). An error ack changes "
+        "nothing. Writes that carry a client-made id (`client_id`, `stroke_id`, "
+        "`vote_id` ...) are idempotent: a retry returns the stored result with "
+        "`duplicate: true`.",
+        "",
+        "Server events are lesson-log entries `{seq, type, by, ts, data, cid?, aud?}`, emitted "
+        "under their `type`; `data` is the shape in the table. Ink batches (`stroke_extended`, "
+        "most of a lesson's messages) leave out `ts`, `cid` and `by.name`, which no client "
+        "needs. Events that are not logged (`poll_tally`) arrive as bare `data`. A client "
+        "keeps the highest `seq` it has applied; `seq` has no gaps within a class, so a jump "
+        "means missed events: ask `log_resume {after_seq}` (paged; repeat while `more`), "
+        "also after every reconnect.",
+        "",
+        "A client starts from `class_snapshot` (the state at `seq`, see "
+        "[The snapshot](#the-snapshot)) and applies every event with a larger seq.",
+        "",
+    ]
+
+
+def _points() -> list[str]:
+    return [
+        "## Points and strokes",
+        "",
+        f"The board is one page of {BOARD_WIDTH} x {BOARD_HEIGHT} units, origin top left, x to "
+        "the right, y down; every device scales it to its screen. A client sends raw points "
+        "`[x, y, pressure, t]`: x in [0, "
+        f"{BOARD_WIDTH}], y in [0, {BOARD_HEIGHT}], pressure in [0, 1] (0.5 without a pen "
+        "that measures it), t in milliseconds since the stroke started, never decreasing. "
+        "Numbers must be JSON numbers (not strings); NaN and Infinity are refused.",
+        "",
+        "The server stores and sends points flat, `[x, y, pressure, t, x, y, ...]`, rounded: "
+        "x and y to 0.1, pressure to 0.001, t to whole milliseconds (shape corners and widths "
+        "to 0.1). A client that wants to show exactly what others see rounds its own points "
+        "the same way.",
+        "",
+        f"A stroke is `stroke_start` (optionally with the first batch), any number of "
+        f"`stroke_extend` batches of 1-{MAX_BATCH_POINTS} points, and `stroke_end` with the "
+        "total `length`. `offset` is the index of a batch's first point. A batch that starts "
+        "beyond the points the server has is refused with `GAP` and `expected_offset` (resend "
+        "from there); a batch it already has (a retry) is acked again and changes nothing; a "
+        "`stroke_end` whose `length` is more than the server has gets `GAP` too.",
+        "",
+    ]
+
+
+def _audiences() -> list[str]:
+    lines = ["## Audiences", "", "Who receives a server event (the table's audience column):", ""]
+    lines += [f"- `{name}`: {meaning}." for name, meaning in AUDIENCES.items()]
+    lines += [
+        "",
+        "`log_resume` and `class_snapshot` apply the same filter, so a client never learns "
+        "from a resume what it would not have been sent live.",
+        "",
+    ]
+    return lines
+
+
+def _snapshot() -> list[str]:
+    lines = [
+        "## The snapshot",
+        "",
+        "`class_snapshot`'s ack: the live state of the class as the asker may see it.",
+        "",
+        *_field_table(ClassSnapshotAck),
+        "",
+        "`state` has one part per feature: `core`, `board`, `polls`, `quizzes`, `camera`.",
+        "",
+    ]
+    lines += _model_section("state.core", SnapshotCore)
+    lines += _model_section("state.board", SnapshotBoard)
+    lines += _model_section("state.board.pages[]", SnapshotPage)
+    lines += _model_section("state.board.drawing", SnapshotDrawing)
+    lines += _model_section("state.polls", SnapshotPolls)
+    lines += _model_section("state.quizzes", SnapshotQuizzes)
+    lines += _model_section("state.camera", SnapshotCamera)
+    return lines
+
+
+def _tally() -> list[str]:
+    return [
+        "## The tally",
+        "",
+        "A poll's counts, as `poll_tally` (live, teachers only, coalesced to a few a second, "
+        "not logged) and `poll_results_shown` (`tally`: the final one, to everyone) carry it. "
+        "Only the keys of the poll's kind are present.",
+        "",
+        *_field_table(PollTally),
+        "",
+    ]
+
+
+def _quizzes() -> list[str]:
+    example = json.dumps(EVENTS["quiz_create"].example, ensure_ascii=False)
+    lines = [
+        "## Quizzes",
+        "",
+        "### The quiz definition (`quiz_create`)",
+        "",
+        "`quiz_create {quiz}` takes the quiz in the protocol's form: option indexes from 0, "
+        "`correct` as the schema says. The teacher-friendly file form of "
+        "[quiz-format.md](quiz-format.md) (letters such as `B`, `A,C`, `yes`/`no`, Urdu digits, "
+        "a CSV row per question) is read by the HTTP routes: `POST "
+        "/api/classes/{class_id}/quizzes/parse?filename=F` answers the protocol form (changes "
+        "nothing), `POST /api/classes/{class_id}/quizzes?filename=F` creates the quiz. "
+        "`quiz_create` refuses the file form with `INVALID_PAYLOAD`.",
+        "",
+        f"Example: `{example}`",
+        "",
+    ]
+    lines += _model_section("quiz", QuizDefinition)
+    lines += _model_section(
+        'questions[] with type "single" or "multiple"',
+        ChoiceQuestion,
+        "`correct`: the indexes of the correct options (exactly one for single).",
+    )
+    lines += _model_section(
+        'questions[] with type "true_false"',
+        TrueFalseQuestion,
+        "`correct`: a JSON boolean. Students answer option 0 (true) or 1 (false).",
+    )
+    lines += _model_section('questions[] with type "numeric"', NumericQuestion)
+    lines += _model_section('questions[] with type "short_text"', ShortTextQuestion)
+    lines += [
+        "### When a question closes",
+        "",
+        "The teacher paces a quiz: `quiz_start` opens question 0; `quiz_next` closes the open "
+        "question (`quiz_question_closed` with the correct answer and the distribution, then "
+        "`quiz_leaderboard`), or, when none is open, opens the next one, or after the last "
+        "ends the quiz (`quiz_ended`); `quiz_skip` drops a question unscored; `quiz_end` ends "
+        "at once (closing and scoring an open question first). The server never closes a "
+        "question by itself.",
+        "",
+        "In timed mode a question's deadline is the `ts` of its `quiz_question_opened` plus "
+        "`time_limit_ms`, on the server's clock (use `clock_sync` to show a countdown). An "
+        "answer after the deadline is refused with `TOO_LATE`, even while the question is "
+        "still open; in untimed mode (`time_limit_ms` null) answers count until the question "
+        "closes. The first answer counts (`ALREADY_ANSWERED` after it). Scores and the "
+        "correct answer reach students only when the question closes.",
+        "",
+    ]
+    return lines
+
+
+def _http() -> list[str]:
+    lines = [
+        "## HTTP API",
+        "",
+        "Also as [OpenAPI](openapi.json). JSON bodies (at most 64 KB) and answers; uploads are "
+        "the raw file as the body. Every error answer is "
+        '`{"ok": false, "error": {"code", "message", "field"?}}` with the status of its code '
+        "(see [Error codes](#error-codes)); 429 adds `Retry-After`. Auth: `teacher` = "
+        "`Authorization: Bearer <token from /api/login>`; `class` = that, or a student's or "
+        "board device's token of the class (header, or `?token=`); `local` = only on the "
+        "server's own computer.",
+        "",
+        "| method | path | auth | body | success | errors | summary |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    models: dict[str, type[BaseModel]] = {}
+    for route in HTTP_ROUTES:
+        if route.body is not None:
+            body = f"{route.body.__name__}"
+            models[route.body.__name__] = route.body
+        elif route.upload:
+            body = "file: " + ", ".join(route.upload)
+        else:
+            body = ""
+        answers = []
+        if route.answer is not None:
+            answers.append(route.answer.__name__)
+            models[route.answer.__name__] = route.answer
+        answers += list(route.media)
+        errors = ", ".join(sorted({f"`{e.code}`" for e in route.errors}))
+        query = " ".join(f"`?{q.name}`" for q in route.query)
+        lines.append(
+            f"| {route.method} | {_cell(f'`{route.path}` {query}')} | {route.auth} | {body} | "
+            f"{route.status} {', '.join(answers)} | {errors} | {_cell(route.summary)} |"
+        )
+    lines += ["", "### HTTP bodies and answers", ""]
+    for name, model in models.items():
+        lines += [f"#### {name}", "", *_field_table(model), ""]
+    return lines
 
 
 def markdown() -> str:
@@ -134,31 +577,17 @@ def markdown() -> str:
         f"Protocol version {PROTOCOL_VERSION}. Generated from `classroom/protocol/` by "
         "`classroom docs`; a test fails when this file is stale. Do not edit by hand.",
         "",
-        "## Connecting",
-        "",
-        'Socket.IO (namespace `/`). Connect with `auth`: `{"token": T}` for a student or a '
-        'board device, `{"token": T, "class_id": C}` for a teacher. A refused connection '
-        "gets `connect_error` with `{message, data: {code, message, field?}}`.",
-        "",
-        'Every client event is answered with an ack: `{"ok": true, ...fields}` or '
-        '`{"ok": false, "error": {"code", "message", "field"?}}`. Writes that carry a '
-        "`client_id` are idempotent: a retry returns the stored result with `duplicate: true`.",
-        "",
-        "Server events are lesson-log entries `{seq, type, by, ts, data, cid?, aud?}`, emitted "
-        "under their `type`. Ink batches (`stroke_extended`, most of a lesson's messages) leave "
-        "out `ts`, `cid` and `by.name`, which no client needs. A client keeps the highest `seq` "
-        "it has applied and after a reconnect sends `log_resume {after_seq}` (paged; repeat "
-        "while `more`).",
-        "",
+        *_connecting(),
         "## Client → server events",
         "",
-        "| event | roles | rate bucket | payload | summary |",
-        "| --- | --- | --- | --- | --- |",
+        "| event | roles | rate bucket | payload | ack fields | summary |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, spec in sorted(EVENTS.items()):
         lines.append(
             f"| `{name}` | {', '.join(sorted(spec.roles))} | {spec.rate} | "
-            f"{_fields(spec.payload)} | {spec.summary.strip()} |"
+            f"{_cell(_fields(spec.payload))} | {_cell(_ack_fields(name))} | "
+            f"{_cell(spec.summary.strip())} |"
         )
     lines += [
         "",
@@ -170,10 +599,10 @@ def markdown() -> str:
     for name, bspec in sorted(BROADCASTS.items()):
         lines.append(
             f"| `{name}` | {bspec.audience} | {'yes' if bspec.logged else 'no'} | "
-            f"{_fields(bspec.data)} | {bspec.summary} |"
+            f"{_cell(_fields(bspec.data))} | {_cell(bspec.summary)} |"
         )
+    lines += ["", *_audiences(), *_points(), *_snapshot(), *_tally(), *_quizzes(), *_http()]
     lines += [
-        "",
         "## Rate limits (per connection)",
         "",
         "| bucket | per second | burst |",
@@ -188,22 +617,34 @@ def markdown() -> str:
     return "\n".join(lines)
 
 
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def rendered() -> dict[str, str]:
+    """Every generated file, by its path from the repository root."""
     return {
-        "protocol.md": markdown(),
-        "asyncapi.json": json.dumps(asyncapi(), indent=2, ensure_ascii=False) + "\n",
+        "docs/protocol.md": markdown(),
+        "docs/asyncapi.json": _json(asyncapi()),
+        "docs/openapi.json": _json(openapi()),
+        TS_PATH: protocol_ts.typescript(),
     }
 
 
-def main(out_dir: Path, *, check: bool) -> int:
+def main(out_dir: Path, *, check: bool, ts_out: Path | None = None) -> int:
+    """Write (or with ``check``, compare) the generated files; docs go to ``out_dir``."""
+    targets = {
+        name: (ts_out or Path(TS_PATH)) if name == TS_PATH else out_dir / Path(name).name
+        for name in rendered()
+    }
     stale = []
     for name, text in rendered().items():
-        path = out_dir / name
+        path = targets[name]
         if check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(str(path))
         else:
-            out_dir.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path}")
     if stale:

@@ -18,8 +18,8 @@ from classroom.classes import TeacherRecord
 from classroom.keys import SERVICES
 from classroom.services import Services
 from classroom.settings import Settings
-from tests.support.client import Api, Peer
-from tests.support.procs import RedisServer
+from testkit.client import Api, Peer
+from testkit.procs import RedisServer
 
 TEACHER = "amina"
 PASSWORD = "correct-horse-9"

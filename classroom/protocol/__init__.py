@@ -8,10 +8,14 @@ Each feature declares its client->server events (``EVENTS``) and its server->cli
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
+from classroom.errors import InvalidPayload, OutdatedClient
 from classroom.protocol import board, camera, core, polls, quizzes
 from classroom.protocol.common import BroadcastSpec, EventSpec, Payload
 
+# Bump on any change an older client cannot follow; a client that sends another version in its
+# connect ``auth`` is refused with OUTDATED_CLIENT (the browser then reloads to get the new app).
 PROTOCOL_VERSION = 1
 NAMESPACE = "/"
 
@@ -39,6 +43,25 @@ def _collect() -> tuple[dict[str, EventSpec], dict[str, BroadcastSpec]]:
 
 EVENTS, BROADCASTS = _collect()
 
+
+def check_client_version(auth: dict[str, Any]) -> None:
+    """Refuse a connect ``auth`` whose ``protocol_version`` is not ours.
+
+    A client that sends no version is accepted (clients written before the field existed):
+    the check protects cached apps, which all send it.
+    """
+    version = auth.get("protocol_version")
+    if version is None:
+        return
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidPayload("protocol_version is a whole number", field="protocol_version")
+    if version != PROTOCOL_VERSION:
+        raise OutdatedClient(
+            f"this app speaks protocol {version}, the server {PROTOCOL_VERSION}: reload the app",
+            field="protocol_version",
+        )
+
+
 __all__ = [
     "BROADCASTS",
     "EVENTS",
@@ -49,4 +72,5 @@ __all__ = [
     "BroadcastSpec",
     "EventSpec",
     "Payload",
+    "check_client_version",
 ]

@@ -18,6 +18,7 @@ from classroom.protocol.common import (
     Seq,
     ServerId,
 )
+from classroom.protocol.snapshot import ClassSnapshotAck
 
 MAX_RESUME_PAGE = 2000
 
@@ -38,11 +39,6 @@ class LogResumeAck(BaseModel):
 
 class ClassSnapshot(Payload):
     """Ask for the live state of the class (a late joiner's starting point)."""
-
-
-class ClassSnapshotAck(BaseModel):
-    seq: int = Field(description="The state includes every event up to and including this seq.")
-    state: dict[str, Any]
 
 
 class ClockSync(Payload):

@@ -6,7 +6,7 @@ Votes are logged with audience ``author`` (teachers and the voting student), nev
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -20,6 +20,7 @@ from classroom.protocol.common import (
     Payload,
     ServerId,
 )
+from classroom.protocol.snapshot import PollTally
 
 MAX_POLL_OPTIONS = 10
 MIN_POLL_OPTIONS = 2
@@ -158,10 +159,10 @@ class PollRefData(Broadcast):
 
 
 class PollResultsData(Broadcast):
-    """The final tally shown to the class."""
+    """A poll's tally: the final one shown to the class, or the live one for teachers."""
 
     poll_id: str
-    tally: dict[str, Any]
+    tally: PollTally
 
 
 EVENTS: tuple[EventSpec, ...] = (

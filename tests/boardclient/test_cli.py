@@ -9,7 +9,7 @@ import pytest
 
 from boardclient.cli import main
 from boardclient.record import RecordingIndex, read_index
-from boardclient.synth import make_board_photo, make_board_video
+from testkit.synth import make_board_photo, make_board_video
 
 
 def test_help_works(capsys: pytest.CaptureFixture[str]) -> None:

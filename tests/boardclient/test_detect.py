@@ -5,7 +5,7 @@ import pytest
 
 from boardclient.detect import _skew, find_board_quad
 from boardclient.geometry import corner_errors, quad_diagonal
-from boardclient.synth import make_board_photo
+from testkit.synth import make_board_photo
 
 from .conftest import draw_board
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from boardclient.pipeline import BoardPipeline
-from boardclient.synth import make_board_video
+from testkit.synth import make_board_video
 
 
 def test_pipeline_keeps_the_board_before_the_erase_and_the_page_change() -> None:

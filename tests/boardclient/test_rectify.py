@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from boardclient.rectify import board_size, estimate_aspect, estimate_focal, rectify
-from boardclient.synth import make_board_photo
+from testkit.synth import make_board_photo
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])

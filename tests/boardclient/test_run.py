@@ -8,7 +8,7 @@ import cv2
 
 from boardclient.live import run_live
 from boardclient.record import read_index
-from boardclient.synth import make_board_video
+from testkit.synth import make_board_video
 from tests.conftest import Running
 
 

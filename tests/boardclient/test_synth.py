@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from boardclient.synth import BoardScene, make_board_photo, make_board_video
+from testkit.synth import BoardScene, make_board_photo, make_board_video
 
 
 def test_photos_are_reproducible_from_their_seed() -> None:

@@ -12,9 +12,9 @@ from classroom.auth import hash_password
 from classroom.classes import TeacherRecord
 from classroom.keys import SERVICES
 from classroom.settings import Settings
+from testkit.client import Api
+from testkit.procs import free_port
 from tests.conftest import start_app
-from tests.support.client import Api
-from tests.support.procs import free_port
 
 
 def board(seed: int, width: int = 640, height: int = 360) -> np.ndarray:

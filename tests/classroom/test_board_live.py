@@ -14,8 +14,8 @@ from PIL import Image
 
 from classroom import board
 from classroom.log import Event
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 PAGE = board.FIRST_PAGE_ID
 SVG = "{http://www.w3.org/2000/svg}"

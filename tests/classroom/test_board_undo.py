@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 
 async def _stroke(teacher: Peer, stroke_id: str) -> None:

@@ -7,8 +7,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 
 def board_jpeg(width: int = 320, height: int = 180, seed: int = 1) -> bytes:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 
 async def test_student_joins_with_code_and_teacher_sees_them(running: Running) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.procs import RedisServer, ServerProcess, add_teacher
-from tests.support.scenario import Classroom, gather_acks, read_whole_log
+from testkit.procs import RedisServer, ServerProcess, add_teacher
+from testkit.scenario import Classroom, gather_acks, read_whole_log
 
 PASSWORD = "durable-pass-1"
 

@@ -1,6 +1,6 @@
 """Exactly once at scale: 1,000 students on two `classroom serve` processes sharing one Redis.
 
-Students are light raw-websocket Socket.IO clients (``bench/_votes_client.py``), the same traffic
+Students are light raw-websocket Socket.IO clients (``testkit/crowd_client.py``), the same traffic
 ``bench/votes.py`` measures. A vote burst with retries ends with a tally equal to the number of
 students, per option, on both processes and in the teacher's live tally; a burst of quiz answers
 around the deadline has every ok-acknowledged answer counted, every counted answer acknowledged,
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench._votes_client import CrowdClient
-from bench._votes_crowd import (
+from testkit.crowd import (
     OPTIONS,
     Crowd,
     answer_burst,
@@ -29,7 +28,8 @@ from bench._votes_crowd import (
     vote_burst,
     whole_log,
 )
-from tests.support.procs import ServerProcess, add_teacher
+from testkit.crowd_client import CrowdClient
+from testkit.procs import ServerProcess, add_teacher
 
 pytestmark = pytest.mark.slow
 

@@ -24,8 +24,8 @@ from classroom.errors import ClassroomError
 from classroom.keys import SERVICES
 from classroom.protocol import EVENTS
 from classroom.settings import Settings
+from testkit.client import Api, Peer
 from tests.conftest import start_app
-from tests.support.client import Api, Peer
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from classroom import auth
 from classroom.classes import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, normalize_join_code
 from classroom.errors import Unauthorized
 from classroom.settings import Settings
+from testkit.client import Api, Peer
 from tests.conftest import Running, start_app
-from tests.support.client import Api, Peer
 
 
 async def test_healthz_reports_the_store(running: Running) -> None:

@@ -16,8 +16,8 @@ import pytest
 
 from classroom.protocol import EVENTS
 from tests.conftest import Running
-from tests.support.client import Peer
-from tests.support.scenario import read_whole_log
+from testkit.client import Peer
+from testkit.scenario import read_whole_log
 
 PAGE = "page-1"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.procs import RedisServer, ServerProcess, add_teacher
-from tests.support.scenario import Classroom, read_whole_log
+from testkit.procs import RedisServer, ServerProcess, add_teacher
+from testkit.scenario import Classroom, read_whole_log
 
 PASSWORD = "two-procs-pass"
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from classroom.tallies import TALLY_HZ
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from classroom.quizzes import speed_points, streak_bonus
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 

@@ -13,8 +13,8 @@ import pytest
 
 from classroom import board
 from classroom.wire import MIN_DEFLATE, SHARED_WINDOW_BITS, Outbox, SharedDeflate
+from testkit.client import Peer
 from tests.conftest import Running
-from tests.support.client import Peer
 
 PAGE = board.FIRST_PAGE_ID
 

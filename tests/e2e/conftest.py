@@ -19,8 +19,8 @@ import pytest
 from classroom.app import STATIC_DIR
 from classroom.auth import hash_password
 from classroom.classes import TeacherRecord
+from testkit.procs import IN_CI
 from tests.conftest import Running
-from tests.support.procs import IN_CI
 
 try:
     import playwright.async_api as playwright_api

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from classroom.app import STATIC_DIR
-from tests.support.procs import IN_CI
+from testkit.procs import IN_CI
 
 BUDGET_BYTES = 300 * 1024
 # Loaded only by the teacher console or only for Urdu: not part of a student's first load.

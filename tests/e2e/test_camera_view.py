@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from testkit.client import Peer
 from tests.classroom.test_camera import board_jpeg
 from tests.e2e.conftest import Pages
-from tests.support.client import Peer
 
 
 async def test_student_sees_the_camera_board(pages: Pages) -> None:

@@ -1,6 +1,7 @@
 /** Polls as this client sees them, and the chart that shows a tally (numbers, never colour only). */
 import { h } from "./dom";
 import { fmtNumber, fmtPercent, t } from "./i18n";
+import { FEATURE_EVENTS } from "./net/protocol.gen";
 import type { WireEvent } from "./net/types";
 
 export type PollKind = "single" | "multiple" | "yes_no" | "rating" | "word_cloud" | "open_text";
@@ -32,7 +33,7 @@ export interface Poll {
   answers?: { id: number; text: string; student_id?: string }[];
 }
 
-export const POLL_EVENTS = new Set(["poll_created", "poll_opened", "poll_closed", "poll_results_shown", "poll_results_hidden", "poll_voted", "poll_tally"]);
+export const POLL_EVENTS: ReadonlySet<string> = new Set(FEATURE_EVENTS.polls);
 
 export function choiceLabels(poll: Pick<Poll, "kind" | "options" | "scale_max">): string[] {
   if (poll.kind === "yes_no") return [t("poll.yes"), t("poll.no")];

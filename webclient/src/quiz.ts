@@ -1,6 +1,7 @@
 /** Quizzes as this client sees them: the running question with its server-clock deadline. */
 import { h } from "./dom";
 import { fmtNumber, t } from "./i18n";
+import { FEATURE_EVENTS } from "./net/protocol.gen";
 import type { WireEvent } from "./net/types";
 import type { ClassSession } from "./session";
 
@@ -40,16 +41,7 @@ export interface Quiz {
   definition?: unknown;
 }
 
-export const QUIZ_EVENTS = new Set([
-  "quiz_created",
-  "quiz_started",
-  "quiz_question_opened",
-  "quiz_answered",
-  "quiz_question_closed",
-  "quiz_question_skipped",
-  "quiz_leaderboard",
-  "quiz_ended",
-]);
+export const QUIZ_EVENTS: ReadonlySet<string> = new Set(FEATURE_EVENTS.quizzes);
 
 export class QuizModel {
   quizzes = new Map<string, Quiz>();

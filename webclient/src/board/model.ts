@@ -2,10 +2,10 @@
  * The whiteboard as this client knows it: the snapshot plus every board event folded in, in log
  * order (mirrors classroom/board.py ``apply``; ids this client cannot see are ignored).
  */
+import { BOARD_HEIGHT, BOARD_WIDTH, FEATURE_EVENTS } from "../net/protocol.gen";
 import type { Actor, WireEvent } from "../net/types";
 
-export const BOARD_WIDTH = 1920;
-export const BOARD_HEIGHT = 1080;
+export { BOARD_HEIGHT, BOARD_WIDTH };
 
 export interface Background {
   kind: "blank" | "ruled" | "grid" | "image";
@@ -55,24 +55,8 @@ export interface DrawingRights {
   denied: Set<string>;
 }
 
-export const BOARD_EVENTS = new Set([
-  "stroke_started",
-  "stroke_extended",
-  "stroke_ended",
-  "shape_added",
-  "text_added",
-  "items_erased",
-  "page_cleared",
-  "board_undone",
-  "board_redone",
-  "page_added",
-  "page_switched",
-  "page_reordered",
-  "page_deleted",
-  "page_background_set",
-  "drawing_allowed",
-  "drawing_revoked",
-]);
+/** The log events this model folds (the protocol's board feature). */
+export const BOARD_EVENTS: ReadonlySet<string> = new Set(FEATURE_EVENTS.board);
 
 export class BoardModel {
   pages = new Map<string, Page>();

@@ -6,6 +6,8 @@ import { io, type Socket } from "socket.io-client";
 import { ClockSync, sampleOf } from "./clock";
 import { LogFollower } from "./follower";
 import { Outbox } from "./outbox";
+import { PROTOCOL_VERSION } from "./protocol.gen";
+import { connectedUpToDate, reloadOutdatedApp, tabStore } from "./reload";
 import type { Ack, ErrorBody, Message, WireEvent } from "./types";
 
 export type Status = "connecting" | "online" | "offline" | "refused";
@@ -30,7 +32,7 @@ export interface ConnectionOptions {
 
 const ACK_TIMEOUT_MS = 8000;
 /** Refusals a reconnect cannot fix. */
-const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD"]);
+const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD", "OUTDATED_CLIENT"]);
 
 export class Connection {
   readonly socket: Socket;
@@ -54,7 +56,8 @@ export class Connection {
       onPending: options.onPending,
     });
     this.socket = io({
-      auth: options.auth,
+      // The server refuses another protocol version with OUTDATED_CLIENT (see reload.ts).
+      auth: { ...options.auth, protocol_version: PROTOCOL_VERSION },
       transports: ["websocket", "polling"],
       reconnectionDelay: 500,
       reconnectionDelayMax: 4000,
@@ -64,6 +67,7 @@ export class Connection {
     this.socket.on("disconnect", () => this.setStatus("offline"));
     this.socket.on("connect_error", (err: Error & { data?: ErrorBody }) => {
       const code = err.data?.code;
+      if (code === "OUTDATED_CLIENT" && reloadOutdatedApp(tabStore(), () => location.reload(), Date.now())) return;
       if (code && FATAL.has(code)) {
         this.setStatus("refused", err.data);
         return;
@@ -112,6 +116,7 @@ export class Connection {
   }
 
   private async onConnect(): Promise<void> {
+    connectedUpToDate(tabStore());
     try {
       if (!this.hasSnapshot) {
         this.follower.beginResume();

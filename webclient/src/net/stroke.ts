@@ -5,9 +5,10 @@
  * batch, a retry repeats the same offset (harmless), and a ``GAP`` error rewinds to the offset
  * the server expects.
  */
+import { MAX_BATCH_POINTS } from "./protocol.gen";
 import type { Ack, Message } from "./types";
 
-export const MAX_BATCH_POINTS = 64;
+export { MAX_BATCH_POINTS };
 /** At most ~30 batches a second per stroke. */
 export const MIN_BATCH_INTERVAL_MS = 33;
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import aiohttp
 
+from testkit.client import with_client_id
+
 # Broadcasts whose payload a crowd client keeps (decoded); the rest are only counted.
 KEPT_EVENTS = frozenset(
     {
@@ -121,7 +123,9 @@ class CrowdClient:
             self._connected.set_exception(ConnectRefused(f"{self.name}: {data[2:]}"))
 
     async def call(self, event: str, payload: Any, timeout: float = 30) -> dict[str, Any]:
-        """Emit ``event`` with an ack and return the ack."""
+        """Emit ``event`` with an ack and return the ack (a fresh ``client_id`` is added where the
+        event needs one and the payload has none)."""
+        payload = with_client_id(event, payload)
         if self._ws is None:
             raise ConnectionError(f"{self.name}: not connected")
         self._next_id += 1

@@ -1,4 +1,4 @@
-"""Start and stop real processes: redis-server and `classroom serve`."""
+"""Start and stop real processes: redis-server, `classroom serve` and `classroom teacher add`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
+ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -25,6 +24,8 @@ def free_port() -> int:
 
 def need_binary(name: str) -> str:
     """The path of a required binary; in CI a missing one fails instead of skipping."""
+    import pytest  # only tests skip; a benchmark run needs no pytest to import the kit
+
     path = shutil.which(name)
     if path is None:
         message = f"{name} is not installed (run .ci/run or apt-get install it)"
@@ -34,7 +35,7 @@ def need_binary(name: str) -> str:
     return path
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """Block until something accepts connections on ``port`` (or the process died)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -103,44 +104,62 @@ class RedisServer:
         self.proc = None
 
 
-class ServerProcess:
-    """`classroom serve` as a real subprocess."""
+def serve_argv(
+    port: int, data_dir: Path, *, store_url: str | None = None, entry: list[str] | None = None
+) -> list[str]:
+    """``classroom serve`` on ``port``; the store defaults to a SQLite file in ``data_dir``.
 
-    def __init__(self, store_url: str, data_dir: Path, port: int | None = None) -> None:
-        self.store_url = store_url
-        self.data_dir = data_dir
-        self.port = port or free_port()
+    ``entry`` replaces ``-m classroom.cli`` (a benchmark's wrapper script around the CLI).
+    """
+    store = store_url or f"sqlite://{data_dir / 'takhti.sqlite3'}"
+    return [
+        sys.executable,
+        *(entry or ["-m", "classroom.cli"]),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--store",
+        store,
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
+class CommandServer:
+    """A server subprocess run from ``argv``, listening on ``port``, its output in ``log_path``."""
+
+    def __init__(
+        self, argv: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self.argv = argv
+        self.port = port
+        self.log_path = log_path
+        self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / f"server-{self.port}.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError("not started")
+        return self.proc.pid
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TAKHTI_LOG_LEVEL": "WARNING"}
+        env.update(self.extra_env)
+        # The repo root first, so a child runs this checkout's code (and can import the kit).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "classroom.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--store",
-                    self.store_url,
-                    "--data-dir",
-                    str(self.data_dir),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT
             )
-        wait_for_port(self.port, self.proc)
+        wait_for_port(self.port, self.proc, timeout)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""
@@ -153,14 +172,26 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(10)
+                self.proc.wait(15)
         self.proc = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class ServerProcess(CommandServer):
+    """`classroom serve` as a real subprocess on ``store_url``, with its data in ``data_dir``."""
+
+    def __init__(self, store_url: str, data_dir: Path, port: int | None = None) -> None:
+        port = port or free_port()
+        super().__init__(
+            serve_argv(port, data_dir, store_url=store_url), port, data_dir / f"server-{port}.log"
+        )
+        self.store_url = store_url
+        self.data_dir = data_dir
 
 
 def add_teacher(store_url: str, data_dir: Path, name: str, password: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.client import Api, Peer
+from testkit.client import Api, Peer
 
 
 @dataclass

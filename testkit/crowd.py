@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from bench._votes_client import CrowdClient
+from testkit.crowd_client import CrowdClient
 
 T = TypeVar("T")
 U = TypeVar("U")

@@ -1,0 +1,475 @@
+"""The HTTP API in one table: every route's method, path, body, answer and errors.
+
+``classroom/http.py`` implements the routes (one handler per row, named by ``handler``);
+``docs/openapi.json`` and the HTTP section of ``docs/protocol.md`` are generated from this table,
+and a test fails when the server's routes and the table disagree. JSON answers are
+``{"ok": true, ...}``; every error answer is :class:`ErrorResponse` with the error's HTTP status.
+
+Auth: ``teacher`` routes want ``Authorization: Bearer <teacher token>`` (from ``/api/login``);
+``class`` routes take the teacher's token or a student's or board device's token of that class
+(header, or ``?token=`` so an ``<img>`` can load them); ``local`` routes answer only on the
+server's own computer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from classroom.errors import (
+    ClassEnded,
+    ClassroomError,
+    Conflict,
+    Forbidden,
+    IdempotencyConflict,
+    InvalidPayload,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    StoreUnavailable,
+    Unauthorized,
+)
+from classroom.protocol.quizzes import QuizDefinition
+
+MAX_JSON_BODY = 64 * 1024
+MAX_IMAGE_UPLOAD = 8 * 1024 * 1024
+MAX_QUIZ_UPLOAD = 1024 * 1024
+
+Auth = Literal["none", "teacher", "class", "local"]
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+
+class Body(BaseModel):
+    """Base of the JSON request bodies: strict types, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LoginBody(Body):
+    """A teacher's name and password."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class ClassCreateBody(Body):
+    """A new class's title."""
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class JoinBody(Body):
+    """A student joins with the code on the board and a display name (no account)."""
+
+    join_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class DeviceBody(Body):
+    """A board device (the camera PC running ``boardclient``) and its name."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "Board camera"
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class Answer(BaseModel):
+    """Base of the JSON answers (``extra="forbid"`` so a test notices an undocumented field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: Literal[True]
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="Stable; see the error codes table.")
+    message: str = Field(description="For people; may change.")
+    field: str | None = Field(None, description="The first field at fault, when there is one.")
+    retry_after_s: float | None = Field(None, description="RATE_LIMITED only.")
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer (with ``Retry-After`` on 429)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: Literal[False]
+    error: ErrorDetail
+
+
+class Health(Answer):
+    store: str = Field(description="`sqlite` or `redis`.")
+    store_ping_ms: float
+
+
+class HealthDown(BaseModel):
+    """The store does not answer (status 503)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: Literal[False]
+    store: str
+    error: ErrorDetail
+
+
+class SetupState(Answer):
+    needs_setup: bool = Field(description="True until the server has its first teacher.")
+    allowed_here: bool = Field(description="True when asked from the server's own computer.")
+
+
+class TeacherToken(Answer):
+    token: str = Field(description="Send as `Authorization: Bearer <token>`.")
+    teacher: str
+
+
+class ClassInfo(Answer):
+    class_id: str
+    title: str
+    join_code: str = Field(description="What students type; shown on the board.")
+    join_url: str
+    created_at: int = Field(description="Milliseconds since the epoch.")
+    ended: bool
+    qr_svg: str = Field(description="Path of the join QR code (SVG).")
+    qr_png: str = Field(description="Path of the join QR code (PNG).")
+
+
+class ClassSummary(BaseModel):
+    """A class in the teacher's list: :class:`ClassInfo` without ``ok``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    class_id: str
+    title: str
+    join_code: str
+    join_url: str
+    created_at: int
+    ended: bool
+    qr_svg: str
+    qr_png: str
+
+
+class ClassList(Answer):
+    classes: list[ClassSummary]
+
+
+class ClassEndedAnswer(Answer):
+    class_id: str
+    ended: Literal[True]
+
+
+class DeviceToken(Answer):
+    device_id: str
+    token: str = Field(description="The board device's Socket.IO `auth.token`.")
+
+
+class Joined(Answer):
+    token: str = Field(description="The student's Socket.IO `auth.token`.")
+    class_id: str
+    student_id: str
+    name: str = Field(description="The display name as stored (trimmed).")
+    title: str = Field(description="The class's title.")
+
+
+class ImageUploaded(Answer):
+    asset_id: str = Field(description="Use in `page_add` / `page_set_background`.")
+    width: int
+    height: int
+    url: str
+
+
+class QuizImported(Answer):
+    quiz_id: str
+    title: str
+    questions: int
+    seq: int = Field(description="The log seq of the `quiz_created` event.")
+
+
+class QuizParsed(Answer):
+    quiz: QuizDefinition = Field(description="The protocol form, ready for `quiz_create`.")
+
+
+class QuizReport(Answer):
+    quiz_id: str
+    title: str
+    mode: str
+    status: str
+    questions: int
+    players: int
+    students: list[dict[str, Any]] = Field(
+        description="Per student: rank, student_id, name, score, correct, answered, answers."
+    )
+    items: list[dict[str, Any]] = Field(description="Per question: the item analysis.")
+
+
+class PollsReport(Answer):
+    polls: list[dict[str, Any]] = Field(description="Every poll that was opened, in order.")
+
+
+# --- the table --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query-string parameter."""
+
+    name: str
+    summary: str
+    required: bool = False
+    kind: Literal["string", "number"] = "string"
+    enum: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One HTTP route. ``path`` is in aiohttp's form (``{fmt:svg|png}`` = one of the words)."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    handler: str
+    summary: str
+    auth: Auth
+    # The JSON answer on success, or None for a file (``media`` names its content types).
+    answer: type[BaseModel] | None
+    status: int = 200
+    body: type[BaseModel] | None = None
+    # A raw request body (an upload) instead of JSON: its content types.
+    upload: tuple[str, ...] = ()
+    media: tuple[str, ...] = ()
+    query: tuple[Query, ...] = ()
+    errors: tuple[type[ClassroomError], ...] = ()
+
+
+_FILENAME = Query("filename", "The file's name; its extension picks the format.", required=True)
+_TEACHER_CLASS = (Unauthorized, Forbidden, NotFound)
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
+_QUIZ_TYPES = ("text/csv", "application/json", "application/yaml", "text/plain")
+
+HTTP_ROUTES: tuple[HttpRoute, ...] = (
+    HttpRoute(
+        "GET",
+        "/healthz",
+        "healthz",
+        "Whether the server and its store answer (503 with HealthDown when the store does not).",
+        "none",
+        Health,
+        errors=(StoreUnavailable,),
+    ),
+    HttpRoute(
+        "GET", "/metrics", "metrics", "Prometheus metrics.", "none", None, media=("text/plain",)
+    ),
+    HttpRoute(
+        "GET",
+        "/api/setup",
+        "setup_state",
+        "Whether the server still needs its first teacher account.",
+        "none",
+        SetupState,
+    ),
+    HttpRoute(
+        "POST",
+        "/api/setup",
+        "setup",
+        "Create the first teacher (only from the server's own computer) and log them in.",
+        "local",
+        TeacherToken,
+        201,
+        body=LoginBody,
+        errors=(Forbidden, InvalidPayload, Conflict, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/login",
+        "login",
+        "A teacher logs in; repeated failures from one address lock it out for a while.",
+        "none",
+        TeacherToken,
+        body=LoginBody,
+        errors=(Unauthorized, InvalidPayload, RateLimited, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes",
+        "list_classes",
+        "The teacher's classes.",
+        "teacher",
+        ClassList,
+        errors=(Unauthorized, Forbidden),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes",
+        "create_class",
+        "Start a class with a fresh join code. "
+        "With an `Idempotency-Key` header, a retry answers the first result (status 200).",
+        "teacher",
+        ClassInfo,
+        201,
+        body=ClassCreateBody,
+        errors=(IdempotencyConflict, Unauthorized, Forbidden, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}",
+        "get_class",
+        "One class.",
+        "teacher",
+        ClassInfo,
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/end",
+        "end_class",
+        "End the class (logs `class_ended`; later joins and writes get CLASS_ENDED). "
+        "Ending an ended class answers the same.",
+        "teacher",
+        ClassEndedAnswer,
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/qr.{fmt:svg|png}",
+        "qr_code",
+        "The join QR code (it encodes `join_url`).",
+        "teacher",
+        None,
+        media=("image/svg+xml", "image/png"),
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/devices",
+        "issue_device",
+        "A token for a board device (the camera PC) in this class. "
+        "With an `Idempotency-Key` header, a retry answers the first result (status 200).",
+        "teacher",
+        DeviceToken,
+        201,
+        body=DeviceBody,
+        errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, ClassEnded),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/join",
+        "join",
+        "A student joins with the class code and a name (logs `student_joined`). Wrong codes "
+        "from one address lock it out for a while. With an `Idempotency-Key` header (made once "
+        "per tablet), a retry joins as the same student.",
+        "none",
+        Joined,
+        201,
+        body=JoinBody,
+        errors=(
+            IdempotencyConflict,
+            NotFound,
+            ClassEnded,
+            InvalidPayload,
+            RateLimited,
+            PayloadTooLarge,
+        ),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/pages/{page_id}.{fmt:png|svg}",
+        "page_render",
+        "A board page with the ink the asker may see (for exports, thumbnails, printing).",
+        "class",
+        None,
+        media=("image/png", "image/svg+xml"),
+        query=(
+            Query("scale", "PNG scale, 0.1-2; default 1.", kind="number"),
+            Query("token", "The token, when no Authorization header can be sent."),
+        ),
+        errors=(*_TEACHER_CLASS, InvalidPayload),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/quizzes",
+        "import_quiz",
+        "Import a quiz file (CSV, JSON or YAML, docs/quiz-format.md) as the raw body and "
+        "create it in the class (logs `quiz_created`). With an `Idempotency-Key` header, a "
+        "retry answers the first import (status 200) instead of creating a second quiz.",
+        "teacher",
+        QuizImported,
+        201,
+        upload=_QUIZ_TYPES,
+        query=(_FILENAME, Query("title", "The quiz's title when the file has none.")),
+        errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge, ClassEnded),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/quizzes/parse",
+        "parse_quiz_file",
+        "Check a quiz file and answer it in the protocol's form (for `quiz_create`); "
+        "errors name the row and column of the first problem. Changes nothing.",
+        "teacher",
+        QuizParsed,
+        upload=_QUIZ_TYPES,
+        query=(_FILENAME,),
+        errors=(*_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/assets/{asset_id}",
+        "asset",
+        "A stored image of the class (page background, camera view, keyframe).",
+        "class",
+        None,
+        media=_IMAGE_TYPES,
+        query=(Query("token", "The token, when no Authorization header can be sent."),),
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/images",
+        "upload_image",
+        "Upload a page background picture as the raw body; it is scaled to fit the "
+        "1920 x 1080 page and stored without its metadata.",
+        "teacher",
+        ImageUploaded,
+        201,
+        upload=_IMAGE_TYPES,
+        errors=(*_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/reports/quizzes/{quiz_id}.{fmt:json|csv}",
+        "quiz_report",
+        "A quiz's results: JSON (QuizReport), or CSV per student (`?kind=results`) or per "
+        "question (`?kind=items`).",
+        "teacher",
+        QuizReport,
+        media=("text/csv",),
+        query=(Query("kind", "CSV only; default results.", enum=("results", "items")),),
+        errors=(*_TEACHER_CLASS, InvalidPayload),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/reports/quizzes/{quiz_id}/{kind:results|items}.{fmt:csv}",
+        "quiz_report",
+        "A quiz's results as CSV, per student (`results`) or per question (`items`).",
+        "teacher",
+        None,
+        media=("text/csv",),
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/reports/polls.{fmt:json|csv}",
+        "polls_report",
+        "Every poll of the class: JSON (PollsReport), or CSV of answers per student "
+        "(`?kind=students`, named polls) or of totals (`?kind=totals`).",
+        "teacher",
+        PollsReport,
+        media=("text/csv",),
+        query=(Query("kind", "CSV only; default students.", enum=("students", "totals")),),
+        errors=(*_TEACHER_CLASS, InvalidPayload),
+    ),
+)

@@ -128,6 +128,9 @@ class PresenceLog:
     def _forget_if_idle(self, class_id: str, presence: _ClassPresence) -> None:
         """Nobody of this class is connected here and nothing waits: forget the class."""
         idle = not (presence.logged or presence.unanswered or presence.sending.locked())
+        retrying = presence.retry is not None and not presence.retry.done()
+        if retrying and presence.retry is not asyncio.current_task():
+            idle = False
         if idle and self._classes.get(class_id) is presence:
             del self._classes[class_id]
 

@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
         await services.open()
         yield
         live.tallies.close()
+        await live.presence.close()
         await services.close()
 
     app.cleanup_ctx.append(services_ctx)

@@ -33,6 +33,10 @@ async def _no_emit(event: Event) -> None:
     return None
 
 
+def _no_resync() -> None:
+    return None
+
+
 class _Resync:
     pass
 
@@ -43,12 +47,15 @@ _RESYNC = _Resync()
 class ClassRuntime:
     """The live state of one class in this process (a store feed listener)."""
 
-    def __init__(self, class_id: str, store: Store, emit: Emit) -> None:
+    def __init__(
+        self, class_id: str, store: Store, emit: Emit, resynced: Callable[[], None] = _no_resync
+    ) -> None:
         self.class_id = class_id
         self.state = lesson.ClassState(class_id)
         self.tail: deque[Event] = deque(maxlen=TAIL_EVENTS)
         self._store = store
         self._emit = emit
+        self._resynced = resynced
         self._inbox: asyncio.Queue[Event | _Resync] = asyncio.Queue()
         self._pump_task: asyncio.Task[None] | None = None
         # Handlers waiting for "my write is in the live state": a heap by seq, released in
@@ -76,6 +83,7 @@ class ClassRuntime:
 
     def resync(self) -> None:
         self._inbox.put_nowait(_RESYNC)
+        self._resynced()
 
     # life cycle
 
@@ -208,6 +216,8 @@ class Hub:
         self._store = store
         # Set by the transport: sends an applied event to the clients allowed to see it.
         self.emit: Emit = _no_emit
+        # Set by the transport: told a class's store connection was re-made (after an outage).
+        self.resynced: Callable[[str], None] = lambda class_id: None
         self._runtimes: dict[str, ClassRuntime] = {}
         self._loading: dict[str, asyncio.Task[ClassRuntime]] = {}
         self._idle_unload_s = idle_unload_s
@@ -232,7 +242,12 @@ class Hub:
 
     async def _load(self, class_id: str) -> ClassRuntime:
         try:
-            runtime = ClassRuntime(class_id, self._store, lambda event: self.emit(event))
+            runtime = ClassRuntime(
+                class_id,
+                self._store,
+                lambda event: self.emit(event),
+                lambda: self.resynced(class_id),
+            )
             await runtime.start()
             self._runtimes[class_id] = runtime
             # Loaded for an HTTP request or a write with nobody connected: unload when idle.

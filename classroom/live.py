@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
 from pydantic import ValidationError
 
-from classroom import handlers, roster
+from classroom import handlers
 from classroom.boundary import client_address, describe_validation_error
 from classroom.errors import (
     ClassroomError,
@@ -29,6 +30,7 @@ from classroom.errors import (
 )
 from classroom.handlers import Session
 from classroom.log import ANONYMOUS, Actor, Event
+from classroom.presence import PresenceLog
 from classroom.protocol import EVENTS, NAMESPACE, check_client_version
 from classroom.ratelimit import RATES, TokenBucket
 from classroom.services import Services
@@ -100,6 +102,8 @@ class LiveServer:
         # The deflate stream each class with connections here shares among its students.
         self._streams: dict[str, SharedDeflate] = {}
         services.hub.emit = self.emit_event
+        self.presence = PresenceLog(services, self._students_here)
+        services.hub.resynced = self.presence.after_outage
         self.tallies = TallyCoalescer(services.hub, self._send_tally)
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
@@ -161,14 +165,15 @@ class LiveServer:
             await self.sio.enter_room(sid, teachers_room(session.class_id))
 
     async def _log_presence(self, session: Session, *, connected: bool) -> None:
-        try:
-            await self.services.append(
-                session.class_id,
-                session.actor,
-                [roster.presence(session.actor.id, connected=connected)],
-            )
-        except ClassroomError:
-            logger.warning("could not log the presence of %s", session.actor.id)
+        await self.presence.log(session.class_id, session.actor, connected=connected)
+
+    def _students_here(self, class_id: str) -> Counter[Actor]:
+        """Student sockets of a class connected to this process, per student."""
+        return Counter(
+            s.actor
+            for s in self.sessions.values()
+            if s.class_id == class_id and s.actor.role == "student"
+        )
 
     async def _authenticate(self, sid: str, environ: dict[str, Any], auth: Any) -> Session:
         if not isinstance(auth, dict):

@@ -12,6 +12,8 @@ Feature modules (``board.py``, ``polls.py`` ...) are pure. They follow one shape
 
 from __future__ import annotations
 
+import itertools
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,16 +59,34 @@ class Proposed:
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """A proposed event with its author and the client id that makes retries idempotent."""
+    """A proposed event with its author and the keys that make retries idempotent.
+
+    ``client_id`` is the client's key, kept for the lesson's lifetime. ``append_key`` is the
+    server's key for one append call: a store that retries the call after a lost reply (Redis
+    killed between storing and answering) finds the key and does not store the event again.
+    Stores keep append keys for at least ``APPEND_KEY_WINDOW_S`` (``storage/base.py``).
+    """
 
     type: str
     actor: Actor
     data: dict[str, Any]
     client_id: str | None = None
     audience: Audience = "all"
+    append_key: str | None = None
     # A digest of the request that made the event (its first event only): a retry with the same
     # client id and another payload is refused instead of being answered as a duplicate.
     payload_hash: str | None = None
+
+
+class AppendKeys:
+    """Makes append keys unique across processes: a random prefix per maker, then a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}.{next(self._count)}"
 
 
 @dataclass(frozen=True, slots=True)

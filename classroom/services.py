@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from classroom.auth import TokenSigner
 from classroom.errors import StoreUnavailable
 from classroom.hub import Hub
-from classroom.log import Actor, NewEvent, Proposed
+from classroom.log import Actor, AppendKeys, NewEvent, Proposed
 from classroom.metrics import Metrics
 from classroom.ratelimit import Lockout
 from classroom.settings import Settings
@@ -26,6 +26,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     join_lockout: Lockout = field(default_factory=Lockout)
     login_lockout: Lockout = field(default_factory=Lockout)
+    append_keys: AppendKeys = field(default_factory=AppendKeys)
     _signer: TokenSigner | None = None
 
     @property
@@ -52,7 +53,21 @@ class Services:
     ) -> list[AppendResult]:
         """Append a feature's proposed events; the first carries the client id (idempotency)
         and the digest of the request that made them."""
-        events = [
+        return await self.append_events(
+            class_id, self.new_events(actor, proposed, client_id, payload_hash)
+        )
+
+    def new_events(
+        self,
+        actor: Actor,
+        proposed: Sequence[Proposed],
+        client_id: str | None = None,
+        payload_hash: str | None = None,
+    ) -> list[NewEvent]:
+        """The events of one append: each with an append key made here, once, so that a retry
+        of the append (by the store, or by a caller holding these events) stores them once."""
+        key = self.append_keys.next()
+        return [
             NewEvent(
                 type=p.type,
                 actor=actor,
@@ -61,10 +76,13 @@ class Services:
                 if i == 0
                 else (None if client_id is None else f"{client_id}#{i}"),
                 audience=p.audience,
+                append_key=f"{key}#{i}",
                 payload_hash=payload_hash if i == 0 else None,
             )
             for i, p in enumerate(proposed)
         ]
+
+    async def append_events(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:
         started = time.perf_counter()
         results = await self.store.append(class_id, events)
         self.metrics.store_latency.observe(time.perf_counter() - started)

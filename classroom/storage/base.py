@@ -7,6 +7,12 @@ Contract (tests/storage/test_store_contract.py runs it against every backend):
   the store's own process where it has one).
 * An event with a ``client_id`` is stored at most once per (class, actor, client_id); a retry
   returns the stored event with ``duplicate=True``.
+* An event without a client id is stored at most once per (class, ``append_key``) when the same
+  key comes again within ``APPEND_KEY_WINDOW_S`` of its first append (the store's own retry
+  after a lost reply, or a caller re-sending an append whose outcome it could not learn); the
+  answer is the stored event with ``duplicate=True``. Append keys are forgotten after at most
+  twice the window, so they cost memory only for recent events. A backend that can retry an
+  append internally gives every event a key, also when the caller did not.
 * ``read_after`` returns events in seq order with no gaps.
 * Every appended event reaches every feed listener of its class, in every process sharing the
   store, in seq order. Delivery is at-most-once (a listener that sees a gap or a ``resync`` call
@@ -21,6 +27,10 @@ from typing import Protocol
 
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.log import Actor, Event, NewEvent
+
+# How long a store remembers an append key (see the contract above): longer than any outage a
+# retried append can wait out, short enough that the keys of a busy day do not pile up.
+APPEND_KEY_WINDOW_S = 600
 
 
 @dataclass(frozen=True, slots=True)

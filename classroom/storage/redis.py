@@ -4,8 +4,10 @@ Keys use hash tags (``tk:{class_id}:log``) so one class's keys share a slot and 
 stays valid on Redis Cluster.
 
 The lesson log of a class is a list (``seq`` = position + 1) appended by one Lua script that checks
-the client id, assigns the seq, stores, remembers the client id and publishes to the class's
-channel in one atomic step: pub/sub order is seq order, whichever process appended.
+each event's key (its client id, else its append key), assigns the seq, stores, remembers the key
+and publishes to the class's channel in one atomic step: pub/sub order is seq order, whichever
+process appended. Because every event has a key, an append retried after its reply was lost
+(Redis killed after writing, before answering) is found and answered, not stored twice.
 
 Durability: acknowledged means written to the append-only file. Run Redis with
 ``--appendonly yes --appendfsync always`` (docker-compose.yml does): Redis then writes and fsyncs
@@ -36,8 +38,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import Conflict, StoreUnavailable
-from classroom.log import Actor, Event, NewEvent
-from classroom.storage.base import AppendResult, FeedListener
+from classroom.log import Actor, AppendKeys, Event, NewEvent
+from classroom.storage.base import APPEND_KEY_WINDOW_S, AppendResult, FeedListener
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +50,25 @@ MAX_GROUP_EVENTS = 256
 # Append script calls in flight at once per class (each on its own connection).
 MAX_GROUPS_IN_FLIGHT = 2
 
+# KEYS: the log, the client ids (kept), the append keys of this window and of the one before.
+# ARGV: the feed channel, the server time, when this window's append keys expire, then three
+# per event: 'c' (client id) or 'a' (append key), the key, the record without seq and ts.
 APPEND_SCRIPT = """
 local results = {}
 local published = {}
 local channel = ARGV[1]
 local ts = ARGV[2]
-local n = (#ARGV - 2) / 2
+local appended_keys = false
+local n = (#ARGV - 3) / 3
 for i = 1, n do
-  local idkey = ARGV[1 + 2 * i]
-  local body = ARGV[2 + 2 * i]
+  local kind = ARGV[1 + 3 * i]
+  local idkey = ARGV[2 + 3 * i]
+  local body = ARGV[3 + 3 * i]
   local existing = false
-  if idkey ~= '' then
+  if kind == 'c' then
     existing = redis.call('HGET', KEYS[2], idkey)
+  else
+    existing = redis.call('HGET', KEYS[3], idkey) or redis.call('HGET', KEYS[4], idkey)
   end
   if existing then
     results[#results + 1] = '[1,' .. redis.call('LINDEX', KEYS[1], tonumber(existing) - 1) .. ']'
@@ -67,12 +76,18 @@ for i = 1, n do
     local seq = redis.call('LLEN', KEYS[1]) + 1
     local record = '{"seq":' .. seq .. ',"ts":' .. ts .. ',' .. body
     redis.call('RPUSH', KEYS[1], record)
-    if idkey ~= '' then
+    if kind == 'c' then
       redis.call('HSET', KEYS[2], idkey, seq)
+    else
+      redis.call('HSET', KEYS[3], idkey, seq)
+      appended_keys = true
     end
     published[#published + 1] = record
     results[#results + 1] = '[0,' .. record .. ']'
   end
+end
+if appended_keys then
+  redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 end
 if #published > 0 then
   -- One message for the whole group, in seq order.
@@ -111,6 +126,7 @@ class RedisStore:
             str, list[tuple[list[NewEvent], asyncio.Future[list[AppendResult]]]]
         ] = defaultdict(list)
         self._appenders: dict[str, set[asyncio.Task[None]]] = defaultdict(set)
+        self._append_keys = AppendKeys()
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -419,13 +435,25 @@ class RedisStore:
                     self._pending_appends.pop(class_id, None)
 
     async def _append_group(self, class_id: str, events: list[NewEvent]) -> list[AppendResult]:
-        args: list[str] = [_class_key(class_id, "feed"), str(self._next_ts())]
+        """Run the append script once for the group.
+
+        Every event carries a key the script checks: its client id, else its append key, else
+        one made here. The arguments are built once, so redis-py's retry of the call after a
+        connection error (``Retry`` in ``open``) and the reload after ``NoScriptError`` send
+        the same keys: an event whose reply was lost when Redis died is found, not stored
+        again. Append keys live in one hash per ``APPEND_KEY_WINDOW_S`` window that expires
+        two windows after it began; the script looks in this window and the one before, so a
+        key is found for at least one window after it was stored.
+        """
+        ts = self._next_ts()
+        window_ms = APPEND_KEY_WINDOW_S * 1000
+        window = ts // window_ms
+        args: list[str] = [_class_key(class_id, "feed"), str(ts), str((window + 2) * window_ms)]
         for new in events:
-            idkey = (
-                ""
-                if new.client_id is None
-                else (f"{new.actor.role}:{new.actor.id}:{new.client_id}")
-            )
+            if new.client_id is not None:
+                kind, idkey = "c", f"{new.actor.role}:{new.actor.id}:{new.client_id}"
+            else:
+                kind, idkey = "a", new.append_key or self._append_keys.next()
             record: dict[str, Any] = {"type": new.type, "by": new.actor.to_wire(), "data": new.data}
             if new.client_id is not None:
                 record["cid"] = new.client_id
@@ -434,8 +462,13 @@ class RedisStore:
             if new.payload_hash is not None:
                 record["ph"] = new.payload_hash
             body = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-            args += [idkey, body[1:]]  # the script prepends '{"seq":N,"ts":T,'
-        keys = [_class_key(class_id, "log"), _class_key(class_id, "ids")]
+            args += [kind, idkey, body[1:]]  # the script prepends '{"seq":N,"ts":T,'
+        keys = [
+            _class_key(class_id, "log"),
+            _class_key(class_id, "ids"),
+            _class_key(class_id, f"akeys:{window}"),
+            _class_key(class_id, f"akeys:{window - 1}"),
+        ]
         raw = await self._call(self._run_append(keys, args))
         return [
             AppendResult(Event.from_record(class_id, record), duplicate=bool(dup))

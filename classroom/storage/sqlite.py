@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import Conflict, StoreUnavailable
 from classroom.log import Actor, Event, NewEvent
-from classroom.storage.base import AppendResult, FeedListener
+from classroom.storage.base import APPEND_KEY_WINDOW_S, AppendResult, FeedListener
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
 
 MAX_GROUP = 512
+# Forgotten append keys are deleted at most this often (see APPEND_KEY_WINDOW_S).
+SWEEP_KEYS_MS = 60_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +64,10 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (class_id, seq)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
     ON events (class_id, actor_role, actor_id, client_id) WHERE client_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS append_keys (
+    class_id TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+    PRIMARY KEY (class_id, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS append_keys_by_ts ON append_keys (ts);
 """
 
 
@@ -93,6 +99,7 @@ class SqliteStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: dict[str, list[FeedListener]] = defaultdict(list)
         self._last_ts = 0
+        self._keys_swept_at = 0  # touched by the writer thread only
 
     # life cycle
 
@@ -412,6 +419,19 @@ class SqliteStore:
                         stored = Event.from_record(class_id, json.loads(found[0]))
                         results.append(AppendResult(stored, duplicate=True))
                         continue
+                elif new.append_key is not None:
+                    # The same commit holds the event and its key, so this only matters for a
+                    # caller re-sending an append whose outcome it did not learn.
+                    found = conn.execute(
+                        "SELECT e.record FROM append_keys k JOIN events e "
+                        "ON e.class_id = k.class_id AND e.seq = k.seq "
+                        "WHERE k.class_id = ? AND k.key = ?",
+                        (class_id, new.append_key),
+                    ).fetchone()
+                    if found:
+                        stored = Event.from_record(class_id, json.loads(found[0]))
+                        results.append(AppendResult(stored, duplicate=True))
+                        continue
                 head += 1
                 event = Event(
                     class_id=class_id,
@@ -435,7 +455,17 @@ class SqliteStore:
                         json.dumps(event.to_record(), ensure_ascii=False, separators=(",", ":")),
                     ),
                 )
+                if new.client_id is None and new.append_key is not None:
+                    conn.execute(
+                        "INSERT INTO append_keys VALUES (?, ?, ?, ?)",
+                        (class_id, new.append_key, head, ts),
+                    )
                 results.append(AppendResult(event, duplicate=False))
+            if ts - self._keys_swept_at >= SWEEP_KEYS_MS:
+                self._keys_swept_at = ts
+                conn.execute(
+                    "DELETE FROM append_keys WHERE ts < ?", (ts - APPEND_KEY_WINDOW_S * 1000,)
+                )
             return _Appended(results)
 
         return (await self._write(op)).results

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from classroom.protocol import EVENTS
-from tests.conftest import Running
 from testkit.client import Peer
 from testkit.scenario import read_whole_log
+from tests.conftest import Running
 
 PAGE = "page-1"
 

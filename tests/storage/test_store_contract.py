@@ -122,6 +122,36 @@ async def test_duplicates_inside_one_batch_are_stored_once(store: Store) -> None
     assert await store.head(class_id) == 1
 
 
+async def test_the_same_append_key_is_stored_once(store: Store) -> None:
+    """An append re-sent with its append key (no client id) is found, not stored again."""
+    class_id = cid()
+    poll = NewEvent("poll_created", TEACHER, {"poll_id": "p1"}, append_key="k.1#0")
+    [first] = await store.append(class_id, [poll])
+    [again] = await store.append(class_id, [poll])
+    assert not first.duplicate and again.duplicate
+    assert again.event == first.event
+    # In one batch too; another key, or no key at all, is another event.
+    results = await store.append(
+        class_id,
+        [
+            NewEvent("presence", STUDENT, {}, append_key="k.2#0"),
+            NewEvent("presence", STUDENT, {}, append_key="k.2#0"),
+            NewEvent("presence", STUDENT, {}, append_key="k.3#0"),
+            NewEvent("presence", STUDENT, {}),
+        ],
+    )
+    assert [(r.duplicate, r.event.seq) for r in results] == [
+        (False, 2),
+        (True, 2),
+        (False, 3),
+        (False, 4),
+    ]
+    # Keys belong to a class: the same key in another class is another event.
+    [elsewhere] = await store.append(cid(), [poll])
+    assert not elsewhere.duplicate
+    assert [e.seq for e in await store.read_after(class_id, 0, 10)] == [1, 2, 3, 4]
+
+
 async def test_concurrent_appends_get_unique_contiguous_seqs(store: Store) -> None:
     class_id = cid()
     batches = await asyncio.gather(*(store.append(class_id, [new("e", n=i)]) for i in range(200)))

@@ -189,6 +189,7 @@ class QuizImported(Answer):
     title: str
     questions: int
     seq: int = Field(description="The log seq of the `quiz_created` event.")
+    duplicate: bool = Field(description="True when this answers a retry (same Idempotency-Key).")
 
 
 class QuizParsed(Answer):

@@ -30,9 +30,9 @@ from classroom.keys import SERVICES
 from classroom.services import Services
 from classroom.settings import Settings
 from classroom.storage.redis import RedisStore
+from testkit.client import Api, Peer
+from testkit.procs import RedisServer
 from tests.conftest import start_app
-from tests.support.client import Api, Peer
-from tests.support.procs import RedisServer
 
 pytestmark = pytest.mark.redis
 

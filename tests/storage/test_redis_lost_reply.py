@@ -16,7 +16,7 @@ import pytest
 
 from classroom.log import Actor, NewEvent
 from classroom.storage.redis import RedisStore
-from tests.support.procs import RedisServer
+from testkit.procs import RedisServer
 
 TEACHER = Actor("teacher", "amina", "amina")
 

@@ -240,14 +240,17 @@ async def login(request: web.Request) -> web.Response:
     services = _services(request)
     body = await _parse(request, LoginBody)
     address = _address(request)
+    teacher = await services.store.get_teacher(body.name)
     device = services.signer.remembered_device(body.device, body.name)
-    key = f"device:{device}" if device else f"{limit_key(address)}|{body.name}"
+    # Made-up names share one key per address: cycling through thousands of them must not push
+    # a real name's failures out of the lock-out's bounded table.
+    known = body.name if teacher is not None else ""
+    key = f"device:{device}" if device else f"{limit_key(address)}|{known}"
     exempt = on_this_computer(request)
     now = time.monotonic()
     locked = 0.0 if exempt else services.login_lockout.locked_for(key, now)
     if locked > 0:
         raise RateLimited("too many failed logins; wait and try again", retry_after_s=locked)
-    teacher = await services.store.get_teacher(body.name)
     password_ok = teacher is not None and await asyncio.to_thread(
         verify_password, body.password, teacher.password_hash
     )

@@ -497,3 +497,30 @@ async def test_the_class_list_comes_in_pages(running: Running) -> None:
 
 def _name(running: Running) -> str:
     return running.services.signer.check(running.teacher_token).subject
+
+
+async def test_a_connection_dropped_while_being_accepted_leaves_nothing_behind(
+    running: Running,
+) -> None:
+    cls = await running.new_class()
+    joined = await running.api.join(str(cls["join_code"]), "Ali")
+    live = running.app[LIVE]
+    ws_url = running.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    auth = '40{"token": "%s"}' % joined["token"]
+
+    async def hang_up() -> None:
+        # Send the Socket.IO CONNECT and hang up at once: with many at a time, closes arrive
+        # while the server is still checking tokens against the store.
+        async with running.api.http.ws_connect(ws_url) as ws:
+            await ws.receive()  # Engine.IO open packet
+            await ws.send_str(auth)
+
+    for _ in range(3):
+        await asyncio.gather(*(hang_up() for _ in range(40)))
+    await until(lambda: not live.sessions)
+    identity = (str(cls["class_id"]), "student", str(joined["student_id"]))
+    assert live.connections.connections(identity) == 0
+    runtime = running.services.hub.loaded(str(cls["class_id"]))
+    assert runtime is not None
+    await until(lambda: runtime.local_clients == 0)
+    await until(lambda: not runtime.state.roster.connections)

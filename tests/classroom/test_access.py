@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -506,7 +507,7 @@ async def test_a_connection_dropped_while_being_accepted_leaves_nothing_behind(
     joined = await running.api.join(str(cls["join_code"]), "Ali")
     live = running.app[LIVE]
     ws_url = running.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
-    auth = '40{"token": "%s"}' % joined["token"]
+    auth = "40" + json.dumps({"token": joined["token"]})
 
     async def hang_up() -> None:
         # Send the Socket.IO CONNECT and hang up at once: with many at a time, closes arrive

@@ -157,9 +157,7 @@ async def test_many_connections_on_one_token_cost_one_presence_event(running: Ru
         return_exceptions=True,
     )
     # Connections replaced while still being accepted are refused; nothing else fails.
-    assert all(
-        isinstance(r, socketio.exceptions.ConnectionError) for r in results if r is not None
-    )
+    assert all(isinstance(r, socketio.exceptions.ConnectionError) for r in results if r is not None)
     book = running.app[LIVE].connections
     identity = (str(cls["class_id"]), "student", str(joined["student_id"]))
     await until(lambda: book.connections(identity) == 3)

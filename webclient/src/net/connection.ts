@@ -30,7 +30,8 @@ export interface ConnectionOptions {
 
 const ACK_TIMEOUT_MS = 8000;
 /** Refusals a reconnect cannot fix. */
-const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD"]);
+// CLASS_ENDED: the teacher ended the class, which ends its student and board tokens.
+const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD", "CLASS_ENDED"]);
 
 export class Connection {
   readonly socket: Socket;

@@ -257,3 +257,24 @@ async def test_assets_round_trip_and_replace(store: Store) -> None:
     await store.put_asset(class_id, "kf-1", "image/jpeg", b"\xff\xd8replaced")
     assert await store.get_asset(class_id, "kf-1") == ("image/jpeg", b"\xff\xd8replaced")
     assert await store.get_asset(cid(), "kf-1") is None
+
+
+async def test_sqlite_files_from_before_token_generations_open_and_work(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the teachers table as earlier versions made it
+        conn.execute(
+            "CREATE TABLE teachers (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, "
+            "created_at INTEGER NOT NULL)"
+        )
+        conn.execute("INSERT INTO teachers VALUES ('amina', 'hash-1', 5)")
+    conn.close()
+    store = open_store(f"sqlite://{path}", data_dir=tmp_path)
+    await store.open()
+    try:
+        assert await store.get_teacher("amina") == TeacherRecord("amina", "hash-1", 5)
+        assert await store.token_generation("amina") == 0
+        assert await store.revoke_teacher_tokens("amina") == 1
+    finally:
+        await store.close()

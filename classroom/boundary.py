@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from classroom.errors import InvalidPayload
+from classroom.settings import PRIVATE, PRIVATE_NETWORKS
 
 
 def describe_validation_error(exc: ValidationError) -> InvalidPayload:
@@ -24,8 +25,17 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @functools.lru_cache(maxsize=8)
-def _networks(trusted_proxies: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies)
+def _networks(trusted_proxies: tuple[str, ...]) -> tuple[tuple[Network, ...], tuple[Network, ...]]:
+    """(networks whose requests may carry X-Forwarded-For, proxies to skip in the chain)."""
+    listed = tuple(
+        ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies if entry != PRIVATE
+    )
+    private = (
+        tuple(ipaddress.ip_network(entry) for entry in PRIVATE_NETWORKS)
+        if PRIVATE in trusted_proxies
+        else ()
+    )
+    return listed + private, listed
 
 
 def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -47,20 +57,21 @@ def client_address(request: web.Request, *, trusted_proxies: tuple[str, ...] = (
     """The address of the device that sent ``request``.
 
     ``X-Forwarded-For`` is believed only when the socket peer is one of ``trusted_proxies``
-    (addresses or CIDRs); then the answer is the rightmost entry that is not itself a trusted
-    proxy (entries further left were written by the client and may be forged). From any other
-    peer the header is ignored: a forged header can neither dodge a limit nor lock out a
-    chosen address.
+    (addresses or CIDRs; ``"private"`` for one proxy on the loopback or a private network);
+    then the answer is the rightmost entry that is not itself a listed proxy (entries further
+    left were written by the client and may be forged; with ``"private"`` only the last entry
+    counts, since tablets on a LAN have private addresses too). From any other peer the header
+    is ignored: a forged header can neither dodge a limit nor lock out a chosen address.
     """
     peer = request.remote or "unknown"
-    networks = _networks(trusted_proxies)
-    if not networks or not _trusted(peer, networks):
+    peers, hops = _networks(trusted_proxies)
+    if not peers or not _trusted(peer, peers):
         return peer
-    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
-    for hop in reversed([hop for hop in hops if hop]):
+    chain = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed([hop for hop in chain if hop]):
         if _parse(hop) is None:
             return peer  # garbage in the chain: do not believe anything left of it
-        if not _trusted(hop, networks):
+        if not _trusted(hop, hops):
             return hop
     return peer
 

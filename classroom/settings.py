@@ -10,7 +10,10 @@ from typing import Any
 
 DEFAULT_PORT = 8080
 
-# What TAKHTI_TRUST_PROXY=1|true|yes means: a proxy on this host or on a private network.
+# What TAKHTI_TRUST_PROXY=1|true|yes|private means: one proxy in front, on this host or on a
+# private network (docker-compose's nginx). Its peers may send X-Forwarded-For; only the last
+# entry (the address that proxy saw) is believed.
+PRIVATE = "private"
 PRIVATE_NETWORKS = (
     "127.0.0.0/8",
     "::1/128",
@@ -22,21 +25,24 @@ PRIVATE_NETWORKS = (
 
 
 def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
-    """``TAKHTI_TRUST_PROXY``: a comma-separated list of addresses/CIDRs, or a boolean.
+    """``TAKHTI_TRUST_PROXY``: a comma-separated list of proxy addresses/CIDRs, or a boolean.
 
-    ``1``/``true``/``yes`` keep their old meaning of "behind a proxy" and trust the loopback and
-    private networks; ``0``/``false``/``no`` or empty trust nobody. A malformed entry raises
-    ``ValueError`` at start rather than silently trusting nobody (or everybody).
+    ``1``/``true``/``yes`` keep their old meaning of "behind one proxy" (``private``: a proxy on
+    this host or a private network, believing only the last X-Forwarded-For entry);
+    ``0``/``false``/``no`` or empty trust nobody. A malformed entry raises ``ValueError`` at
+    start rather than silently trusting nobody (or everybody).
     """
     value = raw.strip().lower()
-    if value in {"1", "true", "yes"}:
-        return PRIVATE_NETWORKS
+    if value in {"1", "true", "yes", PRIVATE}:
+        return (PRIVATE,)
     if value in {"", "0", "false", "no"}:
         return ()
     networks = []
     for entry in raw.split(","):
         entry = entry.strip()
-        if entry:
+        if entry.lower() == PRIVATE:
+            networks.append(PRIVATE)
+        elif entry:
             networks.append(str(ipaddress.ip_network(entry, strict=False)))
     return tuple(networks)
 
@@ -61,8 +67,8 @@ class Settings:
     # or CIDR networks: the client address is the rightmost X-Forwarded-For entry that is not
     # one of them, so lock-outs apply per tablet and not to the proxy. Requests from any other
     # peer are taken at their socket address whatever headers they carry (a forged header then
-    # changes nothing). TAKHTI_TRUST_PROXY=1 (the old boolean) means the loopback and private
-    # networks (PRIVATE_NETWORKS), where a proxy on the same host or container network sits.
+    # changes nothing). TAKHTI_TRUST_PROXY=1 (the old boolean) becomes ("private",): one proxy
+    # on the loopback or a private network (PRIVATE_NETWORKS), see parse_trusted_proxies.
     trusted_proxies: tuple[str, ...] = ()
     # Live connections one identity (a student, a board device, a teacher in one class) may
     # hold in this process; a newer one disconnects the oldest. A student's tablet needs one,

@@ -28,7 +28,7 @@ from classroom.ratelimit import (
     JoinGuard,
 )
 from classroom.services import Services
-from classroom.settings import PRIVATE_NETWORKS, Settings, parse_trusted_proxies
+from classroom.settings import Settings, parse_trusted_proxies
 from tests.conftest import PASSWORD, TEACHER, Running, start_app
 from tests.support.client import Api, Peer
 
@@ -253,8 +253,14 @@ def test_forwarded_headers_count_only_from_configured_proxies() -> None:
     )
     assert client_address(remote("10.0.0.2", "6.6.6.6"), trusted_proxies=()) == "10.0.0.2"
     assert client_address(remote("10.0.0.2", "not-an-ip"), trusted_proxies=proxies) == "10.0.0.2"
-    # The old boolean keeps a meaning: proxies on this host or a private network.
-    assert parse_trusted_proxies("1") == PRIVATE_NETWORKS
+    # The old boolean keeps a meaning: one proxy on this host or a private network, and only
+    # the address it saw counts (a LAN tablet's own forged entry, private or not, does not).
+    assert parse_trusted_proxies("1") == ("private",)
+    lan = remote("172.18.0.5", "10.0.0.99, 192.168.1.50")
+    assert client_address(lan, trusted_proxies=("private",)) == "192.168.1.50"
+    assert client_address(remote("192.0.2.1", "10.0.0.99"), trusted_proxies=("private",)) == (
+        "192.0.2.1"
+    )
     assert parse_trusted_proxies("false") == ()
     assert parse_trusted_proxies("10.0.0.2, 172.16.0.0/12") == ("10.0.0.2/32", "172.16.0.0/12")
     with pytest.raises(ValueError):

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from classroom.http import add_routes, error_middleware
 from classroom.hub import Hub
-from classroom.keys import SERVICES, SETTINGS
+from classroom.keys import LIVE, SERVICES, SETTINGS
 from classroom.live import LiveServer
 from classroom.services import Services
 from classroom.settings import Settings
@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     live = LiveServer(services)
     app[SERVICES] = services
+    app[LIVE] = live
     live.sio.attach(app)
     add_routes(app)
     _add_static(app)

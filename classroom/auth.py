@@ -7,12 +7,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from classroom.errors import Unauthorized
 from classroom.log import Role
+
+if TYPE_CHECKING:
+    from classroom.storage.base import Store
 
 # scrypt cost: ~50 ms and 16 MiB per check on a small laptop; RFC 7914 interactive-login range.
 SCRYPT_N = 2**14
@@ -53,13 +56,23 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+# A browser a teacher signed in from keeps a "remembered device" token; failed logins from it
+# count against it, not against its address (docs/operations.md, "Teacher logins").
+REMEMBERED_DEVICE_MAX_AGE_S = 180 * 24 * 3600
+
+
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
-    """Who a token speaks for. ``subject`` is the teacher name, student id or device id."""
+    """Who a token speaks for. ``subject`` is the teacher name, student id or device id.
+
+    ``generation`` (teachers only) is the teacher's token generation when the token was issued:
+    a password change or "sign out everywhere" raises the stored one and ends older tokens.
+    """
 
     role: Role
     subject: str
     class_id: str | None = None
+    generation: int = 0
 
 
 class TokenSigner:
@@ -67,12 +80,31 @@ class TokenSigner:
 
     def __init__(self, secret: str) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt="takhti-token-v1")
+        self._devices = URLSafeTimedSerializer(secret, salt="takhti-remembered-device-v1")
 
     def issue(self, claims: TokenClaims) -> str:
         body: dict[str, Any] = {"r": claims.role, "s": claims.subject}
         if claims.class_id is not None:
             body["c"] = claims.class_id
+        if claims.generation:
+            body["g"] = claims.generation
         return str(self._serializer.dumps(body))
+
+    def remember_device(self, teacher: str) -> str:
+        """A token naming one browser a teacher signed in from (random id, for lock-outs)."""
+        return str(self._devices.dumps({"t": teacher, "d": secrets.token_urlsafe(12)}))
+
+    def remembered_device(self, token: object, teacher: str) -> str | None:
+        """The device id of a valid remembered-device token of ``teacher``, else None."""
+        if not isinstance(token, str) or not token or len(token) > 512:
+            return None
+        try:
+            body = self._devices.loads(token, max_age=REMEMBERED_DEVICE_MAX_AGE_S)
+        except BadSignature:  # SignatureExpired is a BadSignature
+            return None
+        if not isinstance(body, dict) or body.get("t") != teacher:
+            return None
+        return str(body.get("d"))
 
     def check(self, token: object) -> TokenClaims:
         """Return the claims of a valid, unexpired token or raise ``Unauthorized``."""
@@ -91,4 +123,17 @@ class TokenSigner:
             self._serializer.loads(token, max_age=TOKEN_MAX_AGE_S[role])
         except SignatureExpired as exc:
             raise Unauthorized("the token has expired; log in or join again") from exc
-        return TokenClaims(role=role, subject=str(body["s"]), class_id=body.get("c"))
+        generation = body.get("g", 0)
+        if not isinstance(generation, int):
+            raise Unauthorized("the token is not valid")
+        return TokenClaims(
+            role=role, subject=str(body["s"]), class_id=body.get("c"), generation=generation
+        )
+
+
+async def check_teacher_generation(store: Store, claims: TokenClaims) -> None:
+    """Refuse a teacher token issued before the teacher's last password change or sign-out
+    everywhere, or for a teacher who no longer exists (one store read)."""
+    current = await store.token_generation(claims.subject)
+    if current is None or claims.generation < current:
+        raise Unauthorized("this sign-in has ended; sign in again")

@@ -22,8 +22,19 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from classroom import camera, classes, handlers, quiz_import, render, reports, roster
-from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
-from classroom.boundary import client_address, describe_validation_error
+from classroom.auth import (
+    MIN_PASSWORD_CHARS,
+    TokenClaims,
+    check_teacher_generation,
+    hash_password,
+    verify_password,
+)
+from classroom.boundary import (
+    client_address,
+    describe_validation_error,
+    limit_key,
+    on_this_computer,
+)
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import (
     ClassEnded,
@@ -39,7 +50,7 @@ from classroom.errors import (
     Unauthorized,
 )
 from classroom.handlers import Session
-from classroom.keys import SERVICES
+from classroom.keys import LIVE, SERVICES
 from classroom.log import Actor
 from classroom.protocol.core import ClassEnd
 from classroom.protocol.http import (
@@ -50,6 +61,8 @@ from classroom.protocol.http import (
     DeviceBody,
     JoinBody,
     LoginBody,
+    PasswordBody,
+    SetupBody,
 )
 from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
@@ -135,20 +148,27 @@ def _services(request: web.Request) -> Services:
 
 
 def _address(request: web.Request) -> str:
-    return client_address(request, trust_proxy=_services(request).settings.trust_proxy)
+    return client_address(request, trusted_proxies=_services(request).settings.trusted_proxies)
 
 
-def _teacher(request: web.Request) -> TokenClaims:
+async def _teacher(request: web.Request) -> TokenClaims:
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    claims = _services(request).signer.check(token)
+    services = _services(request)
+    claims = services.signer.check(token)
     if claims.role != "teacher":
         raise Forbidden("only a teacher may do this")
+    await check_teacher_generation(services.store, claims)
     return claims
 
 
+async def _teacher_token(services: Services, name: str) -> str:
+    generation = await services.store.token_generation(name) or 0
+    return services.signer.issue(TokenClaims(role="teacher", subject=name, generation=generation))
+
+
 async def _own_class(request: web.Request) -> tuple[TokenClaims, ClassRecord]:
-    claims = _teacher(request)
+    claims = await _teacher(request)
     class_id = request.match_info["class_id"]
     if len(class_id) > 64:
         raise NotFound("no such class")
@@ -212,20 +232,85 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
+    """A teacher signs in with name and password.
+
+    Failures count per (address, teacher name), so guessing one teacher's password locks
+    nobody else out. A browser that signed in before sends its remembered-device token; its
+    failures then count against that device alone, so a student hammering the teacher's name
+    from the same school address cannot lock the teacher out. The server's own computer is
+    never locked out (docs/operations.md, "Teacher logins").
+    """
     services = _services(request)
+    body = await _parse(request, LoginBody)
     address = _address(request)
+    teacher = await services.store.get_teacher(body.name)
+    device = services.signer.remembered_device(body.device, body.name)
+    # Made-up names share one key per address: cycling through thousands of them must not push
+    # a real name's failures out of the lock-out's bounded table.
+    known = body.name if teacher is not None else ""
+    key = f"device:{device}" if device else f"{limit_key(address)}|{known}"
+    exempt = on_this_computer(request)
     now = time.monotonic()
-    locked = services.login_lockout.locked_for(address, now)
+    locked = 0.0 if exempt else services.login_lockout.locked_for(key, now)
     if locked > 0:
         raise RateLimited("too many failed logins; wait and try again", retry_after_s=locked)
-    body = await _parse(request, LoginBody)
-    teacher = await services.store.get_teacher(body.name)
-    if teacher is None or not verify_password(body.password, teacher.password_hash):
-        services.login_lockout.fail(address, now)
+    password_ok = teacher is not None and await asyncio.to_thread(
+        verify_password, body.password, teacher.password_hash
+    )
+    if teacher is None or not password_ok:
+        if not exempt:
+            services.login_lockout.fail(key, now)
         raise Unauthorized("wrong name or password")
-    services.login_lockout.succeed(address)
-    token = services.signer.issue(TokenClaims(role="teacher", subject=teacher.name))
+    services.login_lockout.succeed(key)
+    token = await _teacher_token(services, teacher.name)
+    return web.json_response(
+        {
+            "ok": True,
+            "token": token,
+            "teacher": teacher.name,
+            "device": body.device if device else services.signer.remember_device(teacher.name),
+        }
+    )
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """Change the signed-in teacher's password; every other sign-in of theirs ends.
+
+    Answers a fresh token for this browser (the one it used has ended too).
+    """
+    claims = await _teacher(request)
+    services = _services(request)
+    body = await _parse(request, PasswordBody)
+    if len(body.new_password) < MIN_PASSWORD_CHARS:
+        raise InvalidPayload(
+            f"the password needs at least {MIN_PASSWORD_CHARS} characters", field="new_password"
+        )
+    teacher = await services.store.get_teacher(claims.subject)
+    if teacher is None or not await asyncio.to_thread(
+        verify_password, body.current_password, teacher.password_hash
+    ):
+        raise Forbidden("the current password is wrong", field="current_password")
+    new_hash = await asyncio.to_thread(hash_password, body.new_password)
+    await services.store.set_teacher_password(teacher.name, new_hash)
+    await _end_teacher_sockets(request, teacher.name)
+    token = await _teacher_token(services, teacher.name)
     return web.json_response({"ok": True, "token": token, "teacher": teacher.name})
+
+
+async def sign_out_everywhere(request: web.Request) -> web.Response:
+    """End every token of the signed-in teacher, this one included."""
+    claims = await _teacher(request)
+    await _services(request).store.revoke_teacher_tokens(claims.subject)
+    await _end_teacher_sockets(request, claims.subject)
+    return web.json_response({"ok": True, "teacher": claims.subject})
+
+
+async def _end_teacher_sockets(request: web.Request, teacher: str) -> None:
+    """Disconnect the teacher's live connections in this process (other processes refuse
+    their reconnects, which check the token generation)."""
+    live = request.app.get(LIVE)
+    if live is not None:
+        await live.end_teacher_sessions(teacher)
 
 
 async def setup_state(request: web.Request) -> web.Response:
@@ -235,8 +320,7 @@ async def setup_state(request: web.Request) -> web.Response:
 
 
 def _is_local(request: web.Request) -> bool:
-    remote = _address(request)
-    return remote.startswith("127.") or remote in ("::1", "localhost")
+    return on_this_computer(request)
 
 
 async def setup(request: web.Request) -> web.Response:
@@ -244,7 +328,7 @@ async def setup(request: web.Request) -> web.Response:
     services = _services(request)
     if not _is_local(request):
         raise Forbidden("set-up is only possible on the computer that runs the server")
-    body = await _parse(request, LoginBody)
+    body = await _parse(request, SetupBody)
     name = classes.check_teacher_name(body.name)
     if len(body.password) < MIN_PASSWORD_CHARS:
         raise InvalidPayload(
@@ -255,7 +339,7 @@ async def setup(request: web.Request) -> web.Response:
     await services.store.add_teacher(
         TeacherRecord(name=name, password_hash=hash_password(body.password), created_at=_now_ms())
     )
-    token = services.signer.issue(TokenClaims(role="teacher", subject=name))
+    token = await _teacher_token(services, name)
     return web.json_response({"ok": True, "token": token, "teacher": name}, status=201)
 
 
@@ -263,16 +347,21 @@ async def _viewer(request: web.Request, class_id: str) -> Actor:
     """Who asks for a class resource: its teacher, or a student or device of that class."""
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    claims = _services(request).signer.check(token or request.query.get("token", ""))
-    record = await _services(request).store.get_class(class_id) if len(class_id) <= 64 else None
+    services = _services(request)
+    claims = services.signer.check(token or request.query.get("token", ""))
+    record = await services.store.get_class(class_id) if len(class_id) <= 64 else None
     if record is None:
         raise NotFound("no such class")
     if claims.role == "teacher":
         if record.teacher != claims.subject:
             raise Forbidden("this class belongs to another teacher")
+        await check_teacher_generation(services.store, claims)
         return Actor("teacher", claims.subject, claims.subject)
     if claims.class_id != class_id:
         raise Forbidden("this token belongs to another class")
+    if record.ended:
+        # Ending a class ends its student and device tokens.
+        raise ClassEnded("this class has ended")
     return Actor(claims.role, claims.subject)
 
 
@@ -476,14 +565,47 @@ def _open_picture(data: bytes) -> Any:
     return picture
 
 
+CLASS_PAGE_DEFAULT = 50
+CLASS_PAGE_MAX = 200
+
+
+def _class_cursor(record: ClassRecord) -> str:
+    return f"{record.created_at}:{record.id}"
+
+
+def _parse_class_cursor(raw: str) -> tuple[int, str]:
+    created_at, _, class_id = raw.partition(":")
+    if not created_at.isdigit() or len(created_at) > 16 or not 0 < len(class_id) <= 64:
+        raise InvalidPayload("before must be the 'next' value of the previous page", field="before")
+    return int(created_at), class_id
+
+
 async def list_classes(request: web.Request) -> web.Response:
-    claims = _teacher(request)
-    records = await _services(request).store.list_classes(claims.subject)
-    return web.json_response({"ok": True, "classes": [_class_json(request, r) for r in records]})
+    """The teacher's classes, newest first, a page at a time.
+
+    ``?limit=`` (1-200, default 50) and ``?before=`` (the ``next`` of the previous page);
+    ``next`` is null on the last page.
+    """
+    claims = await _teacher(request)
+    raw_limit = request.query.get("limit", str(CLASS_PAGE_DEFAULT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= CLASS_PAGE_MAX:
+        raise InvalidPayload(f"limit must be 1-{CLASS_PAGE_MAX}", field="limit")
+    limit = int(raw_limit)
+    before = request.query.get("before")
+    cursor = _parse_class_cursor(before) if before else None
+    # One more than asked tells whether there is a next page without a second query.
+    records = await _services(request).store.list_classes(
+        claims.subject, limit=limit + 1, before=cursor
+    )
+    page = records[:limit]
+    next_cursor = _class_cursor(page[-1]) if len(records) > limit else None
+    return web.json_response(
+        {"ok": True, "classes": [_class_json(request, r) for r in page], "next": next_cursor}
+    )
 
 
 async def create_class(request: web.Request) -> web.Response:
-    claims = _teacher(request)
+    claims = await _teacher(request)
     body = await _parse(request, ClassCreateBody)
     title = classes.clean_display_name(body.title, field="title", limit=classes.MAX_TITLE_CHARS)
     store = _services(request).store
@@ -509,6 +631,9 @@ async def create_class(request: web.Request) -> web.Response:
             if exc.code == "CONFLICT":
                 continue
             raise
+        # Tablets behind the teacher's address can see this code on the board.
+        services = _services(request)
+        services.join_guard.mark_home(limit_key(_address(request)), record.id, time.monotonic())
         return web.json_response({"ok": True, **_class_json(request, record)}, status=201)
     raise InternalError("could not allocate a join code")
 
@@ -568,33 +693,63 @@ async def issue_device(request: web.Request) -> web.Response:
     )
 
 
+def _held_back(wait: float) -> RateLimited:
+    return RateLimited(
+        "too many wrong codes from this network; wait and try again", retry_after_s=wait
+    )
+
+
 async def join(request: web.Request) -> web.Response:
-    """A student joins with the class code and a display name; no account."""
+    """A student joins with the class code and a display name; no account.
+
+    Wrong codes are limited per address and globally (``classroom.ratelimit.JoinGuard``); a
+    successful join gives no failures back. While an address is held back every code answers
+    the same refusal, except codes of classes home to that address (see ``JoinGuard``).
+    """
     services = _services(request)
-    address = _address(request)
+    guard = services.join_guard
+    key = limit_key(_address(request))
     now = time.monotonic()
-    locked = services.join_lockout.locked_for(address, now)
-    if locked > 0:
-        raise RateLimited(
-            "too many wrong codes from this device; wait and try again", retry_after_s=locked
-        )
+    wait = guard.held_back_for(key, now)
+    if wait > 0 and not guard.has_home(key, now):
+        raise _held_back(wait)  # cheap refusal: no body parsing, no store lookup
     body = await _parse(request, JoinBody)
     name = classes.clean_display_name(body.name)
     code = classes.normalize_join_code(body.join_code)
     record = None
     if classes.is_valid_join_code(code):
         record = await services.store.find_class_by_code(code)
+    now = time.monotonic()
+    home = record is not None and guard.is_home(key, record.id, now)
+    if not home:
+        wait = guard.held_back_for(key, now)
+        if wait > 0:
+            raise _held_back(wait)
     if record is None:
-        services.join_lockout.fail(address, now)
+        guard.wrong_code(key, now)
         raise NotFound("no class has this code; check it on the board", field="join_code")
     if record.ended:
         raise ClassEnded("this class has ended")
-    services.join_lockout.succeed(address)
+    # The server's own computer (a practice class of simulated students, a benchmark) may
+    # add as many students as it likes.
+    wait = 0.0 if on_this_computer(request) else guard.add_student(key, record.id, now)
+    if wait > 0:
+        raise RateLimited(
+            "too many students joined from this network just now; wait and try again",
+            retry_after_s=wait,
+        )
+    guard.mark_home(key, record.id, now)
     runtime = await services.hub.get(record.id)
     roster.check_open(runtime.state.roster)
-    key = _idempotency_key(request)
-    student_id = classes.new_id("s") if key is None else classes.derived_id("s", record.id, key)
-    student = None if key is None else await services.store.get_student(record.id, student_id)
+    request_key = _idempotency_key(request)
+    student_id = (
+        classes.new_id("s")
+        if request_key is None
+        else classes.derived_id("s", record.id, request_key)
+    )
+    student = (
+        None if request_key is None else await services.store.get_student(record.id, student_id)
+    )
     if student is not None and student.name != name:
         raise IdempotencyConflict(f"{IDEMPOTENCY_HEADER} was used to join with another name")
     if student is None:
@@ -628,6 +783,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/setup", setup_state)
     app.router.add_post("/api/setup", setup)
     app.router.add_post("/api/login", login)
+    app.router.add_post("/api/password", change_password)
+    app.router.add_post("/api/sign-out-everywhere", sign_out_everywhere)
     app.router.add_get("/api/classes", list_classes)
     app.router.add_post("/api/classes", create_class)
     app.router.add_get("/api/classes/{class_id}", get_class)

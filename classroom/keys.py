@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from classroom.live import LiveServer
     from classroom.services import Services
     from classroom.settings import Settings
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+# The Socket.IO side, for HTTP routes that end live connections (sign out everywhere).
+LIVE: web.AppKey[LiveServer] = web.AppKey("live")

@@ -7,6 +7,7 @@ applied before validation passes; unexpected exceptions are logged and answered 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -17,9 +18,17 @@ from engineio import packet as eio_packet
 from pydantic import ValidationError
 
 from classroom import handlers
-from classroom.boundary import client_address, describe_validation_error
+from classroom.auth import check_teacher_generation
+from classroom.boundary import (
+    client_address,
+    describe_validation_error,
+    limit_key,
+    on_this_computer,
+)
 from classroom.errors import (
+    ClassEnded,
     ClassroomError,
+    Conflict,
     Forbidden,
     InternalError,
     InvalidPayload,
@@ -32,7 +41,7 @@ from classroom.handlers import Session
 from classroom.log import ANONYMOUS, Actor, Event
 from classroom.presence import PresenceLog
 from classroom.protocol import EVENTS, NAMESPACE, check_client_version
-from classroom.ratelimit import RATES, TokenBucket
+from classroom.ratelimit import RATES, ConnectionBook, Identity, TokenBucket
 from classroom.services import Services
 from classroom.tallies import TallyCoalescer
 from classroom.wire import SendQueue, SharedDeflate, SocketServer, broadcast
@@ -99,6 +108,11 @@ class LiveServer:
             engineio_logger=False,
         )
         self.sessions: dict[str, Session] = {}
+        self.connections = ConnectionBook(
+            per_identity=services.settings.max_connections_per_token,
+            per_address=services.settings.max_connections_per_address,
+        )
+        self._closing: set[asyncio.Task[None]] = set()
         # The deflate stream each class with connections here shares among its students.
         self._streams: dict[str, SharedDeflate] = {}
         services.hub.emit = self.emit_event
@@ -132,18 +146,44 @@ class LiveServer:
     # connections
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        # Counted before any await, so thousands of concurrent attempts from one address are
+        # refused at the cap instead of all reaching the store.
+        address = self._client_address(environ)
+        request = environ.get("aiohttp.request")
+        # The server's own computer (simulated students, benchmarks) is not capped.
+        address_key = (
+            "" if request is not None and on_this_computer(request) else limit_key(address)
+        )
+        if not self.connections.open_address(address_key):
+            refusal: ClassroomError = RateLimited(
+                f"too many connections from this address (at most "
+                f"{self.connections.per_address}); close some and try again",
+                retry_after_s=10,
+            )
+            self.services.metrics.rejected.labels(code=refusal.code).inc()
+            raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.to_dict())
         try:
-            session = await self._authenticate(sid, environ, auth)
+            session = await self._authenticate(sid, environ, auth, address)
+            runtime = await self.services.hub.attach(session.class_id)
         except ClassroomError as exc:
+            self.connections.close_address(address_key)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from None
         except Exception:
+            self.connections.close_address(address_key)
             logger.exception("connect failed")
             refusal = InternalError("the server could not accept the connection")
             raise socketio.exceptions.ConnectionRefusedError(
                 refusal.message, refusal.to_dict()
             ) from None
-        await self.services.hub.attach(session.class_id)
+        if session.actor.role != "teacher" and runtime.state.roster.ended:
+            # Ended between the token check and now (class_ended is applied before its
+            # fan-out closes the class's student and board connections).
+            self.services.hub.detach(session.class_id)
+            self.connections.close_address(address_key)
+            refusal = ClassEnded("this class has ended")
+            raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.to_dict())
         self.sessions[sid] = session
+        first, evicted = self.connections.add(self._identity(session), sid, address_key)
         if session.actor.role == "student":
             # Students get the class's broadcasts from one shared compressor (wire.py).
             socket = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE))
@@ -152,10 +192,26 @@ class LiveServer:
                 queue.outbox.shareable = True
         self.services.metrics.connected.labels(role=session.actor.role).inc()
         self.services.metrics.classes_loaded.set(len(self.services.hub))
-        if session.actor.role == "student":
-            # Logged before the connection is accepted, so the roster is right as soon as the
-            # student is in.
+        for old in evicted:
+            # The newest connection of an identity wins (a reloaded page, a tablet that lost
+            # its Wi-Fi and came back); the oldest beyond the cap is closed. One still being
+            # accepted cannot be disconnected yet: out of the book, its own on_connect refuses it.
+            self.connections.remove(old)
+            if self.sio.manager.is_connected(old, NAMESPACE):
+                await self.sio.disconnect(old, namespace=NAMESPACE)
+        if session.actor.role == "student" and first:
+            # Once per student in this process, not per connection: 2,000 connections on one
+            # token used to append (and fan out) 2,000 presence events. Logged before the
+            # connection is accepted, so the roster is right as soon as the student is in.
             await self._log_presence(session, connected=True)
+        if not self._still_open(sid) or not self.connections.holds(sid):
+            # The client went away while we awaited (python-socketio drops a disconnect that
+            # arrives before the connect handler returns, so without this the session, its
+            # presence and its address count would stay forever), or newer connections of the
+            # same identity replaced this one meanwhile.
+            await self.on_disconnect(sid)
+            refusal = Conflict("a newer connection of this token replaced this one")
+            raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.to_dict())
         # Rooms last, with no await in between: nothing is sent to this socket before the
         # Socket.IO CONNECT packet. Events from before this point reach the client through
         # its class_snapshot / log_resume right after connecting.
@@ -163,6 +219,45 @@ class LiveServer:
         await self.sio.enter_room(sid, actor_room(session.class_id, session.actor))
         if session.actor.role == "teacher":
             await self.sio.enter_room(sid, teachers_room(session.class_id))
+
+    @staticmethod
+    def _identity(session: Session) -> Identity:
+        return (session.class_id, session.actor.role, session.actor.id)
+
+    def _client_address(self, environ: dict[str, Any]) -> str:
+        request = environ.get("aiohttp.request")
+        if request is None:
+            return "unknown"
+        return client_address(request, trusted_proxies=self.services.settings.trusted_proxies)
+
+    def _still_open(self, sid: str) -> bool:
+        try:
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        except KeyError:
+            return False
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return socket is not None and not socket.closed
+
+    async def end_teacher_sessions(self, teacher: str) -> None:
+        """Close this process's connections of ``teacher`` (their tokens were revoked)."""
+        doomed = [
+            sid
+            for sid, session in self.sessions.items()
+            if session.actor.role == "teacher" and session.actor.id == teacher
+        ]
+        for sid in doomed:
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
+
+    async def end_class_sessions(self, class_id: str) -> None:
+        """Close this process's student and board connections of an ended class (their
+        tokens no longer connect: ``_authenticate`` refuses them with CLASS_ENDED)."""
+        doomed = [
+            sid
+            for sid, session in self.sessions.items()
+            if session.class_id == class_id and session.actor.role != "teacher"
+        ]
+        for sid in doomed:
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
 
     async def _log_presence(self, session: Session, *, connected: bool) -> None:
         await self.presence.log(session.class_id, session.actor, connected=connected)
@@ -175,18 +270,14 @@ class LiveServer:
             if s.class_id == class_id and s.actor.role == "student"
         )
 
-    async def _authenticate(self, sid: str, environ: dict[str, Any], auth: Any) -> Session:
+    async def _authenticate(
+        self, sid: str, environ: dict[str, Any], auth: Any, address: str
+    ) -> Session:
         if not isinstance(auth, dict):
             raise Unauthorized("connect with auth {token, class_id?}")
         check_client_version(auth)
         claims = self.services.signer.check(auth.get("token"))
         store = self.services.store
-        request = environ.get("aiohttp.request")
-        address = (
-            client_address(request, trust_proxy=self.services.settings.trust_proxy)
-            if request is not None
-            else "unknown"
-        )
         if claims.role == "teacher":
             class_id = auth.get("class_id")
             if not isinstance(class_id, str) or not 0 < len(class_id) <= 64:
@@ -198,11 +289,18 @@ class LiveServer:
                 raise NotFound("no such class", field="class_id")
             if record.teacher != claims.subject:
                 raise Forbidden("this class belongs to another teacher")
+            await check_teacher_generation(self.services.store, claims)
+            # Tablets behind the teacher's address can see the join code on the board.
+            self.services.join_guard.mark_home(limit_key(address), class_id, time.monotonic())
             actor = Actor("teacher", claims.subject, claims.subject)
         else:
             class_id = claims.class_id or ""
-            if await store.get_class(class_id) is None:
+            record = await store.get_class(class_id)
+            if record is None:
                 raise NotFound("the class of this token no longer exists")
+            if record.ended:
+                # Ending a class ends its student and device tokens.
+                raise ClassEnded("this class has ended")
             if claims.role == "student":
                 student = await store.get_student(class_id, claims.subject)
                 if student is None:
@@ -219,8 +317,9 @@ class LiveServer:
         session = self.sessions.pop(sid, None)
         if session is None:
             return
+        last = self.connections.remove(sid)
         self.services.metrics.connected.labels(role=session.actor.role).dec()
-        if session.actor.role == "student":
+        if session.actor.role == "student" and last:
             await self._log_presence(session, connected=False)
         self.services.hub.detach(session.class_id)
         runtime = self.services.hub.loaded(session.class_id)
@@ -305,6 +404,12 @@ class LiveServer:
                 to = [teachers_room(cid), actor_room(cid, event.actor)]
             self._send(event.type, event.to_wire(), to, shared)
         self.tallies.touch(event)
+        if event.type == "class_ended":
+            # After the broadcast is queued, so students see class_ended before the close; in a
+            # task, so the class's pump does not wait for their disconnects to be logged.
+            task = asyncio.create_task(self.end_class_sessions(cid))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def _send(
         self,

@@ -1,7 +1,8 @@
-"""Rate limits: token buckets per client and event family, lock-outs for join-code guessing."""
+"""Rate limits: token buckets per client and event family, join-code and login guessing."""
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -45,6 +46,12 @@ class TokenBucket:
             self._tokens -= cost
             return 0.0
         return (cost - self._tokens) / self._rate.per_s
+
+    def peek(self, now: float, cost: float = 1.0) -> float:
+        """Like :meth:`take` without taking: 0.0 if ``cost`` is available now."""
+        elapsed = max(0.0, now - self._updated)
+        tokens = min(self._rate.burst, self._tokens + elapsed * self._rate.per_s)
+        return 0.0 if tokens >= cost else (cost - tokens) / self._rate.per_s
 
 
 class Lockout:
@@ -93,4 +100,188 @@ class Lockout:
                 del self._locked_until[stale]
 
     def succeed(self, key: str) -> None:
+        """Forget ``key``'s failures. Only for keys one person owns (a teacher's name at an
+        address, a remembered device): success by one person must not wipe out the failures
+        of another behind the same key (join codes never call this)."""
         self._failures.pop(key, None)
+
+
+# Join-code guessing (docs/operations.md, "Guessing join codes", works out what they allow).
+# Wrong codes one address may send: 10 at once (a few students mistyping at the start of a
+# lesson), then one every 2 minutes (720 a day).
+WRONG_CODES_PER_ADDRESS = Rate(per_s=1 / 120, burst=10)
+# Wrong codes the whole server accepts from addresses that have failed in the last hour: 72 an
+# hour once a burst of 200 (a typo storm when every class starts at once) is used up. Addresses
+# with no recent failure are not held back by it, so draining it locks nobody else out.
+WRONG_CODES_GLOBAL = Rate(per_s=0.02, burst=200)
+SUSPECT_S = 3600.0
+# Students one address may add to one class: 45 at once (a whole class behind a school's NAT),
+# then one every 2 s. Stops one machine creating thousands of fake students.
+STUDENTS_PER_CLASS_AND_ADDRESS = Rate(per_s=0.5, burst=45)
+# A class stays "home" to an address (its teacher was there, or a student joined from there)
+# for the length of a school day.
+HOME_S = 12 * 3600.0
+MAX_HOME_CLASSES = 32
+
+
+class _Address:
+    __slots__ = ("home", "last_failure", "students", "wrong")
+
+    def __init__(self, now: float) -> None:
+        self.wrong = TokenBucket(WRONG_CODES_PER_ADDRESS, now)
+        self.last_failure = float("-inf")
+        self.home: OrderedDict[str, float] = OrderedDict()
+        self.students: dict[str, TokenBucket] = {}
+
+
+class JoinGuard:
+    """Decides whether a join attempt may look at the code, and counts wrong codes.
+
+    * Wrong codes are limited per address and, for addresses that failed recently, globally.
+      A successful join never gives failures back (guessing between real joins gains nothing).
+    * While an address is held back, every attempt answers the same ``retry_after`` whatever
+      the code, except for a class that is *home* to the address: its teacher created it or
+      connected to it from there, or a student joined it from there today. Those codes are on
+      the board in front of whoever sits behind that address, so letting them through tells an
+      attacker nothing, and one tablet that burns its school's budget behind a shared NAT
+      address cannot keep its classmates out.
+    * Students created per class and address are limited separately (fake students).
+
+    Memory is bounded: at most ``max_addresses`` addresses are remembered (least recent
+    dropped, which only forgets their failures and home classes).
+    """
+
+    def __init__(self, *, max_addresses: int = 10_000, now: float = 0.0) -> None:
+        self.max_addresses = max_addresses
+        self._addresses: OrderedDict[str, _Address] = OrderedDict()
+        self._global = TokenBucket(WRONG_CODES_GLOBAL, now)
+
+    def _entry(self, key: str, now: float) -> _Address:
+        entry = self._addresses.pop(key, None)
+        if entry is None:
+            entry = _Address(now)
+        self._addresses[key] = entry
+        while len(self._addresses) > self.max_addresses:
+            self._addresses.popitem(last=False)
+        return entry
+
+    def _suspect(self, entry: _Address, now: float) -> bool:
+        return now - entry.last_failure < SUSPECT_S
+
+    def held_back_for(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may try an unknown code again (0.0: it may now)."""
+        entry = self._addresses.get(key)
+        if entry is None:
+            return 0.0
+        wait = entry.wrong.peek(now)
+        if wait == 0.0 and self._suspect(entry, now):
+            wait = self._global.peek(now)
+        return wait
+
+    def has_home(self, key: str, now: float) -> bool:
+        entry = self._addresses.get(key)
+        return entry is not None and any(until > now for until in entry.home.values())
+
+    def is_home(self, key: str, class_id: str, now: float) -> bool:
+        entry = self._addresses.get(key)
+        return entry is not None and entry.home.get(class_id, float("-inf")) > now
+
+    def mark_home(self, key: str, class_id: str, now: float) -> None:
+        """``class_id`` is on a board that people behind ``key`` can see."""
+        entry = self._entry(key, now)
+        entry.home.pop(class_id, None)
+        entry.home[class_id] = now + HOME_S
+        while len(entry.home) > MAX_HOME_CLASSES:
+            entry.home.popitem(last=False)
+
+    def wrong_code(self, key: str, now: float) -> None:
+        """Count a wrong code against ``key`` (and the global budget if ``key`` is a suspect)."""
+        entry = self._entry(key, now)
+        if self._suspect(entry, now):
+            self._global.take(now)
+        entry.wrong.take(now)
+        entry.last_failure = now
+
+    def add_student(self, key: str, class_id: str, now: float) -> float:
+        """Take one student from ``key``'s allowance for ``class_id``: 0.0 or seconds to wait."""
+        entry = self._entry(key, now)
+        bucket = entry.students.get(class_id)
+        if bucket is None:
+            if len(entry.students) >= MAX_HOME_CLASSES:
+                entry.students.pop(next(iter(entry.students)))
+            bucket = entry.students[class_id] = TokenBucket(STUDENTS_PER_CLASS_AND_ADDRESS, now)
+        return bucket.take(now)
+
+
+Identity = tuple[str, str, str]  # (class_id, role, actor id)
+
+
+class ConnectionBook:
+    """Live connections of this process by identity and by client address.
+
+    Everything is O(1) per connect and disconnect whatever one identity or address holds, so
+    a flood of connections on one token costs no more per connection than one tablet.
+    The address key ``""`` stands for "not capped" (the server's own computer).
+    """
+
+    def __init__(self, *, per_identity: int, per_address: int) -> None:
+        self.per_identity = per_identity
+        self.per_address = per_address
+        # Oldest first; dicts keep insertion order, so eviction takes the first keys.
+        self._by_identity: dict[Identity, dict[str, None]] = {}
+        self._by_address: dict[str, int] = {}
+        self._of_sid: dict[str, tuple[Identity, str]] = {}
+
+    def open_address(self, key: str) -> bool:
+        """Count a connection attempt from ``key``; False (nothing counted) at the cap."""
+        if not key:
+            return True
+        held = self._by_address.get(key, 0)
+        if held >= self.per_address:
+            return False
+        self._by_address[key] = held + 1
+        return True
+
+    def close_address(self, key: str) -> None:
+        """Give back an attempt counted by :meth:`open_address` (refused connections)."""
+        if not key:
+            return
+        held = self._by_address.get(key, 0) - 1
+        if held > 0:
+            self._by_address[key] = held
+        else:
+            self._by_address.pop(key, None)
+
+    def add(self, identity: Identity, sid: str, address_key: str) -> tuple[bool, list[str]]:
+        """Register ``sid`` (its address already opened): (whether it is the identity's first
+        live connection here, the oldest connections to close so the identity holds at most
+        ``per_identity``)."""
+        sids = self._by_identity.setdefault(identity, {})
+        first = not sids
+        sids[sid] = None
+        self._of_sid[sid] = (identity, address_key)
+        return first, list(itertools.islice(sids, max(0, len(sids) - self.per_identity)))
+
+    def remove(self, sid: str) -> bool:
+        """Forget ``sid`` and give back its address; True when it was its identity's last
+        live connection here."""
+        found = self._of_sid.pop(sid, None)
+        if found is None:
+            return False
+        identity, address_key = found
+        self.close_address(address_key)
+        sids = self._by_identity[identity]
+        del sids[sid]
+        if sids:
+            return False
+        del self._by_identity[identity]
+        return True
+
+    def holds(self, sid: str) -> bool:
+        return sid in self._of_sid
+
+    def connections(self, identity: Identity) -> int:
+        return len(self._by_identity.get(identity, ()))
+
+    def from_address(self, key: str) -> int:
+        return self._by_address.get(key, 0)

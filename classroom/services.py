@@ -11,7 +11,7 @@ from classroom.errors import StoreUnavailable
 from classroom.hub import Hub
 from classroom.log import Actor, AppendKeys, NewEvent, Proposed
 from classroom.metrics import Metrics
-from classroom.ratelimit import Lockout
+from classroom.ratelimit import JoinGuard, Lockout
 from classroom.settings import Settings
 from classroom.storage.base import AppendResult, Store
 
@@ -24,7 +24,7 @@ class Services:
     store: Store
     hub: Hub
     metrics: Metrics = field(default_factory=Metrics)
-    join_lockout: Lockout = field(default_factory=Lockout)
+    join_guard: JoinGuard = field(default_factory=JoinGuard)
     login_lockout: Lockout = field(default_factory=Lockout)
     append_keys: AppendKeys = field(default_factory=AppendKeys)
     _signer: TokenSigner | None = None

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 DEFAULT_PORT = 8080
+
+# What TAKHTI_TRUST_PROXY=1|true|yes|private means: one proxy in front, on this host or on a
+# private network (docker-compose's nginx). Its peers may send X-Forwarded-For; only the last
+# entry (the address that proxy saw) is believed.
+PRIVATE = "private"
+PRIVATE_NETWORKS = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+)
+
+
+def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
+    """``TAKHTI_TRUST_PROXY``: a comma-separated list of proxy addresses/CIDRs, or a boolean.
+
+    ``1``/``true``/``yes`` keep their old meaning of "behind one proxy" (``private``: a proxy on
+    this host or a private network, believing only the last X-Forwarded-For entry);
+    ``0``/``false``/``no`` or empty trust nobody. A malformed entry raises ``ValueError`` at
+    start rather than silently trusting nobody (or everybody).
+    """
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", PRIVATE}:
+        return (PRIVATE,)
+    if value in {"", "0", "false", "no"}:
+        return ()
+    networks = []
+    for entry in raw.split(","):
+        entry = entry.strip()
+        if entry.lower() == PRIVATE:
+            networks.append(PRIVATE)
+        elif entry:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+    return tuple(networks)
 
 
 @dataclass(frozen=True)
@@ -26,9 +63,23 @@ class Settings:
     # A class with no connected client is unloaded from memory after this many seconds.
     idle_unload_s: float = 60.0
     log_level: str = "INFO"
-    # Behind a reverse proxy (docker-compose's nginx): take client addresses from the last
-    # X-Forwarded-For entry, so lock-outs apply per tablet and not to the proxy.
-    trust_proxy: bool = False
+    # Reverse proxies (docker-compose's nginx) whose X-Forwarded-For is believed, as addresses
+    # or CIDR networks: the client address is the rightmost X-Forwarded-For entry that is not
+    # one of them, so lock-outs apply per tablet and not to the proxy. Requests from any other
+    # peer are taken at their socket address whatever headers they carry (a forged header then
+    # changes nothing). TAKHTI_TRUST_PROXY=1 (the old boolean) becomes ("private",): one proxy
+    # on the loopback or a private network (PRIVATE_NETWORKS), see parse_trusted_proxies.
+    trusted_proxies: tuple[str, ...] = ()
+    # Live connections one identity (a student, a board device, a teacher in one class) may
+    # hold in this process; a newer one disconnects the oldest. A student's tablet needs one,
+    # two while a page reloads; 3 leaves room and stops one token from opening thousands.
+    max_connections_per_token: int = 3
+    # Live connections from one client address. Tablets on a school LAN each have their own
+    # address; behind a school's NAT a hosted server sees one address for the whole school
+    # (40 tablets a class, several classes at once, each tablet up to two while reloading):
+    # 300 covers a large school behind one address and stops one machine from taking the
+    # process's file descriptors.
+    max_connections_per_address: int = 300
     # Per-connection event rate limits (classroom.ratelimit.RATES); off only in tests that flood.
     rate_limits: bool = True
 
@@ -47,7 +98,9 @@ class Settings:
         if "TAKHTI_PUBLIC_URL" in env:
             values["public_url"] = env["TAKHTI_PUBLIC_URL"].rstrip("/")
         if "TAKHTI_TRUST_PROXY" in env:
-            values["trust_proxy"] = env["TAKHTI_TRUST_PROXY"].lower() in {"1", "true", "yes"}
+            values["trusted_proxies"] = parse_trusted_proxies(env["TAKHTI_TRUST_PROXY"])
+        if "TAKHTI_MAX_CONNECTIONS_PER_ADDRESS" in env:
+            values["max_connections_per_address"] = int(env["TAKHTI_MAX_CONNECTIONS_PER_ADDRESS"])
         if "TAKHTI_LOG_LEVEL" in env:
             values["log_level"] = env["TAKHTI_LOG_LEVEL"].upper()
         return cls(**values)

@@ -54,6 +54,22 @@ class LoginBody(Body):
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    # The remembered-device token this browser got at its last login (see ``login``).
+    device: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+class SetupBody(Body):
+    """The first teacher's name and password (from the server's own computer only)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class PasswordBody(Body):
+    """Change the signed-in teacher's password (ends their other tokens)."""
+
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class ClassCreateBody(Body):
@@ -127,6 +143,15 @@ class SetupState(Answer):
 class TeacherToken(Answer):
     token: str = Field(description="Send as `Authorization: Bearer <token>`.")
     teacher: str
+    device: str | None = Field(
+        None,
+        description="Login only: a remembered-device token; send it as `device` at the next "
+        "login from this browser (it is not locked out by other devices' failures).",
+    )
+
+
+class SignedOut(Answer):
+    teacher: str
 
 
 class ClassInfo(Answer):
@@ -156,7 +181,8 @@ class ClassSummary(BaseModel):
 
 
 class ClassList(Answer):
-    classes: list[ClassSummary]
+    classes: list[ClassSummary] = Field(description="Newest first, at most `limit`.")
+    next: str | None = Field(description="Pass as `before` for the next (older) page, or null.")
 
 
 class ClassEndedAnswer(Answer):
@@ -281,7 +307,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "local",
         TeacherToken,
         201,
-        body=LoginBody,
+        body=SetupBody,
         errors=(Forbidden, InvalidPayload, Conflict, PayloadTooLarge),
     ),
     HttpRoute(
@@ -295,13 +321,37 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         errors=(Unauthorized, InvalidPayload, RateLimited, PayloadTooLarge),
     ),
     HttpRoute(
+        "POST",
+        "/api/password",
+        "change_password",
+        "Change the signed-in teacher's password: every other token of theirs ends; answers "
+        "a fresh token.",
+        "teacher",
+        TeacherToken,
+        body=PasswordBody,
+        errors=(Unauthorized, Forbidden, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/sign-out-everywhere",
+        "sign_out_everywhere",
+        "End every token of the signed-in teacher (this one too); their sockets close.",
+        "teacher",
+        SignedOut,
+        errors=(Unauthorized,),
+    ),
+    HttpRoute(
         "GET",
         "/api/classes",
         "list_classes",
-        "The teacher's classes.",
+        "The teacher's classes, newest first, a page at a time.",
         "teacher",
         ClassList,
-        errors=(Unauthorized, Forbidden),
+        query=(
+            Query("limit", "Classes per page, 1-200; default 50.", kind="number"),
+            Query("before", "The `next` cursor of the previous page."),
+        ),
+        errors=(Unauthorized, Forbidden, InvalidPayload),
     ),
     HttpRoute(
         "POST",

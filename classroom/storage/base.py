@@ -68,7 +68,16 @@ class Store(Protocol):
     async def add_teacher(self, teacher: TeacherRecord) -> None:
         """Add a teacher or raise ``Conflict`` if the name is taken."""
 
-    async def set_teacher_password(self, name: str, password_hash: str) -> None: ...
+    async def set_teacher_password(self, name: str, password_hash: str) -> int:
+        """Change a password and end the teacher's tokens (as ``revoke_teacher_tokens``);
+        returns the new token generation (0 for an unknown teacher, which changes nothing)."""
+
+    async def revoke_teacher_tokens(self, name: str) -> int:
+        """Raise the teacher's token generation by one and return it: tokens issued with a
+        lower generation are refused from now on. 0 for an unknown teacher."""
+
+    async def token_generation(self, name: str) -> int | None:
+        """The teacher's token generation (0 until the first revocation), None if unknown."""
 
     async def get_teacher(self, name: str) -> TeacherRecord | None: ...
 
@@ -83,7 +92,12 @@ class Store(Protocol):
 
     async def find_class_by_code(self, join_code: str) -> ClassRecord | None: ...
 
-    async def list_classes(self, teacher: str) -> list[ClassRecord]: ...
+    async def list_classes(
+        self, teacher: str, *, limit: int, before: tuple[int, str] | None = None
+    ) -> list[ClassRecord]:
+        """Up to ``limit`` of the teacher's classes, newest first (``created_at`` then ``id``,
+        both descending); with ``before=(created_at, id)`` only those after that one in this
+        order (the cursor of the previous page's last class)."""
 
     async def mark_class_ended(self, class_id: str, ended_at: int) -> None: ...
 

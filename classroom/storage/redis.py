@@ -239,14 +239,32 @@ class RedisStore:
     async def has_teachers(self) -> bool:
         return bool(await self._call(self.redis.scard(_k("teachers"))))
 
-    async def set_teacher_password(self, name: str, password_hash: str) -> None:
+    async def set_teacher_password(self, name: str, password_hash: str) -> int:
         found = await self.get_teacher(name)
         if found is None:
-            return
+            return 0
+        # Old tokens end before the new password works: a crash between the two leaves the
+        # old password with no live tokens, never old tokens alive after a change.
+        generation = await self.revoke_teacher_tokens(name)
         body = json.dumps(
             {"name": name, "password_hash": password_hash, "created_at": found.created_at}
         )
         await self._call(self.redis.set(_k("teacher", name), body))
+        return generation
+
+    async def revoke_teacher_tokens(self, name: str) -> int:
+        if not await self._call(self.redis.exists(_k("teacher", name))):
+            return 0
+        return int(await self._call(self.redis.incr(_k("teacher", name, "generation"))))
+
+    async def token_generation(self, name: str) -> int | None:
+        pipe = self.redis.pipeline(transaction=False)  # two slots on Redis Cluster
+        pipe.get(_k("teacher", name))
+        pipe.get(_k("teacher", name, "generation"))
+        body, generation = await self._call(pipe.execute())
+        if body is None:
+            return None
+        return int(generation or 0)
 
     async def get_teacher(self, name: str) -> TeacherRecord | None:
         raw = await self._call(self.redis.get(_k("teacher", name)))
@@ -308,9 +326,39 @@ class RedisStore:
         class_id = await self._call(self.redis.get(_k("code", join_code)))
         return None if class_id is None else await self.get_class(class_id)
 
-    async def list_classes(self, teacher: str) -> list[ClassRecord]:
-        ids = await self._call(self.redis.zrevrange(_k("teacher", teacher, "classes"), 0, -1))
-        records = [await self.get_class(class_id) for class_id in ids]
+    async def list_classes(
+        self, teacher: str, *, limit: int, before: tuple[int, str] | None = None
+    ) -> list[ClassRecord]:
+        key = _k("teacher", teacher, "classes")
+        # The sorted set is scored by created_at; ZREVRANGE orders equal scores by id
+        # descending, the order SQLite uses too.
+        top: str | int = "+inf" if before is None else before[0]
+        ids: list[str] = []
+        offset = 0
+        while len(ids) < limit:
+            batch = limit - len(ids) + 8
+            found = await self._call(
+                self.redis.zrevrangebyscore(
+                    key, top, "-inf", start=offset, num=batch, withscores=True
+                )
+            )
+            for class_id, score in found:
+                if before is not None and int(score) == before[0] and class_id >= before[1]:
+                    continue
+                ids.append(class_id)
+            if len(found) < batch:
+                break
+            offset += len(found)
+        ids = ids[:limit]
+        if not ids:
+            return []
+        # One round trip for the page (a pipeline, not MGET: the keys live in different
+        # Redis Cluster slots).
+        pipe = self.redis.pipeline(transaction=False)
+        for class_id in ids:
+            pipe.get(_class_key(class_id, "class"))
+        raws = await self._call(pipe.execute())
+        records = [self._class_from(raw) for raw in raws]
         return [record for record in records if record is not None]
 
     async def mark_class_ended(self, class_id: str, ended_at: int) -> None:

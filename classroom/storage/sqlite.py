@@ -44,11 +44,13 @@ SWEEP_KEYS_MS = 60_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS teachers (
-    name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL);
+    name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+    token_generation INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS classes (
     id TEXT PRIMARY KEY, teacher TEXT NOT NULL, title TEXT NOT NULL,
     join_code TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, ended_at INTEGER);
 CREATE INDEX IF NOT EXISTS classes_by_teacher ON classes (teacher, created_at);
+CREATE INDEX IF NOT EXISTS classes_by_teacher_newest ON classes (teacher, created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS students (
     class_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL,
     PRIMARY KEY (class_id, id));
@@ -73,6 +75,14 @@ CREATE INDEX IF NOT EXISTS append_keys_by_ts ON append_keys (ts);
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a data file made by an older version up to ``SCHEMA``."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(teachers)")}
+    if "token_generation" not in columns:
+        conn.execute("ALTER TABLE teachers ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0")
+        conn.commit()
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -139,6 +149,7 @@ class SqliteStore:
         try:
             conn = _connect(self.path)
             conn.executescript(SCHEMA)
+            _migrate(conn)
         except Exception as exc:  # pragma: no cover - unusable disk
             loop.call_soon_threadsafe(_set_exception, ready, exc)
             return
@@ -245,7 +256,7 @@ class SqliteStore:
         def op(conn: sqlite3.Connection) -> None:
             try:
                 conn.execute(
-                    "INSERT INTO teachers VALUES (?, ?, ?)",
+                    "INSERT INTO teachers (name, password_hash, created_at) VALUES (?, ?, ?)",
                     (teacher.name, teacher.password_hash, teacher.created_at),
                 )
             except sqlite3.IntegrityError as exc:
@@ -253,12 +264,33 @@ class SqliteStore:
 
         await self._write(op)
 
-    async def set_teacher_password(self, name: str, password_hash: str) -> None:
-        await self._write(
+    async def set_teacher_password(self, name: str, password_hash: str) -> int:
+        rows = await self._write(
             lambda conn: conn.execute(
-                "UPDATE teachers SET password_hash = ? WHERE name = ?", (password_hash, name)
-            )
+                "UPDATE teachers SET password_hash = ?, token_generation = token_generation + 1 "
+                "WHERE name = ? RETURNING token_generation",
+                (password_hash, name),
+            ).fetchall()
         )
+        return int(rows[0][0]) if rows else 0
+
+    async def revoke_teacher_tokens(self, name: str) -> int:
+        rows = await self._write(
+            lambda conn: conn.execute(
+                "UPDATE teachers SET token_generation = token_generation + 1 "
+                "WHERE name = ? RETURNING token_generation",
+                (name,),
+            ).fetchall()
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def token_generation(self, name: str) -> int | None:
+        row = await self._read(
+            lambda conn: conn.execute(
+                "SELECT token_generation FROM teachers WHERE name = ?", (name,)
+            ).fetchone()
+        )
+        return int(row[0]) if row else None
 
     async def get_teacher(self, name: str) -> TeacherRecord | None:
         row = await self._read(
@@ -313,12 +345,20 @@ class SqliteStore:
         )
         return ClassRecord(*row) if row else None
 
-    async def list_classes(self, teacher: str) -> list[ClassRecord]:
+    async def list_classes(
+        self, teacher: str, *, limit: int, before: tuple[int, str] | None = None
+    ) -> list[ClassRecord]:
+        args: tuple[str | int, ...]
+        if before is None:
+            where, args = "teacher = ?", (teacher,)
+        else:
+            where = "teacher = ? AND (created_at < ? OR (created_at = ? AND id < ?))"
+            args = (teacher, before[0], before[0], before[1])
         rows = await self._read(
             lambda conn: conn.execute(
-                f"SELECT {self._CLASS_COLUMNS} FROM classes WHERE teacher = ? "
-                "ORDER BY created_at DESC, id",
-                (teacher,),
+                f"SELECT {self._CLASS_COLUMNS} FROM classes WHERE {where} "
+                "ORDER BY created_at DESC, id DESC LIMIT ?",
+                (*args, limit),
             ).fetchall()
         )
         return [ClassRecord(*row) for row in rows]

@@ -193,6 +193,45 @@ async def test_teachers(store: Store) -> None:
     assert (await store.get_teacher(name)) == TeacherRecord(name, "hash-3", 5)
 
 
+async def test_password_changes_and_revocations_raise_the_token_generation(store: Store) -> None:
+    name = f"t-{secrets.token_hex(4)}"
+    assert await store.token_generation(name) is None
+    assert await store.revoke_teacher_tokens(name) == 0  # unknown teacher: nothing happens
+    assert await store.token_generation(name) is None
+    await store.add_teacher(TeacherRecord(name, "hash-1", 5))
+    assert await store.token_generation(name) == 0
+    assert await store.revoke_teacher_tokens(name) == 1
+    assert await store.set_teacher_password(name, "hash-2") == 2
+    assert await store.token_generation(name) == 2
+    assert (await store.get_teacher(name)) == TeacherRecord(name, "hash-2", 5)
+    other = f"t-{secrets.token_hex(4)}"
+    await store.add_teacher(TeacherRecord(other, "hash", 5))
+    assert await store.token_generation(other) == 0  # one teacher's sign-out is theirs only
+
+
+async def test_class_list_pages_newest_first_with_a_cursor(store: Store) -> None:
+    teacher = f"t-{secrets.token_hex(4)}"
+    made = []
+    for i in range(7):
+        # Pairs share a created_at: the cursor must not skip or repeat ties.
+        record = ClassRecord(cid(), teacher, f"c{i}", secrets.token_hex(4).upper(), 100 + i // 2)
+        await store.create_class(record)
+        made.append(record)
+    await store.create_class(ClassRecord(cid(), "someone-else", "x", secrets.token_hex(4), 1))
+    expected = sorted(made, key=lambda r: (r.created_at, r.id), reverse=True)
+    pages: list[list[ClassRecord]] = []
+    before = None
+    while True:
+        page = await store.list_classes(teacher, limit=3, before=before)
+        if not page:
+            break
+        pages.append(page)
+        before = (page[-1].created_at, page[-1].id)
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [r for p in pages for r in p] == expected
+    assert await store.list_classes(teacher, limit=100) == expected
+
+
 async def test_classes_students_devices(store: Store) -> None:
     teacher = f"t-{secrets.token_hex(4)}"
     code = secrets.token_hex(3).upper()
@@ -205,7 +244,7 @@ async def test_classes_students_devices(store: Store) -> None:
     assert await store.get_class(record.id) == record
     assert await store.find_class_by_code(code) == record
     assert await store.find_class_by_code("NOPE00") is None
-    assert [c.id for c in await store.list_classes(teacher)] == [later.id, record.id]
+    assert [c.id for c in await store.list_classes(teacher, limit=10)] == [later.id, record.id]
     await store.mark_class_ended(record.id, 99)
     ended = await store.get_class(record.id)
     assert ended is not None and ended.ended_at == 99
@@ -248,3 +287,24 @@ async def test_assets_round_trip_and_replace(store: Store) -> None:
     await store.put_asset(class_id, "kf-1", "image/jpeg", b"\xff\xd8replaced")
     assert await store.get_asset(class_id, "kf-1") == ("image/jpeg", b"\xff\xd8replaced")
     assert await store.get_asset(cid(), "kf-1") is None
+
+
+async def test_sqlite_files_from_before_token_generations_open_and_work(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the teachers table as earlier versions made it
+        conn.execute(
+            "CREATE TABLE teachers (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, "
+            "created_at INTEGER NOT NULL)"
+        )
+        conn.execute("INSERT INTO teachers VALUES ('amina', 'hash-1', 5)")
+    conn.close()
+    store = open_store(f"sqlite://{path}", data_dir=tmp_path)
+    await store.open()
+    try:
+        assert await store.get_teacher("amina") == TeacherRecord("amina", "hash-1", 5)
+        assert await store.token_generation("amina") == 0
+        assert await store.revoke_teacher_tokens("amina") == 1
+    finally:
+        await store.close()

@@ -91,6 +91,13 @@ function write(key: string, value: unknown): void {
 export const sessions = {
   teacher: (): TeacherSession | null => read("takhti.teacher"),
   setTeacher: (s: TeacherSession | null) => write("takhti.teacher", s),
+  /** The remembered-device token of the teacher who last signed in on this browser: sent with
+   * the next login so failed logins by others at the same address cannot lock them out. */
+  device: (teacher: string): string | null => {
+    const kept = read<{ teacher: string; device: string }>("takhti.teacher.device");
+    return kept && kept.teacher === teacher ? kept.device : null;
+  },
+  setDevice: (teacher: string, device: string) => write("takhti.teacher.device", { teacher, device }),
   student: (code: string): StudentSession | null => read(`takhti.student.${code}`),
   lastStudent: (): StudentSession | null => {
     const code = read<string>("takhti.student.last");

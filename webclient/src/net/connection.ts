@@ -6,9 +6,11 @@ import { io, type Socket } from "socket.io-client";
 import { ClockSync, sampleOf } from "./clock";
 import { LogFollower } from "./follower";
 import { Outbox } from "./outbox";
-import { PROTOCOL_VERSION } from "./protocol.gen";
+import { CLIENT_ID_EVENTS, PROTOCOL_VERSION } from "./protocol.gen";
 import { connectedUpToDate, reloadOutdatedApp, tabStore } from "./reload";
-import type { Ack, ErrorBody, Message, WireEvent } from "./types";
+import { type Ack, type ErrorBody, type Message, newId, type WireEvent } from "./types";
+
+const KEYED_BY_CLIENT_ID: ReadonlySet<string> = new Set(CLIENT_ID_EVENTS);
 
 export type Status = "connecting" | "online" | "offline" | "refused";
 
@@ -32,7 +34,8 @@ export interface ConnectionOptions {
 
 const ACK_TIMEOUT_MS = 8000;
 /** Refusals a reconnect cannot fix. */
-const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD", "OUTDATED_CLIENT"]);
+// CLASS_ENDED: the teacher ended the class, which ends its student and board tokens.
+const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD", "OUTDATED_CLIENT", "CLASS_ENDED"]);
 
 export class Connection {
   readonly socket: Socket;
@@ -95,6 +98,11 @@ export class Connection {
 
   /** Queue a write: sent in order, resent after reconnects, answered once. */
   send(event: string, payload: Record<string, unknown>): Promise<Ack> {
+    // One id per request, made here once: the outbox resends it unchanged after a lost ack,
+    // and the server answers the resend with the first result instead of applying it again.
+    if (KEYED_BY_CLIENT_ID.has(event) && payload.client_id === undefined) {
+      payload = { ...payload, client_id: newId(event) };
+    }
     return this.outbox.send(event, payload);
   }
 

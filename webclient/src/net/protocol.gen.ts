@@ -90,6 +90,8 @@ export interface ClientEvents {
 }
 export type ClientEventName = keyof ClientEvents;
 export const CLIENT_EVENTS: readonly ClientEventName[] = ["board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "clock_sync", "hand_lower", "hand_raise", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
+/** Writes keyed by a `client_id` the client makes once per request (a retry reuses it). */
+export const CLIENT_ID_EVENTS: readonly ClientEventName[] = ["board_allow_drawing", "board_redo", "board_revoke_drawing", "board_undo", "class_end", "hand_lower", "hand_raise", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start"];
 
 /** Server->client events: the `data` of each (the log entry's, or the bare notice). */
 export interface ServerEvents {

@@ -67,7 +67,9 @@ async function signIn(root: HTMLElement): Promise<void> {
           if (password.value.length < 8) return void (message.textContent = t("setup.short"));
           await api("POST", "/api/setup", { name: name.value, password: password.value });
         }
-        const body = await api("POST", "/api/login", { name: name.value, password: password.value });
+        const device = sessions.device(name.value);
+        const body = await api("POST", "/api/login", { name: name.value, password: password.value, ...(device ? { device } : {}) });
+        if (typeof body.device === "string") sessions.setDevice(body.teacher, body.device);
         const s: TeacherSession = { token: body.token, teacher: body.teacher };
         sessions.setTeacher(s);
         void classList(root, s);
@@ -81,18 +83,42 @@ async function signIn(root: HTMLElement): Promise<void> {
   render();
 }
 
+const CLASS_PAGE = 50;
+
 async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
   history.replaceState(null, "", "/teacher");
   let classes: ClassInfo[] = [];
-  try {
-    classes = (await api("GET", "/api/classes", undefined, me.token)).classes;
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-      sessions.setTeacher(null);
-      return signIn(root);
+  // The cursor of the next (older) page; null once the oldest class is shown.
+  let next: string | null = null;
+  const loadPage = async (): Promise<boolean> => {
+    const query = `?limit=${CLASS_PAGE}` + (next ? `&before=${encodeURIComponent(next)}` : "");
+    try {
+      const page = await api("GET", `/api/classes${query}`, undefined, me.token);
+      classes = classes.concat(page.classes as ClassInfo[]);
+      next = typeof page.next === "string" ? page.next : null;
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        sessions.setTeacher(null);
+        void signIn(root);
+        return false;
+      }
+      toast(t("common.error", { message: (err as Error).message }), "error");
+      return true;
     }
-    toast(t("common.error", { message: (err as Error).message }), "error");
-  }
+  };
+  if (!(await loadPage())) return;
+  const signOutEverywhere = async (): Promise<void> => {
+    if (!(await confirmDialog(t("classes.signOutEverywhereConfirm")))) return;
+    try {
+      await api("POST", "/api/sign-out-everywhere", {}, me.token);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) return void toast(t("common.error", { message: (err as Error).message }), "error");
+    }
+    sessions.setTeacher(null);
+    toast(t("classes.signedOutEverywhere"));
+    void signIn(root);
+  };
   const render = (): void => {
     const title = h("input", { name: "title", required: true, maxlength: "200", dir: "auto" });
     const form = h("form", { class: "row create-class" }, [field(t("classes.newTitle"), title), h("button", { class: "btn primary big", type: "submit" }, [t("classes.create")])]);
@@ -109,7 +135,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
       ? h(
           "ul",
           { class: "class-list" },
-          [...classes].reverse().map((c) =>
+          classes.map((c) =>
             h("li", { class: c.ended ? "ended" : "" }, [
               h("div", {}, [h("strong", { dir: "auto" }, [c.title]), h("small", {}, [` · ${t("classes.created", { date: fmtDate(c.created_at) })}`, c.ended ? ` · ${t("classes.ended")}` : ""])]),
               h("span", { class: "code", dir: "ltr" }, [c.join_code]),
@@ -118,9 +144,13 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
           ),
         )
       : h("p", { class: "muted" }, [t("classes.none")]);
-    shell(root, render, [h("section", { class: "card wide" }, [h("h1", {}, [t("classes.title")]), form, list])], [
+    const more = next
+      ? h("button", { class: "btn", type: "button", onclick: async () => { if (await loadPage()) render(); } }, [t("classes.more")])
+      : null;
+    shell(root, render, [h("section", { class: "card wide" }, [h("h1", {}, [t("classes.title")]), form, list, more])], [
       h("div", { class: "who" }, [me.teacher]),
       h("button", { class: "btn", type: "button", onclick: () => { sessions.setTeacher(null); void signIn(root); } }, [t("classes.signOut")]),
+      h("button", { class: "btn", type: "button", onclick: () => void signOutEverywhere() }, [t("classes.signOutEverywhere")]),
     ]);
     title.focus();
   };

@@ -103,6 +103,13 @@ class StoreUnavailable(ClassroomError):
     http_status = 503
 
 
+class Busy(ClassroomError):
+    """The server is busy with other heavy work (pictures); retry in a moment."""
+
+    code = "BUSY"
+    http_status = 503
+
+
 class InternalError(ClassroomError):
     """An unexpected server error; nothing was applied."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import io
 import json
 import logging
@@ -13,11 +14,11 @@ from typing import Annotated, Any, TypeVar
 
 import segno
 from aiohttp import web
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from classroom import camera, classes, quiz_import, quizzes, render, reports, roster
+from classroom import camera, classes, pictures, quiz_import, quizzes, render, reports, roster
 from classroom.auth import MIN_PASSWORD_CHARS, TokenClaims, hash_password, verify_password
 from classroom.boundary import client_address, describe_validation_error
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
@@ -281,11 +282,11 @@ async def page_render(request: web.Request) -> web.Response:
     # Render a copy in a worker thread: the live board keeps changing on the event loop.
     frozen = copy.deepcopy(board_state)
     background = board_state.pages[page_id].background
-    images: dict[str, Any] = {}
+    images: dict[str, Image.Image] = {}
     if background.get("kind") == "image" and background.get("image"):
-        found = await _services(request).store.get_asset(class_id, str(background["image"]))
-        if found is not None:
-            images[str(background["image"])] = await asyncio.to_thread(_open_picture, found[1])
+        picture = await _stored_picture(request, class_id, str(background["image"]))
+        if picture is not None:
+            images[str(background["image"])] = picture
     headers = {"Cache-Control": "no-store"}
     if request.match_info["fmt"] == "svg":
         svg = await asyncio.to_thread(
@@ -319,23 +320,28 @@ async def asset(request: web.Request) -> web.Response:
 
 
 MAX_IMAGE_UPLOAD = 8 * 1024 * 1024
-BACKGROUND_MAX_SIZE = (1920, 1080)
 
 
 async def upload_image(request: web.Request) -> web.Response:
     """Upload a picture for a page background (PNG, JPEG or WebP; raw body).
 
-    The picture is decoded, scaled to fit the 1920 x 1080 page and stored as PNG or JPEG
-    without its metadata; the answer gives the asset id to use in ``page_add`` or
-    ``page_set_background``.
+    The picture (at most 40 megapixels) is decoded, scaled to fit the 1920 x 1080 page and
+    stored as PNG or JPEG without its metadata (classroom.pictures); the answer gives the
+    asset id to use in ``page_add`` or ``page_set_background``. BUSY (503): too many pictures
+    are being decoded; retry.
     """
     _, record = await _own_class(request)
     if request.content_length is not None and request.content_length > MAX_IMAGE_UPLOAD:
         raise PayloadTooLarge(f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file")
-    data = await request.content.read(MAX_IMAGE_UPLOAD + 1)
-    if len(data) > MAX_IMAGE_UPLOAD:
-        raise PayloadTooLarge(f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file")
-    content_type, body, size = await asyncio.to_thread(_normalise_picture, data)
+    decoder = _services(request).pictures
+    # The slot is taken before the body is read: queued uploads hold at most a few bodies.
+    async with decoder.slot():
+        data = await request.content.read(MAX_IMAGE_UPLOAD + 1)
+        if len(data) > MAX_IMAGE_UPLOAD:
+            raise PayloadTooLarge(
+                f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file"
+            )
+        content_type, body, size = await decoder.run(pictures.normalise_background, data)
     asset_id = classes.new_id("img")
     await _services(request).store.put_asset(record.id, asset_id, content_type, body)
     return web.json_response(
@@ -348,25 +354,6 @@ async def upload_image(request: web.Request) -> web.Response:
         },
         status=201,
     )
-
-
-def _normalise_picture(data: bytes) -> tuple[str, bytes, tuple[int, int]]:
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ("PNG", "JPEG", "WEBP"):
-                raise InvalidPayload("use a PNG, JPEG or WebP picture", field="file")
-            if probe.width * probe.height > 40_000_000:
-                raise InvalidPayload("the picture has too many pixels", field="file")
-            picture = probe.convert("RGBA" if probe.mode in ("RGBA", "LA", "P") else "RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InvalidPayload("the file is not a readable picture", field="file") from exc
-    picture.thumbnail(BACKGROUND_MAX_SIZE)
-    out = io.BytesIO()
-    if picture.mode == "RGBA":
-        picture.save(out, format="PNG", optimize=True)
-        return "image/png", out.getvalue(), picture.size
-    picture.save(out, format="JPEG", quality=85)
-    return "image/jpeg", out.getvalue(), picture.size
 
 
 MAX_QUIZ_UPLOAD = 1024 * 1024
@@ -470,10 +457,27 @@ def _csv_download(body: bytes, filename: str) -> web.Response:
     )
 
 
-def _open_picture(data: bytes) -> Any:
-    picture = Image.open(io.BytesIO(data))
-    picture.load()
-    return picture
+async def _stored_picture(request: web.Request, class_id: str, asset_id: str) -> Image.Image | None:
+    """A stored picture, decoded; None (a blank background) when it is missing or unreadable.
+
+    Pictures are checked when they arrive, but one stored before that (or damaged on disk)
+    must not make the page fail for everyone.
+    """
+    services = _services(request)
+    found = await services.store.get_asset(class_id, asset_id)
+    if found is None:
+        return None
+    try:
+        async with services.pictures.slot():
+            return await services.pictures.run(
+                functools.partial(
+                    pictures.decode, field="image", max_pixels=pictures.MAX_UPLOAD_PIXELS
+                ),
+                found[1],
+            )
+    except InvalidPayload:
+        logger.warning("class %s: stored picture %s is unreadable; drawn blank", class_id, asset_id)
+        return None
 
 
 async def list_classes(request: web.Request) -> web.Response:

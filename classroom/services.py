@@ -11,6 +11,7 @@ from classroom.errors import StoreUnavailable
 from classroom.hub import Hub
 from classroom.log import Actor, NewEvent, Proposed
 from classroom.metrics import Metrics
+from classroom.pictures import Decoder
 from classroom.ratelimit import Lockout
 from classroom.settings import Settings
 from classroom.storage.base import AppendResult, Store
@@ -26,6 +27,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     join_lockout: Lockout = field(default_factory=Lockout)
     login_lockout: Lockout = field(default_factory=Lockout)
+    pictures: Decoder = field(default_factory=Decoder)
     _signer: TokenSigner | None = None
 
     @property
@@ -41,6 +43,7 @@ class Services:
     async def close(self) -> None:
         await self.hub.close()
         await self.store.close()
+        self.pictures.close()
 
     async def append(
         self,

@@ -77,8 +77,13 @@ def normalise_background(data: bytes) -> tuple[str, bytes, tuple[int, int]]:
     size in pixels.
     """
     picture = decode(data, field="file", max_pixels=MAX_UPLOAD_PIXELS, draft=BACKGROUND_MAX_SIZE)
-    picture = picture.convert("RGBA" if picture.mode in ("RGBA", "LA", "P", "PA") else "RGB")
+    mode = "RGBA" if picture.mode in ("RGBA", "LA", "P", "PA") else "RGB"
+    if picture.mode in ("P", "PA", "1"):
+        picture = picture.convert(mode)  # palette pictures only scale by nearest neighbour
+    # Scaled before converting: converting 40 megapixels first doubled the peak memory.
     picture.thumbnail(BACKGROUND_MAX_SIZE)
+    if picture.mode != mode:
+        picture = picture.convert(mode)
     out = io.BytesIO()
     if picture.mode == "RGBA":
         picture.save(out, format="PNG", optimize=True)

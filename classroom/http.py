@@ -32,16 +32,19 @@ from classroom.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     Unauthorized,
 )
 from classroom.keys import SERVICES
 from classroom.log import Actor
+from classroom.logs import short_exception
 from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
 
 logger = logging.getLogger(__name__)
 
 MAX_JSON_BODY = 64 * 1024
+SOCKETIO_PATH = "/socket.io/"
 M = TypeVar("M", bound=BaseModel)
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -78,7 +81,10 @@ async def error_middleware(request: web.Request, handler: Route) -> web.StreamRe
     try:
         return await handler(request)
     except ClassroomError as exc:
-        return _error_response(exc)
+        response = _error_response(exc)
+        if isinstance(exc, RequestTimeout):
+            response.force_close()  # the rest of the body may never come: do not wait for it
+        return response
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith("/api/"):
             code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
@@ -88,8 +94,21 @@ async def error_middleware(request: web.Request, handler: Route) -> web.StreamRe
             }
             return web.json_response(body, status=exc.status)
         raise
-    except Exception:
-        logger.exception("%s %s failed", request.method, request.path)
+    except Exception as exc:
+        if request.path.startswith(SOCKETIO_PATH):
+            # Engine.IO raises out of its websocket reader on a packet a client made up (a
+            # bare invalid frame did, 44 MB/min of tracebacks, no token needed): one line.
+            logger.warning(
+                "%s %s: connection dropped on a bad packet: %s",
+                request.method,
+                request.path,
+                short_exception(exc),
+            )
+            response = _error_response(InternalError("bad packet"))
+            response.force_close()
+            return response
+        else:
+            logger.exception("%s %s failed", request.method, request.path)
         return _error_response(InternalError("something went wrong; nothing was changed"))
 
 
@@ -103,11 +122,7 @@ def _error_response(exc: ClassroomError) -> web.Response:
 
 
 async def _parse(request: web.Request, model: type[M]) -> M:
-    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise PayloadTooLarge(f"request body is larger than {MAX_JSON_BODY} bytes")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
-    if len(raw) > MAX_JSON_BODY:
-        raise PayloadTooLarge(f"request body is larger than {MAX_JSON_BODY} bytes")
+    raw = await _read_body(request, MAX_JSON_BODY, "request body")
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, RecursionError) as exc:
@@ -116,6 +131,39 @@ async def _parse(request: web.Request, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise describe_validation_error(exc) from None
+
+
+async def _read_body(
+    request: web.Request, limit: int, what: str, *, field: str | None = None
+) -> bytes:
+    """The whole body, at most ``limit`` bytes, within the settings' body timeout.
+
+    A client that sends headers and then stalls would otherwise hold the handler (and a
+    descriptor) for good.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the {what} is larger than {limit} bytes", field=field)
+    try:
+        async with asyncio.timeout(_services(request).settings.request_body_timeout_s):
+            data = await _read_all(request, limit + 1)
+    except TimeoutError:
+        raise RequestTimeout(f"the {what} did not arrive in time", field=field) from None
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the {what} is larger than {limit} bytes", field=field)
+    return data
+
+
+async def _read_all(request: web.Request, most: int) -> bytes:
+    # StreamReader.read(n) returns what is buffered, not n bytes: read until the end.
+    chunks: list[bytes] = []
+    size = 0
+    while size < most:
+        chunk = await request.content.read(most - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _services(request: web.Request) -> Services:
@@ -336,11 +384,7 @@ async def upload_image(request: web.Request) -> web.Response:
     decoder = _services(request).pictures
     # The slot is taken before the body is read: queued uploads hold at most a few bodies.
     async with decoder.slot():
-        data = await request.content.read(MAX_IMAGE_UPLOAD + 1)
-        if len(data) > MAX_IMAGE_UPLOAD:
-            raise PayloadTooLarge(
-                f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file"
-            )
+        data = await _read_body(request, MAX_IMAGE_UPLOAD, "picture", field="file")
         content_type, body, size = await decoder.run(pictures.normalise_background, data)
     asset_id = classes.new_id("img")
     await _services(request).store.put_asset(record.id, asset_id, content_type, body)
@@ -403,12 +447,7 @@ async def parse_quiz_file(request: web.Request) -> web.Response:
 
 
 async def _read_upload(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_QUIZ_UPLOAD:
-        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
-    data = await request.content.read(MAX_QUIZ_UPLOAD + 1)
-    if len(data) > MAX_QUIZ_UPLOAD:
-        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
-    return data
+    return await _read_body(request, MAX_QUIZ_UPLOAD, "file", field="file")
 
 
 async def quiz_report(request: web.Request) -> web.Response:

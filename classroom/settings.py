@@ -31,6 +31,11 @@ class Settings:
     trust_proxy: bool = False
     # Per-connection event rate limits (classroom.ratelimit.RATES); off only in tests that flood.
     rate_limits: bool = True
+    # An HTTP connection with no request in progress (idle keep-alive, or headers that never
+    # finish) is closed after this many seconds; a request body must arrive within
+    # request_body_timeout_s (classroom.serving).
+    http_idle_timeout_s: float = 10.0
+    request_body_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -48,6 +53,10 @@ class Settings:
             values["public_url"] = env["TAKHTI_PUBLIC_URL"].rstrip("/")
         if "TAKHTI_TRUST_PROXY" in env:
             values["trust_proxy"] = env["TAKHTI_TRUST_PROXY"].lower() in {"1", "true", "yes"}
+        if "TAKHTI_HTTP_IDLE_TIMEOUT_S" in env:
+            values["http_idle_timeout_s"] = float(env["TAKHTI_HTTP_IDLE_TIMEOUT_S"])
+        if "TAKHTI_REQUEST_BODY_TIMEOUT_S" in env:
+            values["request_body_timeout_s"] = float(env["TAKHTI_REQUEST_BODY_TIMEOUT_S"])
         if "TAKHTI_LOG_LEVEL" in env:
             values["log_level"] = env["TAKHTI_LOG_LEVEL"].upper()
         return cls(**values)

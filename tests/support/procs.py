@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -106,10 +107,20 @@ class RedisServer:
 class ServerProcess:
     """`classroom serve` as a real subprocess."""
 
-    def __init__(self, store_url: str, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        store_url: str,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        open_files: int | None = None,
+    ) -> None:
         self.store_url = store_url
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.env = env or {}
+        self.open_files = open_files  # soft and hard RLIMIT_NOFILE of the server process
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
 
@@ -119,7 +130,13 @@ class ServerProcess:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TAKHTI_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TAKHTI_LOG_LEVEL": "WARNING", **self.env}
+        open_files = self.open_files
+
+        def limit_open_files() -> None:
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -139,6 +156,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
+                preexec_fn=limit_open_files if open_files is not None else None,
             )
         wait_for_port(self.port, self.proc)
 

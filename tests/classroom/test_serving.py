@@ -103,6 +103,28 @@ def test_idle_connections_cannot_exhaust_descriptors(cramped: ServerProcess) -> 
     assert len(log.encode()) < 5_000
 
 
+def test_when_every_connection_is_busy_newcomers_are_told_busy(cramped: ServerProcess) -> None:
+    sockets: list[socket.socket] = []
+    try:
+        while len(sockets) < 192:  # the cap for 256 open files
+            sockets.append(websocket(cramped.port))
+        started = time.perf_counter()
+        status, body = call(cramped.port, "GET", "/healthz")
+        assert status == 503 and body["error"]["code"] == "BUSY"
+        assert time.perf_counter() - started < 1.0  # told at once, not left hanging
+    finally:
+        for sock in sockets:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while True:  # the server notices the closed websockets within a loop turn or two
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if call(cramped.port, "GET", "/healthz")[0] == 200:
+                break
+        assert time.monotonic() < deadline, "the server did not recover"
+    log = cramped.log()
+    assert log.count("refusing new ones") == 1 and "Traceback" not in log
+
+
 def test_bad_websocket_packets_write_a_few_short_lines(cramped: ServerProcess) -> None:
     before = len(cramped.log().encode())
     for _ in range(300):

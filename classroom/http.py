@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 import io
 import json
@@ -328,8 +327,8 @@ async def page_render(request: web.Request) -> web.Response:
     if page_id not in board_state.pages:
         raise NotFound("no such page", field="page_id")
     # Render a copy in a worker thread: the live board keeps changing on the event loop.
-    frozen = copy.deepcopy(board_state)
-    background = board_state.pages[page_id].background
+    frozen = render.page_for_render(board_state, page_id, viewer)
+    background = frozen.pages[page_id].background
     images: dict[str, Image.Image] = {}
     if background.get("kind") == "image" and background.get("image"):
         picture = await _stored_picture(request, class_id, str(background["image"]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -51,8 +52,13 @@ class RepeatFilter(logging.Filter):
         self.max_messages = max_messages
         self.clock = clock
         self._seen: OrderedDict[tuple[str, int, str, str], _Seen] = OrderedDict()
+        self._lock = threading.Lock()  # records come from worker threads too
 
     def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            return self._filter(record)
+
+    def _filter(self, record: logging.LogRecord) -> bool:
         exc_type = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
         key = (record.name, record.levelno, str(record.msg), exc_type)
         now = self.clock()

@@ -34,6 +34,10 @@ RESERVE_FDS = 64
 # Sockets asyncio accepts before the guard sees them (well inside the reserve), and the
 # kernel's queue of connections waiting to be accepted.
 ACCEPT_BATCH = 16
+# A refused connection waits this long for its request (so it is read, not reset), and at
+# most this many wait at once, inside the descriptor reserve.
+REFUSAL_LINGER_S = 0.5
+MAX_LINGERING_REFUSALS = 32
 LISTEN_BACKLOG = 1024
 
 _BUSY_BODY = json.dumps(
@@ -82,12 +86,45 @@ def _not_yet_made(handler: RequestHandler) -> bool:
 
 
 class _Refuse(asyncio.Protocol):
-    """Answers 503 BUSY and closes: the connection costs one descriptor for a moment."""
+    """Answers 503 BUSY and closes, once the request has been read (or after a moment).
+
+    Closing a socket with the client's request still unread makes the kernel send a reset,
+    which can reach the client before the 503 does.
+    """
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        self.guard = guard
+        self.transport: asyncio.BaseTransport | None = None
+        self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
         if isinstance(transport, asyncio.WriteTransport):
             transport.write(_BUSY_RESPONSE)
-        transport.close()
+        if self.guard.lingering >= MAX_LINGERING_REFUSALS:
+            transport.close()
+            return
+        self.guard.lingering += 1
+        self.timer = asyncio.get_running_loop().call_later(REFUSAL_LINGER_S, self._close)
+
+    def data_received(self, data: bytes) -> None:
+        self._close()
+
+    def eof_received(self) -> bool:
+        self._close()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+            self.guard.lingering -= 1
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
 
 
 class ConnectionGuard:
@@ -103,6 +140,7 @@ class ConnectionGuard:
         self.max_connections = max_connections
         self.evicted = 0
         self.refused = 0
+        self.lingering = 0  # refused connections waiting for their request before closing
         self._unmade: list[tuple[RequestHandler, float]] = []
 
     def __call__(self) -> asyncio.BaseProtocol:
@@ -120,7 +158,7 @@ class ConnectionGuard:
                         len(connections),
                         self.refused,
                     )
-                return _Refuse()
+                return _Refuse(self)
             self.evicted += 1
             idle.force_close()
         handler = self.server()

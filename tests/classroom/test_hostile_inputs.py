@@ -217,8 +217,7 @@ CAMERA_PICTURES = {
 
 
 @pytest.mark.parametrize("name", sorted(CAMERA_PICTURES))
-async def test_hostile_camera_pictures_are_refused(running_sqlite: Running, name: str) -> None:
-    running = running_sqlite
+async def test_hostile_camera_pictures_are_refused(running: Running, name: str) -> None:
     cls = await running.new_class()
     class_id = str(cls["class_id"])
     device = await running.api.device(running.teacher_token, class_id)
@@ -242,9 +241,8 @@ async def test_hostile_camera_pictures_are_refused(running_sqlite: Running, name
     await _still_serving(running)
 
 
-async def test_a_bad_stored_background_does_not_break_the_page(running_sqlite: Running) -> None:
+async def test_a_bad_stored_background_does_not_break_the_page(running: Running) -> None:
     """A picture stored before uploads were checked renders as a blank background."""
-    running = running_sqlite
     cls = await running.new_class()
     class_id = str(cls["class_id"])
     await running.services.store.put_asset(class_id, "img_broken", "image/jpeg", truncated_jpeg())

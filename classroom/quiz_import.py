@@ -49,6 +49,7 @@ MAX_IMPORT_BYTES = 1_000_000
 # A quiz document is four levels deep (quiz, questions, question, options); anything far deeper
 # is not a quiz, and deep enough nesting exhausts the parsers' recursion.
 MAX_DOCUMENT_DEPTH = 16
+MAX_PROBLEM_CHARS = 300
 OPTION_LETTERS = "ABCDEFGHIJ"[:MAX_OPTIONS]
 OPTION_COLUMNS: tuple[str, ...] = tuple(f"option_{letter.lower()}" for letter in OPTION_LETTERS)
 CSV_COLUMNS: tuple[str, ...] = (
@@ -118,6 +119,9 @@ class _Where:
 
     def fail(self, column: str, problem: str) -> NoReturn:
         """Raise InvalidPayload naming this place and ``column``."""
+        if len(problem) > MAX_PROBLEM_CHARS:  # it may quote a cell of the file: keep it short
+            problem = problem[: MAX_PROBLEM_CHARS - 1] + "…"
+        column = column[:MAX_PROBLEM_CHARS]
         if self.row is not None:
             raise InvalidPayload(
                 f"row {self.row}, column '{column}': {problem}", field=f"rows[{self.row}].{column}"

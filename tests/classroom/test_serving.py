@@ -70,6 +70,21 @@ def cramped(tmp_path: Path) -> Iterator[ServerProcess]:
     server.stop()
 
 
+def test_the_open_file_limit_is_raised_to_the_hard_limit(tmp_path: Path) -> None:
+    server = ServerProcess(
+        f"sqlite://{tmp_path / 'takhti.sqlite3'}", tmp_path, open_files=(64, 512)
+    )
+    server.start()
+    try:
+        assert server.proc is not None
+        limits = Path(f"/proc/{server.proc.pid}/limits").read_text()
+        line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+        assert line.split()[3:5] == ["512", "512"], line
+        assert call(server.port, "GET", "/healthz")[0] == 200
+    finally:
+        server.stop()
+
+
 def test_idle_connections_cannot_exhaust_descriptors(cramped: ServerProcess) -> None:
     status, body = call(cramped.port, "POST", "/api/login", {"name": TEACHER, "password": PASSWORD})
     assert status == 200

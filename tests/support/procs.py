@@ -114,13 +114,14 @@ class ServerProcess:
         port: int | None = None,
         *,
         env: dict[str, str] | None = None,
-        open_files: int | None = None,
+        open_files: int | tuple[int, int] | None = None,
     ) -> None:
         self.store_url = store_url
         self.data_dir = data_dir
         self.port = port or free_port()
         self.env = env or {}
-        self.open_files = open_files  # soft and hard RLIMIT_NOFILE of the server process
+        # RLIMIT_NOFILE of the server process: (soft, hard), or one number for both.
+        self.open_files = (open_files, open_files) if isinstance(open_files, int) else open_files
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
 
@@ -135,7 +136,7 @@ class ServerProcess:
 
         def limit_open_files() -> None:
             if open_files is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+                resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
 
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -106,8 +106,7 @@ async def error_middleware(request: web.Request, handler: Route) -> web.StreamRe
             response = _error_response(InternalError("bad packet"))
             response.force_close()
             return response
-        else:
-            logger.exception("%s %s failed", request.method, request.path)
+        logger.exception("%s %s failed", request.method, request.path)
         return _error_response(InternalError("something went wrong; nothing was changed"))
 
 

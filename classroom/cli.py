@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import gc
 import getpass
-import logging
 import socket
 import sys
 import time
@@ -191,18 +190,15 @@ def _calm_collector() -> None:
 
 
 def _serve(settings: Settings) -> None:
-    from aiohttp import web
-
+    from classroom import logs, serving
     from classroom.app import create_app
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     app = create_app(settings)
     hosts = lan_addresses() if settings.host in ("0.0.0.0", "::", "") else [settings.host]
     urls = [f"http://{host}:{settings.port}" for host in hosts or ["127.0.0.1"]]
 
-    async def announce(app: web.Application) -> None:
+    async def announce() -> None:
         print(f"Takhti is running (store: {settings.store_url}, data: {settings.data_dir}).")
         print(f"  On this computer:  http://127.0.0.1:{settings.port}/teacher")
         for url in urls:
@@ -213,15 +209,17 @@ def _serve(settings: Settings) -> None:
         print("show the join code or QR code. Students open the same address on their tablets.")
         sys.stdout.flush()
 
-    app.on_startup.append(announce)
     _calm_collector()
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        handle_signals=True,
-        shutdown_timeout=5,
+    asyncio.run(
+        serving.serve(
+            app,
+            settings.host,
+            settings.port,
+            idle_timeout_s=settings.http_idle_timeout_s,
+            # One line per request floods the log under attack; kept for debugging only.
+            access_log=settings.log_level == "DEBUG",
+            on_listening=announce,
+        )
     )
 
 

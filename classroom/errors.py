@@ -117,6 +117,20 @@ class StoreUnavailable(ClassroomError):
     http_status = 503
 
 
+class Busy(ClassroomError):
+    """The server is busy (pictures being decoded, or every connection in use); retry soon."""
+
+    code = "BUSY"
+    http_status = 503
+
+
+class RequestTimeout(ClassroomError):
+    """The request (its body) did not arrive in time; send it again."""
+
+    code = "TIMEOUT"
+    http_status = 408
+
+
 class InternalError(ClassroomError):
     """An unexpected server error; nothing was applied."""
 

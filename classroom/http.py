@@ -7,7 +7,7 @@ come from there); a test checks that ``add_routes`` registers exactly those.
 from __future__ import annotations
 
 import asyncio
-import copy
+import functools
 import io
 import json
 import logging
@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 import segno
 from aiohttp import web
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
-from classroom import camera, classes, handlers, quiz_import, render, reports, roster
+from classroom import camera, classes, handlers, pictures, quiz_import, render, reports, roster
 from classroom.auth import (
     MIN_PASSWORD_CHARS,
     TokenClaims,
@@ -47,11 +47,13 @@ from classroom.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     Unauthorized,
 )
 from classroom.handlers import Session
 from classroom.keys import LIVE, SERVICES
 from classroom.log import Actor
+from classroom.logs import short_exception
 from classroom.protocol.core import ClassEnd
 from classroom.protocol.http import (
     MAX_IMAGE_UPLOAD,
@@ -69,6 +71,7 @@ from classroom.services import Services
 
 logger = logging.getLogger(__name__)
 
+SOCKETIO_PATH = "/socket.io/"
 M = TypeVar("M", bound=BaseModel)
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -103,7 +106,10 @@ async def error_middleware(request: web.Request, handler: Route) -> web.StreamRe
     try:
         return await handler(request)
     except ClassroomError as exc:
-        return _error_response(exc)
+        response = _error_response(exc)
+        if isinstance(exc, RequestTimeout):
+            response.force_close()  # the rest of the body may never come: do not wait for it
+        return response
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith("/api/"):
             code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
@@ -113,7 +119,19 @@ async def error_middleware(request: web.Request, handler: Route) -> web.StreamRe
             }
             return web.json_response(body, status=exc.status)
         raise
-    except Exception:
+    except Exception as exc:
+        if request.path.startswith(SOCKETIO_PATH):
+            # Engine.IO raises out of its websocket reader on a packet a client made up (a
+            # bare invalid frame did, 44 MB/min of tracebacks, no token needed): one line.
+            logger.warning(
+                "%s %s: connection dropped on a bad packet: %s",
+                request.method,
+                request.path,
+                short_exception(exc),
+            )
+            response = _error_response(InternalError("bad packet"))
+            response.force_close()
+            return response
         logger.exception("%s %s failed", request.method, request.path)
         return _error_response(InternalError("something went wrong; nothing was changed"))
 
@@ -128,11 +146,7 @@ def _error_response(exc: ClassroomError) -> web.Response:
 
 
 async def _parse(request: web.Request, model: type[M]) -> M:
-    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise PayloadTooLarge(f"request body is larger than {MAX_JSON_BODY} bytes")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
-    if len(raw) > MAX_JSON_BODY:
-        raise PayloadTooLarge(f"request body is larger than {MAX_JSON_BODY} bytes")
+    raw = await _read_body(request, MAX_JSON_BODY, "request body")
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, RecursionError) as exc:
@@ -141,6 +155,39 @@ async def _parse(request: web.Request, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise describe_validation_error(exc) from None
+
+
+async def _read_body(
+    request: web.Request, limit: int, what: str, *, field: str | None = None
+) -> bytes:
+    """The whole body, at most ``limit`` bytes, within the settings' body timeout.
+
+    A client that sends headers and then stalls would otherwise hold the handler (and a
+    descriptor) for good.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the {what} is larger than {limit} bytes", field=field)
+    try:
+        async with asyncio.timeout(_services(request).settings.request_body_timeout_s):
+            data = await _read_all(request, limit + 1)
+    except TimeoutError:
+        raise RequestTimeout(f"the {what} did not arrive in time", field=field) from None
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the {what} is larger than {limit} bytes", field=field)
+    return data
+
+
+async def _read_all(request: web.Request, most: int) -> bytes:
+    # StreamReader.read(n) returns what is buffered, not n bytes: read until the end.
+    chunks: list[bytes] = []
+    size = 0
+    while size < most:
+        chunk = await request.content.read(most - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _services(request: web.Request) -> Services:
@@ -381,13 +428,13 @@ async def page_render(request: web.Request) -> web.Response:
     if page_id not in board_state.pages:
         raise NotFound("no such page", field="page_id")
     # Render a copy in a worker thread: the live board keeps changing on the event loop.
-    frozen = copy.deepcopy(board_state)
-    background = board_state.pages[page_id].background
-    images: dict[str, Any] = {}
+    frozen = render.page_for_render(board_state, page_id, viewer)
+    background = frozen.pages[page_id].background
+    images: dict[str, Image.Image] = {}
     if background.get("kind") == "image" and background.get("image"):
-        found = await _services(request).store.get_asset(class_id, str(background["image"]))
-        if found is not None:
-            images[str(background["image"])] = await asyncio.to_thread(_open_picture, found[1])
+        picture = await _stored_picture(request, class_id, str(background["image"]))
+        if picture is not None:
+            images[str(background["image"])] = picture
     headers = {"Cache-Control": "no-store"}
     if request.match_info["fmt"] == "svg":
         svg = await asyncio.to_thread(
@@ -420,23 +467,22 @@ async def asset(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type=content_type, headers={"Cache-Control": cache})
 
 
-BACKGROUND_MAX_SIZE = (1920, 1080)
-
-
 async def upload_image(request: web.Request) -> web.Response:
     """Upload a picture for a page background (PNG, JPEG or WebP; raw body).
 
-    The picture is decoded, scaled to fit the 1920 x 1080 page and stored as PNG or JPEG
-    without its metadata; the answer gives the asset id to use in ``page_add`` or
-    ``page_set_background``.
+    The picture (at most 40 megapixels) is decoded, scaled to fit the 1920 x 1080 page and
+    stored as PNG or JPEG without its metadata (classroom.pictures); the answer gives the
+    asset id to use in ``page_add`` or ``page_set_background``. BUSY (503): too many pictures
+    are being decoded; retry.
     """
     _, record = await _own_class(request)
     if request.content_length is not None and request.content_length > MAX_IMAGE_UPLOAD:
         raise PayloadTooLarge(f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file")
-    data = await request.content.read(MAX_IMAGE_UPLOAD + 1)
-    if len(data) > MAX_IMAGE_UPLOAD:
-        raise PayloadTooLarge(f"the picture is larger than {MAX_IMAGE_UPLOAD} bytes", field="file")
-    content_type, body, size = await asyncio.to_thread(_normalise_picture, data)
+    decoder = _services(request).pictures
+    # The slot is taken before the body is read: queued uploads hold at most a few bodies.
+    async with decoder.slot():
+        data = await _read_body(request, MAX_IMAGE_UPLOAD, "picture", field="file")
+        content_type, body, size = await decoder.run(pictures.normalise_background, data)
     asset_id = classes.new_id("img")
     await _services(request).store.put_asset(record.id, asset_id, content_type, body)
     return web.json_response(
@@ -449,25 +495,6 @@ async def upload_image(request: web.Request) -> web.Response:
         },
         status=201,
     )
-
-
-def _normalise_picture(data: bytes) -> tuple[str, bytes, tuple[int, int]]:
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ("PNG", "JPEG", "WEBP"):
-                raise InvalidPayload("use a PNG, JPEG or WebP picture", field="file")
-            if probe.width * probe.height > 40_000_000:
-                raise InvalidPayload("the picture has too many pixels", field="file")
-            picture = probe.convert("RGBA" if probe.mode in ("RGBA", "LA", "P") else "RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InvalidPayload("the file is not a readable picture", field="file") from exc
-    picture.thumbnail(BACKGROUND_MAX_SIZE)
-    out = io.BytesIO()
-    if picture.mode == "RGBA":
-        picture.save(out, format="PNG", optimize=True)
-        return "image/png", out.getvalue(), picture.size
-    picture.save(out, format="JPEG", quality=85)
-    return "image/jpeg", out.getvalue(), picture.size
 
 
 async def import_quiz(request: web.Request) -> web.Response:
@@ -505,12 +532,7 @@ async def parse_quiz_file(request: web.Request) -> web.Response:
 
 
 async def _read_upload(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_QUIZ_UPLOAD:
-        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
-    data = await request.content.read(MAX_QUIZ_UPLOAD + 1)
-    if len(data) > MAX_QUIZ_UPLOAD:
-        raise PayloadTooLarge(f"the file is larger than {MAX_QUIZ_UPLOAD} bytes", field="file")
-    return data
+    return await _read_body(request, MAX_QUIZ_UPLOAD, "file", field="file")
 
 
 async def quiz_report(request: web.Request) -> web.Response:
@@ -559,10 +581,27 @@ def _csv_download(body: bytes, filename: str) -> web.Response:
     )
 
 
-def _open_picture(data: bytes) -> Any:
-    picture = Image.open(io.BytesIO(data))
-    picture.load()
-    return picture
+async def _stored_picture(request: web.Request, class_id: str, asset_id: str) -> Image.Image | None:
+    """A stored picture, decoded; None (a blank background) when it is missing or unreadable.
+
+    Pictures are checked when they arrive, but one stored before that (or damaged on disk)
+    must not make the page fail for everyone.
+    """
+    services = _services(request)
+    found = await services.store.get_asset(class_id, asset_id)
+    if found is None:
+        return None
+    try:
+        async with services.pictures.slot():
+            return await services.pictures.run(
+                functools.partial(
+                    pictures.decode, field="image", max_pixels=pictures.MAX_UPLOAD_PIXELS
+                ),
+                found[1],
+            )
+    except InvalidPayload:
+        logger.warning("class %s: stored picture %s is unreadable; drawn blank", class_id, asset_id)
+        return None
 
 
 CLASS_PAGE_DEFAULT = 50

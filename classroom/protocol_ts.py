@@ -170,9 +170,10 @@ def typescript() -> str:
         "export const CLIENT_EVENTS: readonly ClientEventName[] = "
         + _ts_literal(sorted(EVENTS))
         + ";",
-        "/** Writes keyed by a `client_id` the client makes once per request (a retry reuses it). */",
+        "/** Writes keyed by a `client_id` the client makes once per request (a retry reuses"
+        " it). */",
         "export const CLIENT_ID_EVENTS: readonly ClientEventName[] = "
-        + _ts_literal(sorted(n for n, spec in EVENTS.items() if "client_id" in spec.key_fields))
+        + _ts_literal(sorted(n for n, s in EVENTS.items() if "client_id" in s.key_fields))
         + ";",
         "",
         "/** Server->client events: the `data` of each (the log entry's, or the bare notice). */",

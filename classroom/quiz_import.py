@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from classroom.errors import InvalidPayload, PayloadTooLarge
 from classroom.protocol.quizzes import (
     DEFAULT_POINTS,
     DEFAULT_TIME_LIMIT_S,
+    MAX_NUMBER,
     MAX_OPTIONS,
     MAX_POINTS,
     MAX_QUESTIONS,
@@ -44,6 +46,10 @@ from classroom.quizzes import parse_number
 QuizFormat = Literal["csv", "json", "yaml"]
 
 MAX_IMPORT_BYTES = 1_000_000
+# A quiz document is four levels deep (quiz, questions, question, options); anything far deeper
+# is not a quiz, and deep enough nesting exhausts the parsers' recursion.
+MAX_DOCUMENT_DEPTH = 16
+MAX_PROBLEM_CHARS = 300
 OPTION_LETTERS = "ABCDEFGHIJ"[:MAX_OPTIONS]
 OPTION_COLUMNS: tuple[str, ...] = tuple(f"option_{letter.lower()}" for letter in OPTION_LETTERS)
 CSV_COLUMNS: tuple[str, ...] = (
@@ -113,6 +119,9 @@ class _Where:
 
     def fail(self, column: str, problem: str) -> NoReturn:
         """Raise InvalidPayload naming this place and ``column``."""
+        if len(problem) > MAX_PROBLEM_CHARS:  # it may quote a cell of the file: keep it short
+            problem = problem[: MAX_PROBLEM_CHARS - 1] + "…"
+        column = column[:MAX_PROBLEM_CHARS]
         if self.row is not None:
             raise InvalidPayload(
                 f"row {self.row}, column '{column}': {problem}", field=f"rows[{self.row}].{column}"
@@ -218,7 +227,12 @@ def _pick_delimiter(first_line: str) -> str:
     """The delimiter (comma, semicolon in some Excel locales, tab) that yields a 'question'
     column in the header row."""
     for delimiter in (",", ";", "\t"):
-        header = next(csv.reader([first_line], delimiter=delimiter), [])
+        try:
+            header = next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error as error:
+            raise InvalidPayload(
+                f"row 1: the column names are malformed ({error})", field="rows[1]"
+            ) from None
         if "question" in (_normalise_header(cell) for cell in header):
             return delimiter
     raise InvalidPayload(
@@ -310,23 +324,81 @@ def _reject_constant(name: str) -> NoReturn:
     raise InvalidPayload(f"JSON: {name} is not a number a quiz can use", field="file")
 
 
+def _too_deep() -> InvalidPayload:
+    return InvalidPayload(
+        f"the file nests lists or objects more than {MAX_DOCUMENT_DEPTH} deep; "
+        "a quiz is 'title' and a list of 'questions'",
+        field="file",
+    )
+
+
 def _load_json(text: str) -> object:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InvalidPayload(
             f"line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})",
             field="file",
         ) from None
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as error:  # an integer beyond Python's int/str digit limit
+        raise InvalidPayload(f"not a usable JSON file ({error})", field="file") from None
+    if _depth(document) > MAX_DOCUMENT_DEPTH:
+        raise _too_deep()
+    return document
+
+
+def _depth(document: object) -> int:
+    """How deeply lists and objects nest in ``document`` (iterative: no recursion limit)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DOCUMENT_DEPTH:
+                children = value.values() if isinstance(value, dict) else value
+                pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+# libyaml's parser when PyYAML has it (about 10x faster), otherwise the pure Python one.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load_yaml(text: str) -> object:
+    """Load a YAML quiz without aliases and without deep nesting.
+
+    The events are checked first, before any object is built: an alias (``*name``) is how a
+    small file expands into a huge document (a 1 MB file of them took 4-10 s), and a quiz
+    never needs one.
+    """
     try:
-        return yaml.safe_load(text)
+        depth = 0
+        for event in yaml.parse(text, Loader=_YAML_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark is not None else 0
+                raise InvalidPayload(
+                    f"line {line}: YAML aliases (*name) are not allowed in a quiz file; "
+                    "write the text out",
+                    field="file",
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DOCUMENT_DEPTH:
+                    raise _too_deep()
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return yaml.load(text, Loader=_YAML_LOADER)  # a safe loader; events checked above
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         place = f"line {mark.line + 1}: " if mark is not None else ""
         raise InvalidPayload(f"{place}not valid YAML ({error})", field="file") from None
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as error:  # an integer beyond Python's int/str digit limit
+        raise InvalidPayload(f"not a usable YAML file ({error})", field="file") from None
 
 
 def _questions_from_document(document: object) -> tuple[str | None, list[Question]]:
@@ -520,7 +592,13 @@ def _truth(raw: object, where: _Where) -> bool:
 
 def _number(raw: object, where: _Where, column: str) -> float:
     if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return float(raw)
+        try:
+            number: float | None = float(raw)
+        except OverflowError:
+            number = None
+        if number is None or not math.isfinite(number) or abs(number) > MAX_NUMBER:
+            where.fail(column, f"must be a number of at most {MAX_NUMBER:g} in size")
+        return number
     number = parse_number(raw) if isinstance(raw, str) else None
     if number is None:
         where.fail(column, f"{raw!r} is not a number")

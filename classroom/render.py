@@ -7,6 +7,8 @@ for exports and thumbnails: call it from a worker thread, never on the event loo
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import io
 import math
 import xml.etree.ElementTree as ET
@@ -18,7 +20,7 @@ import numpy as np
 from perfect_freehand import get_stroke
 from PIL import Image, ImageDraw, ImageFont, features
 
-from classroom.board import BoardState, Item, Shape, Stroke, Text, visible_items
+from classroom.board import BoardState, Item, Page, Shape, Stroke, Text, visible_items
 from classroom.errors import NotFound
 from classroom.log import Actor
 from classroom.protocol.board import (
@@ -95,6 +97,26 @@ def _items(state: BoardState, page_id: str, viewer: Actor | None) -> list[Item]:
     if page_id not in state.pages:
         raise NotFound(f"no page {page_id!r}", field="page_id")
     return visible_items(state, page_id, viewer)
+
+
+def page_for_render(state: BoardState, page_id: str, viewer: Actor | None) -> BoardState:
+    """A board holding a copy of one page, with only the items ``viewer`` sees.
+
+    Made on the event loop, then rendered in a worker thread while the live board keeps
+    changing. Only what is drawn is copied (points lists are copied in C): a deep copy of the
+    whole board cost ~1 s of loop time for a large lesson; this costs milliseconds.
+    """
+    page = state.pages.get(page_id)
+    if page is None:
+        raise NotFound(f"no page {page_id!r}", field="page_id")
+    items: dict[str, Item] = {}
+    for item in visible_items(state, page_id, viewer):
+        if isinstance(item, Text):
+            items[item.id] = dataclasses.replace(item, hidden_by=set())
+        else:
+            items[item.id] = dataclasses.replace(item, pts=copy.copy(item.pts), hidden_by=set())
+    frozen = Page(page.id, copy.deepcopy(page.background), items)
+    return BoardState(pages={page_id: frozen}, order=[page_id], current=page_id)
 
 
 def _arrow_head(shape: Shape) -> tuple[tuple[float, float], list[tuple[float, float]]]:

@@ -11,6 +11,7 @@ from classroom.errors import StoreUnavailable
 from classroom.hub import Hub
 from classroom.log import Actor, AppendKeys, NewEvent, Proposed
 from classroom.metrics import Metrics
+from classroom.pictures import Decoder
 from classroom.ratelimit import JoinGuard, Lockout
 from classroom.settings import Settings
 from classroom.storage.base import AppendResult, Store
@@ -27,6 +28,7 @@ class Services:
     join_guard: JoinGuard = field(default_factory=JoinGuard)
     login_lockout: Lockout = field(default_factory=Lockout)
     append_keys: AppendKeys = field(default_factory=AppendKeys)
+    pictures: Decoder = field(default_factory=Decoder)
     _signer: TokenSigner | None = None
 
     @property
@@ -42,6 +44,7 @@ class Services:
     async def close(self) -> None:
         await self.hub.close()
         await self.store.close()
+        self.pictures.close()
 
     async def append(
         self,

@@ -82,6 +82,11 @@ class Settings:
     max_connections_per_address: int = 300
     # Per-connection event rate limits (classroom.ratelimit.RATES); off only in tests that flood.
     rate_limits: bool = True
+    # An HTTP connection with no request in progress (idle keep-alive, or headers that never
+    # finish) is closed after this many seconds; a request body must arrive within
+    # request_body_timeout_s (classroom.serving).
+    http_idle_timeout_s: float = 10.0
+    request_body_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -101,6 +106,10 @@ class Settings:
             values["trusted_proxies"] = parse_trusted_proxies(env["TAKHTI_TRUST_PROXY"])
         if "TAKHTI_MAX_CONNECTIONS_PER_ADDRESS" in env:
             values["max_connections_per_address"] = int(env["TAKHTI_MAX_CONNECTIONS_PER_ADDRESS"])
+        if "TAKHTI_HTTP_IDLE_TIMEOUT_S" in env:
+            values["http_idle_timeout_s"] = float(env["TAKHTI_HTTP_IDLE_TIMEOUT_S"])
+        if "TAKHTI_REQUEST_BODY_TIMEOUT_S" in env:
+            values["request_body_timeout_s"] = float(env["TAKHTI_REQUEST_BODY_TIMEOUT_S"])
         if "TAKHTI_LOG_LEVEL" in env:
             values["log_level"] = env["TAKHTI_LOG_LEVEL"].upper()
         return cls(**values)

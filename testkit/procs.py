@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -131,12 +132,19 @@ class CommandServer:
     """A server subprocess run from ``argv``, listening on ``port``, its output in ``log_path``."""
 
     def __init__(
-        self, argv: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
+        self,
+        argv: list[str],
+        port: int,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        open_files: int | tuple[int, int] | None = None,
     ) -> None:
         self.argv = argv
         self.port = port
         self.log_path = log_path
         self.extra_env = env or {}
+        # RLIMIT_NOFILE of the server process: (soft, hard), or one number for both.
+        self.open_files = (open_files, open_files) if isinstance(open_files, int) else open_files
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -155,9 +163,20 @@ class CommandServer:
         env.update(self.extra_env)
         # The repo root first, so a child runs this checkout's code (and can import the kit).
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        open_files = self.open_files
+
+        def limit_open_files() -> None:
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
+
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
+                preexec_fn=limit_open_files if open_files is not None else None,
             )
         wait_for_port(self.port, self.proc, timeout)
 
@@ -185,10 +204,22 @@ class CommandServer:
 class ServerProcess(CommandServer):
     """`classroom serve` as a real subprocess on ``store_url``, with its data in ``data_dir``."""
 
-    def __init__(self, store_url: str, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        store_url: str,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        open_files: int | tuple[int, int] | None = None,
+    ) -> None:
         port = port or free_port()
         super().__init__(
-            serve_argv(port, data_dir, store_url=store_url), port, data_dir / f"server-{port}.log"
+            serve_argv(port, data_dir, store_url=store_url),
+            port,
+            data_dir / f"server-{port}.log",
+            env=env,
+            open_files=open_files,
         )
         self.store_url = store_url
         self.data_dir = data_dir

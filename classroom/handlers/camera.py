@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, cast
 
 from classroom import camera
@@ -21,10 +20,13 @@ async def _store_image(
     asset_id: str,
     payload: p.CameraSnapshot | p.CameraKeyframe,
 ) -> None:
-    # Header check off the event loop; the asset is durable before the log refers to it.
-    await asyncio.to_thread(
-        camera.check_image, payload.image, payload.format, payload.width, payload.height
-    )
+    # Decoded on the picture worker, never on the event loop; the asset is durable before
+    # the log refers to it.
+    decoder = call.services.pictures
+    async with decoder.slot():
+        await decoder.run(
+            camera.check_image, payload.image, payload.format, payload.width, payload.height
+        )
     await call.services.store.put_asset(
         call.session.class_id, asset_id, p.ASSET_CONTENT_TYPES[payload.format], payload.image
     )

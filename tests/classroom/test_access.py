@@ -29,8 +29,8 @@ from classroom.ratelimit import (
 )
 from classroom.services import Services
 from classroom.settings import Settings, parse_trusted_proxies
-from tests.conftest import PASSWORD, TEACHER, Running, start_app
 from testkit.client import Api, Peer
+from tests.conftest import PASSWORD, TEACHER, Running, start_app
 
 # A wrong code, well formed (passes the alphabet check) so it reaches the store lookup.
 WRONG = "AAAAAA"

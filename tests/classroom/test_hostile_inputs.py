@@ -11,8 +11,8 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
-from tests.conftest import Running
 from testkit.client import Peer
+from tests.conftest import Running
 
 DEEP = 100_000
 LONG_NUMBER = "1" * 5_000  # over Python's 4,300-digit int/str limit

@@ -11,10 +11,12 @@ from aiohttp import web
 from classroom.http import add_routes, error_middleware
 from classroom.hub import Hub
 from classroom.keys import SERVICES, SETTINGS
-from classroom.live import LiveServer
+from classroom.live import Fanout, LiveServer
+from classroom.protocol import EVENTS
 from classroom.services import Services
 from classroom.settings import Settings
 from classroom.storage import open_store
+from classroom.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -36,19 +38,22 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
     store = open_store(settings.store_url, data_dir=settings.data_dir)
-    services = Services(
-        settings=settings, store=store, hub=Hub(store, idle_unload_s=settings.idle_unload_s)
-    )
-    live = LiveServer(services)
+    # Built in dependency order, each given what it talks to: the hub sends what its classes
+    # apply to the fan-out, which writes to the transport; the live server dispatches events.
+    transport = Transport(events=EVENTS, max_message_bytes=settings.max_message_bytes)
+    fanout = Fanout(transport)
+    hub = Hub(store, fanout.emit_event, idle_unload_s=settings.idle_unload_s)
+    services = Services(settings=settings, store=store, hub=hub)
+    LiveServer(services, transport, fanout)
     app[SERVICES] = services
-    live.sio.attach(app)
+    transport.attach(app)
     add_routes(app)
     _add_static(app)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         await services.open()
         yield
-        live.tallies.close()
+        fanout.tallies.close()
         await services.close()
 
     app.cleanup_ctx.append(services_ctx)

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
 from pydantic import ValidationError
 
 from classroom import roster
@@ -28,45 +27,16 @@ from classroom.errors import (
     UnknownEvent,
 )
 from classroom.handlers import HANDLERS, Call, Session
+from classroom.hub import ClassRuntime
 from classroom.log import ANONYMOUS, Actor, Event
-from classroom.protocol import EVENTS, NAMESPACE
+from classroom.protocol import EVENTS
 from classroom.ratelimit import RATES, TokenBucket
 from classroom.services import Services
 from classroom.tallies import TallyCoalescer
-from classroom.wire import SendQueue, SharedDeflate, SocketServer, broadcast
+from classroom.transport import MALFORMED, UNKNOWN, Transport
+from classroom.wire import SharedDeflate
 
 logger = logging.getLogger(__name__)
-
-
-# Stands in for the event name of a message whose JSON could not be decoded.
-MALFORMED = "\x00malformed"
-
-
-class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
-    """A Socket.IO packet whose undecodable JSON still gets an error ack.
-
-    The stock decoder raises on invalid or very deeply nested JSON and the message is dropped
-    without an answer. Here the packet keeps its ack id and becomes the ``MALFORMED`` event.
-
-    The server sends JSON only (pictures go over HTTP), so an outgoing packet is not searched
-    for binary parts: that walk over every broadcast and ack was ~15% of the server's CPU in a
-    vote burst. Binary events from clients (camera images) are still decoded.
-    """
-
-    uses_binary_events = False
-
-    def decode(self, encoded_packet: Any) -> int:
-        try:
-            return int(super().decode(encoded_packet))
-        except (ValueError, RecursionError):
-            if getattr(self, "packet_type", None) not in (
-                socketio.packet.EVENT,
-                socketio.packet.ACK,
-            ):
-                raise
-            self.packet_type = socketio.packet.EVENT
-            self.data = [MALFORMED]
-            return 0
 
 
 def class_room(class_id: str) -> str:
@@ -81,32 +51,70 @@ def actor_room(class_id: str, actor: Actor) -> str:
     return f"c:{class_id}:u:{actor.role}:{actor.id}"
 
 
-class LiveServer:
-    """Owns the ``socketio.AsyncServer`` and the sessions of this process."""
+class Fanout:
+    """Sends what a class runtime applies to the clients of this process allowed to see it.
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.sio = SocketServer(
-            async_mode="aiohttp",
-            serializer=TolerantPacket,
-            cors_allowed_origins="*",
-            max_http_buffer_size=services.settings.max_message_bytes,
-            ping_interval=10,
-            ping_timeout=10,
-            logger=False,
-            engineio_logger=False,
-        )
-        self.sessions: dict[str, Session] = {}
+    Made before the hub, which is given :meth:`emit_event` at construction; it needs only the
+    transport (the runtime that applied an event comes with it).
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.tallies = TallyCoalescer(self._send_tally)
         # The deflate stream each class with connections here shares among its students.
         self._streams: dict[str, SharedDeflate] = {}
-        services.hub.emit = self.emit_event
-        self.tallies = TallyCoalescer(services.hub, self._send_tally)
-        self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
-        self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
+
+    def class_left(self, class_id: str) -> None:
+        """This process has no clients in the class any more: forget its deflate stream."""
+        self._streams.pop(class_id, None)
+
+    async def _send_tally(self, class_id: str, data: dict[str, Any]) -> None:
+        await self.transport.emit("poll_tally", data, to=teachers_room(class_id))
+
+    async def emit_event(self, runtime: ClassRuntime, event: Event) -> None:
+        """Send an event ``runtime`` has applied to everyone here allowed to see it.
+
+        The hot path of a live class (every stroke batch goes to every student), so it does not
+        use ``sio.emit``: that starts one task per recipient and waits for them all. Here the
+        packet is encoded once and written to each recipient's websocket at once
+        (``classroom/transport.py``): no task, no await, so the class runtime's pump never
+        yields between events.
+        """
+        cid = event.class_id
+        send = self.transport.send
+        if event.anonymous:
+            # Teachers get the vote without its author; the author gets their own copy.
+            send(event.type, event.to_wire_for(ANONYMOUS), teachers_room(cid))
+            send(event.type, event.to_wire(), actor_room(cid, event.actor))
+        else:
+            shared = None
+            if event.audience == "all":
+                to: str | list[str] = class_room(cid)
+                shared = self._streams.get(cid)
+                if shared is None and runtime.local_clients:
+                    shared = self._streams[cid] = SharedDeflate()
+            elif event.audience == "teachers":
+                to = teachers_room(cid)
+            else:
+                to = [teachers_room(cid), actor_room(cid, event.actor)]
+            send(event.type, event.to_wire(), to, shared)
+        self.tallies.touch(runtime, event)
+
+
+class LiveServer:
+    """Authenticates connections and dispatches their events; the sessions of this process."""
+
+    def __init__(self, services: Services, transport: Transport, fanout: Fanout) -> None:
+        self.services = services
+        self.transport = transport
+        self.fanout = fanout
+        self.sessions: dict[str, Session] = {}
+        transport.on("connect", self.on_connect)
+        transport.on("disconnect", self.on_disconnect)
         for name in EVENTS:
-            self.sio.on(name, self._bind(name), namespace=NAMESPACE)
-        self.sio.on(MALFORMED, self.on_malformed, namespace=NAMESPACE)
-        self.sio.on("*", self.on_unknown, namespace=NAMESPACE)
+            transport.on(name, self._bind(name))
+        transport.on(MALFORMED, self.on_malformed)
+        transport.on(UNKNOWN, self.on_unknown)
 
     def _bind(self, name: str) -> Any:
         async def handler(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
@@ -119,11 +127,12 @@ class LiveServer:
 
     async def on_malformed(self, sid: str, *args: Any) -> dict[str, Any]:
         self.services.metrics.rejected.labels(code=InvalidPayload.code).inc()
-        return self._error(InvalidPayload("the message is not valid JSON or is nested too deeply"))
+        return self._error(InvalidPayload("send [event, payload] as JSON, not nested too deeply"))
 
-    async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+    async def on_unknown(self, sid: str, name: str, *args: Any) -> dict[str, Any]:
+        """Any event name that is not in the protocol, ``connect`` and ``disconnect`` included."""
         self.services.metrics.rejected.labels(code=UnknownEvent.code).inc()
-        return self._error(UnknownEvent(f"unknown event {str(event)[:64]!r}"))
+        return self._error(UnknownEvent(f"unknown event {name!r}"))
 
     # connections
 
@@ -140,12 +149,12 @@ class LiveServer:
             ) from None
         await self.services.hub.attach(session.class_id)
         self.sessions[sid] = session
-        if session.actor.role == "student":
+        connection = self.transport.connection(sid)
+        if connection is not None and session.actor.role == "student":
             # Students get the class's broadcasts from one shared compressor (wire.py).
-            socket = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE))
-            queue = getattr(socket, "queue", None)
-            if isinstance(queue, SendQueue) and queue.outbox is not None:
-                queue.outbox.shareable = True
+            connection.share_broadcasts()
+        elif connection is not None and session.actor.role == "board":
+            connection.accept_binary()  # camera images travel as Socket.IO attachments
         self.services.metrics.connected.labels(role=session.actor.role).inc()
         self.services.metrics.classes_loaded.set(len(self.services.hub))
         if session.actor.role == "student":
@@ -155,10 +164,10 @@ class LiveServer:
         # Rooms last, with no await in between: nothing is sent to this socket before the
         # Socket.IO CONNECT packet. Events from before this point reach the client through
         # its class_snapshot / log_resume right after connecting.
-        await self.sio.enter_room(sid, class_room(session.class_id))
-        await self.sio.enter_room(sid, actor_room(session.class_id, session.actor))
+        await self.transport.enter_room(sid, class_room(session.class_id))
+        await self.transport.enter_room(sid, actor_room(session.class_id, session.actor))
         if session.actor.role == "teacher":
-            await self.sio.enter_room(sid, teachers_room(session.class_id))
+            await self.transport.enter_room(sid, teachers_room(session.class_id))
 
     async def _log_presence(self, session: Session, *, connected: bool) -> None:
         try:
@@ -219,7 +228,7 @@ class LiveServer:
         self.services.hub.detach(session.class_id)
         runtime = self.services.hub.loaded(session.class_id)
         if runtime is None or runtime.local_clients == 0:
-            self._streams.pop(session.class_id, None)
+            self.fanout.class_left(session.class_id)
 
     # events
 
@@ -265,58 +274,3 @@ class LiveServer:
         wait = bucket.take(now)
         if wait > 0:
             raise RateLimited("too many events; slow down", retry_after_s=wait)
-
-    # fan-out
-
-    async def _send_tally(self, class_id: str, data: dict[str, Any]) -> None:
-        await self.sio.emit("poll_tally", data, to=teachers_room(class_id), namespace=NAMESPACE)
-
-    async def emit_event(self, event: Event) -> None:
-        """Send an appended event to everyone in this process allowed to see it.
-
-        The hot path of a live class (every stroke batch goes to every student), so it does not
-        use ``sio.emit``: that starts one task per recipient and waits for them all. Here the
-        packet is encoded once and put on each recipient's Engine.IO send queue, which for a
-        websocket connection writes it to the socket at once (``classroom/wire.py``): no task,
-        no await, so the class runtime's pump never yields between events.
-        """
-        cid = event.class_id
-        if event.anonymous:
-            # Teachers get the vote without its author; the author gets their own copy.
-            self._send(event.type, event.to_wire_for(ANONYMOUS), teachers_room(cid))
-            self._send(event.type, event.to_wire(), actor_room(cid, event.actor))
-        else:
-            shared = None
-            if event.audience == "all":
-                to: str | list[str] = class_room(cid)
-                shared = self._streams.get(cid)
-                if shared is None:
-                    runtime = self.services.hub.loaded(cid)
-                    if runtime is not None and runtime.local_clients:
-                        shared = self._streams[cid] = SharedDeflate()
-            elif event.audience == "teachers":
-                to = teachers_room(cid)
-            else:
-                to = [teachers_room(cid), actor_room(cid, event.actor)]
-            self._send(event.type, event.to_wire(), to, shared)
-        self.tallies.touch(event)
-
-    def _send(
-        self,
-        name: str,
-        data: dict[str, Any],
-        to: str | list[str],
-        shared: SharedDeflate | None = None,
-    ) -> None:
-        """Encode once, then send the same packet to every local participant of ``to``."""
-        packet = self.sio.packet_class(
-            socketio.packet.EVENT, namespace=NAMESPACE, data=[name, data]
-        )
-        message = eio_packet.Packet(eio_packet.MESSAGE, packet.encode())
-        sockets = self.sio.eio.sockets
-        queues = []
-        for _, eio_sid in self.sio.manager.get_participants(NAMESPACE, to):
-            socket = sockets.get(eio_sid)
-            if socket is not None and not socket.closed:
-                queues.append(socket.queue)
-        broadcast(queues, message, shared)

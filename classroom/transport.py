@@ -198,6 +198,11 @@ class SendQueue(asyncio.Queue[Any]):
                 return
         super().put_nowait(item)
 
+    def end(self) -> None:
+        """Wake a long poll or the websocket writer waiting on this queue: there is no more."""
+        self.dropped = True
+        asyncio.Queue.put_nowait(self, None)
+
     def _bounded(self) -> bool:
         """Whether a long-polling client is still taking its output; drops it if not.
 
@@ -376,6 +381,8 @@ class _SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if queue is not None and queue.outbox is not None:
             queue.outbox.transport.abort()
         await socket.close(wait=False, abort=True)
+        if queue is not None:
+            queue.end()
 
 
 class Connection:

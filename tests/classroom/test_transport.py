@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tomllib
 from collections.abc import AsyncIterator, Callable
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from packaging.requirements import Requirement
 
 from classroom.transport import MALFORMED, UNKNOWN, Transport
 from tests.support.client import Peer
@@ -303,3 +307,19 @@ async def test_a_long_polling_client_that_stops_polling_is_dropped(bound: str) -
         await student.disconnect()
     finally:
         await server.stop()
+
+
+def test_the_libraries_installed_are_the_versions_the_seam_is_pinned_to() -> None:
+    """pyproject.toml pins what transport.py reaches into; constraints.txt agrees with it."""
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    pins = {r.name: r for r in map(Requirement, project["dependencies"])}
+    frozen = dict(
+        line.split("==")
+        for line in (root / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for name in ("aiohttp", "python-socketio", "python-engineio"):
+        assert str(pins[name].specifier).startswith("~="), name
+        assert pins[name].specifier.contains(version(name)), (name, version(name))
+        assert frozen[name] == version(name), name

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from classroom.http import add_routes, error_middleware
 from classroom.hub import Hub
-from classroom.keys import SERVICES, SETTINGS
+from classroom.keys import SERVICES, SETTINGS, TRANSPORT
 from classroom.live import Fanout, LiveServer
 from classroom.protocol import EVENTS
 from classroom.services import Services
@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     services = Services(settings=settings, store=store, hub=hub)
     LiveServer(services, transport, fanout)
     app[SERVICES] = services
+    app[TRANSPORT] = transport
     transport.attach(app)
     add_routes(app)
     _add_static(app)

@@ -9,6 +9,8 @@ from aiohttp import web
 if TYPE_CHECKING:
     from classroom.services import Services
     from classroom.settings import Settings
+    from classroom.transport import Transport
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+TRANSPORT: web.AppKey[Transport] = web.AppKey("transport")

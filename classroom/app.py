@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> web.Application:
     fanout = Fanout(transport)
     hub = Hub(store, fanout.emit_event, idle_unload_s=settings.idle_unload_s)
     services = Services(settings=settings, store=store, hub=hub)
-    LiveServer(services, transport, fanout)
+    LiveServer(services, transport, fanout)  # registers itself as the transport's handlers
     app[SERVICES] = services
     app[TRANSPORT] = transport
     transport.attach(app)

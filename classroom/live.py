@@ -1,4 +1,4 @@
-"""The Socket.IO transport: authenticate connections, validate and dispatch events, fan out.
+"""Connections and events of live classes: authenticate, validate and dispatch, fan out.
 
 Every client->server event goes through :meth:`LiveServer.dispatch`: role check, rate limit,
 schema validation, then the feature handler. Any failure becomes an error ack; nothing is

@@ -11,11 +11,11 @@ FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-core \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY classroom classroom
 COPY boardclient boardclient
 COPY --from=webclient /src/classroom/static classroom/static
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . -c constraints.txt
 ENV TAKHTI_DATA_DIR=/data TAKHTI_HOST=0.0.0.0 TAKHTI_PORT=8080
 VOLUME /data
 EXPOSE 8080

@@ -13,16 +13,16 @@ import os
 import sys
 
 from classroom import cli
-from classroom.live import LiveServer, actor_room, class_room, teachers_room
+from classroom.hub import ClassRuntime
+from classroom.live import Fanout, actor_room, class_room, teachers_room
 from classroom.log import Event
-from classroom.protocol import NAMESPACE
 
-ORIGINAL_EMIT = LiveServer.emit_event
+ORIGINAL_EMIT = Fanout.emit_event
 
 
-async def sio_emit_event(self: LiveServer, event: Event) -> None:
+async def sio_emit_event(self: Fanout, runtime: ClassRuntime, event: Event) -> None:
     if getattr(event, "anonymous", False):
-        await ORIGINAL_EMIT(self, event)
+        await ORIGINAL_EMIT(self, runtime, event)
         return
     cid = event.class_id
     if event.audience == "all":
@@ -31,20 +31,14 @@ async def sio_emit_event(self: LiveServer, event: Event) -> None:
         to = teachers_room(cid)
     else:
         to = [teachers_room(cid), actor_room(cid, event.actor)]
-    await self.sio.emit(event.type, event.to_wire(), to=to, namespace=NAMESPACE)
-    _touch_tallies(self, event)
-
-
-def _touch_tallies(server: LiveServer, event: Event) -> None:
-    tallies = getattr(server, "tallies", None)
-    if tallies is not None:
-        tallies.touch(event)
+    await self.transport.emit(event.type, event.to_wire(), to=to)
+    self.tallies.touch(runtime, event)
 
 
 if __name__ == "__main__":
     variant = set(filter(None, os.environ.get("TAKHTI_BENCH_VARIANT", "").split(",")))
     if "sio-emit" in variant:
-        LiveServer.emit_event = sio_emit_event  # type: ignore[method-assign]
+        Fanout.emit_event = sio_emit_event  # type: ignore[method-assign]
     if "uvloop" in variant:
         import uvloop
 

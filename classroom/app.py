@@ -10,11 +10,14 @@ from aiohttp import web
 
 from classroom.http import add_routes, error_middleware
 from classroom.hub import Hub
-from classroom.keys import LIVE, SERVICES, SETTINGS
-from classroom.live import LiveServer
+from classroom.keys import LIVE, SERVICES, SETTINGS, TRANSPORT
+from classroom.live import Fanout, LiveServer
+from classroom.presence import PresenceLog
+from classroom.protocol import EVENTS
 from classroom.services import Services
 from classroom.settings import Settings
 from classroom.storage import open_store
+from classroom.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -36,21 +39,33 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
     store = open_store(settings.store_url, data_dir=settings.data_dir)
-    services = Services(
-        settings=settings, store=store, hub=Hub(store, idle_unload_s=settings.idle_unload_s)
+    # Built in dependency order, each given what it talks to: the hub sends what its classes
+    # apply to the fan-out, which writes to the transport; the live server dispatches events.
+    # Two hooks name objects made further down (``live``, ``presence``): they run only once the
+    # app serves, long after this function returned.
+    transport = Transport(events=EVENTS, max_message_bytes=settings.max_message_bytes)
+    fanout = Fanout(transport, on_class_ended=lambda class_id: live.end_class_sessions(class_id))
+    hub = Hub(
+        store,
+        fanout.emit_event,
+        on_resync=lambda class_id: presence.after_outage(class_id),
+        idle_unload_s=settings.idle_unload_s,
     )
-    live = LiveServer(services)
+    services = Services(settings=settings, store=store, hub=hub)
+    presence = PresenceLog(services, lambda class_id: live.students_here(class_id))
+    live = LiveServer(services, transport, fanout, presence)  # the transport's handlers
     app[SERVICES] = services
+    app[TRANSPORT] = transport
     app[LIVE] = live
-    live.sio.attach(app)
+    transport.attach(app)
     add_routes(app)
     _add_static(app)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         await services.open()
         yield
-        live.tallies.close()
-        await live.presence.close()
+        fanout.tallies.close()
+        await presence.close()
         await services.close()
 
     app.cleanup_ctx.append(services_ctx)

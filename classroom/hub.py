@@ -23,14 +23,13 @@ from classroom.storage.base import Store
 logger = logging.getLogger(__name__)
 
 Emit = Callable[[Event], Awaitable[None]]
+# The transport's fan-out: sends an event the runtime has just applied to the clients allowed to
+# see it (the runtime tells it whether this process has clients in the class, and the state).
+FanOut = Callable[["ClassRuntime", Event], Awaitable[None]]
 
 TAIL_EVENTS = 5000
 LOAD_PAGE = 2000
 IDLE_UNLOAD_S = 60.0
-
-
-async def _no_emit(event: Event) -> None:
-    return None
 
 
 def _no_resync() -> None:
@@ -212,12 +211,18 @@ class ClassRuntime:
 class Hub:
     """The classes this process serves, loaded on first use and unloaded when idle."""
 
-    def __init__(self, store: Store, *, idle_unload_s: float = IDLE_UNLOAD_S) -> None:
+    def __init__(
+        self,
+        store: Store,
+        fan_out: FanOut,
+        *,
+        on_resync: Callable[[str], None] = lambda class_id: None,
+        idle_unload_s: float = IDLE_UNLOAD_S,
+    ) -> None:
         self._store = store
-        # Set by the transport: sends an applied event to the clients allowed to see it.
-        self.emit: Emit = _no_emit
-        # Set by the transport: told a class's store connection was re-made (after an outage).
-        self.resynced: Callable[[str], None] = lambda class_id: None
+        self._fan_out = fan_out
+        # Told when a class's store connection was re-made (after an outage).
+        self._on_resync = on_resync
         self._runtimes: dict[str, ClassRuntime] = {}
         self._loading: dict[str, asyncio.Task[ClassRuntime]] = {}
         self._idle_unload_s = idle_unload_s
@@ -242,12 +247,11 @@ class Hub:
 
     async def _load(self, class_id: str) -> ClassRuntime:
         try:
-            runtime = ClassRuntime(
-                class_id,
-                self._store,
-                lambda event: self.emit(event),
-                lambda: self.resynced(class_id),
-            )
+
+            def emit(event: Event) -> Awaitable[None]:
+                return self._fan_out(runtime, event)
+
+            runtime = ClassRuntime(class_id, self._store, emit, lambda: self._on_resync(class_id))
             await runtime.start()
             self._runtimes[class_id] = runtime
             # Loaded for an HTTP request or a write with nobody connected: unload when idle.

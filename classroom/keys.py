@@ -10,8 +10,10 @@ if TYPE_CHECKING:
     from classroom.live import LiveServer
     from classroom.services import Services
     from classroom.settings import Settings
+    from classroom.transport import Transport
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 # The Socket.IO side, for HTTP routes that end live connections (sign out everywhere).
 LIVE: web.AppKey[LiveServer] = web.AppKey("live")
+TRANSPORT: web.AppKey[Transport] = web.AppKey("transport")

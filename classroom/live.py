@@ -1,4 +1,4 @@
-"""The Socket.IO transport: authenticate connections, validate and dispatch events, fan out.
+"""Connections and events of live classes: authenticate, validate and dispatch, fan out.
 
 Every client->server event goes through :meth:`LiveServer.dispatch`: role check, rate limit,
 schema validation, then the feature handler. Any failure becomes an error ack; nothing is
@@ -11,10 +11,10 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
 from pydantic import ValidationError
 
 from classroom import handlers
@@ -38,46 +38,17 @@ from classroom.errors import (
     UnknownEvent,
 )
 from classroom.handlers import Session
+from classroom.hub import ClassRuntime
 from classroom.log import ANONYMOUS, Actor, Event
 from classroom.presence import PresenceLog
-from classroom.protocol import EVENTS, NAMESPACE, check_client_version
+from classroom.protocol import EVENTS, check_client_version
 from classroom.ratelimit import RATES, ConnectionBook, Identity, TokenBucket
 from classroom.services import Services
 from classroom.tallies import TallyCoalescer
-from classroom.wire import SendQueue, SharedDeflate, SocketServer, broadcast
+from classroom.transport import MALFORMED, UNKNOWN, Transport
+from classroom.wire import SharedDeflate
 
 logger = logging.getLogger(__name__)
-
-
-# Stands in for the event name of a message whose JSON could not be decoded.
-MALFORMED = "\x00malformed"
-
-
-class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
-    """A Socket.IO packet whose undecodable JSON still gets an error ack.
-
-    The stock decoder raises on invalid or very deeply nested JSON and the message is dropped
-    without an answer. Here the packet keeps its ack id and becomes the ``MALFORMED`` event.
-
-    The server sends JSON only (pictures go over HTTP), so an outgoing packet is not searched
-    for binary parts: that walk over every broadcast and ack was ~15% of the server's CPU in a
-    vote burst. Binary events from clients (camera images) are still decoded.
-    """
-
-    uses_binary_events = False
-
-    def decode(self, encoded_packet: Any) -> int:
-        try:
-            return int(super().decode(encoded_packet))
-        except (ValueError, RecursionError):
-            if getattr(self, "packet_type", None) not in (
-                socketio.packet.EVENT,
-                socketio.packet.ACK,
-            ):
-                raise
-            self.packet_type = socketio.packet.EVENT
-            self.data = [MALFORMED]
-            return 0
 
 
 def class_room(class_id: str) -> str:
@@ -92,39 +63,89 @@ def actor_room(class_id: str, actor: Actor) -> str:
     return f"c:{class_id}:u:{actor.role}:{actor.id}"
 
 
-class LiveServer:
-    """Owns the ``socketio.AsyncServer`` and the sessions of this process."""
+ClassEndedHook = Callable[[str], Coroutine[Any, Any, None]]
 
-    def __init__(self, services: Services) -> None:
+
+class Fanout:
+    """Sends what a class runtime applies to the clients of this process allowed to see it.
+
+    Made before the hub, which is given :meth:`emit_event` at construction; it needs only the
+    transport (the runtime that applied an event comes with it) and what to do once a class
+    ended (close its students' and boards' connections).
+    """
+
+    def __init__(self, transport: Transport, on_class_ended: ClassEndedHook) -> None:
+        self.transport = transport
+        self.tallies = TallyCoalescer(self._send_tally)
+        self._on_class_ended = on_class_ended
+        self._closing: set[asyncio.Task[None]] = set()
+        # The deflate stream each class with connections here shares among its students.
+        self._streams: dict[str, SharedDeflate] = {}
+
+    def class_left(self, class_id: str) -> None:
+        """This process has no clients in the class any more: forget its deflate stream."""
+        self._streams.pop(class_id, None)
+
+    async def _send_tally(self, class_id: str, data: dict[str, Any]) -> None:
+        await self.transport.emit("poll_tally", data, to=teachers_room(class_id))
+
+    async def emit_event(self, runtime: ClassRuntime, event: Event) -> None:
+        """Send an event ``runtime`` has applied to everyone here allowed to see it.
+
+        The hot path of a live class (every stroke batch goes to every student), so it does not
+        use ``sio.emit``: that starts one task per recipient and waits for them all. Here the
+        packet is encoded once and written to each recipient's websocket at once
+        (``classroom/transport.py``): no task, no await, so the class runtime's pump never
+        yields between events.
+        """
+        cid = event.class_id
+        send = self.transport.send
+        if event.anonymous:
+            # Teachers get the vote without its author; the author gets their own copy.
+            send(event.type, event.to_wire_for(ANONYMOUS), teachers_room(cid))
+            send(event.type, event.to_wire(), actor_room(cid, event.actor))
+        else:
+            shared = None
+            if event.audience == "all":
+                to: str | list[str] = class_room(cid)
+                shared = self._streams.get(cid)
+                if shared is None and runtime.local_clients:
+                    shared = self._streams[cid] = SharedDeflate()
+            elif event.audience == "teachers":
+                to = teachers_room(cid)
+            else:
+                to = [teachers_room(cid), actor_room(cid, event.actor)]
+            send(event.type, event.to_wire(), to, shared)
+        self.tallies.touch(runtime, event)
+        if event.type == "class_ended":
+            # After the broadcast is queued, so students see class_ended before the close; in a
+            # task, so the class's pump does not wait for their disconnects to be logged.
+            task = asyncio.create_task(self._on_class_ended(cid))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+
+class LiveServer:
+    """Authenticates connections and dispatches their events; the sessions of this process."""
+
+    def __init__(
+        self, services: Services, transport: Transport, fanout: Fanout, presence: PresenceLog
+    ) -> None:
         self.services = services
-        self.sio = SocketServer(
-            async_mode="aiohttp",
-            serializer=TolerantPacket,
-            cors_allowed_origins="*",
-            max_http_buffer_size=services.settings.max_message_bytes,
-            ping_interval=10,
-            ping_timeout=10,
-            logger=False,
-            engineio_logger=False,
-        )
+        self.transport = transport
+        self.fanout = fanout
+        self.presence = presence
         self.sessions: dict[str, Session] = {}
         self.connections = ConnectionBook(
             per_identity=services.settings.max_connections_per_token,
             per_address=services.settings.max_connections_per_address,
         )
-        self._closing: set[asyncio.Task[None]] = set()
-        # The deflate stream each class with connections here shares among its students.
-        self._streams: dict[str, SharedDeflate] = {}
-        services.hub.emit = self.emit_event
-        self.presence = PresenceLog(services, self._students_here)
-        services.hub.resynced = self.presence.after_outage
-        self.tallies = TallyCoalescer(services.hub, self._send_tally)
-        self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
-        self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
+        transport.on("connect", self.on_connect)
+        transport.on("disconnect", self.on_disconnect)
         for name in EVENTS:
-            self.sio.on(name, self._bind(name), namespace=NAMESPACE)
-        self.sio.on(MALFORMED, self.on_malformed, namespace=NAMESPACE)
-        self.sio.on("*", self.on_unknown, namespace=NAMESPACE)
+            transport.on(name, self._bind(name))
+        transport.on(MALFORMED, self.on_malformed)
+        transport.on(UNKNOWN, self.on_unknown)
 
     def _bind(self, name: str) -> Any:
         async def handler(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
@@ -137,11 +158,12 @@ class LiveServer:
 
     async def on_malformed(self, sid: str, *args: Any) -> dict[str, Any]:
         self.services.metrics.rejected.labels(code=InvalidPayload.code).inc()
-        return self._error(InvalidPayload("the message is not valid JSON or is nested too deeply"))
+        return self._error(InvalidPayload("send [event, payload] as JSON, not nested too deeply"))
 
-    async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+    async def on_unknown(self, sid: str, name: str, *args: Any) -> dict[str, Any]:
+        """Any event name that is not in the protocol, ``connect`` and ``disconnect`` included."""
         self.services.metrics.rejected.labels(code=UnknownEvent.code).inc()
-        return self._error(UnknownEvent(f"unknown event {str(event)[:64]!r}"))
+        return self._error(UnknownEvent(f"unknown event {name!r}"))
 
     # connections
 
@@ -184,12 +206,12 @@ class LiveServer:
             raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.to_dict())
         self.sessions[sid] = session
         first, evicted = self.connections.add(self._identity(session), sid, address_key)
-        if session.actor.role == "student":
+        connection = self.transport.connection(sid)
+        if connection is not None and session.actor.role == "student":
             # Students get the class's broadcasts from one shared compressor (wire.py).
-            socket = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE))
-            queue = getattr(socket, "queue", None)
-            if isinstance(queue, SendQueue) and queue.outbox is not None:
-                queue.outbox.shareable = True
+            connection.share_broadcasts()
+        elif connection is not None and session.actor.role == "board":
+            connection.accept_binary()  # camera images travel as Socket.IO attachments
         self.services.metrics.connected.labels(role=session.actor.role).inc()
         self.services.metrics.classes_loaded.set(len(self.services.hub))
         for old in evicted:
@@ -197,8 +219,7 @@ class LiveServer:
             # its Wi-Fi and came back); the oldest beyond the cap is closed. One still being
             # accepted cannot be disconnected yet: out of the book, its own on_connect refuses it.
             self.connections.remove(old)
-            if self.sio.manager.is_connected(old, NAMESPACE):
-                await self.sio.disconnect(old, namespace=NAMESPACE)
+            await self.transport.disconnect(old)
         if session.actor.role == "student" and first:
             # Once per student in this process, not per connection: 2,000 connections on one
             # token used to append (and fan out) 2,000 presence events. Logged before the
@@ -215,10 +236,10 @@ class LiveServer:
         # Rooms last, with no await in between: nothing is sent to this socket before the
         # Socket.IO CONNECT packet. Events from before this point reach the client through
         # its class_snapshot / log_resume right after connecting.
-        await self.sio.enter_room(sid, class_room(session.class_id))
-        await self.sio.enter_room(sid, actor_room(session.class_id, session.actor))
+        await self.transport.enter_room(sid, class_room(session.class_id))
+        await self.transport.enter_room(sid, actor_room(session.class_id, session.actor))
         if session.actor.role == "teacher":
-            await self.sio.enter_room(sid, teachers_room(session.class_id))
+            await self.transport.enter_room(sid, teachers_room(session.class_id))
 
     @staticmethod
     def _identity(session: Session) -> Identity:
@@ -231,12 +252,8 @@ class LiveServer:
         return client_address(request, trusted_proxies=self.services.settings.trusted_proxies)
 
     def _still_open(self, sid: str) -> bool:
-        try:
-            eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
-        except KeyError:
-            return False
-        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
-        return socket is not None and not socket.closed
+        connection = self.transport.connection(sid)
+        return connection is not None and connection.is_open
 
     async def end_teacher_sessions(self, teacher: str) -> None:
         """Close this process's connections of ``teacher`` (their tokens were revoked)."""
@@ -246,7 +263,7 @@ class LiveServer:
             if session.actor.role == "teacher" and session.actor.id == teacher
         ]
         for sid in doomed:
-            await self.sio.disconnect(sid, namespace=NAMESPACE)
+            await self.transport.disconnect(sid)
 
     async def end_class_sessions(self, class_id: str) -> None:
         """Close this process's student and board connections of an ended class (their
@@ -257,18 +274,21 @@ class LiveServer:
             if session.class_id == class_id and session.actor.role != "teacher"
         ]
         for sid in doomed:
-            await self.sio.disconnect(sid, namespace=NAMESPACE)
+            await self.transport.disconnect(sid)
+
+    def students_here(self, class_id: str) -> Counter[Actor]:
+        """The students of a class connected to this process, 1 each: presence is logged on a
+        student's first connection here and their last, however many they hold."""
+        return Counter(
+            {
+                s.actor
+                for s in self.sessions.values()
+                if s.class_id == class_id and s.actor.role == "student"
+            }
+        )
 
     async def _log_presence(self, session: Session, *, connected: bool) -> None:
         await self.presence.log(session.class_id, session.actor, connected=connected)
-
-    def _students_here(self, class_id: str) -> Counter[Actor]:
-        """Student sockets of a class connected to this process, per student."""
-        return Counter(
-            s.actor
-            for s in self.sessions.values()
-            if s.class_id == class_id and s.actor.role == "student"
-        )
 
     async def _authenticate(
         self, sid: str, environ: dict[str, Any], auth: Any, address: str
@@ -324,7 +344,7 @@ class LiveServer:
         self.services.hub.detach(session.class_id)
         runtime = self.services.hub.loaded(session.class_id)
         if runtime is None or runtime.local_clients == 0:
-            self._streams.pop(session.class_id, None)
+            self.fanout.class_left(session.class_id)
 
     # events
 
@@ -369,64 +389,3 @@ class LiveServer:
         wait = bucket.take(now)
         if wait > 0:
             raise RateLimited("too many events; slow down", retry_after_s=wait)
-
-    # fan-out
-
-    async def _send_tally(self, class_id: str, data: dict[str, Any]) -> None:
-        await self.sio.emit("poll_tally", data, to=teachers_room(class_id), namespace=NAMESPACE)
-
-    async def emit_event(self, event: Event) -> None:
-        """Send an appended event to everyone in this process allowed to see it.
-
-        The hot path of a live class (every stroke batch goes to every student), so it does not
-        use ``sio.emit``: that starts one task per recipient and waits for them all. Here the
-        packet is encoded once and put on each recipient's Engine.IO send queue, which for a
-        websocket connection writes it to the socket at once (``classroom/wire.py``): no task,
-        no await, so the class runtime's pump never yields between events.
-        """
-        cid = event.class_id
-        if event.anonymous:
-            # Teachers get the vote without its author; the author gets their own copy.
-            self._send(event.type, event.to_wire_for(ANONYMOUS), teachers_room(cid))
-            self._send(event.type, event.to_wire(), actor_room(cid, event.actor))
-        else:
-            shared = None
-            if event.audience == "all":
-                to: str | list[str] = class_room(cid)
-                shared = self._streams.get(cid)
-                if shared is None:
-                    runtime = self.services.hub.loaded(cid)
-                    if runtime is not None and runtime.local_clients:
-                        shared = self._streams[cid] = SharedDeflate()
-            elif event.audience == "teachers":
-                to = teachers_room(cid)
-            else:
-                to = [teachers_room(cid), actor_room(cid, event.actor)]
-            self._send(event.type, event.to_wire(), to, shared)
-        self.tallies.touch(event)
-        if event.type == "class_ended":
-            # After the broadcast is queued, so students see class_ended before the close; in a
-            # task, so the class's pump does not wait for their disconnects to be logged.
-            task = asyncio.create_task(self.end_class_sessions(cid))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
-
-    def _send(
-        self,
-        name: str,
-        data: dict[str, Any],
-        to: str | list[str],
-        shared: SharedDeflate | None = None,
-    ) -> None:
-        """Encode once, then send the same packet to every local participant of ``to``."""
-        packet = self.sio.packet_class(
-            socketio.packet.EVENT, namespace=NAMESPACE, data=[name, data]
-        )
-        message = eio_packet.Packet(eio_packet.MESSAGE, packet.encode())
-        sockets = self.sio.eio.sockets
-        queues = []
-        for _, eio_sid in self.sio.manager.get_participants(NAMESPACE, to):
-            socket = sockets.get(eio_sid)
-            if socket is not None and not socket.closed:
-                queues.append(socket.queue)
-        broadcast(queues, message, shared)

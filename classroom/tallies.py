@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from classroom import polls
-from classroom.hub import Hub
+from classroom.hub import ClassRuntime
 from classroom.log import Event
 
 logger = logging.getLogger(__name__)
@@ -29,24 +29,24 @@ class TallyCoalescer:
     tally a teacher sees is always the final one.
     """
 
-    def __init__(self, hub: Hub, send: SendTally, *, hz: float = TALLY_HZ) -> None:
-        self._hub = hub
+    def __init__(self, send: SendTally, *, hz: float = TALLY_HZ) -> None:
         self._send = send
         self._interval = 1.0 / hz
-        self._dirty: set[tuple[str, str]] = set()
+        # Dirty polls, with the runtime whose state holds their tally.
+        self._dirty: dict[tuple[str, str], ClassRuntime] = {}
         self._last_sent: dict[tuple[str, str], float] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
 
-    def touch(self, event: Event) -> None:
-        """Called for every applied event (cheap when it is not a poll event)."""
+    def touch(self, runtime: ClassRuntime, event: Event) -> None:
+        """Called for every event ``runtime`` applies (cheap when it is not a poll event)."""
         if event.type not in TALLY_EVENTS:
             return
         poll_id = event.data.get("poll_id")
         if not isinstance(poll_id, str):
             return
         key = (event.class_id, poll_id)
-        self._dirty.add(key)
+        self._dirty[key] = runtime
         if self._timer is None:
             now = time.monotonic()
             due = max(0.0, self._last_sent.get(key, 0.0) + self._interval - now)
@@ -57,13 +57,10 @@ class TallyCoalescer:
         self._flushing = asyncio.ensure_future(self._flush())
 
     async def _flush(self) -> None:
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = self._dirty, {}
         now = time.monotonic()
-        for class_id, poll_id in dirty:
+        for (class_id, poll_id), runtime in dirty.items():
             self._last_sent[(class_id, poll_id)] = now
-            runtime = self._hub.loaded(class_id)
-            if runtime is None:
-                continue
             try:
                 tally = polls.tally(runtime.state.part("polls"), poll_id)
                 await self._send(class_id, {"poll_id": poll_id, "tally": tally})

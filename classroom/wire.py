@@ -1,4 +1,4 @@
-"""WebSocket output for Engine.IO sockets: frames written at once, in call order, no writer task.
+"""WebSocket output written straight to a connection's transport: framing, deflate, slow readers.
 
 The fan-out of a live class is the server's hot path: every stroke batch goes to every student.
 Stock Engine.IO puts each outgoing packet on the socket's ``asyncio.Queue`` and a writer task per
@@ -7,12 +7,9 @@ two task switches and several coroutine layers per recipient per message, and it
 server's CPU (see ``bench/fanout.py``).
 
 Here each websocket connection gets an :class:`Outbox` that frames (and deflates) a message and
-writes it to the transport synchronously. :class:`SendQueue` is the socket's queue: once the
-connection is an upgraded websocket and its writer task is parked on an empty queue (so the
-writer holds nothing), a packet put on the queue is written through the outbox right away instead
-of being queued. Order is kept: until that moment everything goes through the queue, and after it
-everything except Engine.IO pings is written at once (pings still go through the queue, which
-keeps the writer task's idle timeout from firing; their order does not matter).
+writes it to the transport synchronously. When a message may be written this way (without
+overtaking what is queued) is decided in ``classroom/transport.py``, the one module that knows
+Engine.IO's insides; this module only needs an ``asyncio.Transport``.
 
 The outbox also:
 
@@ -33,12 +30,6 @@ import logging
 import struct
 import zlib
 from typing import Any
-
-import engineio
-import socketio
-from aiohttp import hdrs, web
-from aiohttp.http import ws_ext_parse
-from engineio import packet as eio_packet
 
 logger = logging.getLogger(__name__)
 
@@ -211,138 +202,3 @@ class Outbox:
                     self._compressor = compressor
         self.transport.write(_frame(first, payload))
         return True
-
-
-class SendQueue(asyncio.Queue[Any]):
-    """An Engine.IO socket's send queue that writes through its :class:`Outbox` when it can."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.outbox: Outbox | None = None
-        self.socket: Any = None
-        self._parked = False  # the socket's writer waits in get() on an empty queue
-
-    def attach(self, socket: Any, outbox: Outbox) -> None:
-        self.socket = socket
-        self.outbox = outbox
-
-    async def get(self) -> Any:
-        self._parked = True
-        try:
-            return await super().get()
-        finally:
-            self._parked = False
-
-    def direct(self) -> Outbox | None:
-        """The outbox, if a message may be written to it now without overtaking queued ones."""
-        outbox = self.outbox
-        if (
-            outbox is not None
-            and self._parked
-            and self.empty()
-            and self.socket.upgraded
-            and not self.socket.upgrading
-        ):
-            return outbox
-        return None
-
-    def put_nowait(self, item: Any) -> None:
-        if item is not None and item.packet_type != eio_packet.PING:
-            outbox = self.direct()
-            if outbox is not None:
-                outbox.write(item.encode())
-                return
-        super().put_nowait(item)
-
-
-def broadcast(
-    queues: list[SendQueue], message: eio_packet.Packet, shared: SharedDeflate | None = None
-) -> None:
-    """Send one Engine.IO message to many sockets, encoding it once.
-
-    Sockets that can be written now get it at once; students following ``shared`` get one
-    frame compressed once for all of them; the others get it queued, behind what they have.
-    """
-    payload: bytes | None = None
-    members: list[Outbox] = []
-    for queue in queues:
-        outbox = queue.direct()
-        if outbox is None:
-            queue.put_nowait(message)
-            continue
-        if payload is None:
-            payload = message.encode().encode()
-        if shared is not None and outbox.can_share and len(payload) >= MIN_DEFLATE:
-            members.append(outbox)
-        else:
-            outbox.send(payload)
-    if members and shared is not None and payload is not None:
-        frame = shared.frame(payload, members)
-        for outbox in members:
-            outbox.write_frame(frame)
-
-
-class DirectWebSocket:
-    """Engine.IO's aiohttp websocket wrapper, with output through an :class:`Outbox`."""
-
-    def __init__(self, handler: Any, server: Any) -> None:
-        self.handler = handler
-        self.server = server
-        self._sock: web.WebSocketResponse | None = None
-        self.outbox: Outbox | None = None
-
-    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
-        request = environ["aiohttp.request"]
-        sock = self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size)
-        await sock.prepare(request)
-        transport = request.transport
-        if transport is None:
-            raise ConnectionResetError("the connection closed during the handshake")
-        window = int(sock.compress)
-        notakeover = False
-        if window:
-            _, notakeover = ws_ext_parse(
-                request.headers.get(hdrs.SEC_WEBSOCKET_EXTENSIONS), isserver=True
-            )
-        self.outbox = Outbox(transport, window_bits=window, notakeover=notakeover)
-        socket = getattr(self.handler, "__self__", None)  # the Engine.IO socket
-        if socket is not None and isinstance(socket.queue, SendQueue):
-            socket.queue.attach(socket, self.outbox)
-        self.environ = environ
-        await self.handler(self)
-        return sock
-
-    async def close(self) -> None:
-        if self._sock is not None:
-            await self._sock.close()
-
-    async def send(self, message: str | bytes) -> None:
-        if self.outbox is not None and not self.outbox.write(message):
-            raise ConnectionResetError("the connection is closed")
-
-    async def wait(self) -> str | bytes:
-        if self._sock is None:
-            raise OSError("not connected")
-        msg = await self._sock.receive()
-        if not isinstance(msg.data, (bytes, str)):
-            raise OSError()
-        return msg.data
-
-
-class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """Engine.IO with :class:`SendQueue` queues and :class:`DirectWebSocket` connections."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        drivers: dict[str, Any] = getattr(self, "_async")  # noqa: B009 - untyped attribute
-        self._async = {**drivers, "websocket": DirectWebSocket}
-
-    def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
-        return SendQueue()
-
-
-class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    """``socketio.AsyncServer`` on :class:`EngineServer`."""
-
-    def _engineio_server_class(self) -> type[EngineServer]:
-        return EngineServer

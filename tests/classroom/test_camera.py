@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import numpy as np
@@ -125,11 +126,17 @@ async def test_bad_images_are_refused_and_nothing_is_stored(running: Running) ->
         assert ack["error"]["field"] == field
     assert runtime.seq == before
     assert await running.services.store.get_asset(str(cls["class_id"]), "camera-latest") is None
-    # Students cannot pretend to be the camera.
+    # Students cannot pretend to be the camera; they may not send binary at all.
     ack = await student.call(
+        "camera_snapshot",
+        {"snapshot_id": "x", "image": "jpeg", "format": "jpeg", "width": 320, "height": 180},
+    )
+    assert ack["error"]["code"] == "FORBIDDEN"
+    await student.sio.emit(
         "camera_snapshot",
         {"snapshot_id": "x", "image": good, "format": "jpeg", "width": 320, "height": 180},
     )
-    assert ack["error"]["code"] == "FORBIDDEN"
-    for peer in (teacher, student, board):
+    await asyncio.wait_for(student.sio.wait(), 10)  # the server closed the connection
+    assert await running.services.store.get_asset(str(cls["class_id"]), "camera-latest") is None
+    for peer in (teacher, board):
         await peer.disconnect()

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import typing
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
+from classroom.auth import hash_password
+from classroom.classes import TeacherRecord
+from classroom.keys import SERVICES
 from classroom.protocol import EVENTS
-from testkit.client import Peer
+from classroom.settings import Settings
+from testkit.client import Api, Peer
 from testkit.scenario import read_whole_log
-from tests.conftest import Running
+from tests.conftest import PASSWORD, TEACHER, Running, start_app
 
 PAGE = "page-1"
 
@@ -328,3 +335,45 @@ async def api_post(api: Any, path: str, body: Any, headers: dict[str, str]) -> t
     kwargs: dict[str, Any] = {"data": body} if isinstance(body, bytes) else {"json": body}
     async with api.http.post(api.base_url + path, headers=headers, **kwargs) as resp:
         return resp.status, await resp.json()
+
+
+async def test_a_retry_on_another_process_returns_the_stored_result(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Two server processes on one Redis: a retry reaching the other one (a tablet that
+    reconnected through the load balancer), or racing its original there, is stored once."""
+    runners = []
+    urls = []
+    for name in ("a", "b"):
+        settings = Settings(host="127.0.0.1", port=0, store_url=redis_url, data_dir=tmp_path / name)
+        runner, url = await start_app(settings)
+        runners.append(runner)
+        urls.append(url)
+    try:
+        services = runners[0].app[SERVICES]
+        teacher_name = f"{TEACHER}-{time.monotonic_ns()}"
+        await services.store.add_teacher(TeacherRecord(teacher_name, hash_password(PASSWORD), 0))
+        async with aiohttp.ClientSession() as http:
+            api = Api(urls[0], http)
+            token = await api.login(teacher_name, PASSWORD)
+            class_id = str((await api.create_class(token))["class_id"])
+            on_a, on_b = Peer("a"), Peer("b")
+            await on_a.connect(urls[0], {"token": token, "class_id": class_id})
+            await on_b.connect(urls[1], {"token": token, "class_id": class_id})
+            poll = {"client_id": "poll-x", "kind": "yes_no", "question": "Ready?"}
+            first = await on_a.ok("poll_create", poll)
+            await on_a.ok("poll_create", {**poll, "client_id": "poll-y", "question": "Next?"})
+            assert await on_b.ok("poll_create", poll) == {**first, "duplicate": True}
+            # A retry racing its original on the other process.
+            race = {"client_id": "poll-z", "kind": "yes_no", "question": "Race?"}
+            acks = await asyncio.gather(on_a.ok("poll_create", race), on_b.ok("poll_create", race))
+            assert sorted(a["duplicate"] for a in acks) == [False, True]
+            assert acks[0]["seq"] == acks[1]["seq"] and acks[0]["poll_id"] == acks[1]["poll_id"]
+            events = await read_whole_log(on_a)
+            questions = [e["data"]["question"] for e in events if e["type"] == "poll_created"]
+            assert questions == ["Ready?", "Next?", "Race?"]
+            await on_a.disconnect()
+            await on_b.disconnect()
+    finally:
+        for runner in runners:
+            await runner.cleanup()

@@ -34,12 +34,16 @@ def test_fixes_take_the_logged_counts_to_the_sockets_here() -> None:
     assert presence_fixes({ALI: 1}, {ALI: 1}) == []
 
 
+async def _no_fan_out(runtime: object, event: object) -> None:
+    return None
+
+
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
     url = f"sqlite://{tmp_path / 'takhti.sqlite3'}"
     store = open_store(url, data_dir=tmp_path)
     settings = Settings(host="127.0.0.1", port=0, store_url=url, data_dir=tmp_path)
-    services = Services(settings=settings, store=store, hub=Hub(store))
+    services = Services(settings=settings, store=store, hub=Hub(store, _no_fan_out))
     await services.open()
     yield services
     await services.close()

@@ -223,7 +223,11 @@ async def test_redis_sigkill_loses_and_doubles_nothing(lesson: Lesson) -> None:
 
     for student in room.students:
         mine = [e for e in events if e.data.get("student_id") == student.student_id]
-        hands = {e.client_id: e.seq for e in mine if e.type in ("hand_raised", "hand_lowered")}
+        hands = {
+            (e.client_id or "").removeprefix("hand:"): e.seq
+            for e in mine
+            if e.type in ("hand_raised", "hand_lowered")
+        }
         assert {cid: hands.get(cid) for cid in student.hands} == student.hands
         kinds = Counter(e.type for e in mine)
         # One student_connected per accepted connection, one student_disconnected per drop.

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from classroom import board
+from classroom.keys import TRANSPORT
 from classroom.wire import MIN_DEFLATE, SHARED_WINDOW_BITS, Outbox, SharedDeflate
 from testkit.client import Peer
 from tests.conftest import Running
@@ -130,6 +131,25 @@ async def test_every_kind_of_client_gets_the_same_events_in_order(
         got = [data for name, data in peer.events if name.startswith("stroke_")]
         assert got == expected, peer.name
     for peer in (teacher, websocket_peer, polling_peer, upgraded_peer):
+        await peer.disconnect()
+
+
+async def test_a_class_is_written_directly_to_every_websocket(running_unlimited: Running) -> None:
+    """The fast path, end to end: ink, acks and presence reach websocket clients without ever
+    going through a send queue (fails if a library upgrade silently disables it)."""
+    running = running_unlimited
+    created = await running.new_class()
+    teacher = await running.teacher(str(created["class_id"]))
+    students = [(await running.student(str(created["join_code"]), f"S{k}"))[0] for k in range(3)]
+    writes = running.app[TRANSPORT].writes
+    direct, queued = writes.direct, writes.queued
+    sent = await draw(teacher, "fast", 20)
+    for student in students:
+        await student.wait_until(lambda s=student: sent[-1] in ink_seqs(s.events))
+    assert writes.queued == queued
+    # Every event to the teacher and the 3 students, and an ack for each to the teacher.
+    assert writes.direct - direct >= 5 * len(sent)
+    for peer in (teacher, *students):
         await peer.disconnect()
 
 

@@ -59,6 +59,8 @@ class ClassRuntime:
         # that happens one event at a time in seq order whichever of the two gets there first.
         self._applying = asyncio.Lock()
         self.local_clients = 0
+        # Paged snapshots being fetched by this process's clients (class_snapshot_piece).
+        self.pins = lesson.SnapshotPins()
         self._unload_handle: asyncio.TimerHandle | None = None
 
     @property

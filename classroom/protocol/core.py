@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from classroom.protocol.common import (
     ALL_ROLES,
@@ -19,7 +19,17 @@ from classroom.protocol.common import (
     ServerId,
 )
 
-MAX_RESUME_PAGE = 2000
+MAX_RESUME_PAGE = 5000
+# A resume page or a snapshot piece stops at about this much JSON, so a client that reads
+# slowly has at most one of them unsent at a time: well inside the server's 4 MB slow-reader
+# limit, with the live ink on top.
+RESUME_PAGE_BYTES = 1024 * 1024
+SNAPSHOT_PIECE_BYTES = 256 * 1024
+# A snapshot asked for whole (without ``paged``) is refused past this many stored points
+# (~1 MB of JSON): one message that big overflows a slow reader.
+WHOLE_SNAPSHOT_POINTS = 40_000
+
+Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}\.[0-9]{1,9}$")]
 
 
 class LogResume(Payload):
@@ -39,10 +49,38 @@ class LogResumeAck(BaseModel):
 class ClassSnapshot(Payload):
     """Ask for the live state of the class (a late joiner's starting point)."""
 
+    paged: bool = Field(
+        default=False,
+        description=(
+            "The ack carries the first ~256 KB of board items (strokes as `q`, see"
+            " `class_snapshot_piece`) in `state.board.pages[].items` and"
+            " a `cursor`: ask `class_snapshot_piece` with it until it is null. Without it the"
+            " state comes whole (strokes as `pts`), and a board of more than 40,000 stored"
+            " points is refused with PAYLOAD_TOO_LARGE."
+        ),
+    )
+
 
 class ClassSnapshotAck(BaseModel):
     seq: int = Field(description="The state includes every event up to and including this seq.")
     state: dict[str, Any]
+    cursor: str | None = Field(
+        default=None, description="With `paged`: ask `class_snapshot_piece` with it (null: done)."
+    )
+
+
+class ClassSnapshotPiece(Payload):
+    """Ask for the next piece of a paged snapshot's board items, as they were at its seq."""
+
+    cursor: Cursor
+
+
+class ClassSnapshotPieceAck(BaseModel):
+    seq: int = Field(description="The seq of the snapshot these items belong to.")
+    pages: list[dict[str, Any]] = Field(
+        description="`[{id, items}]`: append each page's items to that page, in order."
+    )
+    cursor: str | None = Field(description="Ask again with it; null when every piece was sent.")
 
 
 class ClockSync(Payload):
@@ -111,7 +149,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "log_resume",
         LogResume,
         ALL_ROLES,
-        LogResume.__doc__ or "",
+        (LogResume.__doc__ or "") + " A page stops at `limit` events or about 1 MB of JSON.",
         LogResumeAck,
         rate="read",
         example={"after_seq": 0, "limit": 100},
@@ -120,9 +158,22 @@ EVENTS: tuple[EventSpec, ...] = (
         "class_snapshot",
         ClassSnapshot,
         ALL_ROLES,
-        ClassSnapshot.__doc__ or "",
+        (ClassSnapshot.__doc__ or "") + " With `paged`, the board items come in pieces.",
         ClassSnapshotAck,
         rate="read",
+        example={"paged": True},
+    ),
+    EventSpec(
+        "class_snapshot_piece",
+        ClassSnapshotPiece,
+        ALL_ROLES,
+        (ClassSnapshotPiece.__doc__ or "")
+        + " About 256 KB of JSON each. A stroke's points come as `q`, not `pts`: integers"
+        " x*10, y*10, pressure*1000, t ms, each after the first point's four the difference"
+        " from the same value of the point before.",
+        ClassSnapshotPieceAck,
+        rate="piece",
+        example={"cursor": "dGhlLXBpbi0x.120"},
     ),
     EventSpec(
         "clock_sync",

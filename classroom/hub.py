@@ -61,6 +61,9 @@ class ClassRuntime:
         self.local_clients = 0
         # Paged snapshots being fetched by this process's clients (class_snapshot_piece).
         self.pins = lesson.SnapshotPins()
+        # Snapshot pieces and resume pages (each a few ms of JSON) take turns, one a loop
+        # iteration, so a burst of them from one student cannot run back to back.
+        self.read_turn = asyncio.Lock()
         self._unload_handle: asyncio.TimerHandle | None = None
 
     @property

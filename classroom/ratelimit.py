@@ -18,10 +18,10 @@ class Rate:
 RATES: dict[str, Rate] = {
     "default": Rate(per_s=10, burst=30),
     "read": Rate(per_s=5, burst=20),
-    # The further pieces of a paged snapshot (~256 KB each, built from a pin made by a "read"
-    # class_snapshot): 40 at once is a 10 MB board, 20/s about 5 MB/s, which a LAN tablet can
-    # take; each costs the server a few ms, far less than a whole snapshot did.
-    "piece": Rate(per_s=20, burst=40),
+    # The further pieces of a paged snapshot (~64 KB of JSON each, built from a pin made by a
+    # "read" class_snapshot; ~3 ms of loop time each): 120 at once is a 7.7 MB board, 60/s
+    # about 4 MB/s, more than a tablet's link carries.
+    "piece": Rate(per_s=60, burst=120),
     "board": Rate(per_s=60, burst=120),
     "vote": Rate(per_s=5, burst=10),
     # Camera snapshots go out only when the board changed; keyframes arrive in bursts after an

@@ -22,12 +22,14 @@ from classroom.protocol.common import (
 MAX_RESUME_PAGE = 5000
 # A resume page or a snapshot piece stops at about this much JSON, so a client that reads
 # slowly has at most one of them unsent at a time: well inside the server's 4 MB slow-reader
-# limit, with the live ink on top.
+# limit, with the live ink on top. A piece is small because its JSON is encoded on the event
+# loop (~37 ms a MB): at 256 KB, sixty requests from one student delayed the ink to others
+# by 50-190 ms; at 64 KB by 5-15 ms.
 RESUME_PAGE_BYTES = 1024 * 1024
-SNAPSHOT_PIECE_BYTES = 256 * 1024
+SNAPSHOT_PIECE_BYTES = 64 * 1024
 # A snapshot asked for whole (without ``paged``) is refused past this many stored points
-# (~1 MB of JSON): one message that big overflows a slow reader.
-WHOLE_SNAPSHOT_POINTS = 40_000
+# (~260 KB of JSON, like a piece): bigger, it overflows slow readers and stalls the loop.
+WHOLE_SNAPSHOT_POINTS = 10_000
 
 Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}\.[0-9]{1,9}$")]
 
@@ -52,10 +54,10 @@ class ClassSnapshot(Payload):
     paged: bool = Field(
         default=False,
         description=(
-            "The ack carries the first ~256 KB of board items (strokes as `q`, see"
+            "The ack carries the first ~64 KB of board items (strokes as `q`, see"
             " `class_snapshot_piece`) in `state.board.pages[].items` and"
             " a `cursor`: ask `class_snapshot_piece` with it until it is null. Without it the"
-            " state comes whole (strokes as `pts`), and a board of more than 40,000 stored"
+            " state comes whole (strokes as `pts`), and a board of more than 10,000 stored"
             " points is refused with PAYLOAD_TOO_LARGE."
         ),
     )
@@ -168,7 +170,7 @@ EVENTS: tuple[EventSpec, ...] = (
         ClassSnapshotPiece,
         ALL_ROLES,
         (ClassSnapshotPiece.__doc__ or "")
-        + " About 256 KB of JSON each. A stroke's points come as `q`, not `pts`: integers"
+        + " About 64 KB of JSON each. A stroke's points come as `q`, not `pts`: integers"
         " x*10, y*10, pressure*1000, t ms, each after the first point's four the difference"
         " from the same value of the point before.",
         ClassSnapshotPieceAck,

@@ -26,6 +26,7 @@ MAX_RESUME_PAGE = 5000
 # loop (~37 ms a MB): at 256 KB, sixty requests from one student delayed the ink to others
 # by 50-190 ms; at 64 KB by 5-15 ms.
 RESUME_PAGE_BYTES = 1024 * 1024
+RESUME_CHUNK = 1000  # events read from the store at a time for one page
 SNAPSHOT_PIECE_BYTES = 64 * 1024
 # A snapshot asked for whole (without ``paged``) is refused past this many stored points
 # (~260 KB of JSON, like a piece): bigger, it overflows slow readers and stalls the loop.
@@ -153,7 +154,7 @@ EVENTS: tuple[EventSpec, ...] = (
         ALL_ROLES,
         (LogResume.__doc__ or "") + " A page stops at `limit` events or about 1 MB of JSON.",
         LogResumeAck,
-        rate="read",
+        rate="resume",
         example={"after_seq": 0, "limit": 100},
     ),
     EventSpec(

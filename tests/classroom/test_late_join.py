@@ -87,8 +87,9 @@ async def draw_while(peer: Peer, stop: asyncio.Event, *, interval: float = 0.02)
     """The teacher keeps drawing (a batch every ``interval``) until ``stop``; returns batches."""
     batches = 0
     number = 0
+    prefix = f"live-{time.monotonic_ns()}"  # new ids each call: a reused id is a retry
     while not stop.is_set():
-        pen = Pen(peer, f"live-{number}", number=number)
+        pen = Pen(peer, f"{prefix}-{number}", number=number)
         await pen.start(2)
         for _ in range(20):
             if stop.is_set():

@@ -150,6 +150,13 @@ def markdown() -> str:
         "it has applied and after a reconnect sends `log_resume {after_seq}` (paged; repeat "
         "while `more`).",
         "",
+        "A joining client sends `class_snapshot {paged: true}`: the ack holds the small state and "
+        "the first ~64 KB of board items, and a `cursor`; it asks `class_snapshot_piece "
+        "{cursor}` with each new cursor until it is null, appending each piece's items to their "
+        "pages, then applies the live events after the snapshot's `seq`. Every piece is of the "
+        "same `seq`, and only one is ever on its way, so a slow link is never taken for a client "
+        "that stopped reading.",
+        "",
         "## Client → server events",
         "",
         "| event | roles | rate bucket | payload | summary |",

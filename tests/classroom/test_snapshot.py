@@ -147,6 +147,9 @@ def test_the_stored_points_read_back_as_the_log_has_them() -> None:
     assert isinstance(stroke, board.Stroke)
     assert stroke.pts[12:] == event.data["pts"]
     assert undelta(board.delta_points(stroke.q, stroke.length)) == stroke.pts
+    # Coding the points for a piece leaves the array free to grow (no numpy view is kept).
+    c.do(TEACHER, extend("k1", 8, 4))
+    assert stroke.length == 12
 
 
 def test_snapshot_pins_are_one_per_connection_and_short_lived() -> None:

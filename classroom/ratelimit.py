@@ -23,10 +23,10 @@ RATES: dict[str, Rate] = {
     # about 4 MB/s, more than a tablet's link carries.
     "piece": Rate(per_s=60, burst=120),
     # log_resume pages (up to 5,000 events or ~1 MB, ~100 ms of loop time each, in short
-    # steps): 100 at once resume a 200,000-event lesson (40 pages) in ~6-7 s on a loaded
+    # steps): 50 at once resume a 200,000-event lesson (40 pages) in ~6-7 s on a loaded
     # 2-core box (the "read" bucket's 5/s made it at least 16 s); after that 4/s, at most
     # ~40% of a core for one client.
-    "resume": Rate(per_s=4, burst=100),
+    "resume": Rate(per_s=4, burst=50),
     "board": Rate(per_s=60, burst=120),
     "vote": Rate(per_s=5, burst=10),
     # Camera snapshots go out only when the board changed; keyframes arrive in bursts after an

@@ -1,12 +1,14 @@
 """Benchmark: N students join one class at once; resume of a 10,000-event log; idle memory.
 
-Run: .venv/bin/python bench/join.py [--students 500] [--events 10000]
+Run: .venv/bin/python bench/join.py [--students 500] [--events 10000] [--resume-only]
+     [--resume-page 5000]
 Prints progress on stderr and one JSON object on the last stdout line.
 
 * join p50/p99: POST /api/join, Socket.IO connect with the token, first ``class_snapshot`` ack:
   what a student waits for between tapping "Join" and seeing the board.
 * resume: a client asks ``log_resume`` from seq 0 and pages to the head of a 10,000-event log
-  (cold: the class is not loaded yet; warm: loaded, served from the in-memory tail).
+  (cold: the class is not loaded yet; warm: loaded, served from the in-memory tail), with
+  ``--resume-page`` events a page (the web client asks for 5,000), under the read rate limit.
 * memory: server RSS growth per connected idle student.
 * baseline: a bare python-socketio server (no auth, no log, no store) on the same machine with
   the same clients: connect + one ack, and its RSS growth per connection.
@@ -79,7 +81,11 @@ async def _join_many(
                 await client.connect(
                     url, auth={"token": body["token"]}, transports=["websocket"], wait_timeout=30
                 )
-                ack = await client.call("class_snapshot", timeout=30)
+                ack = await client.call("class_snapshot", {"paged": True}, timeout=30)
+                while ack.get("ok") and ack.get("cursor"):
+                    ack = await client.call(
+                        "class_snapshot_piece", {"cursor": ack["cursor"]}, timeout=30
+                    )
                 if not ack.get("ok"):
                     raise RuntimeError(f"snapshot failed: {ack}")
             clients.append(client)
@@ -285,7 +291,9 @@ async def seed_log(db: Path, class_id: str, events: int) -> None:
         await store.close()
 
 
-async def time_resume(url: str, teacher_token: str, class_id: str) -> tuple[float, int]:
+async def time_resume(
+    url: str, teacher_token: str, class_id: str, limit: int
+) -> tuple[float, int, int]:
     client = socketio.AsyncClient(reconnection=False)
     await client.connect(
         url,
@@ -295,14 +303,19 @@ async def time_resume(url: str, teacher_token: str, class_id: str) -> tuple[floa
     )
     try:
         began = time.perf_counter()
-        after, total = 0, 0
+        after, total, pages = 0, 0, 0
         while True:
-            page = await client.call("log_resume", {"after_seq": after, "limit": 2000}, timeout=60)
+            page = await client.call("log_resume", {"after_seq": after, "limit": limit}, timeout=60)
+            if not page["ok"]:
+                # RATE_LIMITED: wait as told, as the web client does.
+                await asyncio.sleep(page["error"].get("retry_after_s", 1.0))
+                continue
             total += len(page["events"])
+            pages += 1
             after = page["next_after_seq"]
             if not page["more"]:
                 break
-        return (time.perf_counter() - began) * 1000, total
+        return (time.perf_counter() - began) * 1000, total, pages
     finally:
         await client.disconnect()
 
@@ -311,6 +324,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=500)
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--resume-page", type=int, default=5000)
+    parser.add_argument("--resume-only", action="store_true", help="only the resume part")
     args = parser.parse_args()
     if args.students < CLIENT_PROCESSES or args.events < 1:
         parser.error("--students must be >= 2 and --events >= 1")
@@ -319,15 +334,18 @@ def main() -> None:
         data = Path(tmp)
         store_url = f"sqlite://{data / 'takhti.sqlite3'}"
         add_teacher(store_url, data, "bench", PASSWORD)
-        log("[1/4] starting the server")
-        proc, url = start_server(data)
-        try:
-            teacher_token, _class_id, code = asyncio.run(make_class(url))
-            log(f"[2/4] {args.students} students join at once")
-            latencies, errors, kb = run_joins(url, code, args.students, False, proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(30)
+        latencies: list[float] = []
+        errors, kb = 0, 0.0
+        if not args.resume_only:
+            log("[1/4] starting the server")
+            proc, url = start_server(data)
+            try:
+                teacher_token, _class_id, code = asyncio.run(make_class(url))
+                log(f"[2/4] {args.students} students join at once")
+                latencies, errors, kb = run_joins(url, code, args.students, False, proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait(30)
 
         log(f"[3/4] resume of a {args.events}-event log")
         _, class2, _ = (None, None, None)
@@ -340,13 +358,28 @@ def main() -> None:
         asyncio.run(seed_log(data / "takhti.sqlite3", class2, args.events))
         proc, url = start_server(data)
         try:
-            cold_ms, got = asyncio.run(time_resume(url, teacher_token, class2))
-            warm_ms, got_warm = asyncio.run(time_resume(url, teacher_token, class2))
+            page = args.resume_page
+            cold_ms, got, pages = asyncio.run(time_resume(url, teacher_token, class2, page))
+            warm_ms, got_warm, _ = asyncio.run(time_resume(url, teacher_token, class2, page))
         finally:
             proc.terminate()
             proc.wait(30)
         if got != args.events or got_warm != args.events:
             raise SystemExit(f"resume returned {got}/{got_warm} of {args.events} events")
+    if args.resume_only:
+        print(
+            json.dumps(
+                {
+                    "resume_events": args.events,
+                    "resume_page_limit": args.resume_page,
+                    "resume_pages": pages,
+                    "resume_cold_ms": round(cold_ms, 1),
+                    "resume_warm_ms": round(warm_ms, 1),
+                    "cpus": os.cpu_count(),
+                }
+            )
+        )
+        return
 
     log("[4/4] baseline: bare python-socketio server")
     bare, bare_url = start_bare()
@@ -364,6 +397,8 @@ def main() -> None:
         "join_p99_ms": pct(latencies, 0.99),
         "join_mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
         "resume_events": args.events,
+        "resume_page_limit": args.resume_page,
+        "resume_pages": pages,
         "resume_cold_ms": round(cold_ms, 1),
         "resume_warm_ms": round(warm_ms, 1),
         "idle_kb_per_student": round(kb, 1),

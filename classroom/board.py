@@ -24,9 +24,13 @@ Model
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import cycle
 from typing import Any, Literal
+
+import numpy as np
 
 from classroom.errors import (
     ClassroomError,
@@ -40,6 +44,8 @@ from classroom.log import Actor, Audience, Event, Proposed, Role
 from classroom.protocol.board import (
     BOARD_HEIGHT,
     BOARD_WIDTH,
+    MAX_BOARD_ITEMS,
+    MAX_BOARD_POINTS,
     MAX_ITEMS_PER_PAGE,
     MAX_PAGES,
     MAX_STROKE_POINTS,
@@ -96,9 +102,37 @@ class LimitExceeded(ClassroomError):
 # --- state ------------------------------------------------------------------------------------
 
 
+# A stored point is four integers: x and y in tenths of a unit, pressure in thousandths, t in ms
+# (the precision the log keeps). 16 bytes a point; a list of floats took ~130.
+_SCALES = (10, 10, 1000, 1)
+
+
+def quantise(flat: Sequence[float]) -> array[int]:
+    """Return rounded flat points ``[x, y, pressure, t, ...]`` in their stored integer form."""
+    return array("i", [round(v * s) for v, s in zip(flat, cycle(_SCALES), strict=False)])
+
+
+def unquantise(q: Sequence[int]) -> list[float]:
+    """Return stored points as flat floats ``[x, y, pressure, t, ...]`` (the log's form)."""
+    return [v / s for v, s in zip(q, cycle(_SCALES), strict=False)]
+
+
+def delta_points(q: array[int], n: int) -> list[int]:
+    """Return the first ``n`` stored points delta-coded: the first point as stored, then each
+    value minus the same value of the point before (the compact wire form ``q``)."""
+    if n <= 0:
+        return []
+    # A copy: a numpy view would keep the array from growing while it lives.
+    values = np.frombuffer(q, dtype=np.int32, count=n * 4).astype(np.int64)
+    deltas = values.copy()
+    deltas[4:] -= values[:-4]
+    coded: list[int] = deltas.tolist()
+    return coded
+
+
 @dataclass(slots=True)
 class Stroke:
-    """A freehand stroke; ``pts`` is flat ``[x, y, pressure, t, ...]`` (x, y 0.1; p 0.001; t ms)."""
+    """A freehand stroke; ``q`` holds its points quantised (see :func:`quantise`)."""
 
     id: str
     page: str
@@ -107,14 +141,19 @@ class Stroke:
     tool: str
     color: str
     width: float
-    pts: list[float]
+    q: array[int]
     done: bool = False
     hidden_by: set[str] = field(default_factory=set)
 
     @property
     def length(self) -> int:
         """The number of points."""
-        return len(self.pts) // 4
+        return len(self.q) // 4
+
+    @property
+    def pts(self) -> list[float]:
+        """The points as flat floats ``[x, y, pressure, t, ...]`` (x, y 0.1; p 0.001; t ms)."""
+        return unquantise(self.q)
 
 
 @dataclass(slots=True)
@@ -209,6 +248,7 @@ class BoardState:
     redo: dict[AuthorKey, list[str]] = field(default_factory=dict)
     drawing: DrawingRights = field(default_factory=DrawingRights)
     seq: int = 0
+    points: int = 0  # stroke points stored on every page, hidden ones included
 
 
 def new_board() -> BoardState:
@@ -249,9 +289,19 @@ def _page(state: BoardState, page_id: str) -> Page:
     return page
 
 
-def _require_room(page: Page) -> None:
+def _require_room(state: BoardState, page: Page, points: int = 0) -> None:
     if len(page.items) >= MAX_ITEMS_PER_PAGE:
         raise LimitExceeded(f"a page holds at most {MAX_ITEMS_PER_PAGE} items; add a page")
+    if len(state.items) >= MAX_BOARD_ITEMS:
+        raise LimitExceeded(f"the board holds at most {MAX_BOARD_ITEMS} items; delete a page")
+    _require_points(state, points)
+
+
+def _require_points(state: BoardState, points: int) -> None:
+    if state.points + points > MAX_BOARD_POINTS:
+        raise PayloadTooLarge(
+            f"the board holds at most {MAX_BOARD_POINTS} stroke points; delete a page"
+        )
 
 
 def _new_ink_audience(state: BoardState, actor: Actor) -> Audience:
@@ -303,7 +353,7 @@ def propose_stroke_start(state: BoardState, actor: Actor, payload: StrokeStart) 
     if not _check_fresh_id(state, payload.stroke_id, actor, "stroke_id"):
         return []
     page = _page(state, payload.page_id)
-    _require_room(page)
+    _require_room(state, page, len(payload.points))
     data = {
         "id": payload.stroke_id,
         "page": page.id,
@@ -336,7 +386,7 @@ def propose_stroke_extend(state: BoardState, actor: Actor, payload: StrokeExtend
         )
     pts = _flat_points(payload.points)
     overlap = min(have - offset, len(payload.points)) * 4
-    if overlap and stroke.pts[offset * 4 : offset * 4 + overlap] != pts[:overlap]:
+    if overlap and stroke.q[offset * 4 : offset * 4 + overlap] != quantise(pts[:overlap]):
         raise Conflict(f"batch at {offset} differs from the points already stored", field="points")
     if overlap:
         pts = pts[overlap:]
@@ -346,7 +396,8 @@ def propose_stroke_extend(state: BoardState, actor: Actor, payload: StrokeExtend
         raise Conflict(f"stroke {stroke.id!r} has ended", field="stroke_id")
     if have + len(pts) // 4 > MAX_STROKE_POINTS:
         raise PayloadTooLarge(f"a stroke holds at most {MAX_STROKE_POINTS} points")
-    if stroke.pts and pts[3] < stroke.pts[-1]:
+    _require_points(state, len(pts) // 4)
+    if stroke.q and round(pts[3]) < stroke.q[-1]:
         raise InvalidPayload("point times must not decrease", field="points")
     data = {"id": stroke.id, "offset": have, "pts": pts}
     return [Proposed("stroke_extended", data, stroke.audience)]
@@ -374,7 +425,7 @@ def propose_shape_add(state: BoardState, actor: Actor, payload: ShapeAdd) -> lis
     if not _check_fresh_id(state, payload.shape_id, actor, "shape_id"):
         return []
     page = _page(state, payload.page_id)
-    _require_room(page)
+    _require_room(state, page)
     (x1, y1), (x2, y2) = payload.start, payload.end
     data = {
         "id": payload.shape_id,
@@ -393,7 +444,7 @@ def propose_text_add(state: BoardState, actor: Actor, payload: TextAdd) -> list[
     if not _check_fresh_id(state, payload.text_id, actor, "text_id"):
         return []
     page = _page(state, payload.page_id)
-    _require_room(page)
+    _require_room(state, page)
     text = unicodedata.normalize("NFC", payload.text)
     data = {
         "id": payload.text_id,
@@ -612,19 +663,25 @@ def _forget_op(state: BoardState, op: Op | None) -> None:
             page.items.pop(item.id, None)
         # The op stays as a tombstone so a late retry of the add stays a no-op.
         del state.items[item.id]
+        if isinstance(item, Stroke):
+            state.points -= item.length
 
 
 def _add_item(state: BoardState, event: Event, item: Item) -> None:
     page = state.pages.get(item.page)
+    points = item.length if isinstance(item, Stroke) else 0
     if (
         page is None
         or item.id in state.ops
         or len(page.items) >= MAX_ITEMS_PER_PAGE
+        or len(state.items) >= MAX_BOARD_ITEMS
+        or state.points + points > MAX_BOARD_POINTS
         or not state.drawing.may_draw(event.actor)
     ):
         return
     page.items[item.id] = item
     state.items[item.id] = item
+    state.points += points
     _push_op(state, Op(item.id, item.author, item.page, "add", (item.id,), event.audience))
 
 
@@ -638,7 +695,7 @@ def _apply_stroke_started(state: BoardState, event: Event) -> None:
         d["tool"],
         d["color"],
         float(d["width"]),
-        list(d["pts"]),
+        quantise(d["pts"]),
     )
     _add_item(state, event, stroke)
 
@@ -659,9 +716,11 @@ def _apply_stroke_extended(state: BoardState, event: Event) -> None:
         return
     pts: list[float] = d["pts"]
     skip = (have - offset) * 4  # points already stored by a concurrent duplicate
-    room = (MAX_STROKE_POINTS - have) * 4
+    room = min(MAX_STROKE_POINTS - have, MAX_BOARD_POINTS - state.points) * 4
     if skip < len(pts) and room > 0:
-        stroke.pts.extend(pts[skip : skip + room])
+        added = quantise(pts[skip : skip + room])
+        stroke.q.extend(added)
+        state.points += len(added) // 4
 
 
 def _apply_stroke_ended(state: BoardState, event: Event) -> None:
@@ -788,8 +847,10 @@ def _apply_page_deleted(state: BoardState, event: Event) -> None:
     del state.pages[page_id]
     if state.current == page_id:
         state.current = state.order[min(index, len(state.order) - 1)]
-    for item_id in page.items:
+    for item_id, item in page.items.items():
         state.items.pop(item_id, None)
+        if isinstance(item, Stroke):
+            state.points -= item.length
     gone = {op_id for op_id, op in state.ops.items() if op.page == page_id}
     for op_id in gone:
         del state.ops[op_id]
@@ -880,9 +941,7 @@ def apply(state: BoardState, event: Event) -> None:
 # --- snapshot ---------------------------------------------------------------------------------
 
 
-def item_to_wire(item: Item) -> dict[str, Any]:
-    """Return the JSON form of an item (as in a snapshot)."""
-    by = {"role": item.author[0], "id": item.author[1]}
+def _item_body(item: Item, done: bool) -> dict[str, Any]:
     body: dict[str, Any]
     if isinstance(item, Stroke):
         body = {
@@ -891,8 +950,7 @@ def item_to_wire(item: Item) -> dict[str, Any]:
             "tool": item.tool,
             "color": item.color,
             "width": item.width,
-            "pts": list(item.pts),
-            "done": item.done,
+            "done": done,
         }
     elif isinstance(item, Shape):
         body = {
@@ -914,9 +972,18 @@ def item_to_wire(item: Item) -> dict[str, Any]:
             "color": item.color,
             "dir": item.dir,
         }
-    body["by"] = by
+    body["by"] = {"role": item.author[0], "id": item.author[1]}
     if item.audience != "all":
         body["aud"] = item.audience
+    return body
+
+
+def item_to_wire(item: Item) -> dict[str, Any]:
+    """Return the JSON form of an item as in a whole snapshot (stroke points as ``pts`` floats)."""
+    done = isinstance(item, Stroke) and item.done
+    body = _item_body(item, done)
+    if isinstance(item, Stroke):
+        body["pts"] = item.pts
     if item.hidden_by:
         body["hidden_by"] = sorted(item.hidden_by)
     return body
@@ -945,21 +1012,27 @@ def visible_items(state: BoardState, page_id: str, viewer: Actor | None) -> list
     ]
 
 
-def snapshot(state: BoardState, viewer: Actor) -> dict[str, Any]:
-    """Return the JSON board a joining client starts from, filtered for ``viewer``.
+def _snapshot_items(state: BoardState, viewer: Actor) -> list[Item]:
+    """The items a snapshot for ``viewer`` holds, in page order then drawing order.
 
-    Hidden items are included (with ``hidden_by``) only while an undo or redo can restore them.
+    Hidden items are included only while an undo or redo can restore them.
     """
     live = _restorable_ops(state)
-    pages = []
-    for page_id in state.order:
-        page = state.pages[page_id]
-        items = [
-            item_to_wire(item)
-            for item in page.items.values()
-            if _visible(item, viewer) and item.hidden_by <= live
-        ]
-        pages.append({"id": page.id, "background": dict(page.background), "items": items})
+    return [
+        item
+        for page_id in state.order
+        for item in state.pages[page_id].items.values()
+        if _visible(item, viewer) and item.hidden_by <= live
+    ]
+
+
+def snapshot_head(state: BoardState, viewer: Actor) -> dict[str, Any]:
+    """Return the board a joining client starts from, filtered for ``viewer``, with every
+    page's ``items`` empty (they follow in pieces, or :func:`snapshot` fills them)."""
+    pages = [
+        {"id": page_id, "background": dict(state.pages[page_id].background), "items": []}
+        for page_id in state.order
+    ]
     rights = state.drawing
     drawing: dict[str, Any] = {"mode": rights.mode, "ink": rights.ink}
     if viewer.role == "teacher":
@@ -979,3 +1052,76 @@ def snapshot(state: BoardState, viewer: Actor) -> dict[str, Any]:
         "undo": {"next": undo[-1] if undo else None, "depth": len(undo)},
         "redo": {"next": redo[-1] if redo else None, "depth": len(redo)},
     }
+
+
+def snapshot(state: BoardState, viewer: Actor) -> dict[str, Any]:
+    """Return the JSON board a joining client starts from, filtered for ``viewer``, whole.
+
+    Hidden items are included (with ``hidden_by``) only while an undo or redo can restore them.
+    """
+    head = snapshot_head(state, viewer)
+    by_page = {page["id"]: page["items"] for page in head["pages"]}
+    for item in _snapshot_items(state, viewer):
+        by_page[item.page].append(item_to_wire(item))
+    return head
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPin:
+    """The items of a board snapshot as they were at one seq, to be sent in pieces.
+
+    It holds references, not copies, so taking one costs a list of the visible items: after the
+    pin an item changes only by growing (a stroke's points, its end) or by its hidden set, so
+    the pin keeps those as they were for the items where they can still change.
+    """
+
+    items: list[Item]
+    open_strokes: dict[str, int]  # strokes not ended at the pin: their point count then
+    hidden: dict[str, list[str]]  # items hidden at the pin: by which ops
+
+    def wire(self, item: Item) -> dict[str, Any]:
+        """The compact JSON form of an item as pinned: a stroke's points as ``q``."""
+        if isinstance(item, Stroke):
+            n = self.open_strokes.get(item.id)
+            body = _item_body(item, done=n is None and item.done)
+            body["q"] = delta_points(item.q, item.length if n is None else n)
+        else:
+            body = _item_body(item, done=False)
+        hidden = self.hidden.get(item.id)
+        if hidden:
+            body["hidden_by"] = hidden
+        return body
+
+
+def pin(state: BoardState, viewer: Actor) -> BoardPin:
+    """Pin the items of ``viewer``'s snapshot of the board at its current seq."""
+    items = _snapshot_items(state, viewer)
+    open_strokes = {
+        item.id: item.length for item in items if isinstance(item, Stroke) and not item.done
+    }
+    hidden = {item.id: sorted(item.hidden_by) for item in items if item.hidden_by}
+    return BoardPin(items, open_strokes, hidden)
+
+
+# Estimated JSON bytes of a pinned item: its fields, plus ~4 bytes a delta-coded value.
+_ITEM_BYTES = 160
+_VALUE_BYTES = 4
+
+
+def pin_piece(board_pin: BoardPin, start: int, max_bytes: int) -> tuple[list[dict[str, Any]], int]:
+    """Return the pinned items from index ``start`` on, about ``max_bytes`` of JSON of them (at
+    least one), grouped by page as ``[{"id": page_id, "items": [...]}]``, and the next index."""
+    pages: list[dict[str, Any]] = []
+    items = board_pin.items
+    size = 0
+    index = start
+    while index < len(items) and (index == start or size < max_bytes):
+        item = items[index]
+        body = board_pin.wire(item)
+        size += _ITEM_BYTES + _VALUE_BYTES * len(body.get("q", ())) + len(body.get("text", ""))
+        if pages and pages[-1]["id"] == item.page:
+            pages[-1]["items"].append(body)
+        else:
+            pages.append({"id": item.page, "items": [body]})
+        index += 1
+    return pages, index

@@ -65,6 +65,11 @@ class ClassRuntime:
         # that happens one event at a time in seq order whichever of the two gets there first.
         self._applying = asyncio.Lock()
         self.local_clients = 0
+        # Paged snapshots being fetched by this process's clients (class_snapshot_piece).
+        self.pins = lesson.SnapshotPins()
+        # Snapshot pieces and resume pages (each a few ms of JSON) take turns, one a loop
+        # iteration, so a burst of them from one student cannot run back to back.
+        self.read_turn = asyncio.Lock()
         self._unload_handle: asyncio.TimerHandle | None = None
         # The keyed first event of every request but ink batches, by (role, author, key): a
         # retry is answered from here without a store read. Ink batches (most of the log) are

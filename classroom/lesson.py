@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,3 +70,74 @@ def snapshot(state: ClassState, viewer: Actor) -> dict[str, Any]:
     return {
         feature.name: feature.snapshot(state.parts[feature.name], viewer) for feature in FEATURES
     }
+
+
+def pinned_snapshot(state: ClassState, viewer: Actor) -> tuple[dict[str, Any], board.BoardPin]:
+    """The state a joining client starts from, with the board's items left out of it and pinned
+    instead, to be sent in pieces (:func:`classroom.board.pin_piece`)."""
+    parts = {
+        feature.name: feature.snapshot(state.parts[feature.name], viewer)
+        for feature in FEATURES
+        if feature.name != "board"
+    }
+    board_state: board.BoardState = state.parts["board"]
+    parts["board"] = board.snapshot_head(board_state, viewer)
+    return parts, board.pin(board_state, viewer)
+
+
+@dataclass
+class PinnedSnapshot:
+    """A snapshot being sent in pieces: the board items of one viewer at one seq."""
+
+    token: str
+    seq: int
+    board: board.BoardPin
+    expires: float
+
+    def cursor(self, index: int) -> str | None:
+        """The cursor that asks for the piece from item ``index`` on (None: nothing is left)."""
+        return None if index >= len(self.board.items) else f"{self.token}.{index}"
+
+
+class SnapshotPins:
+    """The snapshots being sent in pieces in one class: one per connection, for a short while.
+
+    A pin holds only references to the board's items (8 bytes an item), and there are at most
+    ``max_pins``: a connection's new snapshot replaces its old one, the oldest goes first.
+    """
+
+    def __init__(self, *, ttl_s: float = 30.0, max_pins: int = 64) -> None:
+        self.ttl_s = ttl_s
+        self.max_pins = max_pins
+        self._pins: OrderedDict[str, PinnedSnapshot] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._pins)
+
+    def start(self, owner: str, seq: int, board_pin: board.BoardPin, now: float) -> PinnedSnapshot:
+        """Keep ``owner``'s new pin (its previous one, if any, is dropped)."""
+        self._expire(now)
+        self._pins.pop(owner, None)
+        pinned = PinnedSnapshot(secrets.token_urlsafe(9), seq, board_pin, now + self.ttl_s)
+        self._pins[owner] = pinned
+        while len(self._pins) > self.max_pins:
+            self._pins.popitem(last=False)
+        return pinned
+
+    def get(self, owner: str, token: str, now: float) -> PinnedSnapshot | None:
+        """``owner``'s pin named ``token`` if it is still kept (its time starts again)."""
+        self._expire(now)
+        pinned = self._pins.get(owner)
+        if pinned is None or not secrets.compare_digest(pinned.token, token):
+            return None
+        pinned.expires = now + self.ttl_s
+        self._pins.move_to_end(owner)
+        return pinned
+
+    def drop(self, owner: str) -> None:
+        """Forget ``owner``'s pin (its last piece was sent, or it left)."""
+        self._pins.pop(owner, None)
+
+    def _expire(self, now: float) -> None:
+        for owner in [o for o, pinned in self._pins.items() if pinned.expires <= now]:
+            del self._pins[owner]

@@ -401,6 +401,13 @@ def _connecting() -> list[str]:
         "A client starts from `class_snapshot` (the state at `seq`, see "
         "[The snapshot](#the-snapshot)) and applies every event with a larger seq.",
         "",
+        "A joining client sends `class_snapshot {paged: true}`: the ack holds the small state and "
+        "the first ~64 KB of board items, and a `cursor`; it asks `class_snapshot_piece "
+        "{cursor}` with each new cursor until it is null, appending each piece's items to their "
+        "pages, then applies the live events after the snapshot's `seq`. Every piece is of the "
+        "same `seq`, and only one is ever on its way, so a slow link is never taken for a client "
+        "that stopped reading.",
+        "",
     ]
 
 

@@ -19,6 +19,15 @@ class Rate:
 RATES: dict[str, Rate] = {
     "default": Rate(per_s=10, burst=30),
     "read": Rate(per_s=5, burst=20),
+    # The further pieces of a paged snapshot (~64 KB of JSON each, built from a pin made by a
+    # "read" class_snapshot; ~3 ms of loop time each): 120 at once is a 7.7 MB board, 60/s
+    # about 4 MB/s, more than a tablet's link carries.
+    "piece": Rate(per_s=60, burst=120),
+    # log_resume pages (up to 5,000 events or ~1 MB, ~100 ms of loop time each, in short
+    # steps): 50 at once resume a 200,000-event lesson (40 pages) in ~6-7 s on a loaded
+    # 2-core box (the "read" bucket's 5/s made it at least 16 s); after that 4/s, at most
+    # ~40% of a core for one client.
+    "resume": Rate(per_s=4, burst=50),
     "board": Rate(per_s=60, burst=120),
     "vote": Rate(per_s=5, burst=10),
     # Camera snapshots go out only when the board changed; keyframes arrive in bursts after an

@@ -113,6 +113,8 @@ def page_for_render(state: BoardState, page_id: str, viewer: Actor | None) -> Bo
     for item in visible_items(state, page_id, viewer):
         if isinstance(item, Text):
             items[item.id] = dataclasses.replace(item, hidden_by=set())
+        elif isinstance(item, Stroke):
+            items[item.id] = dataclasses.replace(item, q=copy.copy(item.q), hidden_by=set())
         else:
             items[item.id] = dataclasses.replace(item, pts=copy.copy(item.pts), hidden_by=set())
     frozen = Page(page.id, copy.deepcopy(page.background), items)

@@ -34,6 +34,11 @@ MAX_STROKE_POINTS: Final = 10_000
 MAX_STROKE_MS: Final = 3_600_000
 MAX_PAGES: Final = 100
 MAX_ITEMS_PER_PAGE: Final = 5_000
+# What one class's board may hold in all (hidden items kept for undo included): the limits above
+# alone allowed ~7.8 GB of points on one page. A point is stored in 16 bytes, so this is ~32 MB,
+# and a joining client's snapshot of a full board is ~20-25 MB of JSON (about 11 bytes a point).
+MAX_BOARD_POINTS: Final = 2_000_000
+MAX_BOARD_ITEMS: Final = 50_000
 MAX_TEXT_CHARS: Final = 500
 MAX_TEXT_LINES: Final = 20
 MAX_ERASE_IDS: Final = 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from classroom.protocol.common import (
     ALL_ROLES,
@@ -20,7 +20,20 @@ from classroom.protocol.common import (
 )
 from classroom.protocol.snapshot import ClassSnapshotAck
 
-MAX_RESUME_PAGE = 2000
+MAX_RESUME_PAGE = 5000
+# A resume page or a snapshot piece stops at about this much JSON, so a client that reads
+# slowly has at most one of them unsent at a time: well inside the server's 4 MB slow-reader
+# limit, with the live ink on top. A piece is small because its JSON is encoded on the event
+# loop (~37 ms a MB): at 256 KB, sixty requests from one student delayed the ink to others
+# by 50-190 ms; at 64 KB by 5-15 ms.
+RESUME_PAGE_BYTES = 1024 * 1024
+RESUME_CHUNK = 1000  # events read from the store at a time for one page
+SNAPSHOT_PIECE_BYTES = 64 * 1024
+# A snapshot asked for whole (without ``paged``) is refused past this many stored points
+# (~260 KB of JSON, like a piece): bigger, it overflows slow readers and stalls the loop.
+WHOLE_SNAPSHOT_POINTS = 10_000
+
+Cursor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}\.[0-9]{1,9}$")]
 
 
 class LogResume(Payload):
@@ -39,6 +52,31 @@ class LogResumeAck(BaseModel):
 
 class ClassSnapshot(Payload):
     """Ask for the live state of the class (a late joiner's starting point)."""
+
+    paged: bool = Field(
+        default=False,
+        description=(
+            "The ack carries the first ~64 KB of board items (strokes as `q`, see"
+            " `class_snapshot_piece`) in `state.board.pages[].items` and"
+            " a `cursor`: ask `class_snapshot_piece` with it until it is null. Without it the"
+            " state comes whole (strokes as `pts`), and a board of more than 10,000 stored"
+            " points is refused with PAYLOAD_TOO_LARGE."
+        ),
+    )
+
+
+class ClassSnapshotPiece(Payload):
+    """Ask for the next piece of a paged snapshot's board items, as they were at its seq."""
+
+    cursor: Cursor
+
+
+class ClassSnapshotPieceAck(BaseModel):
+    seq: int = Field(description="The seq of the snapshot these items belong to.")
+    pages: list[dict[str, Any]] = Field(
+        description="`[{id, items}]`: append each page's items to that page, in order."
+    )
+    cursor: str | None = Field(description="Ask again with it; null when every piece was sent.")
 
 
 class ClockSync(Payload):
@@ -116,9 +154,9 @@ EVENTS: tuple[EventSpec, ...] = (
         "log_resume",
         LogResume,
         ALL_ROLES,
-        LogResume.__doc__ or "",
+        (LogResume.__doc__ or "") + " A page stops at `limit` events or about 1 MB of JSON.",
         LogResumeAck,
-        rate="read",
+        rate="resume",
         example={"after_seq": 0, "limit": 100},
         writes=False,
     ),
@@ -126,9 +164,23 @@ EVENTS: tuple[EventSpec, ...] = (
         "class_snapshot",
         ClassSnapshot,
         ALL_ROLES,
-        ClassSnapshot.__doc__ or "",
+        (ClassSnapshot.__doc__ or "") + " With `paged`, the board items come in pieces.",
         ClassSnapshotAck,
         rate="read",
+        writes=False,
+        example={"paged": True},
+    ),
+    EventSpec(
+        "class_snapshot_piece",
+        ClassSnapshotPiece,
+        ALL_ROLES,
+        (ClassSnapshotPiece.__doc__ or "")
+        + " About 64 KB of JSON each. A stroke's points come as `q`, not `pts`: integers"
+        " x*10, y*10, pressure*1000, t ms, each after the first point's four the difference"
+        " from the same value of the point before.",
+        ClassSnapshotPieceAck,
+        rate="piece",
+        example={"cursor": "dGhlLXBpbi0x.120"},
         writes=False,
     ),
     EventSpec(

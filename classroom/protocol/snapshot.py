@@ -38,7 +38,8 @@ class SnapshotPage(_Shape):
         "done, by}` with `pts` flat `[x, y, pressure, t, x, y, ...]`; shape `{id, type: "
         "'shape', kind, pts: [x1, y1, x2, y2], color, width, by}`; text `{id, type: 'text', "
         "text, x, y, size, color, dir, by}`. An item hidden by an undoable erase carries "
-        "`hidden_by` (op ids)."
+        "`hidden_by` (op ids). In a paged snapshot (and its pieces) a stroke carries `q` "
+        "instead of `pts`: see `class_snapshot_piece`."
     )
 
 
@@ -117,6 +118,9 @@ class ClassSnapshotAck(_Shape):
     class_id: str
     protocol_version: int = Field(description="The server's PROTOCOL_VERSION.")
     server_time_ms: int
+    cursor: str | None = Field(
+        default=None, description="With `paged`: ask `class_snapshot_piece` with it (null: done)."
+    )
 
 
 class PollTally(_Shape):

@@ -35,6 +35,7 @@ from tests.conftest import Running
 EXPECTED_ROLES: dict[str, set[str]] = {
     "log_resume": {"teacher", "student", "board"},
     "class_snapshot": {"teacher", "student", "board"},
+    "class_snapshot_piece": {"teacher", "student", "board"},
     "clock_sync": {"teacher", "student", "board"},
     "roster_get": {"teacher"},
     "hand_raise": {"student"},

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import freehand from "../src/board/freehand-options.json";
-import { BoardModel } from "../src/board/model";
+import { BoardModel, decodePoints } from "../src/board/model";
 import { hits } from "../src/board/hit";
 import type { WireEvent } from "../src/net/types";
 
@@ -35,6 +35,23 @@ function board(): BoardModel {
 }
 
 describe("BoardModel", () => {
+  it("loads a paged snapshot's compact points (q) as the log's floats", () => {
+    expect(decodePoints([12345, 6789, 512, 0, 3, -2, 0, 16, -1, 0, 8, 17])).toEqual([
+      1234.5, 678.9, 0.512, 0, 1234.8, 678.7, 0.512, 16, 1234.7, 678.7, 0.52, 33,
+    ]);
+    const m = new BoardModel({ role: "student", id: "s1" });
+    const stroke = { id: "k1", type: "stroke", tool: "pen", color: "#000000", width: 4, done: true, by: teacher };
+    m.load({
+      pages: [{ id: "page-1", background: { kind: "blank" }, items: [{ ...stroke, q: [100, 200, 500, 0, 5, 5, 0, 8] }] }],
+      order: ["page-1"],
+      current: "page-1",
+      drawing: { mode: "none", ink: "class", may_draw: false },
+    });
+    const k1 = m.items.get("k1")!;
+    expect(k1.type === "stroke" && k1.pts).toEqual([10, 20, 0.5, 0, 10.5, 20.5, 0.5, 8]);
+    expect("q" in k1).toBe(false);
+  });
+
   it("folds strokes, erase and undo/redo like the server", () => {
     const m = board();
     m.apply(e(1, "stroke_started", { id: "k1", page: "page-1", tool: "pen", color: "#000000", width: 4, pts: [0, 0, 0.5, 0] }));

@@ -7,6 +7,28 @@ import type { Actor, WireEvent } from "../net/types";
 
 export { BOARD_HEIGHT, BOARD_WIDTH };
 
+/**
+ * A snapshot piece's stroke points (``q``: integers x*10, y*10, pressure*1000, t ms; the first
+ * point's four as they are, then each value's difference from the point before) as flat
+ * ``[x, y, pressure, t, ...]``, the log's form.
+ */
+export function decodePoints(q: number[]): number[] {
+  const pts: number[] = [];
+  let x = 0;
+  let y = 0;
+  let p = 0;
+  let t = 0;
+  for (let i = 0; i + 3 < q.length; i += 4) {
+    x += q[i] as number;
+    y += q[i + 1] as number;
+    p += q[i + 2] as number;
+    t += q[i + 3] as number;
+    pts.push(x / 10, y / 10, p / 1000, t);
+  }
+  return pts;
+}
+
+
 export interface Background {
   kind: "blank" | "ruled" | "grid" | "image";
   image?: string | null;
@@ -76,8 +98,9 @@ export class BoardModel {
       const page: Page = { id: raw.id, background: raw.background, items: new Map() };
       this.pages.set(page.id, page);
       for (const rawItem of raw.items as any[]) {
-        const item = { ...rawItem, page: page.id, hidden: new Set<string>(rawItem.hidden_by ?? []) } as BoardItem;
-        if (item.type === "stroke") item.pts = [...item.pts];
+        const { q, ...fields } = rawItem;
+        const item = { ...fields, page: page.id, hidden: new Set<string>(rawItem.hidden_by ?? []) } as BoardItem;
+        if (item.type === "stroke") item.pts = q !== undefined ? decodePoints(q) : [...item.pts];
         page.items.set(item.id, item);
         this.items.set(item.id, item);
       }

@@ -33,6 +33,7 @@ export interface ConnectionOptions {
 }
 
 const ACK_TIMEOUT_MS = 8000;
+const RESUME_PAGE = 5000;
 /** Refusals a reconnect cannot fix. */
 // CLASS_ENDED: the teacher ended the class, which ends its student and board tokens.
 const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD", "OUTDATED_CLIENT", "CLASS_ENDED"]);
@@ -128,11 +129,10 @@ export class Connection {
     try {
       if (!this.hasSnapshot) {
         this.follower.beginResume();
-        const ack = await this.request("class_snapshot", {});
-        if (!ack.ok) throw new Error(ack.error.message);
+        const snapshot = await this.fetchSnapshot();
         this.hasSnapshot = true;
-        this.options.onSnapshot(ack as unknown as Snapshot);
-        this.follower.snapshot((ack as unknown as Snapshot).seq);
+        this.options.onSnapshot(snapshot);
+        this.follower.snapshot(snapshot.seq);
       } else {
         await this.resume();
       }
@@ -144,6 +144,39 @@ export class Connection {
     this.options.onStatus("online");
     this.outbox.setOnline(true);
     void this.syncClock(5);
+  }
+
+  /**
+   * The snapshot, its board items fetched piece by piece (~64 KB each, all at the snapshot's
+   * seq): on a slow link only one piece is ever on its way, so the server never takes this
+   * client for one that stopped reading, and each answer comes well within the ack timeout.
+   */
+  private async fetchSnapshot(): Promise<Snapshot> {
+    const first = await this.answered("class_snapshot", { paged: true });
+    const snapshot = first as unknown as Snapshot & { cursor?: string | null };
+    const pages = new Map<string, unknown[]>(
+      (snapshot.state.board?.pages ?? []).map((page: { id: string; items: unknown[] }) => [page.id, page.items]),
+    );
+    let cursor = snapshot.cursor ?? null;
+    while (cursor !== null) {
+      const piece = await this.answered("class_snapshot_piece", { cursor });
+      for (const page of piece.pages as { id: string; items: unknown[] }[]) {
+        const items = pages.get(page.id);
+        if (items) for (const item of page.items) items.push(item);
+      }
+      cursor = (piece.cursor as string | null | undefined) ?? null;
+    }
+    return snapshot;
+  }
+
+  /** A read's answer, waiting out a RATE_LIMITED refusal; other refusals throw. */
+  private async answered(event: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    for (;;) {
+      const ack = await this.request(event, payload);
+      if (ack.ok) return ack;
+      if (ack.error.code !== "RATE_LIMITED") throw new Error(ack.error.message);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(100, (ack.error.retry_after_s ?? 1) * 1000)));
+    }
   }
 
   private resumeSoon(): void {
@@ -159,8 +192,8 @@ export class Connection {
     this.follower.beginResume();
     try {
       for (;;) {
-        const ack = await this.request("log_resume", { after_seq: this.follower.lastSeq });
-        if (!ack.ok) throw new Error(ack.error.message);
+        // Pages of up to 5,000 events (and ~1 MB): a 200,000-event lesson is 40 asks, not 200.
+        const ack = await this.answered("log_resume", { after_seq: this.follower.lastSeq, limit: RESUME_PAGE });
         const page = ack as unknown as { events: WireEvent[]; next_after_seq: number; more: boolean };
         this.follower.page(page.events, page.next_after_seq);
         if (!page.more) break;

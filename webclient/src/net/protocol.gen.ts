@@ -14,6 +14,8 @@ export const MAX_ACCEPTED_ANSWERS = 20;
 export const MAX_ACCEPTED_CHARS = 100;
 export const MAX_ANSWER_CHARS = 200;
 export const MAX_BATCH_POINTS = 64;
+export const MAX_BOARD_ITEMS = 50000;
+export const MAX_BOARD_POINTS = 2000000;
 export const MAX_CHOSEN_STUDENTS = 500;
 export const MAX_ERASE_IDS = 500;
 export const MAX_IMAGE_BYTES = 1500000;
@@ -29,7 +31,7 @@ export const MAX_POLL_OPTIONS = 10;
 export const MAX_QUESTIONS = 100;
 export const MAX_QUESTION_CHARS = 500;
 export const MAX_RATING_SCALE = 10;
-export const MAX_RESUME_PAGE = 2000;
+export const MAX_RESUME_PAGE = 5000;
 export const MAX_SHOWN_ANSWERS = 100;
 export const MAX_SIDE = 4096;
 export const MAX_STROKE_MS = 3600000;
@@ -61,6 +63,7 @@ export interface ClientEvents {
   camera_snapshot: { payload: CameraSnapshot; ack: CameraAck; roles: "board" };
   class_end: { payload: ClassEnd; ack: AppendAck; roles: "teacher" };
   class_snapshot: { payload: ClassSnapshot; ack: ClassSnapshotAck; roles: "board" | "student" | "teacher" };
+  class_snapshot_piece: { payload: ClassSnapshotPiece; ack: ClassSnapshotPieceAck; roles: "board" | "student" | "teacher" };
   clock_sync: { payload: ClockSync; ack: ClockSyncAck; roles: "board" | "student" | "teacher" };
   hand_lower: { payload: HandLower; ack: AppendAck; roles: "teacher" };
   hand_raise: { payload: HandRaise; ack: AppendAck; roles: "student" };
@@ -89,7 +92,7 @@ export interface ClientEvents {
   stroke_start: { payload: StrokeStart; ack: AppendAck; roles: "student" | "teacher" };
 }
 export type ClientEventName = keyof ClientEvents;
-export const CLIENT_EVENTS: readonly ClientEventName[] = ["board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "clock_sync", "hand_lower", "hand_raise", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
+export const CLIENT_EVENTS: readonly ClientEventName[] = ["board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "class_snapshot_piece", "clock_sync", "hand_lower", "hand_raise", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
 /** Writes keyed by a `client_id` the client makes once per request (a retry reuses it). */
 export const CLIENT_ID_EVENTS: readonly ClientEventName[] = ["board_allow_drawing", "board_redo", "board_revoke_drawing", "board_undo", "class_end", "hand_lower", "hand_raise", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start"];
 
@@ -244,7 +247,10 @@ export interface ClassEnd {
 }
 
 /** Ask for the live state of the class (a late joiner's starting point). */
-export type ClassSnapshot = Record<string, never>;
+export interface ClassSnapshot {
+  /** The ack carries the first ~64 KB of board items (strokes as `q`, see `class_snapshot_piece`) in `state.board.pages[].items` and a `cursor`: ask `class_snapshot_piece` with it until it is null. Without it the state comes whole (strokes as `pts`), and a board of more than 10,000 stored points is refused with PAYLOAD_TOO_LARGE. */
+  paged?: boolean;
+}
 
 export interface ClassSnapshotAck {
   /** The state includes every event up to and including this seq. */
@@ -256,6 +262,22 @@ export interface ClassSnapshotAck {
   /** The server's PROTOCOL_VERSION. */
   protocol_version: number;
   server_time_ms: number;
+  /** With `paged`: ask `class_snapshot_piece` with it (null: done). */
+  cursor?: string | null;
+}
+
+/** Ask for the next piece of a paged snapshot's board items, as they were at its seq. */
+export interface ClassSnapshotPiece {
+  cursor: string;
+}
+
+export interface ClassSnapshotPieceAck {
+  /** The seq of the snapshot these items belong to. */
+  seq: number;
+  /** `[{id, items}]`: append each page's items to that page, in order. */
+  pages: Record<string, unknown>[];
+  /** Ask again with it; null when every piece was sent. */
+  cursor: string | null;
 }
 
 /** Measure the clock offset: the ack carries the server time for this client time. */
@@ -716,7 +738,7 @@ export interface SnapshotPage {
   id: string;
   /** `{kind, image}` as in `page_add`. */
   background: Record<string, unknown>;
-  /** In drawing order. Stroke `{id, type: 'stroke', tool, color, width, pts, done, by}` with `pts` flat `[x, y, pressure, t, x, y, ...]`; shape `{id, type: 'shape', kind, pts: [x1, y1, x2, y2], color, width, by}`; text `{id, type: 'text', text, x, y, size, color, dir, by}`. An item hidden by an undoable erase carries `hidden_by` (op ids). */
+  /** In drawing order. Stroke `{id, type: 'stroke', tool, color, width, pts, done, by}` with `pts` flat `[x, y, pressure, t, x, y, ...]`; shape `{id, type: 'shape', kind, pts: [x1, y1, x2, y2], color, width, by}`; text `{id, type: 'text', text, x, y, size, color, dir, by}`. An item hidden by an undoable erase carries `hidden_by` (op ids). In a paged snapshot (and its pieces) a stroke carries `q` instead of `pts`: see `class_snapshot_piece`. */
   items: Record<string, unknown>[];
 }
 

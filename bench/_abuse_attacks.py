@@ -68,18 +68,27 @@ async def _serve(ctx: dict[str, Any], pipe: Connection) -> None:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def session(local_ip: str, *, limit: int = 8) -> aiohttp.ClientSession:
+def session(local_ip: str, *, limit: int = 8, timeout: float = 20.0) -> aiohttp.ClientSession:
     """An HTTP client whose connections come from ``local_ip`` (one tablet's address)."""
     connector = aiohttp.TCPConnector(local_addr=(local_ip, 0), limit=limit, force_close=False)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=20))
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 async def join(
-    url: str, code: str, name: str, local_ip: str, *, deadline_s: float = 20.0
+    url: str,
+    code: str,
+    name: str,
+    local_ip: str,
+    *,
+    deadline_s: float = 20.0,
+    timeout: float = 20.0,
 ) -> tuple[int, dict[str, Any]]:
-    """POST /api/join from ``local_ip``; waits out 429s (Retry-After) until ``deadline_s``."""
+    """POST /api/join from ``local_ip``; waits out 429s (Retry-After) until ``deadline_s``.
+
+    Status 0 means no answer within ``timeout`` (or the connection failed).
+    """
     until = time.monotonic() + deadline_s
-    async with session(local_ip) as http:
+    async with session(local_ip, timeout=timeout) as http:
         while True:
             try:
                 async with http.post(
@@ -508,8 +517,8 @@ async def join_guessing(
                     headers={"X-Forwarded-For": "127.0.0.1"},
                 ) as r:
                     await r.read()
-    victim_status, _ = await join(url, code, "Victim", victim_ip, deadline_s=0)
-    shared_status, _ = await join(url, code, "Classmate", attacker_ip, deadline_s=0)
+    victim_status, _ = await join(url, code, "Victim", victim_ip, deadline_s=0, timeout=10)
+    shared_status, _ = await join(url, code, "Classmate", attacker_ip, deadline_s=0, timeout=10)
     async with (
         session("127.0.0.1") as http,
         http.post(
@@ -603,7 +612,7 @@ async def late_joiner(ctx: dict[str, Any], seconds: float, extra: dict[str, Any]
         attempts.append(await _fetch_board(url, student, read_rate, deflate, timeout=60.0))
     ok = [a for a in attempts if a["result"] == "ok"]
     return {
-        "read_rate_mb_s": round(read_rate / 1e6, 2),
+        "read_rate_mb_s": round(read_rate / 2**20, 2),
         "attempts": attempts,
         "succeeded": len(ok),
         "checks": {"late_joiner_gets_in": len(ok) == len(attempts)},
@@ -621,6 +630,7 @@ async def _fetch_board(
         return {"deflate": deflate, "result": f"refused: {refused}"}
     pieces = 0
     payload_bytes = 0
+    keys: list[str] = []
     result = "ok"
     request: dict[str, Any] = {}
     try:
@@ -641,8 +651,13 @@ async def _fetch_board(
                 code = ack.get("error", {}).get("code") if isinstance(ack, dict) else None
                 result = f"error: {code}"
                 break
+            if pieces == 1:
+                keys = sorted(ack)[:12]
             cursor = ack.get("cursor")
-            if ack.get("more") and cursor is not None and pieces < 10_000:
+            if ack.get("more") and pieces < 10_000:
+                if cursor is None:
+                    result = "more_without_cursor"
+                    break
                 request = {"cursor": cursor}
                 continue
             break
@@ -652,6 +667,7 @@ async def _fetch_board(
         "deflate": deflate,
         "result": result,
         "pieces": pieces,
+        "first_ack_keys": keys,
         "snapshot_mb": round(payload_bytes / 2**20, 2),
         "wire_mb": round(wire.wire_bytes / 2**20, 2),
         "seconds": round(time.monotonic() - started, 2),
@@ -753,6 +769,7 @@ class Idle(asyncio.Protocol):
         self.first = first
         self.opened_at = time.monotonic()
         self.lost_at: float | None = None
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -766,6 +783,8 @@ class Idle(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost_at = time.monotonic()
+        if not self.lost.done():
+            self.lost.set_result(None)
 
 
 async def fd_exhaustion(
@@ -773,8 +792,10 @@ async def fd_exhaustion(
 ) -> dict[str, Any]:
     """Half-open HTTP requests and idle sockets, up to the server's open-file limit and past it.
 
-    Meanwhile /healthz is asked every second and one student tries to join, each on a fresh
-    connection from its own address.
+    Each slot (the server's free descriptors + 64) holds one connection, half of them with an
+    unfinished request, and opens a new one when the server closes it: the pressure stays on
+    (at most 4 opens a slot). Meanwhile /healthz is asked every second and, at 60% of the phase,
+    one student tries to join, each on a fresh connection from its own address.
     """
     url = ctx["url"]
     host, port = host_port(url)
@@ -783,30 +804,41 @@ async def fd_exhaustion(
     ips = ctx["addresses"]["fd"]
     half_open = f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: slow\r\n".encode()
     conns: list[Idle] = []
+    lifetimes: list[float] = []
     failures: Counter[str] = Counter()
     started = time.monotonic()
     deadline = started + seconds
     gate = asyncio.Semaphore(128)
+    first_wave: list[int] = []
 
-    async def open_one(k: int) -> None:
-        async with gate:
-            if time.monotonic() > started + seconds * 0.5:
-                failures["not_tried"] += 1
+    async def slot(k: int) -> None:
+        for _ in range(4):
+            if time.monotonic() >= deadline:
                 return
-            try:
-                _, proto = await asyncio.wait_for(
-                    loop.create_connection(
-                        lambda: Idle(half_open if k % 2 else b""),
-                        host,
-                        port,
-                        local_addr=(ips[k % len(ips)], 0),
-                    ),
-                    2.0,
-                )
-            except (TimeoutError, OSError) as exc:
-                failures[type(exc).__name__] += 1
-                return
+            async with gate:
+                try:
+                    _, proto = await asyncio.wait_for(
+                        loop.create_connection(
+                            lambda: Idle(half_open if k % 2 else b""),
+                            host,
+                            port,
+                            local_addr=(ips[k % len(ips)], 0),
+                        ),
+                        2.0,
+                    )
+                except (TimeoutError, OSError) as exc:
+                    failures[type(exc).__name__] += 1
+                    await asyncio.sleep(0.25)
+                    continue
             conns.append(proto)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.shield(proto.lost), max(0.0, deadline - time.monotonic())
+                )
+            if proto.lost_at is None:
+                return
+            lifetimes.append(proto.lost_at - proto.opened_at)
+            await asyncio.sleep(0.1)
 
     health: list[tuple[bool, float]] = []
 
@@ -815,35 +847,50 @@ async def fd_exhaustion(
             health.append(await healthz(url, ctx["addresses"]["health"]))
             await asyncio.sleep(max(0.0, 1.0 - health[-1][1]))
 
+    async def join_midway() -> int:
+        await asyncio.sleep(seconds * 0.6)
+        status, _ = await join(
+            url,
+            ctx["join_code"],
+            "Joins during exhaustion",
+            ctx["addresses"]["fd_join"],
+            deadline_s=0,
+            timeout=5.0,
+        )
+        return status
+
+    async def note_first_wave() -> None:
+        await asyncio.sleep(min(2.0, seconds * 0.2))
+        first_wave.append(sum(1 for c in conns if c.lost_at is None))
+
     prober = asyncio.create_task(probe())
-    await asyncio.gather(*(open_one(k) for k in range(count)))
-    opened_s = time.monotonic() - started
-    await asyncio.sleep(max(0.0, started + seconds * 0.6 - time.monotonic()))
-    join_status, _ = await join(url, ctx["join_code"], "Joins during exhaustion",
-                                ctx["addresses"]["fd_join"], deadline_s=0)  # fmt: skip
-    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-    with contextlib.suppress(asyncio.TimeoutError):
+    joiner = asyncio.create_task(join_midway())
+    noter = asyncio.create_task(note_first_wave())
+    await asyncio.gather(*(slot(k) for k in range(count)))
+    join_status = await joiner
+    await noter
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(prober, 5)
-    closed = [c.lost_at - c.opened_at for c in conns if c.lost_at is not None]
     for c in conns:
         if c.transport is not None:
             c.transport.abort()
     ok = sum(1 for good, _ in health if good)
+    held = first_wave[0] if first_wave else 0
     return {
         "server_fd_headroom": extra["fd_headroom"],
-        "attempted": count,
-        "connected": len(conns),
+        "slots": count,
+        "connections_opened": len(conns),
+        "open_after_2s": held,
         "connect_failures": dict(failures),
-        "open_s": round(opened_s, 2),
-        "closed_by_server": len(closed),
-        "closed_by_server_median_s": round(statistics.median(closed), 2) if closed else None,
+        "closed_by_server": len(lifetimes),
+        "closed_by_server_median_s": round(statistics.median(lifetimes), 2) if lifetimes else None,
         "healthz_ok": ok,
         "healthz_tries": len(health),
         "join_status": join_status,
         "checks": {
             "healthz_answers": bool(health) and ok >= 0.8 * len(health),
             "join_answers": join_status == 201,
-            "idle_sockets_time_out": len(closed) >= 0.9 * max(1, len(conns)),
+            "idle_sockets_time_out": bool(lifetimes) and len(lifetimes) >= 0.9 * held,
         },
     }
 

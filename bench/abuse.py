@@ -12,11 +12,11 @@ run; then each attack for ``--seconds`` from its own addresses (``bench/_abuse_a
 * ``stalled_polling``: 50 long-polling clients stop polling (at least 25 s: longer than
   Engine.IO's ping interval + timeout, so a dropped client is seen as dropped);
 * ``token_connections``: up to 2,000 connections opened on one student token, then dropped;
-* ``join_guessing``: 9 wrong join codes per real join, then forged X-Forwarded-For, then
-  lock-outs aimed at a victim's address and at the teacher;
 * ``snapshot_flood``: 60 ``class_snapshot`` requests from one student (of a ~9 MB board);
 * ``late_joiner``: a student joining on a 1 MB/s link fetches the ~9 MB board while the teacher
   draws (at least 25 s);
+* ``join_guessing``: 9 wrong join codes per real join, then forged X-Forwarded-For, then
+  lock-outs aimed at a victim's address and at the teacher;
 * ``image_uploads``: six 40-megapixel PNGs uploaded at once;
 * ``invalid_frames``: websocket handshakes (no token) each followed by one invalid frame;
 * ``fd_exhaustion``: half-open HTTP requests and idle sockets past the server's open-file limit.
@@ -220,7 +220,14 @@ async def build_board(
     teacher connections (each its own login: the per-connection ink rate limit is the pace)."""
     started = time.monotonic()
     deadline = started + deadline_s
-    totals = {"bytes": 0, "points": 0, "messages": 0, "rate_limited": 0, "errors": 0}
+    totals = {
+        "bytes": 0,
+        "points": 0,
+        "messages": 0,
+        "rate_limited": 0,
+        "errors": 0,
+        "builder_failures": 0,
+    }
 
     async def login() -> str:
         async with (
@@ -236,6 +243,10 @@ async def build_board(
                     await sock.ws.send("3")
                 elif isinstance(message, str) and message.startswith("43"):
                     sock.handle_ack(message)
+        for fut in sock.pending.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("connection closed"))
+                fut.exception()
 
     async def send(sock: RawSocket, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         while time.monotonic() < deadline:
@@ -247,23 +258,24 @@ async def build_board(
             await asyncio.sleep(float(error.get("retry_after_s", 0.1)) + 0.01)
         return {"ok": False, "error": {"code": "BENCH_DEADLINE"}}
 
-    async def builder(k: int) -> None:
+    async def draw(k: int, attempt: int) -> None:
         sock = await RawSocket.open(
             url, {"token": await login(), "class_id": class_id}, deflate=False
         )
         task = asyncio.create_task(reader(sock))
         page = "page-1"
         serial = 0
-        rng_x = 100.0 + k * 250
+        fresh_page = False
+        x0 = 100.0 + k * 250
         try:
             while totals["bytes"] < target_bytes and time.monotonic() < deadline:
                 serial += 1
-                stroke = f"b{k}-{serial}"
+                stroke = f"b{k}-{attempt}-{serial}"
                 offset = 0
                 for batch_no in range(32):  # 2,048-point strokes, 64 points a batch
                     points = [
                         [
-                            round(rng_x + (i % 300) * 1.37, 2),
+                            round(x0 + (i % 300) * 1.37, 2),
                             round(100 + ((serial * 7 + i) % 800) * 1.13, 2),
                             round(0.3 + (i % 50) / 100, 3),
                             (batch_no * 64 + i) * 8,
@@ -290,10 +302,15 @@ async def build_board(
                     if not ack.get("ok"):
                         totals["errors"] += 1
                         code = (ack.get("error") or {}).get("code")
-                        if code in ("LIMIT_EXCEEDED", "PAYLOAD_TOO_LARGE") and batch_no == 0:
-                            page = f"bp{k}-{serial}"  # the page is full: go on on a new one
-                            await send(sock, "page_add", {"page_id": page, "switch": False})
+                        if code not in ("LIMIT_EXCEEDED", "PAYLOAD_TOO_LARGE") or (
+                            fresh_page and batch_no == 0
+                        ):
+                            return  # the board takes no more (or something else is wrong)
+                        page = f"bp{k}-{attempt}-{serial}"  # the page is full: go on on a new one
+                        await send(sock, "page_add", {"page_id": page, "switch": False})
+                        fresh_page = True
                         break
+                    fresh_page = False
                     offset += 64
                     totals["points"] += 64
                     totals["bytes"] += len(json.dumps(points, separators=(",", ":")))
@@ -302,28 +319,46 @@ async def build_board(
             task.cancel()
             await sock.close()
 
+    async def builder(k: int) -> None:
+        # A server that lets a teacher hold few connections closes some: open another one.
+        for attempt in range(4):
+            try:
+                await draw(k, attempt)
+                return
+            except Exception:
+                totals["builder_failures"] += 1
+                if time.monotonic() >= deadline:
+                    return
+                await asyncio.sleep(0.5)
+
     await asyncio.gather(*(builder(k) for k in range(builders)))
     build_s = time.monotonic() - started
     # What a joining student receives: the snapshot ack(s), as JSON bytes.
-    sock = await RawSocket.open(url, {"token": await login(), "class_id": class_id}, deflate=False)
-    task = asyncio.create_task(reader(sock))
     snapshot_bytes = 0
-    request: dict[str, Any] = {}
     try:
-        for _ in range(10_000):
-            ack = await asyncio.wait_for(await sock.call("class_snapshot", request), 60)
-            snapshot_bytes += len(json.dumps(ack, separators=(",", ":")))
-            if not (ack.get("more") and ack.get("cursor") is not None):
-                break
-            request = {"cursor": ack["cursor"]}
-    finally:
-        task.cancel()
-        await sock.close()
+        sock = await RawSocket.open(
+            url, {"token": await login(), "class_id": class_id}, deflate=False
+        )
+        task = asyncio.create_task(reader(sock))
+        request: dict[str, Any] = {}
+        try:
+            for _ in range(10_000):
+                ack = await asyncio.wait_for(await sock.call("class_snapshot", request), 60)
+                snapshot_bytes += len(json.dumps(ack, separators=(",", ":")))
+                if not (ack.get("more") and ack.get("cursor") is not None):
+                    break
+                request = {"cursor": ack["cursor"]}
+        finally:
+            task.cancel()
+            await sock.close()
+    except Exception as exc:
+        log(f"could not measure the board's snapshot: {exc!r}")
     return {
         "points": totals["points"],
         "messages": totals["messages"],
         "rate_limited": totals["rate_limited"],
         "errors": totals["errors"],
+        "builder_failures": totals["builder_failures"],
         "build_s": round(build_s, 1),
         "snapshot_mb": round(snapshot_bytes / 2**20, 2),
     }
@@ -686,10 +721,20 @@ class Run:
             quiet = self.phase("quiet", args.seconds, class_mine, attack_mine, sampler, cpu, server)
             results: dict[str, Any] = {}
             for name in attacks:
+                if server_proc.poll() is not None:
+                    results[name] = {"skipped": f"the server exited ({server_proc.returncode})"}
+                    continue
+                if not all(child.is_alive() for child in children):
+                    results[name] = {"skipped": "a client process of the benchmark died"}
+                    continue
                 seconds = max(args.seconds, MIN_SECONDS.get(name, 0.0))
-                results[name] = self.phase(
-                    name, seconds, class_mine, attack_mine, sampler, cpu, server
-                )
+                try:
+                    results[name] = self.phase(
+                        name, seconds, class_mine, attack_mine, sampler, cpu, server
+                    )
+                except Exception as exc:  # one broken phase must not lose the others
+                    log(f"phase {name} failed: {exc!r}")
+                    results[name] = {"bench_error": f"{type(exc).__name__}: {exc}"[:300]}
             whole = CpuMeter.delta(whole_start, cpu.read())
             sampler.stopped.set()
             for pipe in pipes:
@@ -705,10 +750,20 @@ class Run:
             if args.keep_log:
                 Path(args.keep_log).write_bytes(self.log_path.read_bytes())
 
-        targets = {name: r["targets"] for name, r in results.items()}
+        targets = {name: r.get("targets", {"phase_ran": False}) for name, r in results.items()}
         checks = {
             name: r["attack"].get("checks", {}) for name, r in results.items() if "attack" in r
         }
+        warnings = [
+            f"{name}: {r.get('skipped') or r.get('bench_error') or r['attack']['bench_error']}"
+            for name, r in results.items()
+            if "skipped" in r or "bench_error" in r or "bench_error" in r.get("attack", {})
+        ]
+        if not quiet.get("ink_deliveries"):
+            warnings.append(
+                "no ink was matched in the quiet phase: has the ink wire format changed? "
+                "(bench/_receiver.py INK_KEY)"
+            )
         return {
             "quiet": quiet,
             "attacks": results,
@@ -724,6 +779,7 @@ class Run:
             "other_cpu": whole["other_cpu"],
             "server_cpu": whole["server_cpu"],
             "bench_cpu": whole["bench_cpu"],
+            "warnings": warnings,
             "setup": info,
             "seconds": args.seconds,
             "server_nofile": args.server_nofile,

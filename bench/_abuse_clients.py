@@ -129,10 +129,10 @@ class WireSocket(asyncio.Protocol):
             if not fut.done():
                 fut.set_exception(reason)
                 fut.exception()  # retrieved: nobody may be waiting any more
-        for fut in self.pending.values():
-            if not fut.done():
-                fut.set_exception(reason)
-                fut.exception()
+        for ack in self.pending.values():
+            if not ack.done():
+                ack.set_exception(reason)
+                ack.exception()
         self.pending.clear()
         if not self.lost.done():
             self.lost.set_result(None)

@@ -94,6 +94,25 @@ ADDRESSES: dict[str, Any] = {
     "health": "127.0.10.200",
     "fd_join": "127.0.10.201",
 }
+
+
+def loopback_addresses() -> tuple[dict[str, Any], list[str]]:
+    """:data:`ADDRESSES`, or all of them 127.0.0.1 where only that one can be bound (not Linux)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.1.1", 0))
+        except OSError:
+            same = {
+                key: ["127.0.0.1"] * len(value) if isinstance(value, list) else "127.0.0.1"
+                for key, value in ADDRESSES.items()
+            }
+            return same, [
+                "only 127.0.0.1 can be bound here: every client shares one address, so limits "
+                "per address hit the real class too"
+            ]
+    return ADDRESSES, []
+
+
 # Which attack needs which students joined beforehand.
 ATTACK_STUDENTS = {
     "reserved_events": "reserved",
@@ -175,7 +194,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 # --- set-up: the class, its students, a big board, a big picture ------------------------------
 
 
-async def setup_class(url: str, attacks: list[str]) -> dict[str, Any]:
+async def setup_class(url: str, attacks: list[str], addresses: dict[str, Any]) -> dict[str, Any]:
     """The teacher, one class, the 30 real students and the students the attacks use."""
     async with (
         aiohttp.ClientSession() as http,
@@ -203,7 +222,7 @@ async def setup_class(url: str, attacks: list[str]) -> dict[str, Any]:
     labels = ["real", *sorted({ATTACK_STUDENTS[a] for a in attacks if a in ATTACK_STUDENTS})]
     for label in labels:
         students[label] = await gather_limited(
-            [one(label, ip, n) for n, ip in enumerate(ADDRESSES[label])], 8
+            [one(label, ip, n) for n, ip in enumerate(addresses[label])], 8
         )
     return {
         "teacher_token": token,
@@ -513,6 +532,7 @@ class Run:
         self.log_path = workdir / "server.log"
         self.quiet_p99: float | None = None
         self.quiet_appends_per_s: float | None = None
+        self.warnings: list[str] = []
 
     def settle(self, class_pipe: Connection, students: int) -> float:
         """Wait (up to 20 s) until /healthz is quick again and every real student is back."""
@@ -662,7 +682,8 @@ class Run:
             server = psutil.Process(server_proc.pid)
             nofile = server.rlimit(psutil.RLIMIT_NOFILE)
             log(f"server pid {server_proc.pid} on {self.url}, RLIMIT_NOFILE {nofile}")
-            setup = asyncio.run(setup_class(self.url, attacks))
+            addresses, self.warnings = loopback_addresses()
+            setup = asyncio.run(setup_class(self.url, attacks, addresses))
             info: dict[str, Any] = {"students": STUDENTS}
             if NEEDS_BOARD & set(attacks):
                 log(f"building a ~{args.board_mb} MB board")
@@ -692,7 +713,7 @@ class Run:
                 "teacher_name": TEACHER,
                 "password": PASSWORD,
                 "students": setup["students"],
-                "addresses": ADDRESSES,
+                "addresses": addresses,
                 "png_path": str(png),
                 "binary_mb": args.binary_mb,
                 "token_connections": args.token_connections,
@@ -754,7 +775,7 @@ class Run:
         checks = {
             name: r["attack"].get("checks", {}) for name, r in results.items() if "attack" in r
         }
-        warnings = [
+        warnings = self.warnings + [
             f"{name}: {r.get('skipped') or r.get('bench_error') or r['attack']['bench_error']}"
             for name, r in results.items()
             if "skipped" in r or "bench_error" in r or "bench_error" in r.get("attack", {})

@@ -31,6 +31,7 @@ from _abuse_clients import (
     WireSocket,
     ack_error_code,
     ack_value,
+    fetch_snapshot,
     frame,
     host_port,
     open_wire,
@@ -566,23 +567,41 @@ async def join_guessing(
 async def snapshot_flood(
     ctx: dict[str, Any], seconds: float, extra: dict[str, Any]
 ) -> dict[str, Any]:
-    """One student sends 60 ``class_snapshot`` requests at once (a ~9 MB board), reads fast."""
+    """One student sends 60 ``class_snapshot`` requests at once (a ~9 MB board), reads fast.
+
+    Paged where the server knows ``paged`` (then one ``class_snapshot_piece`` for each cursor
+    that comes back, as a hostile client would), whole otherwise.
+    """
     url, student = ctx["url"], ctx["students"]["flood"][0]
     wire, refused = await open_student_wire(url, student, deflate=True)
     if wire is None:
         return {"bench_error": f"the student could not connect: {refused}"}
     started = time.monotonic()
-    futures = [wire.call("class_snapshot", {}) for _ in range(60)]
-    await wait_any(futures, seconds)
-    answered = [f for f in futures if f.done()]
+    deadline = started + seconds
+    probe = wire.call("class_snapshot", {"paged": True})
+    await wait_any([probe], seconds)
+    paged = _ack_code(probe) != "INVALID_PAYLOAD"
+    request = {"paged": True} if paged else {}
+    futures = [probe] + [wire.call("class_snapshot", request) for _ in range(59)]
+    await wait_any(futures, max(0.0, deadline - time.monotonic()))
+    pieces: list[asyncio.Future[bytes]] = []
+    for fut in futures:
+        if fut.done() and fut.exception() is None and len(fut.result()) < 2**20:
+            cursor = (ack_value(fut.result()) or {}).get("cursor")
+            if cursor is not None:
+                pieces.append(wire.call("class_snapshot_piece", {"cursor": cursor}))
+    await wait_any(pieces, max(0.0, deadline - time.monotonic()))
     last = time.monotonic() - started
-    codes = Counter(_classify_reserved(f) for f in futures)
-    sizes = [len(f.result()) for f in answered if f.exception() is None]
+    answered = [f for f in futures + pieces if f.done() and f.exception() is None]
+    sizes = [len(f.result()) for f in answered]
     closed = wire.closed_by_server
     wire.abort()
     return {
+        "paged": paged,
         "requests": len(futures),
-        "outcomes": dict(codes),
+        "outcomes": dict(Counter(_classify_reserved(f) for f in futures)),
+        "piece_requests": len(pieces),
+        "piece_outcomes": dict(Counter(_classify_reserved(f) for f in pieces)),
         "answered_mb": round(sum(sizes) / 2**20, 1),
         "largest_answer_mb": round(max(sizes) / 2**20, 2) if sizes else 0.0,
         "seconds_to_last_answer": round(last, 2),
@@ -596,10 +615,10 @@ async def snapshot_flood(
 async def late_joiner(ctx: dict[str, Any], seconds: float, extra: dict[str, Any]) -> dict[str, Any]:
     """A student joins now and fetches the board through a link that reads 1 MB/s.
 
-    It follows ``more`` / ``cursor`` in the snapshot ack when the server sends the board in
-    pieces, else takes the whole state from one ack. Attempts alternate between a client that
-    negotiates permessage-deflate (a browser) and one that does not (a proxy that strips it), until
-    the phase ends (an attempt under way is allowed to finish, up to 60 s).
+    It asks as :func:`_abuse_clients.fetch_snapshot` does: in pieces where the server offers
+    them (``paged`` / ``cursor`` / ``more``), else the whole state in one ack. Attempts alternate
+    between a client that negotiates permessage-deflate (a browser) and one that does not (a
+    proxy that strips it), until the phase ends (an attempt under way may finish, up to 60 s).
     """
     url = ctx["url"]
     ip = ctx["addresses"]["late"]
@@ -632,47 +651,28 @@ async def _fetch_board(
     )
     if wire is None:
         return {"deflate": deflate, "result": f"refused: {refused}"}
-    pieces = 0
-    payload_bytes = 0
-    keys: list[str] = []
-    result = "ok"
-    request: dict[str, Any] = {}
+
+    async def request(event: str, payload: dict[str, Any]) -> tuple[Any, int]:
+        fut = wire.call(event, payload)
+        await wait_any([fut], max(0.1, timeout - (time.monotonic() - started)))
+        if not fut.done():
+            raise TimeoutError("no answer")
+        raw = fut.result()  # raises when the connection was dropped
+        return ack_value(raw), len(raw)
+
     try:
-        while True:
-            fut = wire.call("class_snapshot", request)
-            await wait_any([fut], max(0.1, timeout - (time.monotonic() - started)))
-            if not fut.done():
-                result = "timeout"
-                break
-            if fut.exception() is not None:
-                result = "dropped"
-                break
-            raw = fut.result()
-            pieces += 1
-            payload_bytes += len(raw)
-            ack = ack_value(raw)
-            if not isinstance(ack, dict) or not ack.get("ok"):
-                code = ack.get("error", {}).get("code") if isinstance(ack, dict) else None
-                result = f"error: {code}"
-                break
-            if pieces == 1:
-                keys = sorted(ack)[:12]
-            cursor = ack.get("cursor")
-            if ack.get("more") and pieces < 10_000:
-                if cursor is None:
-                    result = "more_without_cursor"
-                    break
-                request = {"cursor": cursor}
-                continue
-            break
+        found = await fetch_snapshot(request)
+    except TimeoutError:
+        found = {"result": "timeout"}
+    except ConnectionError:
+        found = {"result": "dropped"}
     finally:
         wire.abort()
+    size = found.pop("bytes", 0)
     return {
         "deflate": deflate,
-        "result": result,
-        "pieces": pieces,
-        "first_ack_keys": keys,
-        "snapshot_mb": round(payload_bytes / 2**20, 2),
+        **found,
+        "snapshot_mb": round(size / 2**20, 2),
         "wire_mb": round(wire.wire_bytes / 2**20, 2),
         "seconds": round(time.monotonic() - started, 2),
     }

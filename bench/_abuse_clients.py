@@ -22,6 +22,7 @@ import os
 import socket
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -362,3 +363,50 @@ def ack_error_code(raw: bytes) -> str | None:
             return str(error.get("code")) if isinstance(error, dict) else "ERROR"
         return "NOT_AN_ACK_OBJECT"
     return None if b'"ok":true' in head else "ERROR"
+
+
+Request = Callable[[str, dict[str, Any]], Awaitable[tuple[Any, int]]]
+
+
+async def fetch_snapshot(request: Request) -> dict[str, Any]:
+    """Fetch the class snapshot as a late joiner does, whichever way the server sends it.
+
+    ``request(event, payload)`` returns ``(ack, size in bytes)``. First ``class_snapshot`` with
+    ``paged: true``; a server that does not know ``paged`` (INVALID_PAYLOAD) is asked for the
+    whole state. While the ack carries a ``cursor`` (or ``more``), the next piece is asked with
+    ``class_snapshot_piece {cursor}``, or ``class_snapshot {cursor}`` where that event is unknown.
+    """
+    mode = "paged"
+    ack, size = await request("class_snapshot", {"paged": True})
+    if _code(ack) == "INVALID_PAYLOAD":
+        mode = "whole"
+        ack, size = await request("class_snapshot", {})
+    found: dict[str, Any] = {"mode": mode, "pieces": 0, "bytes": 0}
+    found["first_ack_keys"] = sorted(ack)[:12] if isinstance(ack, dict) else []
+    piece_event = "class_snapshot_piece"
+    while True:
+        code = _code(ack)
+        if code is not None:
+            found["result"] = f"error: {code}"
+            return found
+        found["pieces"] += 1
+        found["bytes"] += size
+        cursor = ack.get("cursor")
+        if cursor is None:
+            found["result"] = "more_without_cursor" if ack.get("more") else "ok"
+            return found
+        if found["pieces"] >= 100_000:
+            found["result"] = "too_many_pieces"
+            return found
+        ack, size = await request(piece_event, {"cursor": cursor})
+        if piece_event == "class_snapshot_piece" and _code(ack) == "UNKNOWN_EVENT":
+            piece_event = "class_snapshot"
+            ack, size = await request(piece_event, {"cursor": cursor})
+
+
+def _code(ack: Any) -> str | None:
+    if isinstance(ack, dict) and ack.get("ok"):
+        return None
+    if isinstance(ack, dict) and isinstance(ack.get("error"), dict):
+        return str(ack["error"].get("code"))
+    return "NOT_AN_ACK_OBJECT"

@@ -42,6 +42,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import random
 import re
 import resource
 import socket
@@ -66,6 +67,7 @@ sys.path.insert(1, str(ROOT))
 
 from _abuse_attacks import ATTACKS, attacker_process, join  # noqa: E402
 from _abuse_class import class_process  # noqa: E402
+from _abuse_clients import fetch_snapshot  # noqa: E402
 from _common import RawSocket, gather_limited, log  # noqa: E402
 
 PASSWORD = "bench-password-1"
@@ -285,22 +287,22 @@ async def build_board(
         page = "page-1"
         serial = 0
         fresh_page = False
-        x0 = 100.0 + k * 250
+        rng = random.Random(k * 100 + attempt)
         try:
             while totals["bytes"] < target_bytes and time.monotonic() < deadline:
                 serial += 1
                 stroke = f"b{k}-{attempt}-{serial}"
                 offset = 0
+                x, y, t = rng.uniform(100, 1800), rng.uniform(100, 980), 0
                 for batch_no in range(32):  # 2,048-point strokes, 64 points a batch
-                    points = [
-                        [
-                            round(x0 + (i % 300) * 1.37, 2),
-                            round(100 + ((serial * 7 + i) % 800) * 1.13, 2),
-                            round(0.3 + (i % 50) / 100, 3),
-                            (batch_no * 64 + i) * 8,
-                        ]
-                        for i in range(64)
-                    ]
+                    points = []
+                    for _ in range(64):  # a pen's random walk, as a tablet reports it
+                        x = min(1919.0, max(1.0, x + rng.uniform(-4, 4)))
+                        y = min(1079.0, max(1.0, y + rng.uniform(-4, 4)))
+                        t += rng.randint(6, 10)
+                        points.append(
+                            [round(x, 2), round(y, 2), round(rng.uniform(0.3, 0.9), 3), t]
+                        )
                     if batch_no == 0:
                         payload = {
                             "stroke_id": stroke,
@@ -353,20 +355,19 @@ async def build_board(
     await asyncio.gather(*(builder(k) for k in range(builders)))
     build_s = time.monotonic() - started
     # What a joining student receives: the snapshot ack(s), as JSON bytes.
-    snapshot_bytes = 0
+    snapshot: dict[str, Any] = {}
     try:
         sock = await RawSocket.open(
             url, {"token": await login(), "class_id": class_id}, deflate=False
         )
         task = asyncio.create_task(reader(sock))
-        request: dict[str, Any] = {}
+
+        async def request(event: str, payload: dict[str, Any]) -> tuple[Any, int]:
+            ack = await asyncio.wait_for(await sock.call(event, payload), 60)
+            return ack, len(json.dumps(ack, separators=(",", ":")))
+
         try:
-            for _ in range(10_000):
-                ack = await asyncio.wait_for(await sock.call("class_snapshot", request), 60)
-                snapshot_bytes += len(json.dumps(ack, separators=(",", ":")))
-                if not (ack.get("more") and ack.get("cursor") is not None):
-                    break
-                request = {"cursor": ack["cursor"]}
+            snapshot = await fetch_snapshot(request)
         finally:
             task.cancel()
             await sock.close()
@@ -379,7 +380,8 @@ async def build_board(
         "errors": totals["errors"],
         "builder_failures": totals["builder_failures"],
         "build_s": round(build_s, 1),
-        "snapshot_mb": round(snapshot_bytes / 2**20, 2),
+        "snapshot_mb": round(snapshot.get("bytes", 0) / 2**20, 2),
+        "snapshot": {k: v for k, v in snapshot.items() if k != "bytes"},
     }
 
 
@@ -578,6 +580,9 @@ class Run:
         else:
             attack_pipe.send(("run", name, seconds, extra))
             figures = expect(attack_pipe, "result", seconds * 3 + 150)[1]
+            # An attack the server shrugs off ends early: the class is still measured for the
+            # whole phase, so every phase has as many ink samples.
+            time.sleep(max(0.0, started + seconds - time.monotonic()))
         class_pipe.send(("stop", GRACE_S))
         ink = expect(class_pipe, "result", 120)[1]
         wall = time.monotonic() - started

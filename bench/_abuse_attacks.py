@@ -455,7 +455,8 @@ async def join_guessing(
 ) -> dict[str, Any]:
     """Guess join codes from one address, 9 wrong guesses then 1 real join, 4 at a time; then the
     same with a forged X-Forwarded-For on every request; then try to lock out a victim's address
-    and the teacher's with forged headers, and check they still get in."""
+    and the teacher's with forged headers, and a neighbour behind the trusted proxy by guessing
+    through it, and check they all still get in."""
     url, code = ctx["url"], ctx["join_code"]
     alphabet, length = ctx["join_alphabet"], ctx["join_length"]
     rng = random.Random(11)
@@ -522,6 +523,26 @@ async def join_guessing(
                     headers={"X-Forwarded-For": "127.0.0.1"},
                 ) as r:
                     await r.read()
+    # Behind the school's proxy: a tablet guessing there must not lock out the one next to it.
+    proxy = ctx["proxy_address"]
+    async with session(proxy, limit=4) as http:
+        for _ in range(15):
+            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                async with http.post(
+                    f"{url}/api/join",
+                    json={"join_code": wrong(), "name": "x"},
+                    headers={"X-Forwarded-For": "192.168.7.1"},
+                ) as r:
+                    await r.read()
+        try:
+            async with http.post(
+                f"{url}/api/join",
+                json={"join_code": code, "name": "Behind the proxy"},
+                headers={"X-Forwarded-For": "192.168.7.2"},
+            ) as r:
+                proxied_status = r.status
+        except (TimeoutError, aiohttp.ClientError):
+            proxied_status = 0
     victim_status, _ = await join(url, code, "Victim", victim_ip, deadline_s=0, timeout=10)
     shared_status, _ = await join(url, code, "Classmate", attacker_ip, deadline_s=0, timeout=10)
     async with (
@@ -550,6 +571,7 @@ async def join_guessing(
         "victim_join_status": victim_status,
         "shared_address_join_status": shared_status,
         "teacher_login_status": teacher_status,
+        "behind_proxy_join_status": proxied_status,
         "checks": {
             # 9 guesses per real join must not buy a fresh allowance: a handful per minute at most.
             "guessing_bounded": guesses <= 20 + plain_s / 6,
@@ -557,6 +579,7 @@ async def join_guessing(
             "victim_not_locked_out": victim_status == 201,
             "shared_address_not_locked_out": shared_status == 201,
             "teacher_not_locked_out": teacher_status == 200,
+            "proxy_neighbour_not_locked_out": proxied_status == 201,
         },
     }
 

@@ -1,8 +1,9 @@
 """One hostile student against a live class: the attacks of issue 11, one after the other.
 
 A real ``classroom serve`` process (SQLite store, stdout+stderr to a file, open-file limit
-lowered to ``--server-nofile`` so descriptor exhaustion stays small, ``TAKHTI_TRUST_PROXY=1``
-as behind a reverse proxy with no proxy list configured) serves one class: a teacher drawing at
+lowered to ``--server-nofile`` so descriptor exhaustion stays small, behind a reverse proxy at
+127.0.0.250 by ``TAKHTI_TRUST_PROXY``: that address, or ``1`` where the server only takes a
+boolean) serves one class: a teacher drawing at
 30 batches/s and 30 students receiving the ink (``bench/_abuse_class.py``), each student on its
 own loopback address like tablets on a school LAN. First a quiet phase, the baseline of the same
 run; then each attack for ``--seconds`` from its own addresses (``bench/_abuse_attacks.py``):
@@ -127,6 +128,26 @@ ATTACK_STUDENTS = {
 
 # --- the server ---------------------------------------------------------------------------------
 
+# The reverse proxy the server is told to trust (nothing listens there: the bench sends through
+# it by binding this source address and adding X-Forwarded-For itself).
+PROXY_ADDRESS = "127.0.0.250"
+
+
+def trust_proxy_setting() -> str:
+    """``TAKHTI_TRUST_PROXY`` for one proxy at :data:`PROXY_ADDRESS`.
+
+    A server that takes a list of proxy addresses is given that address; one that only knows
+    the boolean gets ``1`` (it then believes X-Forwarded-For from anyone, which is what the
+    forged-header attack shows).
+    """
+    try:
+        from classroom.settings import Settings
+
+        probe = Settings.from_env({"TAKHTI_TRUST_PROXY": PROXY_ADDRESS})
+    except Exception:
+        return "1"
+    return PROXY_ADDRESS if PROXY_ADDRESS in repr(probe) else "1"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -154,7 +175,7 @@ def start_server(workdir: Path, port: int, args: argparse.Namespace) -> subproce
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "TAKHTI_LOG_LEVEL": args.log_level,
-        "TAKHTI_TRUST_PROXY": "1",
+        "TAKHTI_TRUST_PROXY": args.trust_proxy,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     nofile = args.server_nofile
@@ -729,6 +750,7 @@ class Run:
                 "binary_mb": args.binary_mb,
                 "token_connections": args.token_connections,
                 "late_read_rate": args.late_read_mb_s * 2**20,
+                "proxy_address": PROXY_ADDRESS,
             }
             class_mine, class_theirs = ctx_mp.Pipe()
             real = [({"token": s["token"]}, s["ip"]) for s in setup["students"]["real"]]
@@ -815,6 +837,7 @@ class Run:
             "setup": info,
             "seconds": args.seconds,
             "server_nofile": args.server_nofile,
+            "trust_proxy": args.trust_proxy,
             "total_s": round(time.monotonic() - run_started, 1),
         }
 
@@ -835,7 +858,15 @@ def main() -> None:
     parser.add_argument("--server-nofile", type=int, default=1024, help="server RLIMIT_NOFILE")
     parser.add_argument("--log-level", default="INFO", help="the server's TAKHTI_LOG_LEVEL")
     parser.add_argument("--keep-log", metavar="PATH", help="copy the server's log here")
+    parser.add_argument(
+        "--trust-proxy",
+        default=None,
+        help=f"the server's TAKHTI_TRUST_PROXY (default: {PROXY_ADDRESS} where the server takes "
+        "proxy addresses, else 1)",
+    )
     args = parser.parse_args()
+    if args.trust_proxy is None:
+        args.trust_proxy = trust_proxy_setting()
     unknown = [name for name in args.only or [] if name not in ATTACKS]
     if unknown:
         parser.error(f"unknown attack(s) {unknown}; choose from {', '.join(ATTACKS)}")

@@ -625,8 +625,9 @@ class Run:
                 {
                     # Decoded one at a time or by a pixel budget, and given back afterwards.
                     "memory_returns": rss_end - rss_start < 50,
-                    "answers_are_not_500": not any(
-                        str(status).startswith("5") or str(status) == "0" for status in statuses
+                    # A refusal (413, 429, 503 BUSY) is a clear answer; 500 or none is not.
+                    "no_internal_errors": not any(
+                        str(status) in ("500", "0") for status in statuses
                     ),
                 }
             )

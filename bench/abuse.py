@@ -1,12 +1,13 @@
 """One hostile student against a live class: the attacks of issue 11, one after the other.
 
 A real ``classroom serve`` process (SQLite store, stdout+stderr to a file, open-file limit
-lowered to ``--server-nofile`` so descriptor exhaustion stays small, behind a reverse proxy at
-127.0.0.250 by ``TAKHTI_TRUST_PROXY``: that address, or ``1`` where the server only takes a
-boolean) serves one class: a teacher drawing at
-30 batches/s and 30 students receiving the ink (``bench/_abuse_class.py``), each student on its
-own loopback address like tablets on a school LAN. First a quiet phase, the baseline of the same
-run; then each attack for ``--seconds`` from its own addresses (``bench/_abuse_attacks.py``):
+lowered to ``--server-nofile`` so descriptor exhaustion stays small, and told by
+``TAKHTI_TRUST_PROXY`` that a reverse proxy sits at 127.0.0.250, or ``1`` where the server only
+takes a boolean) serves one class: a teacher drawing at 30 batches/s and 30 students receiving
+the ink (``bench/_abuse_class.py``), each student on its own loopback address like tablets on a
+school LAN. First a quiet phase, the baseline of the same run; then each attack for ``--seconds``
+from addresses of its own (``bench/_abuse_attacks.py``), so that limits per address fall on
+the attacker and not on the class:
 
 * ``reserved_events``: ``connect`` / ``disconnect`` sent as ordinary events in a loop;
 * ``binary_attachments``: 3 sockets declare 9,999,999,999 binary attachments and stream bytes;
@@ -17,7 +18,7 @@ run; then each attack for ``--seconds`` from its own addresses (``bench/_abuse_a
 * ``late_joiner``: a student joining on a 1 MB/s link fetches the ~9 MB board while the teacher
   draws (at least 25 s);
 * ``join_guessing``: 9 wrong join codes per real join, then forged X-Forwarded-For, then
-  lock-outs aimed at a victim's address and at the teacher;
+  lock-outs aimed at a victim's address, at the teacher and at a neighbour behind the proxy;
 * ``image_uploads``: six 40-megapixel PNGs uploaded at once;
 * ``invalid_frames``: websocket handshakes (no token) each followed by one invalid frame;
 * ``fd_exhaustion``: half-open HTTP requests and idle sockets past the server's open-file limit.
@@ -28,7 +29,8 @@ sampled every 0.5 s), log bytes written and MB per minute, appends and connected
 students from /metrics, server CPU, other processes' CPU, the attack's own figures and
 ``checks`` (True where the server behaved as the issue asks), and the four targets: no real
 student (or the teacher) disconnected, ink p99 under 3x the quiet figure, RSS under 300 MB, log
-growth under 1 MB/min.
+growth under 1 MB/min. ``targets_met`` and ``checks_met`` sum them up per attack; ``warnings``
+lists phases that could not run. A student who drops is reconnected before the next phase.
 
 MB here is 2^20 bytes. Progress goes to stderr; the last stdout line is one JSON object
 ``{"quiet": {...}, "attacks": {name: {...}}, "targets_met": {...}, "other_cpu": ...}``.

@@ -84,8 +84,8 @@ async def test_reserved_names_sent_as_events_run_no_handler(running: Running) ->
         await teacher.wait_until(lambda: "student_connected" in kinds(teacher))
         assert await presence_events(running, class_id) == ["student_connected"]
         assert connected_students(running) == 1
-        # Spend the read allowance (burst 20, 5/s).
-        answers = [await student.call("log_resume", {"after_seq": 0}) for _ in range(25)]
+        # Spend the snapshot allowance (the read bucket: burst 20, 5/s).
+        answers = [await student.call("class_snapshot", {}) for _ in range(25)]
         assert not answers[-1]["ok"] and answers[-1]["error"]["code"] == "RATE_LIMITED"
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -96,7 +96,7 @@ async def test_reserved_names_sent_as_events_run_no_handler(running: Running) ->
         # The rate limit was not reset: only what refilled since is allowed.
         allowed = 0
         for _ in range(10):
-            allowed += bool((await student.call("log_resume", {"after_seq": 0}))["ok"])
+            allowed += bool((await student.call("class_snapshot", {}))["ok"])
         assert allowed <= 2 + 5 * (loop.time() - started)
         assert connected_students(running) == 1
         assert await presence_events(running, class_id) == ["student_connected"]

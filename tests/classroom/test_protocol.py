@@ -403,6 +403,14 @@ async def test_every_event_answers_the_ack_the_docs_declare(running_unlimited: R
     # Snapshots with ink, pages and private student ink in them, for every role.
     for peer in peers.values():
         await r.ok(peer, "class_snapshot", {})
+    # A board bigger than one piece, fetched in pieces.
+    walk = [[float(100 + 7 * i), float(100 + (i * 37) % 900), 0.5, float(9 * i)] for i in range(64)]
+    for n in range(150):
+        fill = {"stroke_id": f"fill-{n}", "page_id": "page-1", **pen, "points": walk}
+        await r.ok(teacher, "stroke_start", fill)
+    paged = await r.ok(student, "class_snapshot", {"paged": True})
+    assert paged["cursor"] is not None
+    await r.ok(student, "class_snapshot_piece", {"cursor": paged["cursor"]})
     await r.ok(teacher, "page_delete", {"page_id": "page-2"})
     await r.ok(teacher, "board_revoke_drawing", {})
 

@@ -66,7 +66,7 @@ def lesson_with_everything(c: Classroom) -> None:
         c.do(TEACHER, start(f"m{k}", 60, page_id="p2"))
         c.do(TEACHER, StrokeEnd(stroke_id=f"m{k}", length=60))
     c.do(TEACHER, start("gone", 3))
-    c.do(TEACHER, BoardUndo(op_id="gone"))
+    c.do(TEACHER, BoardUndo(op_id="gone", client_id="u0"))
 
 
 @pytest.mark.parametrize("viewer", [TEACHER, ALI])
@@ -91,10 +91,10 @@ def test_a_pinned_snapshot_stays_at_its_seq_while_the_board_changes() -> None:
     c.do(TEACHER, extend("k2", 7, 20))
     c.do(TEACHER, StrokeEnd(stroke_id="k2", length=27))
     c.do(TEACHER, BoardErase(op_id="er2", page_id=PAGE, ids=["k1"]))
-    c.do(TEACHER, BoardUndo(op_id="er2"))
-    c.do(TEACHER, BoardUndo(op_id="er2"))  # a no-op retry
+    c.do(TEACHER, BoardUndo(op_id="er2", client_id="u1"))
+    c.do(TEACHER, BoardUndo(op_id="er2", client_id="u1"))  # a no-op retry
     c.do(TEACHER, start("new", 4))
-    c.do(TEACHER, PageDelete(page_id="p2"))
+    c.do(TEACHER, PageDelete(page_id="p2", client_id="d1"))
     assert snapshot(c.state, TEACHER) != at_pin
     got = assembled(board_pin, head, piece_bytes=1500)
     got.pop("pieces")
@@ -133,7 +133,7 @@ def test_the_board_refuses_points_past_its_budget(monkeypatch: pytest.MonkeyPatc
     assert c.state.points == 100
     # Memory comes back with the page that held the points.
     c.do(TEACHER, PageAdd(page_id="p2", switch=True))
-    c.do(TEACHER, PageDelete(page_id=PAGE))
+    c.do(TEACHER, PageDelete(page_id=PAGE, client_id="d2"))
     assert c.state.points == 0
     c.do(TEACHER, start("k3", 50, page_id="p2"))
     assert c.replayed().points == c.state.points == 50

@@ -51,6 +51,27 @@ logger = logging.getLogger(__name__)
 
 # Stands in for the event name of a message whose JSON could not be decoded.
 MALFORMED = "\x00malformed"
+# Stands in for an event a client named after a handler of the connection itself: python-socketio
+# dispatches a client's "disconnect" event to the disconnect handler (which ended the student's
+# session while the socket stayed open, and logged them offline) and "connect" to the connect
+# handler (no ack, a traceback in the log). The original name follows it in the packet's data.
+RESERVED = "\x00reserved"
+RESERVED_NAMES = frozenset({"connect", "disconnect", MALFORMED, RESERVED})
+PLAIN_FORM = {
+    socketio.packet.BINARY_EVENT: socketio.packet.EVENT,
+    socketio.packet.BINARY_ACK: socketio.packet.ACK,
+}
+# The Socket.IO packet types a client sends to a server.
+CLIENT_PACKETS = frozenset(
+    {
+        socketio.packet.CONNECT,
+        socketio.packet.DISCONNECT,
+        socketio.packet.EVENT,
+        socketio.packet.ACK,
+        socketio.packet.BINARY_EVENT,
+        socketio.packet.BINARY_ACK,
+    }
+)
 
 
 class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
@@ -58,6 +79,8 @@ class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
 
     The stock decoder raises on invalid or very deeply nested JSON and the message is dropped
     without an answer. Here the packet keeps its ack id and becomes the ``MALFORMED`` event.
+    An event named like a connection handler (``connect``, ``disconnect``) becomes ``RESERVED``
+    and is answered ``UNKNOWN_EVENT``, like any other name outside the protocol.
 
     The server sends JSON only (pictures go over HTTP), so an outgoing packet is not searched
     for binary parts: that walk over every broadcast and ack was ~15% of the server's CPU in a
@@ -68,7 +91,7 @@ class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
 
     def decode(self, encoded_packet: Any) -> int:
         try:
-            return int(super().decode(encoded_packet))
+            attachments = int(super().decode(encoded_packet))
         except (ValueError, RecursionError):
             if getattr(self, "packet_type", None) not in (
                 socketio.packet.EVENT,
@@ -78,6 +101,26 @@ class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
             self.packet_type = socketio.packet.EVENT
             self.data = [MALFORMED]
             return 0
+        kind = self.packet_type
+        if kind in (socketio.packet.BINARY_EVENT, socketio.packet.BINARY_ACK) and attachments < 1:
+            # Announced binary without attachments: the server would take every later message
+            # of the connection for an attachment and log a traceback for each.
+            kind = self.packet_type = PLAIN_FORM[kind]
+        if kind not in CLIENT_PACKETS:
+            # CONNECT_ERROR or an unknown type: a server never takes these from a client, and
+            # python-socketio logs a traceback for each one (a student could fill the log).
+            self.packet_type = socketio.packet.EVENT
+            self.data = [MALFORMED]
+            return 0
+        if kind in (socketio.packet.EVENT, socketio.packet.BINARY_EVENT):
+            if not (isinstance(self.data, list) and self.data):
+                # No event name ("2", "2{}", "2[]"): python-socketio fails on data[0].
+                self.packet_type = socketio.packet.EVENT
+                self.data = [MALFORMED]
+                return 0
+            if isinstance(self.data[0], str) and self.data[0] in RESERVED_NAMES:
+                self.data = [RESERVED, self.data[0]]
+        return attachments
 
 
 def class_room(class_id: str) -> str:
@@ -124,6 +167,7 @@ class LiveServer:
         for name in EVENTS:
             self.sio.on(name, self._bind(name), namespace=NAMESPACE)
         self.sio.on(MALFORMED, self.on_malformed, namespace=NAMESPACE)
+        self.sio.on(RESERVED, self.on_reserved, namespace=NAMESPACE)
         self.sio.on("*", self.on_unknown, namespace=NAMESPACE)
 
     def _bind(self, name: str) -> Any:
@@ -138,6 +182,9 @@ class LiveServer:
     async def on_malformed(self, sid: str, *args: Any) -> dict[str, Any]:
         self.services.metrics.rejected.labels(code=InvalidPayload.code).inc()
         return self._error(InvalidPayload("the message is not valid JSON or is nested too deeply"))
+
+    async def on_reserved(self, sid: str, name: Any = None, *args: Any) -> dict[str, Any]:
+        return await self.on_unknown(str(name).replace("\x00", ""), sid)
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         self.services.metrics.rejected.labels(code=UnknownEvent.code).inc()

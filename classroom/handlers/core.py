@@ -15,8 +15,11 @@ async def on_log_resume(call: Call, payload: p.LogResume) -> dict[str, Any]:
     events = await call.runtime.events_after(payload.after_seq, payload.limit)
     viewer = call.actor
     visible = [event.to_wire_for(viewer) for event in events if event.visible_to(viewer)]
-    last = events[-1].seq if events else payload.after_seq
-    head = max(call.runtime.seq, last)
+    read = events[-1].seq if events else 0
+    # The store may hold events this process has not applied yet; a client's after_seq is no
+    # evidence of the head (one from beyond it must learn where the class really is).
+    head = max(call.runtime.seq, read)
+    last = read or payload.after_seq
     return {"events": visible, "head_seq": head, "next_after_seq": last, "more": last < head}
 
 

@@ -301,6 +301,7 @@ function checkErrorAck(what, ack, want) {
   if (error.code === "GAP") expect(Number.isInteger(error.expected_offset), `${what}: GAP carries expected_offset`);
   if (error.code === "RATE_LIMITED") expect(typeof error.retry_after_s === "number", `${what}: RATE_LIMITED carries retry_after_s`);
   if (!wants.includes("*")) expect(wants.includes(error.code), `${what}: code ${wants.join("|")}`, () => `got ${error.code}: ${error.message}`);
+  expect(JSON.stringify(ack).length < 2000 && !/Traceback|File "/.test(error.message), `${what}: the error is short and has no traceback`, () => j(ack));
 }
 
 /** A retry must answer the stored first answer: same fields, `duplicate: true`. */
@@ -385,6 +386,28 @@ async function main() {
     await http("POST", "/api/join", { body: { join_code: joinCode, name: "Sara" }, headers: { "Idempotency-Key": tabletKey } }), 409);
   const joinB = checkHttp("join Bilal (no key)", "/api/join", "post", await http("POST", "/api/join", { body: { join_code: joinCode, name: "Bilal" } }), 201);
   const joinC = checkHttp("join Chand the attacker (no key)", "/api/join", "post", await http("POST", "/api/join", { body: { join_code: joinCode, name: "Chand" } }), 201);
+  {
+    // JoinBody: `name` (string, minLength=1, maxLength=200).
+    const long = await http("POST", "/api/join", { body: { join_code: joinCode, name: "n".repeat(120) } });
+    checkHttp("join with a 120-character name", "/api/join", "post", long, [201, 400]);
+    if (long.status === 400) {
+      finding("join-name-length", "protocol.md JoinBody: '`name` | string (minLength=1, maxLength=200)'",
+        `a 120-character name is refused: ${long.json?.error?.message}`);
+    }
+    const newline = await http("POST", "/api/join", { body: { join_code: joinCode, name: "two\nlines" } });
+    const nul = await http("POST", "/api/join", { body: { join_code: joinCode, name: "nul\u0000" } });
+    checkHttp("join with a NUL in the name", "/api/join", "post", nul, 400);
+    if (newline.status === 201 && /\n/.test(newline.json?.name ?? "")) {
+      finding("join-name-newline", "protocol.md JoinBody: name (no rule about characters given)",
+        `a name with a NUL is refused ('${nul.json?.error?.message}') but one with a newline is accepted, stored as ${j(newline.json?.name)}`);
+    }
+    const key = await http("POST", "/api/join", { body: { join_code: joinCode, name: "Key" }, headers: { "Idempotency-Key": "tablet id with spaces" } });
+    checkHttp("join with an Idempotency-Key of spaces", "/api/join", "post", key, [201, 400]);
+    if (key.status === 400) {
+      finding("idempotency-key-format", "protocol.md: 'With an `Idempotency-Key` header (made once per tablet)' (no format given; openapi has no header at all)",
+        `the key must be ${key.json?.error?.message?.replace(/^Idempotency-Key is /, "")}: other keys are refused with INVALID_PAYLOAD`);
+    }
+  }
   checkHttp("join with a wrong code", "/api/join", "post", await http("POST", "/api/join", { body: { join_code: "ZZZZZZZZ", name: "x" } }), 404);
   checkHttp("join with a number as name", "/api/join", "post", await http("POST", "/api/join", { body: { join_code: joinCode, name: 12 } }), 400);
   checkHttp("join with a 100 KB body", "/api/join", "post", await http("POST", "/api/join", { body: { join_code: joinCode, name: "x".repeat(100_000) } }), 413);
@@ -500,7 +523,12 @@ async function main() {
   const tallies = teacher.bare.filter(([e]) => e === "poll_tally");
   expect(tallies.length > 0, "the teacher gets a live poll_tally", () => "none");
   checkAck("poll_close", "poll_close", await teacher.send("poll_close", { poll_id: pollId, client_id: `poll-close-${uid}` }));
-  checkAck("a vote after the poll closed", "poll_vote", await bilal.send("poll_vote", { poll_id: pollId, vote_id: `vote-b3-${uid}`, option: 0 }), "*");
+  {
+    const late = await bilal.send("poll_vote", { poll_id: pollId, vote_id: `vote-b3-${uid}`, option: 0 });
+    checkAck("a vote after the poll closed", "poll_vote", late, "*");
+    finding("closed-poll-code", "protocol.md poll_close: 'Stop taking votes.' (no code is given for a late vote; TOO_LATE speaks of questions)",
+      `a vote after poll_close answers ${late?.error?.code}: ${late?.error?.message}`);
+  }
   checkAck("poll_show_results", "poll_show_results", await teacher.send("poll_show_results", { poll_id: pollId, client_id: `poll-show-${uid}` }));
   const shown = await bilal.waitFor((e) => e.type === "poll_results_shown" && e.data.poll_id === pollId, "poll_results_shown");
   expect(j(shown?.data?.tally?.counts) === j([0, 0, 2]) && shown?.data?.tally?.responses === 2, "the shown tally counts a changed vote once", () => j(shown?.data?.tally));
@@ -576,6 +604,15 @@ async function main() {
   const closed = await bilal.waitFor((e) => e.type === "quiz_question_closed" && e.data.quiz_id === quizId && e.data.question === 0, "quiz_question_closed 0");
   expect(j(closed?.data?.correct) === "[1]" && j(closed?.data?.distribution) === "[1,1,0,0]" && closed?.data?.answered === 2,
     "quiz_question_closed reveals the answer and the distribution", () => j(closed?.data));
+  {
+    // protocol.md TOO_LATE: "The question's deadline has passed or it is closed."
+    const late = await chand.send("quiz_answer", { quiz_id: quizId, question: 0, answer_id: `ans-c4-${uid}`, option: 1 });
+    checkAck("an answer to the closed question", "quiz_answer", late, ["TOO_LATE", "CONFLICT", "WRONG_QUESTION"]);
+    if (late?.error?.code !== "TOO_LATE") {
+      finding("closed-question-code", "protocol.md TOO_LATE: 'The question's deadline has passed or it is closed.'",
+        `an answer to question 0 after quiz_next closed it (no question open) answers ${late?.error?.code}: ${late?.error?.message}`);
+    }
+  }
   const board = await bilal.waitFor((e) => e.type === "quiz_leaderboard" && e.data.quiz_id === quizId, "quiz_leaderboard");
   expect(board?.data?.top?.[0]?.student_id === joinA.json.student_id && board.data.top[0].score === 1000, "ali leads with 1000 points (answered in the first half second)", () => j(board?.data));
   checkAck("quiz_next opens question 1", "quiz_next", await teacher.send("quiz_next", { quiz_id: quizId, client_id: `quiz-next-2-${uid}` }));
@@ -601,6 +638,9 @@ async function main() {
   checkSameAnswer("quiz_create retry later, second teacher tab", quiz, await observer.send("quiz_create", quizPayload));
   checkSameAnswer("poll_create retry later, second teacher tab", poll, await observer.send("poll_create", pollPayload));
   ali2.close();
+
+  // -- a board device, an uploaded background, students' private ink, undo, noop ----------------
+  await boardAndInk({ teacher, observer, ali, bilal, uid, classId, token, joinA, joinB });
 
   // -- a curious student attacks ---------------------------------------------------------------
   await attack({ teacher, bilal, chand, uid, classId, token, studentToken: joinC.json.token });
@@ -698,6 +738,123 @@ async function main() {
   console.log("FINDINGS " + JSON.stringify(Object.fromEntries(findings)));
   console.log(JSON.stringify(summary));
   return fails.length === 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------- devices, pictures, ink
+
+/** A 32 x 32 red PNG, built here so that the client needs no picture files. */
+function redPng(size = 32) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, "ascii");
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, tail]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(size * 3, Buffer.from([255, 0, 0]))]);
+  const raw = Buffer.concat(Array.from({ length: size }, () => row));
+  const { deflateSync } = require("node:zlib");
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+async function boardAndInk({ teacher, observer, ali, bilal, uid, classId, token, joinA, joinB }) {
+  // A board device token, with an Idempotency-Key.
+  const deviceKey = `device-${uid}`;
+  const device = checkHttp("device token", "/api/classes/{class_id}/devices", "post",
+    await http("POST", `/api/classes/${classId}/devices`, { token, body: { name: "Back-wall camera" }, headers: { "Idempotency-Key": deviceKey } }), 201);
+  const deviceAgain = await http("POST", `/api/classes/${classId}/devices`, { token, body: { name: "Back-wall camera" }, headers: { "Idempotency-Key": deviceKey } });
+  expect(deviceAgain.status === 200 && deviceAgain.json?.device_id === device.json?.device_id, "device retry answers the first token (200)", () => `${deviceAgain.status} ${j(deviceAgain.json)}`);
+  const camera = await Client.open("camera", { token: device.json.token, protocol_version: PROTOCOL_VERSION });
+  const png = redPng();
+  const asText = png.toString("base64");
+  // The docs: `image` (string; minLength=16, maxLength=1500000). Which string is not said.
+  const snapshotText = await camera.send("camera_snapshot", { snapshot_id: `snap-a-${uid}`, image: asText, format: "png", width: 32, height: 32 });
+  if (!snapshotText.ok) {
+    const snapshotBinary = await camera.send("camera_snapshot", { snapshot_id: `snap-b-${uid}`, image: png, format: "png", width: 32, height: 32 });
+    finding("camera-image-type", "protocol.md camera_snapshot / camera_keyframe: '`image` (string; minLength=16, maxLength=1500000)'; asyncapi: type string",
+      `a base64 string is refused (${j(snapshotText.error)}); the picture as Socket.IO binary is ${snapshotBinary.ok ? "accepted" : `refused too (${j(snapshotBinary.error)})`}. The docs give neither the encoding nor that it must be binary`);
+    if (snapshotBinary.ok) {
+      checkAck("camera_snapshot as binary", "camera_snapshot", snapshotBinary);
+      const updated = await bilal.waitFor((e) => e.type === "camera_updated" && e.data.snapshot_id === `snap-b-${uid}`, "camera_updated");
+      const asset = await http("GET", `/api/classes/${classId}/assets/${updated?.data?.asset_id}?token=${encodeURIComponent(joinB.json.token)}`);
+      expect(asset.status === 200, "a student fetches the camera view", () => `${asset.status}`);
+      checkAck("camera_snapshot whose size is not the picture's", "camera_snapshot",
+        await camera.send("camera_snapshot", { snapshot_id: `snap-c-${uid}`, image: png, format: "png", width: 640, height: 480 }), ["INVALID_PAYLOAD", "*"]);
+      checkAck("camera_snapshot with garbage bytes", "camera_snapshot",
+        await camera.send("camera_snapshot", { snapshot_id: `snap-d-${uid}`, image: Buffer.alloc(64, 7), format: "png", width: 32, height: 32 }), "INVALID_PAYLOAD");
+    }
+  }
+  checkAck("a board device votes", "poll_vote", await camera.send("poll_vote", { poll_id: "x", vote_id: `v-cam-${uid}`, option: 0 }), "FORBIDDEN");
+  const cameraSnap = checkAck("the board device's snapshot", "class_snapshot", await camera.send("class_snapshot", {}));
+  expect(cameraSnap.you?.role === "board", "the device is the board role", () => j(cameraSnap.you));
+  camera.close();
+
+  // An uploaded background picture on a new page.
+  const upload = checkHttp("upload a page background", "/api/classes/{class_id}/images", "post",
+    await http("POST", `/api/classes/${classId}/images`, { token, body: png, raw: true, headers: { "content-type": "image/png" } }), 201);
+  const pageId = `page-pic-${uid}`;
+  const added = checkAck("page_add with the picture", "page_add", await teacher.send("page_add", { page_id: pageId, background: { kind: "image", image: upload.json.asset_id } }));
+  checkSameAnswer("page_add retry", added, await observer.send("page_add", { page_id: pageId, background: { kind: "image", image: upload.json.asset_id } }));
+  checkAck("page_add with another class's picture id", "page_add", await teacher.send("page_add", { page_id: `page-x-${uid}`, background: { kind: "image", image: "img_nope" } }), "NOT_FOUND");
+  checkAck("page_add with a picture on a ruled page", "page_add", await teacher.send("page_add", { page_id: `page-y-${uid}`, background: { kind: "ruled", image: upload.json.asset_id } }), "INVALID_PAYLOAD");
+  const render = await http("GET", `/api/classes/${classId}/pages/${pageId}.png?token=${encodeURIComponent(joinA.json.token)}`);
+  expect(render.status === 200 && render.headers.get("content-type")?.startsWith("image/png"), "a student renders the page as PNG", () => `${render.status}`);
+
+  // Students' ink private to the teacher: another student neither receives it nor resumes it.
+  checkAck("board_allow_drawing ink: teacher", "board_allow_drawing", await teacher.send("board_allow_drawing", { ink: "teacher", client_id: `allow-${uid}` }));
+  const again = await teacher.send("board_allow_drawing", { ink: "teacher", client_id: `allow2-${uid}` });
+  checkAck("board_allow_drawing again, the same", "board_allow_drawing", again);
+  if (again.ok && again.noop !== true) {
+    finding("noop-when", "asyncapi AppendAck.noop: 'True when the write was valid but changed nothing (already so)'",
+      "board_allow_drawing with the same students and ink twice appends a second drawing_allowed (noop absent); which writes can be noop is not said");
+  }
+  const inkId = `ali-ink-${uid}`;
+  const aliStroke = checkAck("ali draws (private ink)", "stroke_start", await ali.send("stroke_start", { stroke_id: inkId, page_id: pageId, tool: "pen", color: "#0000ff", width: 3, points: [[10, 10, 0.5, 0], [20, 20, 0.5, 16]] }));
+  checkAck("ali ends the stroke", "stroke_end", await ali.send("stroke_end", { stroke_id: inkId, length: 2 }));
+  const seen = await observer.waitFor((e) => e.type === "stroke_ended" && e.data.id === inkId, "ali's stroke_ended");
+  expect(seen?.aud === "author", "private ink carries aud: author", () => j(seen));
+  const leaked = bilal.events.filter((e) => e.data?.id === inkId);
+  expect(leaked.length === 0, "another student does not receive private ink", () => j(leaked.map((e) => e.type)));
+  const bilalSees = await bilal.send("log_resume", { after_seq: aliStroke.seq - 1, limit: 50 });
+  expect(bilalSees.ok && !bilalSees.events.some((e) => e.data?.id === inkId), "another student does not resume private ink", () => j(bilalSees));
+  checkAck("bilal extends ali's stroke", "stroke_extend", await bilal.send("stroke_extend", { stroke_id: inkId, offset: 2, points: [[1, 1, 0.5, 20]] }), ["NOT_FOUND", "FORBIDDEN"]);
+  checkAck("bilal erases ali's stroke", "board_erase", await bilal.send("board_erase", { op_id: `erase-${uid}`, page_id: pageId, ids: [inkId] }), ["NOT_FOUND", "FORBIDDEN", "*"]);
+  const undo = checkAck("ali undoes the stroke", "board_undo", await ali.send("board_undo", { client_id: `undo-${uid}` }));
+  checkSameAnswer("board_undo retry", undo, await ali.send("board_undo", { client_id: `undo-${uid}` }));
+  checkAck("ali undoes with nothing left", "board_undo", await ali.send("board_undo", { client_id: `undo2-${uid}` }), ["CONFLICT", "*"]);
+  checkAck("ali redoes", "board_redo", await ali.send("board_redo", { client_id: `redo-${uid}` }));
+  checkAck("board_revoke_drawing", "board_revoke_drawing", await teacher.send("board_revoke_drawing", { client_id: `revoke-${uid}` }));
+  checkAck("ali draws after revoke", "stroke_start", await ali.send("stroke_start", { stroke_id: `late-${uid}`, page_id: pageId, tool: "pen", color: "#0000ff", width: 3 }), "FORBIDDEN");
+  checkAck("page_switch back", "page_switch", await teacher.send("page_switch", { page_id: "page-1", client_id: `switch-${uid}` }));
+
+  // log_resume edges: over the page limit, and from beyond the head.
+  checkAck("log_resume limit 5000", "log_resume", await bilal.send("log_resume", { after_seq: 0, limit: 5000 }), "INVALID_PAYLOAD");
+  const head = (await observer.send("log_resume", { after_seq: 0, limit: 1 })).head_seq;
+  const ahead = checkAck("log_resume from beyond the head", "log_resume", await observer.send("log_resume", { after_seq: head + 1000 }));
+  expect(ahead.head_seq === head && ahead.more === false && ahead.events?.length === 0, "log_resume from beyond the head answers the real head_seq", () => `head ${head}: ${j(ahead)}`);
+  const clock = checkAck("clock_sync", "clock_sync", await bilal.send("clock_sync", { client_time_ms: 1234.5 }));
+  expect(clock.client_time_ms === 1234.5 && Math.abs(clock.server_time_ms - Date.now()) < 60_000, "clock_sync echoes the client time with the server's");
+  const roster = checkAck("roster_get", "roster_get", await teacher.send("roster_get", {}));
+  expect(roster.students?.length >= 3, "the roster lists the students", () => j(roster));
+  const classes = checkHttp("class list, a page of 1", "/api/classes", "get", await http("GET", "/api/classes?limit=1", { token }), 200);
+  if (classes.json?.next) {
+    checkHttp("class list, the next page", "/api/classes", "get", await http("GET", `/api/classes?limit=1&before=${encodeURIComponent(classes.json.next)}`, { token }), 200);
+  }
 }
 
 // ---------------------------------------------------------------- the curious student
@@ -856,6 +1013,32 @@ async function attack({ teacher, bilal, chand: attacker, uid, classId, token, st
     big.close();
   }
   await stillWorks("huge payloads");
+
+  // More tabs of one student than the server allows.
+  {
+    const tabs = [];
+    const reasons = [];
+    for (let i = 0; i < 4; i += 1) {
+      try {
+        const tab = await Client.open(`chand-tab${i}`, { token: studentToken, protocol_version: PROTOCOL_VERSION });
+        tab.socket.on("disconnect", (reason) => reasons.push([i, reason]));
+        tabs.push(tab);
+      } catch (err) {
+        checkErrorAck(`chand's tab ${i} refused`, { ok: false, error: err.data }, ["BUSY", "RATE_LIMITED", "FORBIDDEN", "CONFLICT"]);
+      }
+    }
+    await until(() => reasons.length > 0, 500);
+    const evicted = chand.socket.connected === false || reasons.length > 0;
+    if (evicted) {
+      finding("connections-per-token", "protocol.md: nothing about how many connections one token may hold (BUSY: 'every connection in use')",
+        `the 4th connection of one student token is accepted and the oldest is dropped with a bare 'io server disconnect' (no code, no event); dropped: ${j(reasons)}, first connection connected=${chand.socket.connected}`);
+    }
+    for (const tab of tabs) tab.close();
+    chand.close();
+    chand = await Client.open("chand-again", { token: studentToken, protocol_version: PROTOCOL_VERSION });
+    chand.studentId = me.you?.id;
+  }
+  await stillWorks("many tabs");
 
   // A flood from one connection is rate limited (with retry_after_s); the others are not.
   const flood = await Promise.all(Array.from({ length: 60 }, () => chand.call("clock_sync", { client_time_ms: 1 })));

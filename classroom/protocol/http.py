@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from classroom.classes import MAX_NAME_CHARS
 from classroom.errors import (
     ClassEnded,
     ClassroomError,
@@ -82,7 +83,10 @@ class JoinBody(Body):
     """A student joins with the code on the board and a display name (no account)."""
 
     join_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description=f"Trimmed, spaces collapsed, then at most {MAX_NAME_CHARS} characters"
+        " and no control characters (INVALID_PAYLOAD otherwise)."
+    )
 
 
 class DeviceBody(Body):

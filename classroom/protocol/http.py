@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from classroom.auth import MIN_PASSWORD_CHARS
 from classroom.classes import MAX_NAME_CHARS
 from classroom.errors import (
     ClassEnded,
@@ -59,18 +60,25 @@ class LoginBody(Body):
     device: Annotated[str, StringConstraints(max_length=512)] | None = None
 
 
+_NEW_PASSWORD = f"At least {MIN_PASSWORD_CHARS} characters (INVALID_PAYLOAD otherwise)."
+
+
 class SetupBody(Body):
     """The first teacher's name and password (from the server's own computer only)."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description=_NEW_PASSWORD
+    )
 
 
 class PasswordBody(Body):
     """Change the signed-in teacher's password (ends their other tokens)."""
 
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    new_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description=_NEW_PASSWORD
+    )
 
 
 class ClassCreateBody(Body):

@@ -644,6 +644,55 @@ async function main() {
   // -- a board device, an uploaded background, students' private ink, undo, noop ----------------
   await boardAndInk({ teacher, observer, ali, bilal, uid, classId, token, joinA, joinB });
 
+  // -- a tablet drops, the lesson goes on, it comes back and resumes -------------------------------
+  {
+    const before = bilal.lastSeq;
+    bilal.close();
+    const missedStroke = `missed-${uid}`;
+    checkAck("teacher draws while bilal is away", "stroke_start", await teacher.send("stroke_start", { stroke_id: missedStroke, page_id: "page-1", tool: "pen", color: "#aa0000", width: 2, points: [[5, 5, 0.5, 0]] }));
+    checkAck("…and ends it", "stroke_end", await teacher.send("stroke_end", { stroke_id: missedStroke, length: 1 }));
+    const urdu = checkAck("teacher writes in Urdu", "board_add_text", await teacher.send("board_add_text", { text_id: `urdu-${uid}`, page_id: "page-1", text: "پاکستان زندہ باد", x: 100, y: 100, size: 40, color: "#000000" }));
+    const shape = checkAck("teacher adds a rectangle", "board_add_shape", await teacher.send("board_add_shape", { shape_id: `rect-${uid}`, page_id: "page-1", kind: "rectangle", start: [10.04, 20.06], end: [300.17, 400.26], color: "#00AA00", width: 2.26 }));
+    // A tie, exact in binary: half up (Math.round) gives 100.3, half to even 100.2.
+    const tie = checkAck("teacher adds a line at a rounding tie", "board_add_shape", await teacher.send("board_add_shape", { shape_id: `tie-${uid}`, page_id: "page-1", kind: "line", start: [100.25, 100.75], end: [200, 200], color: "#000000", width: 2 }));
+    const back = await Client.open("bilal-back", { token: joinB.json.token, protocol_version: PROTOCOL_VERSION });
+    const resumed = [];
+    let after = before;
+    for (let i = 0; i < 20; i += 1) {
+      const page = checkAck("bilal resumes after reconnecting", "log_resume", await back.send("log_resume", { after_seq: after, limit: 3 }));
+      if (!page.ok) break;
+      resumed.push(...page.events);
+      after = page.next_after_seq;
+      if (!page.more) break;
+    }
+    const types = resumed.map((e) => e.type);
+    expect(resumed.some((e) => e.type === "stroke_ended" && e.data.id === missedStroke) && types.includes("text_added") && types.includes("shape_added"),
+      "a reconnecting tablet resumes every event it missed (paged)", () => j(types));
+    const text = resumed.find((e) => e.type === "text_added");
+    expect(text?.data?.dir === "rtl", "Urdu text is marked rtl", () => j(text?.data));
+    const rect = resumed.find((e) => e.type === "shape_added");
+    expect(j(rect?.data?.pts) === j([10, 20.1, 300.2, 400.3]) && rect?.data?.width === 2.3 && rect?.data?.color === "#00aa00",
+      "shape corners and width are rounded to 0.1 (and the colour lower-cased)", () => j(rect?.data));
+    expect(urdu.seq < shape.seq && shape.seq < tie.seq, "writes of one connection are logged in the order sent");
+    const tied = resumed.find((e) => e.type === "shape_added" && e.data.id === `tie-${uid}`);
+    if (tied && j(tied.data.pts.slice(0, 2)) !== j([100.3, 100.8])) {
+      finding("rounding-ties", "protocol.md Points and strokes: 'rounded: x and y to 0.1 ... A client that wants to show exactly what others see rounds its own points the same way.'",
+        `ties are not rounded half up: [100.25, 100.75] is stored as ${j(tied.data.pts.slice(0, 2))} (half to even on the binary value, Python's round()); the docs do not say which rounding, so a JavaScript client using Math.round differs`);
+    }
+    bilal.socket = back.socket;
+    bilal.events.push(...resumed);
+    back.received = bilal.received.bind(bilal);
+    back.socket.offAny();
+    back.socket.onAny((event, data) => bilal.received(event, data));
+  }
+
+  // -- each role's events from the other roles: FORBIDDEN -----------------------------------------
+  for (const event of CLIENT_EVENTS) {
+    if (MESSAGES[event]["x-roles"].includes("teacher")) continue;
+    const payload = sample(MESSAGES[event].payload, MESSAGES[event].payload.$defs ?? {});
+    checkAck(`the teacher sends ${event}`, event, await observer.send(event, payload), "FORBIDDEN");
+  }
+
   // -- a curious student attacks ---------------------------------------------------------------
   await attack({ teacher, bilal, chand, uid, classId, token, studentToken: joinC.json.token });
 
@@ -734,6 +783,30 @@ async function main() {
     }
   }
   checkHttp("join after the class ended", "/api/join", "post", await http("POST", "/api/join", { body: { join_code: joinCode, name: "Late" } }), [404, 409]);
+
+  // -- reports, and the end of the teacher's tokens ------------------------------------------------
+  const csv = await http("GET", `/api/classes/${classId}/reports/quizzes/${quizId}/results.csv`, { token });
+  expect(csv.status === 200 && csv.headers.get("content-type")?.startsWith("text/csv") && csv.text.includes("Ali"), "the quiz results CSV names the students", () => `${csv.status} ${csv.text.slice(0, 100)}`);
+  checkHttp("polls report", "/api/classes/{class_id}/reports/polls.{fmt}", "get", await http("GET", `/api/classes/${classId}/reports/polls.json`, { token }), 200);
+  checkHttp("a quiz report with a student's token", "/api/classes/{class_id}/reports/quizzes/{quiz_id}.{fmt}", "get",
+    await http("GET", `/api/classes/${classId}/reports/quizzes/${quizId}.json?token=${encodeURIComponent(joinA.json.token)}`), [401, 403]);
+  checkHttp("setup once a teacher exists", "/api/setup", "post", await http("POST", "/api/setup", { body: { name: "mallory", password: "long-enough-password" } }), [403, 409]);
+  {
+    // SetupBody / PasswordBody: password (minLength=1).
+    const short = await http("POST", "/api/password", { token, body: { current_password: PASSWORD, new_password: "x" } });
+    checkHttp("a one-character new password", "/api/password", "post", short, [200, 400]);
+    const documentedMin = Number(/At least (\d+) characters/.exec(OPENAPI.components.schemas.PasswordBody.properties.new_password.description ?? "")?.[1] ?? 1);
+    const enforcedMin = Number(/at least (\d+) characters/.exec(short.json?.error?.message ?? "")?.[1] ?? 1);
+    if (short.status === 400 && documentedMin !== enforcedMin) {
+      finding("password-length", "protocol.md SetupBody.password / PasswordBody.new_password: 'string (minLength=1, maxLength=256)'",
+        `a one-character password is refused: ${short.json?.error?.message}`);
+    }
+  }
+  const closedTeacher = new Promise((r) => observer.socket.once("disconnect", (reason) => r(reason)));
+  checkHttp("sign out everywhere", "/api/sign-out-everywhere", "post", await http("POST", "/api/sign-out-everywhere", { token }), 200);
+  const reason = await Promise.race([closedTeacher, new Promise((r) => setTimeout(() => r("still connected"), 2000))]);
+  expect(reason !== "still connected", "signing out everywhere closes the teacher's sockets", () => reason);
+  checkHttp("the old token after signing out", "/api/classes", "get", await http("GET", "/api/classes", { token }), 401);
 
   for (const c of [teacher, observer, ali, bilal, chand]) c.close();
   const summary = { passes, fails: fails.length, findings: findings.size, seconds: (Date.now() - started) / 1000 };
@@ -1043,9 +1116,14 @@ async function attack({ teacher, bilal, chand: attacker, uid, classId, token, st
   await stillWorks("many tabs");
 
   // A flood from one connection is rate limited (with retry_after_s); the others are not.
+  // protocol.md: bucket `default` 10 per second, burst 30.
+  const floodStarted = Date.now();
   const flood = await Promise.all(Array.from({ length: 60 }, () => chand.call("clock_sync", { client_time_ms: 1 })));
+  const floodSeconds = (Date.now() - floodStarted) / 1000;
   const limited = flood.filter((a) => a?.error?.code === "RATE_LIMITED");
+  const served = flood.filter((a) => a?.ok === true).length;
   expect(limited.length > 0, "a flood of 60 clock_sync is rate limited", () => `${limited.length} limited`);
+  expect(served >= 29 && served <= 31 + 10 * floodSeconds, "the default bucket serves its documented burst of 30", () => `${served} served in ${floodSeconds} s`);
   if (limited[0]) checkErrorAck("a flooded clock_sync", limited[0], "RATE_LIMITED");
   const others = await bilal.call("clock_sync", { client_time_ms: 1 });
   expect(others.ok === true, "another student is not rate limited by the flood", () => j(others));

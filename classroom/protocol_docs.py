@@ -290,6 +290,9 @@ def _kind(body: dict[str, Any]) -> str:
         return f"{_kind(items)}[]" if items else "array"
     if kind == "object" and isinstance(body.get("additionalProperties"), dict):
         return f"{{string: {_kind(body['additionalProperties'])}}}"
+    if kind == "string" and body.get("format") == "binary":
+        # A picture's bytes: JSON Schema calls them a string, but base64 text is refused.
+        return "bytes, as a Socket.IO binary attachment"
     return str(kind or "any")
 
 

@@ -558,7 +558,7 @@ def test_quiz_format_doc_shows_both_forms_and_each_is_accepted_where_it_says() -
         definition = quiz_import.parse_quiz(block.encode(), "quiz.yaml")
         # ... and quiz_create refuses it: letters are not option indexes.
         with pytest.raises(ValidationError):
-            QuizCreate.model_validate({"quiz": yaml.safe_load(block)})
+            QuizCreate.model_validate({"client_id": "create-1", "quiz": yaml.safe_load(block)})
     for block in protocol_forms:
         QuizCreate.model_validate(json.loads(block))
     # The doc's protocol form is the same quiz as its file form.

@@ -539,7 +539,7 @@ async function main() {
   const yamlSample = readFileSync(new URL("samples/quiz.yaml", DOCS), "utf8");
   const parsed = checkHttp("parse samples/quiz.yaml", "/api/classes/{class_id}/quizzes/parse", "post",
     await http("POST", `/api/classes/${classId}/quizzes/parse?filename=quiz.yaml`, { token, body: yamlSample, raw: true, headers: { "content-type": "application/yaml" } }), 200);
-  const docExample = JSON.parse(QUIZ_FORMAT_MD.split("The YAML example above, in the protocol form:")[1].split("```json")[1].split("```")[0]);
+  const docExample = JSON.parse(QUIZ_FORMAT_MD.split("The YAML example above, in the protocol form")[1].split("```json")[1].split("```")[0]);
   const q0 = parsed.json?.quiz?.questions?.[0];
   expect(q0?.type === "single" && j(q0?.correct) === "[1]" && j(q0?.options) === j(["54", "56", "64", "48"]), "parse answers letters as option indexes from 0", () => j(q0));
   const q1 = parsed.json?.quiz?.questions?.[1];
@@ -569,7 +569,7 @@ async function main() {
   // -- quizzes: the protocol form over quiz_create ----------------------------------------------
   const missing = (MESSAGES.quiz_create.payload.required ?? []).filter((f) => !(f in docExample));
   if (missing.length) {
-    finding("quiz-format-example-client-id", "quiz-format.md: 'The YAML example above, in the protocol form:' {\"quiz\": ...} for `quiz_create {quiz}`",
+    finding("quiz-format-example-client-id", "quiz-format.md: 'The YAML example above, in the protocol form' for `quiz_create`",
       `quiz_create requires ${missing.join(", ")} (asyncapi, protocol.md), which the example leaves out: sent as shown it is refused with INVALID_PAYLOAD`);
   }
   const quizPayload = { ...docExample, client_id: `quiz-${uid}` };

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 import classroom.lesson  # noqa: F401  (defines every feature's error classes)
 from classroom import protocol_ts
@@ -21,6 +21,7 @@ from classroom.errors import ClassroomError, InternalError
 from classroom.protocol import BROADCASTS, EVENTS, PROTOCOL_VERSION
 from classroom.protocol.acks import ack_model
 from classroom.protocol.board import BOARD_HEIGHT, BOARD_WIDTH, MAX_BATCH_POINTS
+from classroom.protocol.common import ClientId
 from classroom.protocol.http import HTTP_ROUTES, ErrorResponse, HealthDown, HttpRoute
 from classroom.protocol.quizzes import (
     ChoiceQuestion,
@@ -176,6 +177,11 @@ def _operation_id(route: HttpRoute, taken: set[str]) -> str:
     return name
 
 
+def _schema_of_client_id() -> dict[str, Any]:
+    """The JSON Schema of a client-made id (``client_id``, an ``Idempotency-Key``)."""
+    return dict(TypeAdapter(ClientId).json_schema())
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the HTTP API."""
     components = _Components()
@@ -203,6 +209,17 @@ def openapi() -> dict[str, Any]:
             }
             for q in route.query
         ]
+        if route.retry_status is not None:
+            parameters.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "Made once per request by the client and sent again with "
+                    "its retries: a retry is answered with the first result.",
+                    "schema": _schema_of_client_id(),
+                }
+            )
         content: dict[str, Any] = {}
         if route.answer is not None:
             content["application/json"] = {"schema": components.ref(route.answer)}
@@ -211,6 +228,11 @@ def openapi() -> dict[str, Any]:
         responses: dict[str, Any] = {
             str(route.status): {"description": _first_line(route.summary), "content": content}
         }
+        if route.retry_status is not None and route.retry_status != route.status:
+            responses[str(route.retry_status)] = {
+                "description": "A retry with the same Idempotency-Key: the first result.",
+                "content": content,
+            }
         by_status: dict[int, list[str]] = {}
         errors: tuple[type[ClassroomError], ...] = (*route.errors, InternalError)
         for error in errors:
@@ -541,7 +563,11 @@ def _http() -> list[str]:
         "(see [Error codes](#error-codes)); 429 adds `Retry-After`. Auth: `teacher` = "
         "`Authorization: Bearer <token from /api/login>`; `class` = that, or a student's or "
         "board device's token of the class (header, or `?token=`); `local` = only on the "
-        "server's own computer.",
+        "server's own computer. The writes that create something (a class, a device token, a "
+        "join, a quiz import) and ending a class take an `Idempotency-Key` header: 1-64 "
+        "letters, digits or `_.:-`, made once per request and sent again with its retries, "
+        "which are answered with the first result (another payload under the same key: "
+        "`IDEMPOTENCY_CONFLICT`).",
         "",
         "| method | path | auth | body | success | errors | summary |",
         "| --- | --- | --- | --- | --- | --- | --- |",

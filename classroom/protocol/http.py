@@ -283,6 +283,8 @@ class HttpRoute:
     media: tuple[str, ...] = ()
     query: tuple[Query, ...] = ()
     errors: tuple[type[ClassroomError], ...] = ()
+    # Takes an ``Idempotency-Key`` header; a retry with it is answered with this status.
+    retry_status: int | None = None
 
 
 _FILENAME = Query("filename", "The file's name; its extension picks the format.", required=True)
@@ -376,6 +378,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         201,
         body=ClassCreateBody,
         errors=(IdempotencyConflict, Unauthorized, Forbidden, InvalidPayload, PayloadTooLarge),
+        retry_status=200,
     ),
     HttpRoute(
         "GET",
@@ -394,7 +397,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "Ending an ended class answers the same.",
         "teacher",
         ClassEndedAnswer,
-        errors=_TEACHER_CLASS,
+        errors=(*_TEACHER_CLASS, InvalidPayload),
+        retry_status=200,
     ),
     HttpRoute(
         "GET",
@@ -417,6 +421,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         201,
         body=DeviceBody,
         errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, ClassEnded),
+        retry_status=200,
     ),
     HttpRoute(
         "POST",
@@ -437,6 +442,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
             RateLimited,
             PayloadTooLarge,
         ),
+        retry_status=201,
     ),
     HttpRoute(
         "GET",
@@ -465,6 +471,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         upload=_QUIZ_TYPES,
         query=(_FILENAME, Query("title", "The quiz's title when the file has none.")),
         errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge, ClassEnded),
+        retry_status=200,
     ),
     HttpRoute(
         "POST",

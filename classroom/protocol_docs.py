@@ -71,6 +71,12 @@ def _error_codes() -> list[tuple[str, int, str]]:
 # --- AsyncAPI ---------------------------------------------------------------------------------
 
 
+def _ok_ack(schema: dict[str, Any]) -> dict[str, Any]:
+    """An ack model's schema as the wire has it: ``{"ok": true, ...fields}``."""
+    properties = {"ok": {"const": True, "type": "boolean"}, **schema.get("properties", {})}
+    return {**schema, "properties": properties, "required": ["ok", *schema.get("required", [])]}
+
+
 def asyncapi() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the Socket.IO protocol."""
     messages: dict[str, Any] = {}
@@ -83,7 +89,7 @@ def asyncapi() -> dict[str, Any]:
             "x-roles": sorted(spec.roles),
             "x-rate-limit-bucket": spec.rate,
             "x-feature": spec.feature,
-            "x-ack": _schema(ack_model(spec)),
+            "x-ack": _ok_ack(_schema(ack_model(spec))),
         }
         operations[f"send_{name}"] = {
             "action": "receive",

@@ -272,8 +272,10 @@ function checkAck(what, event, ack, want = "ok") {
     const schema = MESSAGES[event]?.["x-ack"];
     if (schema) {
       // protocol.md: an ack is `{"ok": true, ...fields}`; the x-ack schemas hold only the fields.
-      const { ok, ...fields } = ack;
-      if (schema.additionalProperties === false) {
+      const declaresOk = "ok" in (schema.properties ?? {});
+      const { ok, ...rest } = ack;
+      const fields = declaresOk ? ack : rest;
+      if (!declaresOk && schema.additionalProperties === false) {
         finding(`x-ack-ok:${event}`, `protocol.md: acks are '{"ok": true, ...fields}'; asyncapi ${event} x-ack`,
           `the ${event} x-ack schema has additionalProperties:false and no 'ok', so the real ack does not validate against it as published`);
       }

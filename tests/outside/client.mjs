@@ -762,7 +762,9 @@ async function main() {
   expect(snapPoll?.status === "closed" && snapPoll?.results_shown === true, "the snapshot shows the poll closed with results", () => j(snapPoll));
   const snapQuiz = snap.state?.quizzes?.quizzes?.find((q) => q.quiz_id === quizId);
   expect(snapQuiz?.status === "ended", "the snapshot shows the quiz ended", () => j(snapQuiz));
-  if (snap.state?.board?.seq !== undefined && snap.state.board.seq !== snap.seq) {
+  const boardSeqDoc = /\| `seq` \| integer \| (.*?) \|/.exec(PROTOCOL_MD.split("#### state.board")[1] ?? "")?.[1] ?? "";
+  expect(snap.state?.board?.seq <= snap.seq, "state.board.seq is at most the snapshot's seq", () => `${snap.state?.board?.seq} vs ${snap.seq}`);
+  if (!boardSeqDoc.trim() && snap.state?.board?.seq !== undefined && snap.state.board.seq !== snap.seq) {
     finding("snapshot-board-seq", "protocol.md state.board: '| `seq` | integer |  |' (no meaning given)",
       `state.board.seq is ${snap.state.board.seq} while the snapshot seq is ${snap.seq}: apparently the last board event's seq, but the docs do not say so`);
   }
@@ -779,6 +781,14 @@ async function main() {
   await until(() => !bilal.socket.connected, 1000);
   if (bilal.socket.connected) {
     checkAck("a write after the class ended", "hand_raise", await bilal.send("hand_raise", { raised: true, client_id: `hand-late-${uid}` }), "CLASS_ENDED");
+  } else if (/students and devices disconnect/.test(MESSAGES.class_end.summary ?? "")) {
+    pass("students are disconnected when the class ends, as documented");
+    try {
+      (await Client.open("bilal-again", { token: joinB.json.token, protocol_version: PROTOCOL_VERSION })).close();
+      fail("reconnecting after the class ended is refused", "accepted");
+    } catch (err) {
+      expect(err.data?.code === "CLASS_ENDED", "reconnecting after the class ended is refused with CLASS_ENDED", () => j(err.data));
+    }
   } else {
     finding("class-end-disconnects", "protocol.md class_end: 'The teacher ends the class; later writes are refused with CLASS_ENDED.'",
       "the server disconnects the students ('io server disconnect') right after class_ended instead; a write then never gets an ack. Reconnecting is refused with CLASS_ENDED");

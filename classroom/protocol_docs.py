@@ -42,6 +42,7 @@ from classroom.protocol.snapshot import (
     SnapshotQuizzes,
 )
 from classroom.ratelimit import RATES
+from classroom.settings import Settings
 
 TS_PATH = "webclient/src/net/protocol.gen.ts"
 
@@ -400,6 +401,7 @@ AUDIENCES = {
 
 
 def _connecting() -> list[str]:
+    defaults = Settings()  # the limits a server has unless its operator changed them
     return [
         "## Connecting",
         "",
@@ -421,13 +423,21 @@ def _connecting() -> list[str]:
         "`vote_id` ...) are idempotent: a retry returns the stored result with "
         "`duplicate: true`.",
         "",
+        f"A Socket.IO message larger than {defaults.max_message_bytes // 1_000_000} MB is not "
+        "answered: the connection closes. One token holds at most "
+        f"{defaults.max_connections_per_token} connections (tabs); a further one closes the "
+        "oldest (a server disconnect, no code). Both are defaults an operator may change.",
+        "",
         "Server events are lesson-log entries `{seq, type, by, ts, data, cid?, aud?}`, emitted "
         "under their `type`; `data` is the shape in the table. Ink batches (`stroke_extended`, "
-        "most of a lesson's messages) leave out `ts`, `cid` and `by.name`, which no client "
-        "needs. Events that are not logged (`poll_tally`) arrive as bare `data`. A client "
-        "keeps the highest `seq` it has applied; `seq` has no gaps within a class, so a jump "
-        "means missed events: ask `log_resume {after_seq}` (paged; repeat while `more`), "
-        "also after every reconnect.",
+        "most of a lesson's messages) leave out `ts`, `cid` and `by.name` live, which no "
+        "client needs (`log_resume` answers them whole). Events that are not logged "
+        "(`poll_tally`) arrive as bare `data`. A client keeps the highest `seq` it has "
+        "applied; `seq` has no gaps within a class, so a jump may mean missed events: ask "
+        "`log_resume {after_seq}` (paged; repeat while `more`), also after every reconnect. "
+        "A client is not sent the events it may not see (see [Audiences](#audiences)), so its "
+        "seqs jump past those too: when `log_resume` answers no events, carry on from its "
+        "`next_after_seq`.",
         "",
         "A client starts from `class_snapshot` (the state at `seq`, see "
         "[The snapshot](#the-snapshot)) and applies every event with a larger seq.",
@@ -448,15 +458,18 @@ def _points() -> list[str]:
         "",
         "The server stores and sends points flat, `[x, y, pressure, t, x, y, ...]`, rounded: "
         "x and y to 0.1, pressure to 0.001, t to whole milliseconds (shape corners and widths "
-        "to 0.1). A client that wants to show exactly what others see rounds its own points "
-        "the same way.",
+        "to 0.1), as Python's `round()` does: to the nearest, ties to even on the binary "
+        "value (100.25 becomes 100.2, where JavaScript's `Math.round` gives 100.3). A client "
+        "that wants to show exactly what others see rounds its own points the same way.",
         "",
         f"A stroke is `stroke_start` (optionally with the first batch), any number of "
         f"`stroke_extend` batches of 1-{MAX_BATCH_POINTS} points, and `stroke_end` with the "
         "total `length`. `offset` is the index of a batch's first point. A batch that starts "
         "beyond the points the server has is refused with `GAP` and `expected_offset` (resend "
-        "from there); a batch it already has (a retry) is acked again and changes nothing; a "
-        "`stroke_end` whose `length` is more than the server has gets `GAP` too.",
+        "from there); a batch it already has (a retry) is acked again and changes nothing; one "
+        "that overlaps the stored points is trimmed to its new points, and one whose overlap "
+        "differs from them is refused with `CONFLICT`; a `stroke_end` whose `length` is more "
+        "than the server has gets `GAP` too.",
         "",
     ]
 

@@ -429,7 +429,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "join",
         "A student joins with the class code and a name (logs `student_joined`). Wrong codes "
         "from one address lock it out for a while. With an `Idempotency-Key` header (made once "
-        "per tablet), a retry joins as the same student.",
+        "per tablet), a retry joins as the same student (status 201 again).",
         "none",
         Joined,
         201,

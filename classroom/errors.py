@@ -31,6 +31,13 @@ class InvalidPayload(ClassroomError):
     http_status = 400
 
 
+class MethodNotAllowed(ClassroomError):
+    """The path exists, but not with this HTTP method."""
+
+    code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+
+
 class PayloadTooLarge(ClassroomError):
     """The request or message is larger than allowed."""
 

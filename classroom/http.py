@@ -44,6 +44,7 @@ from classroom.errors import (
     IdempotencyConflict,
     InternalError,
     InvalidPayload,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -100,6 +101,13 @@ def _http_session(request: web.Request, actor: Actor, class_id: str) -> Session:
     return Session(sid="http", actor=actor, class_id=class_id, address=_address(request))
 
 
+_HTTP_REFUSALS: dict[int, type[ClassroomError]] = {
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Route) -> web.StreamResponse:
     """Turn domain errors into JSON error bodies with their HTTP status; never a traceback."""
@@ -112,12 +120,11 @@ async def error_middleware(request: web.Request, handler: Route) -> web.StreamRe
         return response
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith("/api/"):
-            code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
-            body = {
-                "ok": False,
-                "error": {"code": code.get(exc.status, "HTTP_ERROR"), "message": exc.reason},
-            }
-            return web.json_response(body, status=exc.status)
+            # aiohttp's own refusals (no route, no such method, a body too large), in the
+            # documented codes; anything else it refuses is a bad request.
+            fallback = InvalidPayload if exc.status < 500 else InternalError
+            error = _HTTP_REFUSALS.get(exc.status, fallback)
+            return _error_response(error(str(exc.reason)))
         raise
     except Exception as exc:
         if request.path.startswith(SOCKETIO_PATH):

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 import classroom.lesson  # noqa: F401  (defines every feature's error classes)
 from classroom import protocol_ts
@@ -21,6 +21,7 @@ from classroom.errors import ClassroomError, InternalError
 from classroom.protocol import BROADCASTS, EVENTS, PROTOCOL_VERSION
 from classroom.protocol.acks import ack_model
 from classroom.protocol.board import BOARD_HEIGHT, BOARD_WIDTH, MAX_BATCH_POINTS
+from classroom.protocol.common import ClientId
 from classroom.protocol.http import HTTP_ROUTES, ErrorResponse, HealthDown, HttpRoute
 from classroom.protocol.quizzes import (
     ChoiceQuestion,
@@ -41,6 +42,7 @@ from classroom.protocol.snapshot import (
     SnapshotQuizzes,
 )
 from classroom.ratelimit import RATES
+from classroom.settings import Settings
 
 TS_PATH = "webclient/src/net/protocol.gen.ts"
 
@@ -70,6 +72,12 @@ def _error_codes() -> list[tuple[str, int, str]]:
 # --- AsyncAPI ---------------------------------------------------------------------------------
 
 
+def _ok_ack(schema: dict[str, Any]) -> dict[str, Any]:
+    """An ack model's schema as the wire has it: ``{"ok": true, ...fields}``."""
+    properties = {"ok": {"const": True, "type": "boolean"}, **schema.get("properties", {})}
+    return {**schema, "properties": properties, "required": ["ok", *schema.get("required", [])]}
+
+
 def asyncapi() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the Socket.IO protocol."""
     messages: dict[str, Any] = {}
@@ -82,7 +90,7 @@ def asyncapi() -> dict[str, Any]:
             "x-roles": sorted(spec.roles),
             "x-rate-limit-bucket": spec.rate,
             "x-feature": spec.feature,
-            "x-ack": _schema(ack_model(spec)),
+            "x-ack": _ok_ack(_schema(ack_model(spec))),
         }
         operations[f"send_{name}"] = {
             "action": "receive",
@@ -176,6 +184,11 @@ def _operation_id(route: HttpRoute, taken: set[str]) -> str:
     return name
 
 
+def _schema_of_client_id() -> dict[str, Any]:
+    """The JSON Schema of a client-made id (``client_id``, an ``Idempotency-Key``)."""
+    return dict(TypeAdapter(ClientId).json_schema())
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the HTTP API."""
     components = _Components()
@@ -203,6 +216,17 @@ def openapi() -> dict[str, Any]:
             }
             for q in route.query
         ]
+        if route.retry_status is not None:
+            parameters.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "Made once per request by the client and sent again with "
+                    "its retries: a retry is answered with the first result.",
+                    "schema": _schema_of_client_id(),
+                }
+            )
         content: dict[str, Any] = {}
         if route.answer is not None:
             content["application/json"] = {"schema": components.ref(route.answer)}
@@ -211,6 +235,11 @@ def openapi() -> dict[str, Any]:
         responses: dict[str, Any] = {
             str(route.status): {"description": _first_line(route.summary), "content": content}
         }
+        if route.retry_status is not None and route.retry_status != route.status:
+            responses[str(route.retry_status)] = {
+                "description": "A retry with the same Idempotency-Key: the first result.",
+                "content": content,
+            }
         by_status: dict[int, list[str]] = {}
         errors: tuple[type[ClassroomError], ...] = (*route.errors, InternalError)
         for error in errors:
@@ -290,6 +319,9 @@ def _kind(body: dict[str, Any]) -> str:
         return f"{_kind(items)}[]" if items else "array"
     if kind == "object" and isinstance(body.get("additionalProperties"), dict):
         return f"{{string: {_kind(body['additionalProperties'])}}}"
+    if kind == "string" and body.get("format") == "binary":
+        # A picture's bytes: JSON Schema calls them a string, but base64 text is refused.
+        return "bytes, as a Socket.IO binary attachment"
     return str(kind or "any")
 
 
@@ -369,6 +401,7 @@ AUDIENCES = {
 
 
 def _connecting() -> list[str]:
+    defaults = Settings()  # the limits a server has unless its operator changed them
     return [
         "## Connecting",
         "",
@@ -390,16 +423,31 @@ def _connecting() -> list[str]:
         "`vote_id` ...) are idempotent: a retry returns the stored result with "
         "`duplicate: true`.",
         "",
+        f"A Socket.IO message larger than {defaults.max_message_bytes // 1_000_000} MB is not "
+        "answered: the connection closes. One token holds at most "
+        f"{defaults.max_connections_per_token} connections (tabs); a further one closes the "
+        "oldest (a server disconnect, no code). Both are defaults an operator may change.",
+        "",
         "Server events are lesson-log entries `{seq, type, by, ts, data, cid?, aud?}`, emitted "
         "under their `type`; `data` is the shape in the table. Ink batches (`stroke_extended`, "
-        "most of a lesson's messages) leave out `ts`, `cid` and `by.name`, which no client "
-        "needs. Events that are not logged (`poll_tally`) arrive as bare `data`. A client "
-        "keeps the highest `seq` it has applied; `seq` has no gaps within a class, so a jump "
-        "means missed events: ask `log_resume {after_seq}` (paged; repeat while `more`), "
-        "also after every reconnect.",
+        "most of a lesson's messages) leave out `ts`, `cid` and `by.name` live, which no "
+        "client needs (`log_resume` answers them whole). Events that are not logged "
+        "(`poll_tally`) arrive as bare `data`. A client keeps the highest `seq` it has "
+        "applied; `seq` has no gaps within a class, so a jump may mean missed events: ask "
+        "`log_resume {after_seq}` (paged; repeat while `more`), also after every reconnect. "
+        "A client is not sent the events it may not see (see [Audiences](#audiences)), so its "
+        "seqs jump past those too: when `log_resume` answers no events, carry on from its "
+        "`next_after_seq`.",
         "",
         "A client starts from `class_snapshot` (the state at `seq`, see "
         "[The snapshot](#the-snapshot)) and applies every event with a larger seq.",
+        "",
+        "A message must be `[name, payload]` JSON with a string name: anything else is answered "
+        "`INVALID_PAYLOAD`, and a name that is not an event below (`connect`, `disconnect` and "
+        "`message` included) is answered `UNKNOWN_EVENT`; neither changes anything. Only a "
+        "board device may send binary (a camera image, one attachment per event): any other "
+        "binary packet, or one announcing more attachments, closes the connection before "
+        "anything is read.",
         "",
         "A joining client sends `class_snapshot {paged: true}`: the ack holds the small state and "
         "the first ~64 KB of board items, and a `cursor`; it asks `class_snapshot_piece "
@@ -424,15 +472,18 @@ def _points() -> list[str]:
         "",
         "The server stores and sends points flat, `[x, y, pressure, t, x, y, ...]`, rounded: "
         "x and y to 0.1, pressure to 0.001, t to whole milliseconds (shape corners and widths "
-        "to 0.1). A client that wants to show exactly what others see rounds its own points "
-        "the same way.",
+        "to 0.1), as Python's `round()` does: to the nearest, ties to even on the binary "
+        "value (100.25 becomes 100.2, where JavaScript's `Math.round` gives 100.3). A client "
+        "that wants to show exactly what others see rounds its own points the same way.",
         "",
         f"A stroke is `stroke_start` (optionally with the first batch), any number of "
         f"`stroke_extend` batches of 1-{MAX_BATCH_POINTS} points, and `stroke_end` with the "
         "total `length`. `offset` is the index of a batch's first point. A batch that starts "
         "beyond the points the server has is refused with `GAP` and `expected_offset` (resend "
-        "from there); a batch it already has (a retry) is acked again and changes nothing; a "
-        "`stroke_end` whose `length` is more than the server has gets `GAP` too.",
+        "from there); a batch it already has (a retry) is acked again and changes nothing; one "
+        "that overlaps the stored points is trimmed to its new points, and one whose overlap "
+        "differs from them is refused with `CONFLICT`; a `stroke_end` whose `length` is more "
+        "than the server has gets `GAP` too.",
         "",
     ]
 
@@ -545,7 +596,11 @@ def _http() -> list[str]:
         "(see [Error codes](#error-codes)); 429 adds `Retry-After`. Auth: `teacher` = "
         "`Authorization: Bearer <token from /api/login>`; `class` = that, or a student's or "
         "board device's token of the class (header, or `?token=`); `local` = only on the "
-        "server's own computer.",
+        "server's own computer. The writes that create something (a class, a device token, a "
+        "join, a quiz import) and ending a class take an `Idempotency-Key` header: 1-64 "
+        "letters, digits or `_.:-`, made once per request and sent again with its retries, "
+        "which are answered with the first result (another payload under the same key: "
+        "`IDEMPOTENCY_CONFLICT`).",
         "",
         "| method | path | auth | body | success | errors | summary |",
         "| --- | --- | --- | --- | --- | --- | --- |",

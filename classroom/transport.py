@@ -70,6 +70,18 @@ MAX_ATTACHMENTS = 1
 # A long-polling client with output waiting that has not polled for this long is gone.
 POLL_STALL_S = 20.0
 _BINARY_TYPES = (str(sio_packet.BINARY_EVENT), str(sio_packet.BINARY_ACK))
+# The Socket.IO packet types a client sends to a server; python-socketio logs a traceback for
+# any other (CONNECT_ERROR, an unknown number), so a student could fill the log with them.
+_CLIENT_PACKETS = frozenset(
+    {
+        sio_packet.CONNECT,
+        sio_packet.DISCONNECT,
+        sio_packet.EVENT,
+        sio_packet.ACK,
+        sio_packet.BINARY_EVENT,
+        sio_packet.BINARY_ACK,
+    }
+)
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -116,6 +128,10 @@ class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
         except (ValueError, RecursionError):
             if getattr(self, "packet_type", None) not in (sio_packet.EVENT, sio_packet.ACK):
                 raise
+            self.packet_type = sio_packet.EVENT
+            self.data = [MALFORMED]
+            return 0
+        if self.packet_type not in _CLIENT_PACKETS:
             self.packet_type = sio_packet.EVENT
             self.data = [MALFORMED]
             return 0

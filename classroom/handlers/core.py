@@ -47,6 +47,7 @@ async def on_log_resume(call: Call, payload: p.LogResume) -> dict[str, Any]:
     visible: list[dict[str, Any]] = []
     size = 0
     last = payload.after_seq
+    read = 0  # the seq of the last event read from the log (0: none)
     remaining = payload.limit
     while remaining > 0 and size < p.RESUME_PAGE_BYTES:
         chunk = min(remaining, p.RESUME_CHUNK)
@@ -59,11 +60,13 @@ async def on_log_resume(call: Call, payload: p.LogResume) -> dict[str, Any]:
                     wire = event.to_wire_for(viewer)
                     size += 60 + _wire_bytes(wire["data"])
                     visible.append(wire)
-                last = event.seq
+                last = read = event.seq
                 remaining -= 1
         if len(events) < chunk:
             break
-    head = max(runtime.seq, last)
+    # The store may hold events this process has not applied yet; a client's after_seq is no
+    # evidence of the head (one from beyond it must learn where the class really is).
+    head = max(runtime.seq, read)
     return {"events": visible, "head_seq": head, "next_after_seq": last, "more": last < head}
 
 

@@ -113,7 +113,7 @@ class HandLower(Payload):
 
 
 class ClassEnd(Payload):
-    """The teacher ends the class; later writes are refused with CLASS_ENDED."""
+    """End the class: students and devices disconnect; reconnects and writes get CLASS_ENDED."""
 
     client_id: ClientId
 

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from classroom.auth import MIN_PASSWORD_CHARS
+from classroom.classes import MAX_NAME_CHARS
 from classroom.errors import (
     ClassEnded,
     ClassroomError,
@@ -58,18 +60,25 @@ class LoginBody(Body):
     device: Annotated[str, StringConstraints(max_length=512)] | None = None
 
 
+_NEW_PASSWORD = f"At least {MIN_PASSWORD_CHARS} characters (INVALID_PAYLOAD otherwise)."
+
+
 class SetupBody(Body):
     """The first teacher's name and password (from the server's own computer only)."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description=_NEW_PASSWORD
+    )
 
 
 class PasswordBody(Body):
     """Change the signed-in teacher's password (ends their other tokens)."""
 
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    new_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description=_NEW_PASSWORD
+    )
 
 
 class ClassCreateBody(Body):
@@ -82,7 +91,10 @@ class JoinBody(Body):
     """A student joins with the code on the board and a display name (no account)."""
 
     join_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description=f"Trimmed, spaces collapsed, then at most {MAX_NAME_CHARS} characters"
+        " and no control characters (INVALID_PAYLOAD otherwise)."
+    )
 
 
 class DeviceBody(Body):
@@ -271,6 +283,8 @@ class HttpRoute:
     media: tuple[str, ...] = ()
     query: tuple[Query, ...] = ()
     errors: tuple[type[ClassroomError], ...] = ()
+    # Takes an ``Idempotency-Key`` header; a retry with it is answered with this status.
+    retry_status: int | None = None
 
 
 _FILENAME = Query("filename", "The file's name; its extension picks the format.", required=True)
@@ -364,6 +378,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         201,
         body=ClassCreateBody,
         errors=(IdempotencyConflict, Unauthorized, Forbidden, InvalidPayload, PayloadTooLarge),
+        retry_status=200,
     ),
     HttpRoute(
         "GET",
@@ -382,7 +397,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "Ending an ended class answers the same.",
         "teacher",
         ClassEndedAnswer,
-        errors=_TEACHER_CLASS,
+        errors=(*_TEACHER_CLASS, InvalidPayload),
+        retry_status=200,
     ),
     HttpRoute(
         "GET",
@@ -405,6 +421,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         201,
         body=DeviceBody,
         errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, ClassEnded),
+        retry_status=200,
     ),
     HttpRoute(
         "POST",
@@ -412,7 +429,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "join",
         "A student joins with the class code and a name (logs `student_joined`). Wrong codes "
         "from one address lock it out for a while. With an `Idempotency-Key` header (made once "
-        "per tablet), a retry joins as the same student.",
+        "per tablet), a retry joins as the same student (status 201 again).",
         "none",
         Joined,
         201,
@@ -425,6 +442,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
             RateLimited,
             PayloadTooLarge,
         ),
+        retry_status=201,
     ),
     HttpRoute(
         "GET",
@@ -453,6 +471,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         upload=_QUIZ_TYPES,
         query=(_FILENAME, Query("title", "The quiz's title when the file has none.")),
         errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge, ClassEnded),
+        retry_status=200,
     ),
     HttpRoute(
         "POST",

@@ -220,7 +220,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "poll_vote",
         PollVote,
         STUDENT,
-        "Vote; a later vote replaces the earlier one until the poll closes.",
+        "Vote; a later vote replaces the earlier one until the poll closes (then CONFLICT).",
         rate="vote",
         feature="polls",
         example={"poll_id": "p1", "vote_id": "vote-1", "option": 1},

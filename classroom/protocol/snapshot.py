@@ -59,7 +59,9 @@ class SnapshotHistory(_Shape):
 
 
 class SnapshotBoard(_Shape):
-    seq: int
+    seq: int = Field(
+        description="The newest board event folded into this part (at most the snapshot's `seq`)."
+    )
     size: SnapshotSize
     pages: list[SnapshotPage]
     order: list[str] = Field(description="Page ids in order.")

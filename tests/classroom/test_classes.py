@@ -56,6 +56,11 @@ async def test_resume_returns_every_event_after_seq_in_order(running: Running) -
     later = await teacher.ok("log_resume", {"after_seq": mid, "limit": 2})
     assert [e["seq"] for e in later["events"]] == [mid + 1, mid + 2]
     assert later["more"] is True
+    # A client ahead of the class (a stale seq from another class or an older copy of the log)
+    # learns the real head instead of having its own seq echoed back as the head.
+    ahead = await teacher.ok("log_resume", {"after_seq": page["head_seq"] + 1000})
+    assert ahead["events"] == [] and ahead["more"] is False
+    assert ahead["head_seq"] == page["head_seq"]
     for peer, _ in students:
         await peer.disconnect()
     await teacher.disconnect()

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from classroom import auth
+from classroom import auth, protocol_docs
 from classroom.classes import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
@@ -237,3 +237,17 @@ def test_client_address_uses_the_proxy_header_only_when_trusted() -> None:
     request = request.clone(remote="172.18.0.2")
     assert client_address(request, trusted_proxies=("172.16.0.0/12",)) == "10.1.2.3"
     assert client_address(request, trusted_proxies=()) == "172.18.0.2"
+
+
+async def test_routing_refusals_answer_documented_codes(running: Running) -> None:
+    """A wrong method answered METHOD_NOT_ALLOWED, a code missing from the error table."""
+    documented = {error.code: error.http_status for error in protocol_docs._error_classes()}
+    for method, path, status in [
+        ("DELETE", "/api/join", 405),
+        ("PUT", "/api/classes", 405),
+        ("GET", "/api/no-such-route", 404),
+    ]:
+        code, body = await running.api.request(method, path)
+        assert code == status, (method, path, code, body)
+        assert body["ok"] is False
+        assert documented[body["error"]["code"]] == status, body

@@ -578,8 +578,39 @@ def test_quiz_format_doc_shows_both_forms_and_each_is_accepted_where_it_says() -
         definition = quiz_import.parse_quiz(block.encode(), "quiz.yaml")
         # ... and quiz_create refuses it: letters are not option indexes.
         with pytest.raises(ValidationError):
-            QuizCreate.model_validate({"client_id": "q", "quiz": yaml.safe_load(block)})
+            QuizCreate.model_validate({"client_id": "create-1", "quiz": yaml.safe_load(block)})
     for block in protocol_forms:
         QuizCreate.model_validate(json.loads(block))
     # The doc's protocol form is the same quiz as its file form.
     assert QuizCreate.model_validate(json.loads(protocol_forms[0])).quiz == definition
+
+
+async def test_events_named_like_connection_handlers_are_unknown_events(
+    running_sqlite: Running,
+) -> None:
+    """A student's raw ``disconnect`` event ended their session (the socket stayed open, they
+    were logged offline); ``connect`` ran the connect handler; odd packets logged tracebacks."""
+    cls = await running_sqlite.new_class()
+    teacher = await running_sqlite.teacher(str(cls["class_id"]))
+    joined = await running_sqlite.api.join(str(cls["join_code"]), "Raw")
+    ws_url = running_sqlite.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    async with websockets.connect(ws_url) as ws:
+        assert str(await ws.recv()).startswith("0")  # engine.io open
+        await ws.send("40" + json.dumps({"token": joined["token"]}))
+        assert str(await ws.recv()).startswith("40")
+        odd = ['421["disconnect",{}]', '422["connect",{"token":"x"}]', "42", "42{}", "44", "49"]
+        for frame in odd:
+            await ws.send(frame)
+        await ws.send('423["clock_sync",{"client_time_ms": 9}]')
+        answers: dict[str, Any] = {}
+        while len(answers) < 3:
+            frame = str(await ws.recv())
+            if frame.startswith("43"):
+                answers[frame[2]] = json.loads(frame[3:])[0]
+        assert answers["1"]["error"]["code"] == "UNKNOWN_EVENT"
+        assert answers["2"]["error"]["code"] == "UNKNOWN_EVENT"
+        assert answers["3"]["ok"] is True
+        snapshot = await teacher.ok("class_snapshot")
+        [student] = snapshot["state"]["core"]["students"]
+        assert student["online"] is True
+    await teacher.disconnect()

@@ -241,7 +241,7 @@ export interface ChoiceQuestion {
   correct: number[];
 }
 
-/** The teacher ends the class; later writes are refused with CLASS_ENDED. */
+/** End the class: students and devices disconnect; reconnects and writes get CLASS_ENDED. */
 export interface ClassEnd {
   client_id: string;
 }
@@ -687,6 +687,7 @@ export interface SnapshotActor {
 }
 
 export interface SnapshotBoard {
+  /** The newest board event folded into this part (at most the snapshot's `seq`). */
   seq: number;
   size: SnapshotSize;
   pages: SnapshotPage[];

@@ -386,6 +386,9 @@ def measure(
 ) -> dict[str, Any]:
     """One server, ``classes`` x ``students`` receivers and the teachers; the scale's summary."""
     port = free_port()
+    name = f"{kind} {classes}x{students}"
+    workdir = workdir / f"{kind}-{classes}x{students}"  # a fresh server and store per run
+    workdir.mkdir()
     if kind == "takhti":
         argv = serve_argv(port, workdir, args.variant)
         # Every student of the bench connects from 127.0.0.1; a school's tablets have their own
@@ -397,8 +400,7 @@ def measure(
     else:
         argv = [sys.executable, str(ROOT / "bench" / "relay.py"), "--port", str(port)]
         env = {}
-    name = f"{kind} {classes}x{students}"
-    server = CommandServer(argv, port, workdir / f"{kind}-{classes}x{students}.log", env)
+    server = CommandServer(argv, port, workdir / "server.log", env)
     server.start()
     ctx = mp.get_context("spawn")
     procs: list[Any] = []

@@ -31,6 +31,13 @@ class InvalidPayload(ClassroomError):
     http_status = 400
 
 
+class OutOfRange(InvalidPayload):
+    """A value is well formed but outside what the class allows (a trim point past the end)."""
+
+    code = "OUT_OF_RANGE"
+    http_status = 400
+
+
 class PayloadTooLarge(ClassroomError):
     """The request or message is larger than allowed."""
 

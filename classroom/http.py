@@ -644,8 +644,8 @@ def _page_query(
 
 async def _lesson_summary(request: web.Request, record: ClassRecord) -> dict[str, Any]:
     services = _services(request)
-    runtime = await services.hub.get(record.id)
-    return lessons.lesson_summary(record, runtime.state, school=services.settings.school)
+    state = await services.lesson_index.state(record.id)
+    return lessons.lesson_summary(record, state, school=services.settings.school)
 
 
 async def get_lesson(request: web.Request) -> web.Response:
@@ -684,8 +684,8 @@ async def list_lessons(request: web.Request) -> web.Response:
         claims.subject, limit=limit + 1, before=cursor
     )
     page = records[:limit]
-    # One after another: each may load its class's log, and the list is not worth loading
-    # many logs at once on a 2-core school server.
+    # One after another: each may fold its log, and a list is not worth reading many logs at
+    # once on a 2-core school server.
     summaries = [await _lesson_summary(request, record) for record in page]
     next_cursor = _class_cursor(page[-1]) if len(records) > limit else None
     return web.json_response({"ok": True, "lessons": summaries, "next": next_cursor})

@@ -14,16 +14,14 @@ milliseconds from the first event and must lie inside that span.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
+from classroom.board import FIRST_PAGE_ID
 from classroom.classes import MAX_NAME_CHARS, MAX_TITLE_CHARS, ClassRecord, clean_display_name
 from classroom.errors import InvalidPayload, OutOfRange
 from classroom.log import Event, Proposed
 from classroom.protocol.lessons import LessonDetails
-
-if TYPE_CHECKING:
-    from classroom.lesson import ClassState
 
 # The subjects and grades the console offers (its Urdu labels are in webclient/src/i18n.ts);
 # a teacher may type any other. Stored as typed: a known key, or the teacher's own words.
@@ -40,13 +38,22 @@ _NOT_LESSON = frozenset({"lesson_details_updated"})
 
 @dataclass
 class LessonState:
-    """The lesson's span (server times, ms) and its latest details."""
+    """The lesson's span (server times, ms), its latest details and what its chapters are.
+
+    Small and folded from every event, so a list of lessons can fold it from the log without
+    the board (the board's fold is most of the cost of loading a class: ~80 us an event).
+    """
 
     started_at: int | None = None  # the first event's time
     last_at: int | None = None  # the latest lesson event's time, up to its end
     ended_at: int | None = None  # the ``class_ended`` event's time
     details: dict[str, Any] | None = None  # the last ``lesson_details_updated`` data
     audio_segments: int = 0  # ``audio_added`` events (board devices, the console, a file)
+    pages: set[str] = field(default_factory=lambda: {FIRST_PAGE_ID})
+    polls: set[str] = field(default_factory=set)  # polls that were opened
+    questions: set[tuple[str, int]] = field(default_factory=set)  # quiz questions asked
+    keyframes: int = 0
+    seq: int = 0  # the last event folded in
 
 
 def duration_ms(state: LessonState) -> int:
@@ -59,11 +66,24 @@ def duration_ms(state: LessonState) -> int:
 
 def apply(state: LessonState, event: Event) -> None:
     """Fold any event of the class (the ``lesson`` feature sees every event)."""
-    if event.type == "lesson_details_updated":
-        state.details = dict(event.data)
-        return
-    if event.type == "audio_added":
-        state.audio_segments += 1
+    state.seq = event.seq
+    data = event.data
+    match event.type:
+        case "lesson_details_updated":
+            state.details = dict(data)
+            return
+        case "audio_added":
+            state.audio_segments += 1
+        case "page_added":
+            state.pages.add(str(data.get("page")))
+        case "page_deleted":
+            state.pages.discard(str(data.get("page")))
+        case "poll_opened":
+            state.polls.add(str(data.get("poll_id")))
+        case "quiz_question_opened":
+            state.questions.add((str(data.get("quiz_id")), int(data.get("question", 0))))
+        case "camera_keyframe_added":
+            state.keyframes += 1
     if event.type in _NOT_LESSON or state.ended_at is not None:
         return  # presence events after the end do not lengthen the lesson
     if state.started_at is None:
@@ -161,27 +181,20 @@ def snapshot(state: LessonState, viewer: object) -> dict[str, Any]:
     }
 
 
-def chapter_counts(state: ClassState) -> dict[str, int]:
-    """How many pages, polls, quiz questions and camera keyframes the lesson has.
-
-    Counted from the live projection; the timeline's chapters count the same things.
-    """
-    board_state = state.part("board")
-    polls_state = state.part("polls")
-    quizzes_state = state.part("quizzes")
-    camera_state = state.part("camera")
+def chapter_counts(state: LessonState) -> dict[str, int]:
+    """How many pages, polls, quiz questions and camera keyframes the lesson has: the things
+    the timeline makes chapters of (``classroom/timeline.py`` gives them titles and times)."""
     return {
-        "pages": len(board_state.order),
-        "polls": sum(1 for poll in polls_state.polls.values() if poll.status != "draft"),
-        "quiz_questions": sum(len(quiz.runs) for quiz in quizzes_state.quizzes.values()),
-        "keyframes": len(camera_state.keyframes),
+        "pages": len(state.pages),
+        "polls": len(state.polls),
+        "quiz_questions": len(state.questions),
+        "keyframes": state.keyframes,
     }
 
 
-def lesson_summary(record: ClassRecord, state: ClassState, *, school: str) -> dict[str, Any]:
+def lesson_summary(record: ClassRecord, lesson: LessonState, *, school: str) -> dict[str, Any]:
     """What a viewer needs to know about a recorded lesson: its details (the class's title and
     the teacher's login name where the teacher typed none), date, length, chapters, audio."""
-    lesson: LessonState = state.part("lesson")
     details = lesson.details or {}
     return {
         "class_id": record.id,
@@ -199,7 +212,7 @@ def lesson_summary(record: ClassRecord, state: ClassState, *, school: str) -> di
         "started_at": lesson.started_at,
         "ended": record.ended or lesson.ended_at is not None,
         "duration_ms": duration_ms(lesson),
-        "chapters": chapter_counts(state),
+        "chapters": chapter_counts(lesson),
         "has_audio": lesson.audio_segments > 0,
         "replay_url": f"/lessons/{record.id}",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from pathlib import Path
@@ -9,12 +10,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from classroom import auth, lesson, lessons
 from classroom.auth import hash_password
 from classroom.classes import TeacherRecord
 from classroom.errors import OutOfRange
+from classroom.hub import Hub
 from classroom.keys import SERVICES
+from classroom.lesson_index import LessonIndex
 from classroom.log import Actor, Event
 from classroom.settings import Settings
 from testkit.client import Api, Peer
@@ -264,3 +268,60 @@ def test_the_console_offers_the_subjects_the_server_knows() -> None:
     source = (Path(__file__).parents[2] / "webclient/src/teacher/lessons.ts").read_text()
     line = next(x for x in source.splitlines() if x.startswith("export const SUBJECTS"))
     assert tuple(re.findall(r'"([a-z_]+)"', line)) == lessons.SUBJECTS
+
+
+async def _no_fan_out(runtime: object, event: Event) -> None:
+    return None
+
+
+async def test_the_list_counts_the_chapters_the_live_state_has(running: Running) -> None:
+    cls, teacher = await _a_lesson(running)
+    class_id = str(cls["class_id"])
+    await teacher.ok("page_add", {"page_id": "page-3"})
+    await teacher.ok("page_delete", {"page_id": "page-3"})
+    created = await teacher.ok(
+        "poll_create", {"kind": "multiple", "question": "کون سا؟", "options": ["الف", "ب"]}
+    )
+    await teacher.ok(
+        "poll_create", {"kind": "multiple", "question": "Draft", "options": ["a", "b"]}
+    )
+    await teacher.ok("poll_open", {"poll_id": created["poll_id"]})
+    quiz = {"title": "Maths", "questions": [
+        {"type": "single", "question": "7 x 8?", "options": ["54", "56"], "correct": [1]},
+        {"type": "true_false", "question": "2 is prime.", "correct": True},
+        {"type": "true_false", "question": "9 is prime.", "correct": False},
+    ]}  # fmt: skip
+    ref = {"quiz_id": (await teacher.ok("quiz_create", {"quiz": quiz}))["quiz_id"]}
+    await teacher.ok("quiz_start", ref)
+    await teacher.ok("quiz_next", ref)  # closes question 1
+    await teacher.ok("quiz_next", ref)  # opens question 2
+    device = await running.api.device(running.teacher_token, class_id)
+    board = Peer("board")
+    await board.connect(running.url, {"token": device["token"]})
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (250, 250, 250)).save(out, format="PNG")
+    image = {"image": out.getvalue(), "format": "png", "width": 32, "height": 32}
+    await board.ok("camera_keyframe", {"keyframe_id": "kf1", "captured_at_ms": 1, **image})
+    await teacher.ok("class_end", {"client_id": "end"})
+
+    live = running.services.hub.loaded(class_id)
+    assert live is not None
+    want = {
+        "pages": len(live.state.part("board").order),
+        "polls": sum(1 for p in live.state.part("polls").polls.values() if p.status != "draft"),
+        "quiz_questions": sum(len(q.runs) for q in live.state.part("quizzes").quizzes.values()),
+        "keyframes": len(live.state.part("camera").keyframes),
+    }
+    assert want == {"pages": 2, "polls": 1, "quiz_questions": 2, "keyframes": 1}
+    # Folded from the log alone (as for a class nobody has open), and from the live state.
+    cold = LessonIndex(running.services.store, Hub(running.services.store, _no_fan_out))
+    record = await running.services.store.get_class(class_id)
+    assert record is not None
+    from_log = lessons.lesson_summary(record, await cold.state(class_id), school="")
+    assert from_log["chapters"] == want and from_log["ended"] is True
+    status, listed = await running.api.request("GET", "/api/lessons", token=running.teacher_token)
+    assert status == 200
+    (item,) = [i for i in listed["lessons"] if i["class_id"] == class_id]
+    assert item["chapters"] == want and item["duration_ms"] == from_log["duration_ms"]
+    await board.disconnect()
+    await teacher.disconnect()

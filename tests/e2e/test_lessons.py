@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Pages
+from tests.e2e.test_accessibility import contrast, unnamed_controls
 
 TITLE = "کسور: جمع اور تفریق"
 TEACHER_NAME = "مس عائشہ"
@@ -19,6 +20,19 @@ async def _lesson(pages: Pages, class_id: str) -> dict[str, Any]:
     assert status == 200, body
     lesson: dict[str, Any] = body["lesson"]
     return lesson
+
+
+async def _accessible(page: Any, where: str, *, modal: bool = False) -> None:
+    """Every control named, every text at WCAG AA contrast (as the console's own test checks).
+
+    Behind an open modal dialog the page is rightly out of the accessibility tree.
+    """
+    count, unnamed = await unnamed_controls(page)
+    if modal:
+        unnamed = [bad for bad in unnamed if not bad.endswith("hidden from the accessibility tree")]
+    assert count > 0 and unnamed == [], (where, unnamed)
+    result = await contrast(page)
+    assert result["checked"] > 0 and result["failures"] == [], (where, result["failures"])
 
 
 async def test_teacher_edits_details_in_urdu_and_sees_them_on_lessons(
@@ -50,6 +64,7 @@ async def test_teacher_edits_details_in_urdu_and_sees_them_on_lessons(
     )
     assert (await _lesson(pages, class_id))["details_set"] is False
     await console.screenshot(path=str(artifacts / "lesson-details-urdu.png"))
+    await _accessible(console, "details form, Urdu", modal=True)
     await form.locator("input[name=trim_end]").fill("")
     await form.locator("button[type=submit]").click()
     await console.locator("dialog.details-dialog").wait_for(state="detached")
@@ -72,12 +87,14 @@ async def test_teacher_edits_details_in_urdu_and_sees_them_on_lessons(
     box = await replay.bounding_box()
     assert box["height"] >= 48  # a touch target a finger hits on the smartboard
     await console.screenshot(path=str(artifacts / "lessons-urdu.png"))
+    await _accessible(console, "lessons, Urdu")
 
     await console.locator("button.lang").click()
     await console.wait_for_function("document.documentElement.dir === 'ltr'")
     english = await console.locator(f"li.lesson[data-class-id='{class_id}']").inner_text()
     for text in (TITLE, "Maths", "Class 5", "Urdu", "Pages: 1", "No audio"):
         assert text in english, (text, english)
+    await _accessible(console, "lessons, English")
 
     await console.locator(f"li.lesson[data-class-id='{class_id}'] a.btn").click()
     await console.wait_for_url(f"**/lessons/{class_id}")

@@ -325,3 +325,20 @@ async def test_the_list_counts_the_chapters_the_live_state_has(running: Running)
     assert item["chapters"] == want and item["duration_ms"] == from_log["duration_ms"]
     await board.disconnect()
     await teacher.disconnect()
+
+
+async def test_a_teacher_may_type_any_subject_and_grade_in_urdu(running: Running) -> None:
+    cls = await running.new_class()
+    class_id = str(cls["class_id"])
+    # Urdu with a zero-width non-joiner (U+200C), which Urdu typing uses, in every text field.
+    own = {
+        "title": "ناظرہ\u200cقرآن",
+        "subject": "ناظرہ قرآن",
+        "grade": "جماعت ہشتم",
+        "teacher_name": "استاد\u200cجی",
+        "description": "سورۃ الفاتحہ",
+        "languages": ["ur", "other"],
+    }
+    status, saved = await _post_lesson(running, class_id, own)
+    assert status == 200, saved
+    assert {name: saved["lesson"][name] for name in own} == own

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from classroom import auth, lesson, lessons
+from classroom import auth, cli, lesson, lessons
 from classroom.auth import hash_password
 from classroom.classes import TeacherRecord
 from classroom.errors import OutOfRange
@@ -239,8 +239,13 @@ async def test_details_survive_a_restart_and_show_the_school(tmp_path: Path) -> 
         assert item["title"] == URDU["title"] and item["school"] == settings.school
 
 
-def test_school_comes_from_the_environment() -> None:
+def test_school_comes_from_the_environment_or_the_serve_flag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert Settings.from_env({"TAKHTI_SCHOOL": "  Govt.  School  "}).school == "Govt. School"
+    monkeypatch.setenv("TAKHTI_SCHOOL", "Govt. School")
+    args = cli.build_parser().parse_args(["serve", "--school", "گورنمنٹ اسکول"])
+    assert cli._settings(args).school == "گورنمنٹ اسکول"
 
 
 def _event(seq: int, kind: str, ts: int, data: dict[str, Any] | None = None) -> Event:

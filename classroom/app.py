@@ -95,5 +95,7 @@ def _add_static(app: web.Application) -> None:
     app.router.add_get("/", page)
     app.router.add_get("/join/{code}", page)
     app.router.add_get("/teacher", page)
+    app.router.add_get("/lessons", page)
+    app.router.add_get("/lessons/{class_id}", page)
     if (STATIC_DIR / "assets").is_dir():
         app.router.add_static("/assets", STATIC_DIR / "assets")

@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL students use, for join links and QR codes "
         "(default: the address the teacher's browser used)",
     )
+    serve.add_argument(
+        "--school",
+        metavar="NAME",
+        help="the school's name, shown with every recorded lesson (env TAKHTI_SCHOOL)",
+    )
     _add_store_flags(serve)
 
     teacher = commands.add_parser(
@@ -120,6 +125,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         store_url=getattr(args, "store", None),
         data_dir=getattr(args, "data_dir", None),
         public_url=getattr(args, "public_url", None),
+        school=getattr(args, "school", None),
     )
 
 

@@ -38,6 +38,13 @@ class MethodNotAllowed(ClassroomError):
     http_status = 405
 
 
+class OutOfRange(InvalidPayload):
+    """A value is well formed but outside what the class allows (a trim point past the end)."""
+
+    code = "OUT_OF_RANGE"
+    http_status = 400
+
+
 class PayloadTooLarge(ClassroomError):
     """The request or message is larger than allowed."""
 

@@ -21,7 +21,17 @@ from PIL import Image
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
-from classroom import camera, classes, handlers, pictures, quiz_import, render, reports, roster
+from classroom import (
+    camera,
+    classes,
+    handlers,
+    lessons,
+    pictures,
+    quiz_import,
+    render,
+    reports,
+    roster,
+)
 from classroom.auth import (
     MIN_PASSWORD_CHARS,
     TokenClaims,
@@ -57,6 +67,8 @@ from classroom.log import Actor
 from classroom.logs import short_exception
 from classroom.protocol.core import ClassEnd
 from classroom.protocol.http import (
+    LESSON_PAGE_DEFAULT,
+    LESSON_PAGE_MAX,
     MAX_IMAGE_UPLOAD,
     MAX_JSON_BODY,
     MAX_QUIZ_UPLOAD,
@@ -67,6 +79,7 @@ from classroom.protocol.http import (
     PasswordBody,
     SetupBody,
 )
+from classroom.protocol.lessons import LessonDetails, LessonDetailsSet
 from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
 
@@ -626,6 +639,65 @@ def _parse_class_cursor(raw: str) -> tuple[int, str]:
     return int(created_at), class_id
 
 
+def _page_query(
+    request: web.Request, default: int, most: int
+) -> tuple[int, tuple[int, str] | None]:
+    raw_limit = request.query.get("limit", str(default))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= most:
+        raise InvalidPayload(f"limit must be 1-{most}", field="limit")
+    before = request.query.get("before")
+    return int(raw_limit), _parse_class_cursor(before) if before else None
+
+
+async def _lesson_summary(request: web.Request, record: ClassRecord) -> dict[str, Any]:
+    services = _services(request)
+    state = await services.lesson_index.state(record.id)
+    return lessons.lesson_summary(record, state, school=services.settings.school)
+
+
+async def get_lesson(request: web.Request) -> web.Response:
+    """The class as a recorded lesson: details, trim points, length, chapters, audio."""
+    _, record = await _own_class(request)
+    return web.json_response({"ok": True, "lesson": await _lesson_summary(request, record)})
+
+
+async def set_lesson(request: web.Request) -> web.Response:
+    """Set the lesson's details through the one write path (logs ``lesson_details_updated``)."""
+    claims, record = await _own_class(request)
+    body = await _parse(request, LessonDetails)
+    payload = LessonDetailsSet(
+        **body.model_dump(), client_id=_idempotency_key(request) or classes.new_id("details")
+    )
+    teacher = Actor("teacher", claims.subject, claims.subject)
+    session = _http_session(request, teacher, record.id)
+    ack = await handlers.run(_services(request), session, "lesson_details_update", payload)
+    lesson = await _lesson_summary(request, record)
+    return web.json_response(
+        {
+            "ok": True,
+            "seq": ack["seq"],
+            "duplicate": ack["duplicate"],
+            "noop": bool(ack.get("noop", False)),
+            "lesson": lesson,
+        }
+    )
+
+
+async def list_lessons(request: web.Request) -> web.Response:
+    """The teacher's lessons, newest first, a page at a time (``limit``, ``before``)."""
+    claims = await _teacher(request)
+    limit, cursor = _page_query(request, LESSON_PAGE_DEFAULT, LESSON_PAGE_MAX)
+    records = await _services(request).store.list_classes(
+        claims.subject, limit=limit + 1, before=cursor
+    )
+    page = records[:limit]
+    # One after another: each may fold its log, and a list is not worth reading many logs at
+    # once on a 2-core school server.
+    summaries = [await _lesson_summary(request, record) for record in page]
+    next_cursor = _class_cursor(page[-1]) if len(records) > limit else None
+    return web.json_response({"ok": True, "lessons": summaries, "next": next_cursor})
+
+
 async def list_classes(request: web.Request) -> web.Response:
     """The teacher's classes, newest first, a page at a time.
 
@@ -633,12 +705,7 @@ async def list_classes(request: web.Request) -> web.Response:
     ``next`` is null on the last page.
     """
     claims = await _teacher(request)
-    raw_limit = request.query.get("limit", str(CLASS_PAGE_DEFAULT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= CLASS_PAGE_MAX:
-        raise InvalidPayload(f"limit must be 1-{CLASS_PAGE_MAX}", field="limit")
-    limit = int(raw_limit)
-    before = request.query.get("before")
-    cursor = _parse_class_cursor(before) if before else None
+    limit, cursor = _page_query(request, CLASS_PAGE_DEFAULT, CLASS_PAGE_MAX)
     # One more than asked tells whether there is a next page without a second query.
     records = await _services(request).store.list_classes(
         claims.subject, limit=limit + 1, before=cursor
@@ -851,3 +918,6 @@ def add_routes(app: web.Application) -> None:
     )
     app.router.add_post("/api/classes/{class_id}/quizzes/parse", parse_quiz_file)
     app.router.add_get("/api/classes/{class_id}/reports/polls.{fmt:json|csv}", polls_report)
+    app.router.add_get("/api/classes/{class_id}/lesson", get_lesson)
+    app.router.add_post("/api/classes/{class_id}/lesson", set_lesson)
+    app.router.add_get("/api/lessons", list_lessons)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from classroom import board, camera, polls, protocol, quizzes, roster
+from classroom import board, camera, lessons, polls, protocol, quizzes, roster
 from classroom.log import Actor, Event
 
 
@@ -20,6 +20,8 @@ class Feature:
     new_state: Callable[[], Any]
     apply: Callable[[Any, Event], None]
     snapshot: Callable[[Any, Actor], dict[str, Any]]
+    # Folds every event of the class, not only its own (the lesson's span).
+    every_event: bool = False
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -28,12 +30,14 @@ FEATURES: tuple[Feature, ...] = (
     Feature("polls", polls.PollsState, polls.apply, polls.snapshot),
     Feature("quizzes", quizzes.QuizzesState, quizzes.apply, quizzes.snapshot),
     Feature("camera", camera.CameraState, camera.apply, camera.snapshot),
+    Feature("lesson", lessons.LessonState, lessons.apply, lessons.snapshot, every_event=True),
 )
 
 _FEATURE_OF_TYPE: dict[str, str] = {
     spec.name: spec.feature for spec in protocol.BROADCASTS.values() if spec.logged
 }
 _BY_NAME = {feature.name: feature for feature in FEATURES}
+_EVERY_EVENT = tuple(feature for feature in FEATURES if feature.every_event)
 
 
 @dataclass
@@ -60,8 +64,10 @@ class ClassState:
 def apply(state: ClassState, event: Event) -> None:
     """Fold the next event (``event.seq == state.seq + 1``) into the class state."""
     feature = _BY_NAME.get(_FEATURE_OF_TYPE.get(event.type, ""))
-    if feature is not None:
+    if feature is not None and not feature.every_event:
         feature.apply(state.parts[feature.name], event)
+    for watcher in _EVERY_EVENT:
+        watcher.apply(state.parts[watcher.name], event)
     state.seq = event.seq
 
 

@@ -508,7 +508,8 @@ def _snapshot() -> list[str]:
         "",
         *_field_table(ClassSnapshotAck),
         "",
-        "`state` has one part per feature: `core`, `board`, `polls`, `quizzes`, `camera`.",
+        "`state` has one part per feature: `core`, `board`, `polls`, `quizzes`, `camera`,"
+        " `lesson`.",
         "",
     ]
     lines += _model_section("state.core", SnapshotCore)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from classroom.auth import TokenSigner
 from classroom.errors import StoreUnavailable
 from classroom.hub import Hub
+from classroom.lesson_index import LessonIndex
 from classroom.log import Actor, AppendKeys, NewEvent, Proposed
 from classroom.metrics import Metrics
 from classroom.pictures import Decoder
@@ -30,6 +31,10 @@ class Services:
     append_keys: AppendKeys = field(default_factory=AppendKeys)
     pictures: Decoder = field(default_factory=Decoder)
     _signer: TokenSigner | None = None
+    lesson_index: LessonIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lesson_index = LessonIndex(self.store, self.hub)
 
     @property
     def signer(self) -> TokenSigner:

@@ -87,6 +87,8 @@ class Settings:
     # request_body_timeout_s (classroom.serving).
     http_idle_timeout_s: float = 10.0
     request_body_timeout_s: float = 30.0
+    # The school's name, shown (read-only) with every recorded lesson's details.
+    school: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -110,6 +112,8 @@ class Settings:
             values["http_idle_timeout_s"] = float(env["TAKHTI_HTTP_IDLE_TIMEOUT_S"])
         if "TAKHTI_REQUEST_BODY_TIMEOUT_S" in env:
             values["request_body_timeout_s"] = float(env["TAKHTI_REQUEST_BODY_TIMEOUT_S"])
+        if "TAKHTI_SCHOOL" in env:
+            values["school"] = " ".join(env["TAKHTI_SCHOOL"].split())
         if "TAKHTI_LOG_LEVEL" in env:
             values["log_level"] = env["TAKHTI_LOG_LEVEL"].upper()
         return cls(**values)

@@ -28,16 +28,22 @@ from classroom.errors import (
     IdempotencyConflict,
     InvalidPayload,
     NotFound,
+    OutOfRange,
     PayloadTooLarge,
     RateLimited,
     StoreUnavailable,
     Unauthorized,
 )
+from classroom.protocol.lessons import LessonDetails
 from classroom.protocol.quizzes import QuizDefinition
 
 MAX_JSON_BODY = 64 * 1024
 MAX_IMAGE_UPLOAD = 8 * 1024 * 1024
 MAX_QUIZ_UPLOAD = 1024 * 1024
+# A lesson in the list is its class's folded log (loaded like a class being joined): a page
+# is smaller than a page of classes.
+LESSON_PAGE_DEFAULT = 20
+LESSON_PAGE_MAX = 50
 
 Auth = Literal["none", "teacher", "class", "local"]
 
@@ -249,6 +255,56 @@ class QuizReport(Answer):
 
 class PollsReport(Answer):
     polls: list[dict[str, Any]] = Field(description="Every poll that was opened, in order.")
+
+
+class LessonChapters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pages: int
+    polls: int = Field(description="Polls that were opened.")
+    quiz_questions: int = Field(description="Quiz questions that were asked.")
+    keyframes: int = Field(description="Camera keyframes (the board just before an erase).")
+
+
+class LessonSummary(BaseModel):
+    """A recorded lesson: its details, date, length, chapters and whether it has audio."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    class_id: str
+    title: str = Field(description="The details' title, or the class's title.")
+    subject: str
+    grade: str
+    languages: list[str] = Field(description="Of ur, en, other.")
+    teacher_name: str = Field(description="The details' name, or the teacher's login name.")
+    school: str = Field(description="The server's setting (TAKHTI_SCHOOL, --school).")
+    description: str
+    trim_start_ms: int | None = Field(description="From the first event; null: not trimmed.")
+    trim_end_ms: int | None
+    details_set: bool = Field(description="Whether the teacher has set details yet.")
+    created_at: int = Field(description="Milliseconds since the epoch.")
+    started_at: int | None = Field(description="The server time of the first event.")
+    ended: bool
+    duration_ms: int = Field(description="First event to `class_ended` (so far, while live).")
+    chapters: LessonChapters
+    has_audio: bool
+    replay_url: str = Field(description="The replay page.")
+
+
+class LessonAnswer(Answer):
+    lesson: LessonSummary
+
+
+class LessonSaved(Answer):
+    seq: int = Field(description="The seq of the `lesson_details_updated` event (or the class's).")
+    duplicate: bool = Field(description="True when this answers a retry (same Idempotency-Key).")
+    noop: bool = Field(description="True when the details were already so.")
+    lesson: LessonSummary
+
+
+class LessonList(Answer):
+    lessons: list[LessonSummary] = Field(description="Newest first, at most `limit`.")
+    next: str | None = Field(description="Pass as `before` for the next (older) page, or null.")
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -541,5 +597,39 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         media=("text/csv",),
         query=(Query("kind", "CSV only; default students.", enum=("students", "totals")),),
         errors=(*_TEACHER_CLASS, InvalidPayload),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/lesson",
+        "get_lesson",
+        "The class as a recorded lesson: its details, trim points, length and chapters.",
+        "teacher",
+        LessonAnswer,
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/lesson",
+        "set_lesson",
+        "Set the lesson's details and trim points, also after the class ended (logs "
+        "`lesson_details_updated`, like the socket event). Every field at once: one left out is "
+        "emptied. With an `Idempotency-Key` header, a retry answers the first result.",
+        "teacher",
+        LessonSaved,
+        body=LessonDetails,
+        errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, OutOfRange, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/lessons",
+        "list_lessons",
+        "The teacher's recorded lessons, newest first, a page at a time (like /api/classes).",
+        "teacher",
+        LessonList,
+        query=(
+            Query("limit", f"Lessons per page, 1-{LESSON_PAGE_MAX}; default 20.", kind="number"),
+            Query("before", "The `next` cursor of the previous page."),
+        ),
+        errors=(Unauthorized, Forbidden, InvalidPayload),
     ),
 )

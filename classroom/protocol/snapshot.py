@@ -105,12 +105,24 @@ class SnapshotCamera(_Shape):
     keyframes: list[dict[str, Any]] = Field(description="Every `camera_keyframe` data, by time.")
 
 
+class SnapshotLesson(_Shape):
+    details: dict[str, Any] | None = Field(
+        description="The last `lesson_details_updated` data; null until the teacher set them."
+    )
+    started_at: int | None = Field(description="The server time of the lesson's first event.")
+    duration_ms: int = Field(
+        description="From the first event to `class_ended` (so far, while live): the range of"
+        " the trim points."
+    )
+
+
 class SnapshotState(_Shape):
     core: SnapshotCore
     board: SnapshotBoard
     polls: SnapshotPolls
     quizzes: SnapshotQuizzes
     camera: SnapshotCamera
+    lesson: SnapshotLesson
 
 
 class ClassSnapshotAck(_Shape):

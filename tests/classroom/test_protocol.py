@@ -71,6 +71,7 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "quiz_answer": {"student"},
     "camera_snapshot": {"board"},
     "camera_keyframe": {"board"},
+    "lesson_details_update": {"teacher"},
 }
 
 ROLES = ("teacher", "student", "board")
@@ -445,6 +446,9 @@ async def test_every_event_answers_the_ack_the_docs_declare(running_unlimited: R
     for peer in peers.values():
         await r.ok(peer, "class_snapshot", {})
     await r.ok(teacher, "class_end", {"client_id": "end"})
+    # Details are typed after class.
+    details = {"title": "کسور", "languages": ["ur"], "client_id": "details-1"}
+    await r.ok(teacher, "lesson_details_update", details)
 
     assert seen == set(EVENTS), f"no ok ack checked for {set(EVENTS) - seen}"
     # Every broadcast the peers received has the documented data shape.
@@ -547,6 +551,10 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     await call("GET", "quiz_report", f"{base}/reports/quizzes/{made['quiz_id']}.json", auth=token)
     await call("GET", "polls_report", f"{base}/reports/polls.json", auth=token)
     await call("POST", "end_class", f"{base}/end", auth=token)
+    lesson = {"title": "کسور", "subject": "maths", "grade": "5", "languages": ["ur", "en"]}
+    await call("POST", "set_lesson", f"{base}/lesson", auth=token, json=lesson)
+    await call("GET", "get_lesson", f"{base}/lesson", auth=token)
+    await call("GET", "list_lessons", "/api/lessons", auth=token)
     login = await call("POST", "login", "/api/login", json=login)
     changed = await call(
         "POST", "change_password", "/api/password", auth=login["token"],

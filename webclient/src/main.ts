@@ -6,7 +6,11 @@ async function start(): Promise<void> {
   await applyLang(getLang());
   const root = document.getElementById("app")!;
   const path = location.pathname;
-  if (path.startsWith("/teacher")) {
+  const lesson = /^\/lessons(?:\/([^/]+))?\/?$/.exec(path);
+  if (lesson) {
+    const { startLessons } = await import("./teacher/lessons");
+    startLessons(root, lesson[1] ? decodeURIComponent(lesson[1]) : null);
+  } else if (path.startsWith("/teacher")) {
     const { startTeacher } = await import("./teacher/console");
     startTeacher(root);
   } else {

@@ -7,6 +7,7 @@ import { fmtDate, t } from "../i18n";
 import { tickCountdowns } from "../quiz";
 import { ClassSession } from "../session";
 import { toolbar } from "../toolbar";
+import { detailsDialog } from "./lessons";
 import { pagesPanel, pageBar } from "./pages";
 import { pollsPanel } from "./polls";
 import { quizPanel } from "./quiz";
@@ -148,6 +149,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
       ? h("button", { class: "btn", type: "button", onclick: async () => { if (await loadPage()) render(); } }, [t("classes.more")])
       : null;
     shell(root, render, [h("section", { class: "card wide" }, [h("h1", {}, [t("classes.title")]), form, list, more])], [
+      h("a", { class: "btn", href: "/lessons" }, [t("lessons.title")]),
       h("div", { class: "who" }, [me.teacher]),
       h("button", { class: "btn", type: "button", onclick: () => { sessions.setTeacher(null); void signIn(root); } }, [t("classes.signOut")]),
       h("button", { class: "btn", type: "button", onclick: () => void signOutEverywhere() }, [t("classes.signOutEverywhere")]),
@@ -214,7 +216,15 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
       ]),
       h("main", { class: "console" }, [
         board ? h("aside", { class: "console-tools" }, [toolbar(board, session, { teacher: true, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]) : h("aside", {}),
-        h("section", { class: "console-board" }, [session.ended ? h("p", { class: "banner" }, [t("console.ended")]) : null, board ? board.el : h("p", {}, [t("common.loading")]), bar]),
+        h("section", { class: "console-board" }, [
+          session.ended
+            ? h("div", { class: "banner row" }, [
+                h("span", {}, [t("console.ended")]),
+                h("div", { class: "spacer" }),
+                h("button", { class: "btn primary big", type: "button", "data-action": "lesson-details", onclick: () => void detailsDialog(cls.class_id, me) }, [t("details.open")]),
+                h("a", { class: "btn big", href: "/lessons" }, [t("lessons.title")]),
+              ])
+            : null, board ? board.el : h("p", {}, [t("common.loading")]), bar]),
         h("aside", { class: "console-panel" }, [h("div", { class: "tabs", role: "tablist" }, tabs), panel]),
       ]),
     ]);

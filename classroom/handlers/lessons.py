@@ -1,0 +1,18 @@
+"""Handlers of the lesson events: details and trim points, during or after the class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from classroom import lessons
+from classroom.handlers.base import Call, Handler
+from classroom.protocol import lessons as p
+
+
+async def on_lesson_details_update(call: Call, payload: p.LessonDetailsSet) -> dict[str, Any]:
+    # Not ``open_part``: the details are typed after class, once the class has ended.
+    state: lessons.LessonState = call.runtime.state.part("lesson")
+    return await call.append_ack(lessons.propose_details(state, payload))
+
+
+HANDLERS: dict[str, Handler] = {"lesson_details_update": on_lesson_details_update}

@@ -1,0 +1,96 @@
+"""Lesson events: the details and trim points a teacher gives a recorded lesson."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from classroom.protocol.common import (
+    TEACHER,
+    Broadcast,
+    BroadcastSpec,
+    ClientId,
+    EventSpec,
+    Payload,
+)
+from classroom.protocol.core import AppendAck
+
+LessonLanguage = Literal["ur", "en", "other"]
+# Loose bounds here (a request is never huge); the exact limits, counted after the text is
+# normalised, are checked by classroom.lessons and answered with the field that broke them.
+_Line = Annotated[str, StringConstraints(max_length=400)]
+TrimMs = Annotated[int, Field(ge=0, le=2**53)]
+
+
+class LessonDetails(Payload):
+    """A recorded lesson's details and trim points, all at once (what is left out is emptied).
+
+    Text may be Urdu, English or both; empty `title` and `teacher_name` mean the class's title
+    and the teacher's login name. Trim points are milliseconds from the lesson's first event
+    (null: not trimmed) and must lie inside the lesson (else OUT_OF_RANGE).
+    """
+
+    title: _Line = Field("", description="Up to 80 characters.")
+    subject: _Line = Field(
+        "",
+        description="One of urdu, english, maths, science, islamiat, social_studies, computer,"
+        " or the teacher's own words; up to 40 characters.",
+    )
+    grade: _Line = Field("", description="1-12, or the teacher's own words; up to 20 characters.")
+    languages: list[LessonLanguage] = Field(default_factory=list, max_length=3)
+    teacher_name: _Line = Field("", description="The name viewers see; up to 40 characters.")
+    description: Annotated[str, StringConstraints(max_length=2000)] = Field(
+        "", description="Up to 500 characters and 20 lines."
+    )
+    trim_start_ms: TrimMs | None = None
+    trim_end_ms: TrimMs | None = None
+
+
+class LessonDetailsSet(LessonDetails):
+    """The teacher sets the lesson's details (during or after the class)."""
+
+    client_id: ClientId
+
+
+class LessonDetailsData(Broadcast):
+    title: str
+    subject: str
+    grade: str
+    languages: list[str]
+    teacher_name: str
+    description: str
+    trim_start_ms: int | None
+    trim_end_ms: int | None
+
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(
+        "lesson_details_update",
+        LessonDetailsSet,
+        TEACHER,
+        (LessonDetailsSet.__doc__ or "")
+        + " Allowed after the class ended. Also `POST /api/classes/{class_id}/lesson`.",
+        AppendAck,
+        feature="lesson",
+        example={
+            "title": "کسور: جمع اور تفریق",
+            "subject": "maths",
+            "grade": "5",
+            "languages": ["ur", "en"],
+            "teacher_name": "مس عائشہ",
+            "description": "Fractions with the same denominator.",
+            "client_id": "details-1",
+        },
+        idempotency="lesson:{client_id}",
+    ),
+)
+
+BROADCASTS: tuple[BroadcastSpec, ...] = (
+    BroadcastSpec(
+        "lesson_details_updated",
+        LessonDetailsData,
+        "The teacher set the lesson's details (the last one counts).",
+        feature="lesson",
+    ),
+)

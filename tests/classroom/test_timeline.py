@@ -205,6 +205,26 @@ def test_seeking_never_changes_the_checkpoints() -> None:
     assert line.state_at_seq(target).snapshot(TEACHER) == expected
 
 
+def test_checkpoints_share_what_did_not_change() -> None:
+    maker = LessonMaker()
+    kept = maker.stroke(batches=2)
+    second = maker.add_page()
+    for _ in range(40):
+        maker.stroke(batches=2)
+    maker.switch_page(board.FIRST_PAGE_ID)
+    maker.stroke(batches=1)
+    line = timeline.Timeline(maker.events, checkpoint_every=8)
+    # The memory claim is about the checkpoints themselves, so this looks at them directly.
+    checkpoints = [c.state for c in line._checkpoints[1:]]
+    strokes = {id(c.part("board").items[kept]) for c in checkpoints}
+    quiet_pages = {id(c.part("board").pages[board.FIRST_PAGE_ID]) for c in checkpoints[:-1]}
+    assert len(checkpoints) > 20
+    assert len(strokes) == 1  # one copy of a finished stroke for the whole lesson
+    assert len(quiet_pages) == 1  # page 1 untouched while the teacher drew on page 2
+    assert len({id(c.part("board").pages[second]) for c in checkpoints}) > 20
+    assert len({id(c.part("polls")) for c in checkpoints}) == 1  # no poll event at all
+
+
 def test_a_reducer_that_raises_is_skipped_as_the_live_class_skips_it() -> None:
     maker = LessonMaker()
     maker.stroke()

@@ -126,6 +126,15 @@ class LessonMaker:
         payload = {"op_id": self.new_id("er"), "page_id": page, "ids": ids}
         self._board(TEACHER, pb.BoardErase.model_validate(payload))
 
+    def delete_page(self, page_id: str) -> None:
+        payload = {"page_id": page_id, "client_id": self.new_id("pd")}
+        self._board(TEACHER, pb.PageDelete.model_validate(payload))
+
+    def clear_page(self) -> None:
+        page = self.state.part("board").current
+        payload = {"page_id": page, "op_id": self.new_id("cl")}
+        self._board(TEACHER, pb.PageClear.model_validate(payload))
+
     def undo(self, actor: Actor = TEACHER) -> None:
         self._board(actor, pb.BoardUndo.model_validate({"client_id": self.new_id("un")}))
 

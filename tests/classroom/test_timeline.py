@@ -265,6 +265,8 @@ def test_the_old_refolds_fold_through_the_timeline() -> None:
 ACTIONS = (
     "stroke",
     "student_stroke",
+    "delete_page",
+    "clear",
     "page",
     "switch",
     "erase",
@@ -294,6 +296,10 @@ def play(maker: LessonMaker, actions: list[str]) -> None:
             pages.append(maker.add_page())
         elif action == "switch":
             maker.switch_page(maker.rng.choice(pages))
+        elif action == "delete_page" and len(pages) > 1:
+            maker.delete_page(pages.pop(maker.rng.randrange(len(pages))))
+        elif action == "clear":
+            maker.clear_page()
         elif action == "erase" and strokes:
             maker.erase(strokes[-2:])
         elif action == "undo":

@@ -180,6 +180,11 @@ def test_a_seek_folds_at_most_one_checkpoint_spacing_of_events(
         worst = max(worst, len(folded))
         assert moment.snapshot(TEACHER) == expected[count]
     assert worst == 63
+    # The default spacing: a few hundred events at most, whatever the lesson's length.
+    by_default = timeline.Timeline(events)
+    folded.clear()
+    default = by_default.state_at(events[-1].ts)
+    assert len(folded) == default.folded == len(events) % 256 < timeline.CHECKPOINT_EVERY == 256
 
 
 def snapshots_at(events: list[Event], counts: tuple[int, ...]) -> dict[int, dict[str, Any]]:

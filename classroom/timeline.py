@@ -105,6 +105,7 @@ class _Copier:
         self.memo: dict[int, Any] = {}
         self._previous = previous or {}
         self._fields: dict[type, tuple[str, ...]] = {}
+        self._dict_fields: dict[type, tuple[str, ...]] = {}
 
     def copy(self, obj: Any, depth: int = 0) -> Any:
         kind = type(obj)
@@ -129,9 +130,15 @@ class _Copier:
     def _register_items(self, live: Any, shared: Any) -> None:
         """Note the copies of the values of a shared object's dict fields (a page's items), so
         the board's own index of the same strokes finds them without comparing them again."""
-        if not dataclasses.is_dataclass(live):
-            return
-        for name in self._field_names(type(live), live):
+        kind = type(live)
+        names = self._dict_fields.get(kind)
+        if names is None:
+            # Which fields hold dicts, from the first one seen (a stroke: none, so sharing one
+            # costs a lookup); the type is checked again below, so a guess wrong is harmless.
+            fields = self._field_names(kind, live) if dataclasses.is_dataclass(live) else ()
+            names = tuple(name for name in fields if type(getattr(live, name)) is dict)
+            self._dict_fields[kind] = names
+        for name in names:
             items = getattr(live, name)
             if type(items) is dict:
                 frozen = getattr(shared, name)

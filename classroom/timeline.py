@@ -101,9 +101,15 @@ class _Copier:
     reused, which the equality check makes harmless.
     """
 
-    def __init__(self, previous: dict[int, Any] | None = None) -> None:
+    def __init__(
+        self, previous: dict[int, Any] | None = None, *, flat: set[int], freezing: bool
+    ) -> None:
         self.memo: dict[int, Any] = {}
         self._previous = previous or {}
+        # Ids of checkpoint lists known to hold plain values only (points): a frozen list never
+        # changes, so a seek copies it without looking at each value again.
+        self._flat = flat
+        self._freezing = freezing
         self._fields: dict[type, tuple[str, ...]] = {}
         self._dict_fields: dict[type, tuple[str, ...]] = {}
 
@@ -174,8 +180,11 @@ class _Copier:
         if isinstance(obj, dict):
             return self._copy_dict(obj, kind, depth)
         if kind is list:
-            if all(map(_ATOMIC.__contains__, map(type, obj))):
-                return list(obj)  # flat points: the check and copy run in C
+            if id(obj) in self._flat or all(map(_ATOMIC.__contains__, map(type, obj))):
+                flat = list(obj)  # points: the check and the copy run in C
+                if self._freezing:
+                    self._flat.add(id(flat))
+                return flat
             return [self.copy(value, depth) for value in obj]
         if kind is tuple:
             if all(map(_ATOMIC.__contains__, map(type, obj))):
@@ -322,6 +331,7 @@ class Timeline:
         self._clock: list[int] = []
         self._checkpoints: list[_Checkpoint] = []
         self._copies: dict[int, Any] = {}  # id of a live object -> its latest checkpoint copy
+        self._flat: set[int] = set()
         self.chapters: tuple[Chapter, ...] = ()
         self.faults = 0  # events a reducer raised on (the live class skipped them too)
         self.final = self._build()
@@ -362,7 +372,7 @@ class Timeline:
     def _checkpoint(self, state: ClassState, index: int, touched: Collection[str] = ()) -> None:
         """Keep a frozen copy of ``state``; parts no event since the last checkpoint folded
         into (``touched`` names those that were) are the last checkpoint's, not visited."""
-        copier = _Copier(self._copies)
+        copier = _Copier(self._copies, flat=self._flat, freezing=True)
         previous = self._checkpoints[-1].state.parts if self._checkpoints else None
         parts: dict[str, Any] = {}
         for name, part in state.parts.items():
@@ -411,7 +421,7 @@ class Timeline:
 
     def _moment(self, count: int) -> Moment:
         checkpoint = self._checkpoints[count // self.checkpoint_every]
-        state: ClassState = _Copier().copy(checkpoint.state)
+        state: ClassState = _Copier(flat=self._flat, freezing=False).copy(checkpoint.state)
         for event in self.events[checkpoint.index : count]:
             apply(state, event)
         ts = self._clock[count - 1] if count else (self.start_ms or 0)

@@ -61,6 +61,12 @@ class ClassState:
         return self.parts[name]
 
 
+def feature_of(event_type: str) -> str | None:
+    """The name of the feature that folds events of ``event_type`` (None: no feature does)."""
+    feature = _BY_NAME.get(_FEATURE_OF_TYPE.get(event_type, ""))
+    return None if feature is None else feature.name
+
+
 def apply(state: ClassState, event: Event) -> None:
     """Fold the next event (``event.seq == state.seq + 1``) into the class state."""
     feature = _BY_NAME.get(_FEATURE_OF_TYPE.get(event.type, ""))

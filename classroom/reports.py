@@ -1,10 +1,10 @@
 """Lesson reports: quiz results per student, item analysis per question, poll results.
 
 Pure functions of the projections (``PollsState``, ``QuizzesState``); to report on a recorded
-lesson, fold its events first with :func:`from_events`. JSON forms are plain dicts; CSV forms are
-UTF-8 bytes with a BOM and CRLF line ends so Excel opens Urdu names correctly. Text typed by
-students is guarded against spreadsheet formula injection (a leading ``= + - @`` gets a ``'``).
-Anonymous polls report totals only, never who answered what.
+lesson, fold its events first with :func:`from_events` (a :mod:`classroom.timeline` fold). JSON
+forms are plain dicts; CSV forms are UTF-8 bytes with a BOM and CRLF line ends so Excel opens
+Urdu names correctly. Text typed by students is guarded against spreadsheet formula injection (a
+leading ``= + - @`` gets a ``'``). Anonymous polls report totals only, never who answered what.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from classroom import polls, quizzes
+from classroom import polls, quizzes, timeline
 from classroom.errors import NotFound
 from classroom.log import Event
 from classroom.polls import Poll, PollsState
@@ -38,11 +38,9 @@ Cell = str | int | float | None
 
 def from_events(events: Iterable[Event]) -> tuple[PollsState, QuizzesState]:
     """Fold a lesson's events into the poll and quiz projections reports read."""
-    poll_state = PollsState()
-    quiz_state = QuizzesState()
-    for event in events:
-        polls.apply(poll_state, event)
-        quizzes.apply(quiz_state, event)
+    state = timeline.fold(events, features={"polls", "quizzes"})
+    poll_state: PollsState = state.part("polls")
+    quiz_state: QuizzesState = state.part("quizzes")
     return poll_state, quiz_state
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from classroom import board, camera, polls, protocol, quizzes, roster
+from classroom import audio, board, camera, polls, protocol, quizzes, roster
 from classroom.log import Actor, Event
 
 
@@ -26,6 +26,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("polls", polls.PollsState, polls.apply, polls.snapshot),
     Feature("quizzes", quizzes.QuizzesState, quizzes.apply, quizzes.snapshot),
     Feature("camera", camera.CameraState, camera.apply, camera.snapshot),
+    Feature("audio", audio.AudioState, audio.apply, audio.snapshot),
 )
 
 _FEATURE_OF_TYPE: dict[str, str] = {

@@ -32,6 +32,7 @@ from classroom.protocol.quizzes import (
 from classroom.protocol.snapshot import (
     ClassSnapshotAck,
     PollTally,
+    SnapshotAudio,
     SnapshotBoard,
     SnapshotCamera,
     SnapshotCore,
@@ -450,7 +451,7 @@ def _snapshot() -> list[str]:
         "",
         *_field_table(ClassSnapshotAck),
         "",
-        "`state` has one part per feature: `core`, `board`, `polls`, `quizzes`, `camera`.",
+        "`state` has one part per feature: `core`, `board`, `polls`, `quizzes`, `camera`, `audio`.",
         "",
     ]
     lines += _model_section("state.core", SnapshotCore)
@@ -460,6 +461,7 @@ def _snapshot() -> list[str]:
     lines += _model_section("state.polls", SnapshotPolls)
     lines += _model_section("state.quizzes", SnapshotQuizzes)
     lines += _model_section("state.camera", SnapshotCamera)
+    lines += _model_section("state.audio", SnapshotAudio)
     return lines
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from classroom.handlers import board, camera, core, polls, quizzes
+from classroom.handlers import audio, board, camera, core, polls, quizzes
 from classroom.handlers.base import AckFields, Call, Handler, Session, no_fields, payload_digest
 from classroom.protocol import EVENTS
 from classroom.protocol.common import Payload
@@ -16,6 +16,7 @@ HANDLERS: dict[str, Handler] = {
     **polls.HANDLERS,
     **quizzes.HANDLERS,
     **camera.HANDLERS,
+    **audio.HANDLERS,
 }
 
 # Extra ack fields per write, made from its stored first event (see ``Call.stored_ack``).
@@ -23,6 +24,7 @@ ACK_FIELDS: dict[str, AckFields] = {
     **polls.ACK_FIELDS,
     **quizzes.ACK_FIELDS,
     **camera.ACK_FIELDS,
+    **audio.ACK_FIELDS,
 }
 
 

@@ -102,12 +102,18 @@ class SnapshotCamera(_Shape):
     keyframes: list[dict[str, Any]] = Field(description="Every `camera_keyframe` data, by time.")
 
 
+class SnapshotAudio(_Shape):
+    segments: int = Field(description="How many `audio_added` segments the lesson has.")
+    duration_ms: int = Field(description="Their total duration.")
+
+
 class SnapshotState(_Shape):
     core: SnapshotCore
     board: SnapshotBoard
     polls: SnapshotPolls
     quizzes: SnapshotQuizzes
     camera: SnapshotCamera
+    audio: SnapshotAudio
 
 
 class ClassSnapshotAck(_Shape):

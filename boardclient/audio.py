@@ -212,13 +212,14 @@ class AudioSpool:
             "duration_ms": duration_ms,
         }
         with self._lock:
-            _write_durably(self.kept / f"{segment_id}.ogg", audio)
-            _append_line(self.kept / "index.jsonl", meta)
+            # Spooled first: a segment in the local index is always on its way to the server.
             audio_path = self.directory / f"{segment_id}.ogg"
             meta_path = self.directory / f"{segment_id}.json"
             _write_durably(audio_path, audio)
             _write_durably(meta_path, json.dumps(meta).encode())
             _fsync_dir(self.directory)
+            _write_durably(self.kept / f"{segment_id}.ogg", audio)
+            _append_line(self.kept / "index.jsonl", meta)
         return SpooledSegment(segment_id, captured_at_ms, duration_ms, audio_path, meta_path)
 
     def pending(self) -> list[SpooledSegment]:

@@ -5,6 +5,10 @@ the local recording is written first (crash-safe), then the uplink is told: a ch
 becomes the next live snapshot, a keyframe is spooled to disk and uploaded when the server is
 reachable. A network outage therefore loses nothing: the recording goes on and the spool
 uploads what was missed when the server returns.
+
+With ``audio``, the teacher's voice is captured alongside on its own thread
+(``boardclient.audio``) and spooled and uploaded the same way; the source may be a camera and a
+microphone, either one alone, or files played in real time.
 """
 
 from __future__ import annotations
@@ -15,6 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from boardclient.audio import (
+    DEFAULT_SEGMENT_S,
+    AudioCapture,
+    AudioSpool,
+    DeviceSource,
+    SpooledSegment,
+    open_source,
+)
 from boardclient.pipeline import BoardPipeline, Keyframe, PipelineSettings
 from boardclient.record import Recorder, iter_frames
 from boardclient.uplink import Spool, Uplink
@@ -32,10 +44,13 @@ class RunSummary:
     uploaded_keyframes: int = 0
     uploaded_snapshots: int = 0
     all_uploaded: bool = False
+    audio_segments: int = 0
+    uploaded_audio: int = 0
+    audio_error: str | None = None
 
 
 async def run_live(
-    source: str,
+    source: str | None,
     server_url: str,
     token: str,
     out_dir: Path,
@@ -45,13 +60,32 @@ async def run_live(
     max_seconds: float | None = None,
     drain_seconds: float = 30.0,
     on_frame: Callable[[float], None] | None = None,
+    audio: str | None = None,
+    audio_segment_s: float = DEFAULT_SEGMENT_S,
 ) -> RunSummary:
-    """Stream ``source`` to the class at ``server_url`` while recording it into ``out_dir``."""
+    """Stream ``source`` (camera) and ``audio`` (microphone) to the class at ``server_url``
+    while recording them into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    uplink = Uplink(server_url, token, Spool(out_dir / "upload-spool"))
+    audio_source = None if audio is None else await asyncio.to_thread(open_source, audio)
+    audio_spool = None if audio is None else AudioSpool(out_dir)
+    uplink = Uplink(server_url, token, Spool(out_dir / "upload-spool"), audio_spool)
     recorder = Recorder(out_dir, BoardPipeline(settings))
     summary = RunSummary()
     started_ms = int(time.time() * 1000)
+    loop = asyncio.get_running_loop()
+
+    def segment_spooled(_item: SpooledSegment) -> None:
+        loop.call_soon_threadsafe(uplink.audio_ready)
+
+    capture = None
+    if audio_source is not None and audio_spool is not None:
+        capture = AudioCapture(
+            audio_source,
+            audio_spool,
+            segment_s=audio_segment_s,
+            max_seconds=max_seconds,
+            on_segment=segment_spooled,
+        )
 
     def send_keyframes(keyframes: list[Keyframe] | tuple[Keyframe, ...]) -> None:
         for keyframe in keyframes:
@@ -64,9 +98,11 @@ async def run_live(
             summary.keyframes += 1
 
     await uplink.start()
-    frames = iter_frames(source, fps=fps)
+    if capture is not None:
+        capture.start()
+    frames = iter_frames(source, fps=fps) if source is not None else iter(())
     try:
-        while True:
+        while source is not None:
             # Camera reads and the vision work block: keep them off the event loop so the
             # uplink keeps talking to the server meanwhile.
             item = await asyncio.to_thread(next, frames, None)
@@ -86,10 +122,20 @@ async def run_live(
                     summary.snapshots_offered += 1
             if on_frame is not None:
                 on_frame(t)
-        send_keyframes(recorder.close())
+        if source is not None:
+            send_keyframes(recorder.close())
+            if capture is not None and isinstance(audio_source, DeviceSource):
+                capture.stop()  # the lesson's camera ended: so does its microphone
+        if capture is not None:
+            await asyncio.to_thread(capture.join)
         summary.all_uploaded = await uplink.drained(timeout=drain_seconds)
     finally:
+        if capture is not None:
+            capture.stop()
+            summary.audio_segments = capture.segments
+            summary.audio_error = None if capture.error is None else str(capture.error)
         summary.uploaded_keyframes = uplink.sent_keyframes
         summary.uploaded_snapshots = uplink.sent_snapshots
+        summary.uploaded_audio = uplink.sent_audio
         await uplink.stop()
     return summary

@@ -4,6 +4,7 @@ lesson on its clock; where the page is not a secure context, the button says why
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -63,7 +64,7 @@ async def test_record_voice_sends_whole_segments_on_the_lesson_clock(mic_pages: 
     assert {s["container"] for s in segments} == {"webm"}
     assert segments[0]["captured_at_ms"] - clicked_ms < 2000
     # One after the other, without gaps or overlaps longer than a few tens of ms.
-    for before, after in zip(segments, segments[1:], strict=False):
+    for before, after in itertools.pairwise(segments):
         end = before["captured_at_ms"] + before["duration_ms"]
         assert abs(after["captured_at_ms"] - end) < 250, (before, after)
 

@@ -127,7 +127,10 @@ async def run_live(
             if capture is not None and isinstance(audio_source, DeviceSource):
                 capture.stop()  # the lesson's camera ended: so does its microphone
         if capture is not None:
-            await asyncio.to_thread(capture.join)
+            # A file plays to its end; a microphone was told to stop, and one that does not
+            # answer (a stuck driver) is left behind rather than holding up the end of the run.
+            is_device = isinstance(audio_source, DeviceSource) and source is not None
+            await asyncio.to_thread(capture.join, 5.0 if is_device else None)
         summary.all_uploaded = await uplink.drained(timeout=drain_seconds)
     finally:
         if capture is not None:

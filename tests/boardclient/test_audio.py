@@ -14,20 +14,25 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+import pytest
 
-from boardclient.audio import SAMPLE_RATE, decode_file
+from boardclient import live
+from boardclient.audio import BLOCK, SAMPLE_RATE, Block, DeviceSource, decode_file
 from classroom import board
 from classroom.log import Event
 from classroom.storage import open_store
 from testkit.audio import beeps, onsets_s, write_wav
 from testkit.client import Api
 from testkit.procs import ROOT, ServerProcess, add_teacher
+from testkit.synth import make_board_video
 from tests.conftest import Running
 
 BEEPS_S = (3.2, 4.7, 6.1, 7.9)
@@ -233,3 +238,46 @@ async def test_a_server_killed_mid_lesson_loses_no_acknowledged_segment(
     assert acked <= set(ids), acked - set(ids)
     assert set(ids) == {line["segment_id"] for line in _lines(index)}
     assert not list((out / "audio-spool").glob("*.json"))
+
+
+class StuckMicrophone(DeviceSource):
+    """A microphone whose driver hangs after a few blocks, ignoring stop (no sound card here)."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__(0)
+        self.release = release
+
+    def blocks(self, stop: threading.Event) -> Iterator[Block]:
+        started = time.time() * 1000
+        for i in range(10):
+            yield Block(started + i * 20, np.zeros(BLOCK, np.float32))
+        self.release.wait()
+
+
+async def test_a_stuck_microphone_never_holds_up_the_camera(
+    running_sqlite: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = running_sqlite
+    cls = await running.new_class()
+    class_id = str(cls["class_id"])
+    device = await running.api.device(running.teacher_token, class_id)
+    video = make_board_video(4, size=(640, 360), fps=2)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(video.n_frames):
+        cv2.imwrite(str(frames / f"{i:05d}.jpg"), video.frame(i))
+    release = threading.Event()
+    monkeypatch.setattr(live, "open_source", lambda spec: StuckMicrophone(release))
+    try:
+        started = time.monotonic()
+        summary = await live.run_live(
+            str(frames), running.url, str(device["token"]), tmp_path / "rec", fps=2, audio="0"
+        )
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert summary.frames == video.n_frames and summary.board_found
+    assert summary.keyframes >= 2 and summary.uploaded_keyframes == summary.keyframes
+    assert summary.all_uploaded and took < 30
+    runtime = await running.services.hub.get(class_id)
+    assert len(runtime.state.part("camera").keyframes) == summary.keyframes

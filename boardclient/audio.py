@@ -103,16 +103,17 @@ def decode_file(path: Path | str | io.BytesIO) -> Samples:
 class FileSource:
     """A recording played in real time, as if a microphone heard it (what tests use)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.samples = decode_file(path)
+        self.clock = clock
 
     def blocks(self, stop: threading.Event) -> Iterator[Block]:
-        started = time.time() * 1000
+        started = self.clock() * 1000
         for start in range(0, len(self.samples), BLOCK):
             chunk = self.samples[start : start + BLOCK]
             # A block is "heard" once its last sample has played.
             due_ms = started + (start + len(chunk)) * 1000 / SAMPLE_RATE
-            if stop.wait(max(0.0, (due_ms - time.time() * 1000) / 1000)):
+            if stop.wait(max(0.0, (due_ms - self.clock() * 1000) / 1000)):
                 return
             yield Block(started + start * 1000 / SAMPLE_RATE, chunk)
 
@@ -120,8 +121,9 @@ class FileSource:
 class DeviceSource:
     """A microphone through PortAudio (``sounddevice``, imported only when used)."""
 
-    def __init__(self, device: int | str) -> None:
+    def __init__(self, device: int | str, clock: Callable[[], float] = time.time) -> None:
         self.device = device
+        self.clock = clock
 
     def blocks(self, stop: threading.Event) -> Iterator[Block]:
         try:
@@ -144,20 +146,21 @@ class DeviceSource:
                 # The block's first sample was heard its length (plus the input latency) ago;
                 # taking the time per block keeps segments on the wall clock even if the sound
                 # card's clock drifts.
-                now_ms = time.time() * 1000
+                now_ms = self.clock() * 1000
                 latency_ms = float(stream.latency) * 1000
                 started = now_ms - latency_ms - len(data) * 1000 / SAMPLE_RATE
                 yield Block(started, np.asarray(data, np.float32).reshape(-1))
 
 
-def open_source(spec: str) -> AudioSource:
-    """A WAV/MP3/... file path, or a microphone by index (``"0"``) or name."""
+def open_source(spec: str, clock: Callable[[], float] = time.time) -> AudioSource:
+    """A WAV/MP3/... file path, or a microphone by index (``"0"``) or name; ``clock`` is this
+    computer's wall clock in seconds."""
     path = Path(spec)
     if path.is_file():
-        return FileSource(path)
+        return FileSource(path, clock)
     if path.suffix and not spec.isdigit():
         raise AudioSourceError(f"no such audio file: {spec}")
-    return DeviceSource(int(spec) if spec.isdigit() else spec)
+    return DeviceSource(int(spec) if spec.isdigit() else spec, clock)
 
 
 @dataclass(frozen=True)

@@ -62,14 +62,18 @@ async def run_live(
     on_frame: Callable[[float], None] | None = None,
     audio: str | None = None,
     audio_segment_s: float = DEFAULT_SEGMENT_S,
+    clock: Callable[[], float] = time.time,
 ) -> RunSummary:
     """Stream ``source`` (camera) and ``audio`` (microphone) to the class at ``server_url``
-    while recording them into ``out_dir``."""
+    while recording them into ``out_dir``.
+
+    ``clock`` is this computer's wall clock (seconds); audio times are moved onto the server's
+    clock with ``clock_sync``, so a board PC whose clock is wrong still records in step.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    audio_source = None if audio is None else await asyncio.to_thread(open_source, audio)
+    audio_source = None if audio is None else await asyncio.to_thread(open_source, audio, clock)
     audio_spool = None if audio is None else AudioSpool(out_dir)
-    uplink = Uplink(server_url, token, Spool(out_dir / "upload-spool"), audio_spool)
-    recorder = Recorder(out_dir, BoardPipeline(settings))
+    uplink = Uplink(server_url, token, Spool(out_dir / "upload-spool"), audio_spool, clock)
     summary = RunSummary()
     started_ms = int(time.time() * 1000)
     loop = asyncio.get_running_loop()
@@ -87,22 +91,21 @@ async def run_live(
             on_segment=segment_spooled,
         )
 
-    def send_keyframes(keyframes: list[Keyframe] | tuple[Keyframe, ...]) -> None:
-        for keyframe in keyframes:
-            board = recorder.pipeline.enhance_keyframe(keyframe)
-            uplink.add_keyframe(
-                board,
-                captured_at_ms=started_ms + round(keyframe.t * 1000),
-                reason=REASONS.get(keyframe.reason, "manual"),
-            )
-            summary.keyframes += 1
+    async def run_camera(camera: str) -> None:
+        recorder = Recorder(out_dir, BoardPipeline(settings))
 
-    await uplink.start()
-    if capture is not None:
-        capture.start()
-    frames = iter_frames(source, fps=fps) if source is not None else iter(())
-    try:
-        while source is not None:
+        def send_keyframes(keyframes: list[Keyframe] | tuple[Keyframe, ...]) -> None:
+            for keyframe in keyframes:
+                board = recorder.pipeline.enhance_keyframe(keyframe)
+                uplink.add_keyframe(
+                    board,
+                    captured_at_ms=started_ms + round(keyframe.t * 1000),
+                    reason=REASONS.get(keyframe.reason, "manual"),
+                )
+                summary.keyframes += 1
+
+        frames = iter_frames(camera, fps=fps)
+        while True:
             # Camera reads and the vision work block: keep them off the event loop so the
             # uplink keeps talking to the server meanwhile.
             item = await asyncio.to_thread(next, frames, None)
@@ -122,8 +125,14 @@ async def run_live(
                     summary.snapshots_offered += 1
             if on_frame is not None:
                 on_frame(t)
+        send_keyframes(recorder.close())
+
+    await uplink.start()
+    if capture is not None:
+        capture.start()
+    try:
         if source is not None:
-            send_keyframes(recorder.close())
+            await run_camera(source)
             if capture is not None and isinstance(audio_source, DeviceSource):
                 capture.stop()  # the lesson's camera ended: so does its microphone
         if capture is not None:

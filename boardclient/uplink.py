@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,12 +166,18 @@ class Uplink:
     """Keeps a board device connected to its class and uploads what the camera produces."""
 
     def __init__(
-        self, server_url: str, token: str, spool: Spool, audio: AudioSpool | None = None
+        self,
+        server_url: str,
+        token: str,
+        spool: Spool,
+        audio: AudioSpool | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self.token = token
         self.spool = spool
         self.audio = audio
+        self.clock = clock  # this computer's wall clock, seconds
         # server clock - this computer's clock, measured with clock_sync on each connect
         self.clock_offset_ms: int | None = None
         self.sent_audio = 0
@@ -274,9 +281,9 @@ class Uplink:
         """server clock - ours, from the clock_sync sample with the shortest round trip."""
         best: tuple[float, int] | None = None
         for _ in range(5):
-            sent = time.time() * 1000
+            sent = self.clock() * 1000
             ack = await self._call("clock_sync", {"client_time_ms": sent})
-            received = time.time() * 1000
+            received = self.clock() * 1000
             if "server_time_ms" not in ack:
                 continue
             rtt = received - sent

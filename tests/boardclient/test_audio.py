@@ -267,7 +267,7 @@ async def test_a_stuck_microphone_never_holds_up_the_camera(
     for i in range(video.n_frames):
         cv2.imwrite(str(frames / f"{i:05d}.jpg"), video.frame(i))
     release = threading.Event()
-    monkeypatch.setattr(live, "open_source", lambda spec: StuckMicrophone(release))
+    monkeypatch.setattr(live, "open_source", lambda spec, clock: StuckMicrophone(release))
     try:
         started = time.monotonic()
         summary = await live.run_live(
@@ -281,3 +281,28 @@ async def test_a_stuck_microphone_never_holds_up_the_camera(
     assert summary.all_uploaded and took < 30
     runtime = await running.services.hub.get(class_id)
     assert len(runtime.state.part("camera").keyframes) == summary.keyframes
+
+
+async def test_audio_from_a_computer_whose_clock_is_an_hour_fast_lands_on_the_server_clock(
+    running_sqlite: Running, tmp_path: Path
+) -> None:
+    running = running_sqlite
+    cls = await running.new_class()
+    class_id = str(cls["class_id"])
+    device = await running.api.device(running.teacher_token, class_id)
+    wav = write_wav(tmp_path / "a.wav", beeps(2.0, [0.5]))
+    started_ms = time.time_ns() // 1_000_000
+    summary = await live.run_live(
+        None,
+        running.url,
+        str(device["token"]),
+        tmp_path / "rec",
+        audio=str(wav),
+        audio_segment_s=1.0,
+        clock=lambda: time.time() + 3600,
+    )
+    assert summary.all_uploaded and summary.uploaded_audio == summary.audio_segments == 2
+    runtime = await running.services.hub.get(class_id)
+    times = [s["captured_at_ms"] - started_ms for s in runtime.state.part("audio").segments]
+    # Where the sound really was by the server's clock (not an hour later), within 100 ms.
+    assert times[0] == pytest.approx(0, abs=100) and times[1] == pytest.approx(1000, abs=100)

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from classroom.errors import InvalidPayload
+from classroom.errors import Conflict, InvalidPayload
 from classroom.log import Actor, Event, Proposed
 from classroom.protocol import audio as p
 
@@ -38,6 +38,8 @@ class AudioState:
 
     segments: list[dict[str, Any]] = field(default_factory=list)
     segment_ids: set[str] = field(default_factory=set)
+    # Who sent each segment (role, id): a segment id is its author's idempotency key.
+    authors: dict[str, tuple[str, str]] = field(default_factory=dict)
     duration_ms: int = 0
 
 
@@ -125,6 +127,17 @@ def check_times(
         )
 
 
+def check_not_taken(state: AudioState, actor: Actor, segment_id: str) -> bool:
+    """Whether ``segment_id`` is stored already (a retry of ``actor``'s own upload); refuse an
+    id another device or person used."""
+    author = state.authors.get(segment_id)
+    if author is None:
+        return False
+    if author != (actor.role, actor.id):
+        raise Conflict(f"segment id {segment_id!r} was used by another sender", field="segment_id")
+    return True
+
+
 def propose_segment(
     state: AudioState, actor: Actor, payload: p.AudioSegment, decoded: DecodedSegment
 ) -> list[Proposed]:
@@ -158,6 +171,7 @@ def apply(state: AudioState, event: Event) -> None:
     if segment_id in state.segment_ids:
         return
     state.segment_ids.add(segment_id)
+    state.authors[segment_id] = (event.actor.role, event.actor.id)
     state.segments.append(dict(event.data))
     state.duration_ms += int(event.data["duration_ms"])
     # Late uploads (after an outage) and attached recordings are kept in capture order.

@@ -17,8 +17,8 @@ async def on_audio_segment(call: Call, payload: p.AudioSegment) -> dict[str, Any
     # uploading what it kept through an outage, a phone recording attached afterwards), as
     # long as it falls within the lesson.
     state: audio.AudioState = call.runtime.state.part("audio")
-    if payload.segment_id in state.segment_ids:
-        return await call.append_ack([])
+    if audio.check_not_taken(state, call.actor, payload.segment_id):
+        return await call.append_ack([])  # answered with the stored first upload
     record = await call.services.store.get_class(call.session.class_id)
     if record is None:
         raise NotFound("no such class")

@@ -524,6 +524,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         ),
         errors=(
             IdempotencyConflict,
+            Conflict,
             *_TEACHER_CLASS,
             InvalidPayload,
             PayloadTooLarge,

@@ -82,6 +82,10 @@ async def test_the_console_uploads_webm_over_http(running_sqlite: Running) -> No
     assert body["asset_id"] == "au-console-1" and body["duration_ms"] == 1500
     status, again = await running.api.request("POST", path, token=running.teacher_token, data=audio)
     assert status == 200 and again["duplicate"] is True and again["seq"] == body["seq"]
+    # The same id from another sender is refused, not taken as its retry.
+    other = {**_segment("console-1"), "container": "webm", "audio": audio, "duration_ms": 1500}
+    ack = await board.call("audio_segment", other)
+    assert ack["error"]["code"] == "CONFLICT" and ack["error"]["field"] == "segment_id"
     await teacher.wait_until(lambda: len(_added(teacher)) == 1)
     assert _added(teacher)[0]["container"] == "webm"
     assert teacher.log_events()[-1]["by"]["role"] == "teacher"

@@ -55,7 +55,7 @@ def check_segment(data: bytes, container: str, stated_ms: int) -> DecodedSegment
     """
     import av  # imported here: the server starts without loading FFmpeg
 
-    limit_samples = (p.MAX_SEGMENT_MS + p.DURATION_SLACK_MS) * 48
+    limit_samples = (p.MAX_SEGMENT_MS + p.DURATION_SLACK_MS) * 48  # 10.5 s
     try:
         with av.open(
             io.BytesIO(data),
@@ -94,7 +94,7 @@ def check_segment(data: bytes, container: str, stated_ms: int) -> DecodedSegment
     duration_ms = samples * 1000 // decoded_rate
     if duration_ms < p.MIN_SEGMENT_MS:
         raise InvalidPayload("the segment holds no audio", field="audio")
-    if abs(duration_ms - stated_ms) > p.DURATION_SLACK_MS:
+    if abs(duration_ms - stated_ms) > max(p.DURATION_SLACK_MS, p.DURATION_SLACK_SHARE * stated_ms):
         raise InvalidPayload(
             f"the segment lasts {duration_ms} ms, not {stated_ms} ms", field="duration_ms"
         )

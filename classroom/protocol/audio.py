@@ -31,9 +31,11 @@ from classroom.protocol.common import (
 MAX_SEGMENT_BYTES: Final = 256 * 1024
 MIN_SEGMENT_MS: Final = 20
 MAX_SEGMENT_MS: Final = 10_000
-# How far the stated duration may be from the decoded one (MediaRecorder's chunks run a little
-# long or short of the wall-clock time they were asked for).
+# How far the stated duration may be from the decoded one: 500 ms, or a fifth of it for longer
+# segments (a browser's recorder on a busy smartboard starts and stops a little off the times
+# the page measured).
 DURATION_SLACK_MS: Final = 500
+DURATION_SLACK_SHARE: Final = 0.2
 # A segment may start this long before the class was created (a board device started first)
 # and end at most this far in the future of the server's clock.
 BEFORE_CLASS_MS: Final = 10 * 60_000

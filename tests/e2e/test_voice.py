@@ -55,9 +55,13 @@ async def test_record_voice_sends_whole_segments_on_the_lesson_clock(mic_pages: 
     clicked_ms = time.time_ns() // 1_000_000
     await button.click()
     await page.wait_for_selector("[data-voice=recording]")
-    await _until(lambda: len(_segments(running, class_id)) >= 1, 15, "the first segment")
-    await page.click("[data-voice=recording]")
-    await _until(lambda: len(_segments(running, class_id)) >= 2, 15, "the last segment")
+    try:
+        await _until(lambda: len(_segments(running, class_id)) >= 1, 20, "the first segment")
+        await page.click("[data-voice=recording]")
+        await _until(lambda: len(_segments(running, class_id)) >= 2, 20, "the last segment")
+    except AssertionError as exc:
+        toasts = await page.locator(".toast").all_inner_texts()
+        raise AssertionError(f"{exc}; the console said {toasts}") from None
     await page.wait_for_selector("[data-voice=ready]")
 
     segments = _segments(running, class_id)

@@ -32,6 +32,11 @@ function pickMime(win: Window = window): { mime: string; container: "webm" | "og
   return null;
 }
 
+/** One segment's recorder, stopped through here so its end time is taken at the call. */
+interface Take {
+  stop(): void;
+}
+
 interface Segment {
   id: string;
   capturedAtMs: number;
@@ -53,7 +58,7 @@ export class VoiceRecorder {
   recording = false;
   uploaded = 0;
   private stream: MediaStream | null = null;
-  private current: MediaRecorder | null = null;
+  private current: Take | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private queue: Segment[] = [];
@@ -95,24 +100,30 @@ export class VoiceRecorder {
     if (!this.stream || !this.recording) return;
     const recorder = new MediaRecorder(this.stream, { mimeType: format.mime, audioBitsPerSecond: 32_000 });
     const parts: Blob[] = [];
-    let startedAt = 0;
-    let startedPerf = 0;
-    recorder.addEventListener("start", () => {
-      startedAt = Math.round(this.options.serverNow());
-      startedPerf = performance.now();
-    });
+    // Times are taken when start() and stop() are called, not when their events arrive: a
+    // busy smartboard delivers events late, and the recording itself starts and ends at the
+    // calls.
+    const startedAt = Math.round(this.options.serverNow());
+    const startedPerf = performance.now();
+    let stoppedPerf = 0;
     recorder.addEventListener("dataavailable", (e) => {
       if (e.data.size) parts.push(e.data);
     });
     recorder.addEventListener("stop", () => {
-      const durationMs = Math.round(performance.now() - startedPerf);
+      const durationMs = Math.round((stoppedPerf || performance.now()) - startedPerf);
       if (!parts.length || durationMs < 100) return;
       this.count += 1;
       this.queue.push({ id: `${this.prefix}-${this.count}`, capturedAtMs: startedAt, durationMs, container: format.container, blob: new Blob(parts, { type: format.mime }) });
       void this.send();
     });
     const previous = this.current;
-    this.current = recorder;
+    this.current = {
+      stop: () => {
+        if (recorder.state === "inactive") return;
+        stoppedPerf = performance.now();
+        recorder.stop();
+      },
+    };
     recorder.start();
     previous?.stop();
     this.timer = setTimeout(() => this.next(format), VOICE_SEGMENT_MS);

@@ -225,6 +225,10 @@ class AudioSpool:
             _append_line(self.kept / "index.jsonl", meta)
         return SpooledSegment(segment_id, captured_at_ms, duration_ms, audio_path, meta_path)
 
+    def has_pending(self) -> bool:
+        """Whether any segment waits for the server (cheap: no file is read)."""
+        return next(self.directory.glob("*.json"), None) is not None
+
     def pending(self) -> list[SpooledSegment]:
         """Segments not yet acknowledged, oldest first."""
         found = []

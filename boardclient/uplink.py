@@ -267,7 +267,7 @@ class Uplink:
         acknowledged."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            audio_left = self.audio is not None and bool(self.audio.pending())
+            audio_left = self.audio is not None and self.audio.has_pending()
             if not self.spool.pending() and self._latest is None and not audio_left:
                 return True
             self._wake.set()

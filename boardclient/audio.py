@@ -125,11 +125,18 @@ class DeviceSource:
         self.device = device
         self.clock = clock
 
-    def blocks(self, stop: threading.Event) -> Iterator[Block]:
+    def check(self) -> None:
+        """Fail now, before the lesson starts, if the microphone cannot be opened."""
+        sounddevice = _sounddevice()
         try:
-            import sounddevice  # needs libportaudio2 at run time
-        except OSError as exc:  # the package is there but PortAudio is not
-            raise AudioSourceError(f"PortAudio is not installed ({exc})") from exc
+            sounddevice.check_input_settings(
+                device=self.device, channels=1, dtype="float32", samplerate=SAMPLE_RATE
+            )
+        except (sounddevice.PortAudioError, ValueError) as exc:
+            raise AudioSourceError(f"cannot open microphone {self.device!r}: {exc}") from exc
+
+    def blocks(self, stop: threading.Event) -> Iterator[Block]:
+        sounddevice = _sounddevice()
         try:
             stream = sounddevice.InputStream(
                 samplerate=SAMPLE_RATE,
@@ -152,6 +159,16 @@ class DeviceSource:
                 yield Block(started, np.asarray(data, np.float32).reshape(-1))
 
 
+def _sounddevice() -> Any:
+    try:
+        import sounddevice  # needs libportaudio2 at run time
+    except OSError as exc:  # the package is there but PortAudio is not
+        raise AudioSourceError(
+            f"PortAudio is not installed ({exc}); on Debian/Ubuntu: apt-get install libportaudio2"
+        ) from exc
+    return sounddevice
+
+
 def open_source(spec: str, clock: Callable[[], float] = time.time) -> AudioSource:
     """A WAV/MP3/... file path, or a microphone by index (``"0"``) or name; ``clock`` is this
     computer's wall clock in seconds."""
@@ -160,7 +177,9 @@ def open_source(spec: str, clock: Callable[[], float] = time.time) -> AudioSourc
         return FileSource(path, clock)
     if path.suffix and not spec.isdigit():
         raise AudioSourceError(f"no such audio file: {spec}")
-    return DeviceSource(int(spec) if spec.isdigit() else spec, clock)
+    device = DeviceSource(int(spec) if spec.isdigit() else spec, clock)
+    device.check()
+    return device
 
 
 @dataclass(frozen=True)

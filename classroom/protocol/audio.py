@@ -49,7 +49,9 @@ Container = Literal["ogg", "webm"]
 
 
 class AudioSegment(Payload):
-    """A few seconds of the teacher's voice (Opus), with the time of its first sample."""
+    """A few seconds of the teacher's voice: a whole Opus file (the bytes as a binary
+    attachment), with the server-clock time of its first sample. Taken after the class ended
+    too (late uploads), for times within the lesson."""
 
     segment_id: ClientId
     captured_at_ms: Annotated[int, Field(ge=0, le=2**53)]

@@ -175,7 +175,7 @@ export interface AudioAddedData {
   channels: number;
 }
 
-/** A few seconds of the teacher's voice (Opus), with the time of its first sample. */
+/** A few seconds of the teacher's voice: a whole Opus file (the bytes as a binary attachment), with the server-clock time of its first sample. Taken after the class ended too (late uploads), for times within the lesson. */
 export interface AudioSegment {
   segment_id: string;
   captured_at_ms: number;

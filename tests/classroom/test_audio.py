@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from boardclient.audio import encode_opus
+from classroom.audio import check_segment
+from classroom.errors import InvalidPayload
 from classroom.protocol.audio import MAX_SEGMENT_BYTES
 from testkit.audio import beeps, other_codec_file
 from testkit.client import Peer
@@ -235,3 +239,31 @@ async def test_audio_is_taken_after_the_class_ended(running_sqlite: Running) -> 
     )
     assert status == 201, body
     await teacher.disconnect()
+
+
+def test_damaged_segments_are_refused_never_crash_the_check() -> None:
+    """Seeded byte flips, cuts and splices of a real segment: each decodes or is refused."""
+    rng = np.random.default_rng(12)
+    good = encode_opus(beeps(2.0, [0.5, 1.5]))
+    refused = 0
+    for _ in range(300):
+        data = bytearray(good)
+        kind = rng.integers(3)
+        if kind == 0:
+            for index in rng.integers(0, len(data), size=int(rng.integers(1, 20))):
+                data[index] ^= 1 << int(rng.integers(8))
+        elif kind == 1:
+            data = data[: int(rng.integers(16, len(data)))]
+        else:
+            start = int(rng.integers(0, len(data)))
+            data[start:start] = (
+                rng.integers(0, 256, size=int(rng.integers(1, 2000))).astype(np.uint8).tobytes()
+            )
+        try:
+            decoded = check_segment(bytes(data), "ogg", 2000)
+        except InvalidPayload as exc:
+            refused += 1
+            assert exc.field in {"audio", "codec", "duration_ms"}
+        else:
+            assert abs(decoded.duration_ms - 2000) <= 500
+    assert refused > 0

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from boardclient.audio import DEFAULT_SEGMENT_S, AudioSourceError
 from boardclient.detect import find_board_quad
 from boardclient.enhance import classify_board, enhance
 from boardclient.pipeline import PipelineSettings
@@ -124,8 +125,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.source is None and args.audio is None:
+        print(
+            "boardclient: error: give --source (the camera), --audio (the microphone) or both",
+            file=sys.stderr,
+        )
+        return 2
+    if not 0.5 <= args.audio_segment_seconds <= 10:
+        print("boardclient: error: --audio-segment-seconds is 0.5 to 10", file=sys.stderr)
+        return 2
     settings = PipelineSettings(out_width=args.max_width)
-    bar = tqdm(desc="run", unit="frame", file=sys.stderr)
+    bar = tqdm(desc="run", unit="frame", file=sys.stderr, disable=args.source is None)
     try:
         summary = asyncio.run(
             run_live(
@@ -138,9 +148,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 max_seconds=args.max_seconds,
                 drain_seconds=args.drain_seconds,
                 on_frame=lambda _t: bar.update(1),
+                audio=args.audio,
+                audio_segment_s=args.audio_segment_seconds,
             )
         )
-    except SourceError as exc:
+    except (SourceError, AudioSourceError) as exc:
         bar.close()
         print(f"boardclient: error: {exc}", file=sys.stderr)
         return 1
@@ -155,7 +167,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"sent -> {args.out}",
         file=sys.stderr,
     )
-    if not summary.board_found:
+    if args.audio is not None:
+        print(
+            f"boardclient: {summary.audio_segments} audio segments "
+            f"({summary.uploaded_audio} uploaded)",
+            file=sys.stderr,
+        )
+        if summary.audio_error is not None:
+            print(f"boardclient: error: audio: {summary.audio_error}", file=sys.stderr)
+            return 1
+    if args.source is not None and not summary.board_found:
         print("boardclient: error: no board found in the source", file=sys.stderr)
         return 1
     if not summary.all_uploaded:
@@ -243,14 +264,29 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="stream the board to a class (and record it locally)",
         description="Find and clean the board, send changed boards and keyframes to the "
-        "class, and record everything locally. If the server is unreachable, recording goes "
-        "on and the keyframes are uploaded when it returns.",
+        "class, and record everything locally; with --audio, the teacher's voice too. If the "
+        "server is unreachable, recording goes on and the keyframes and audio are uploaded "
+        "when it returns.",
     )
     run.add_argument(
         "--source",
-        required=True,
+        default=None,
         metavar="CAMERA_INDEX|VIDEO_FILE|RTSP_URL|IMAGE_DIR",
         help="camera index, video file, rtsp:// stream or folder of images",
+    )
+    run.add_argument(
+        "--audio",
+        default=None,
+        metavar="DEVICE|AUDIO_FILE",
+        help="record the teacher's voice: a microphone by index or name (PortAudio), or a "
+        "WAV/MP3 file played in real time",
+    )
+    run.add_argument(
+        "--audio-segment-seconds",
+        type=float,
+        default=DEFAULT_SEGMENT_S,
+        metavar="S",
+        help=f"length of each uploaded audio segment (default: {DEFAULT_SEGMENT_S:g})",
     )
     run.add_argument(
         "--server",

@@ -6,7 +6,11 @@ means the server stored it durably). Snapshots are only a live view: just the ne
 kept, and it is sent when the link allows. Snapshot quality adapts to the link: slow uploads
 step the JPEG quality and size down, fast ones step them back up.
 
-The protocol is the server's ``camera_snapshot`` / ``camera_keyframe`` events (docs/protocol.md).
+Audio segments (``boardclient.audio``) are spooled the same way and sent by their own task, so
+an upload backlog of audio never holds up the live board, and the camera never waits for audio.
+
+The protocol is the server's ``camera_snapshot`` / ``camera_keyframe`` / ``audio_segment``
+events (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,8 @@ from typing import Any
 import cv2
 import numpy as np
 import socketio
+
+from boardclient.audio import AudioSpool, SpooledSegment
 
 logger = logging.getLogger(__name__)
 
@@ -158,10 +165,23 @@ class Spool:
 class Uplink:
     """Keeps a board device connected to its class and uploads what the camera produces."""
 
-    def __init__(self, server_url: str, token: str, spool: Spool) -> None:
+    def __init__(
+        self,
+        server_url: str,
+        token: str,
+        spool: Spool,
+        audio: AudioSpool | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.server_url = server_url.rstrip("/")
         self.token = token
         self.spool = spool
+        self.audio = audio
+        self.clock = clock  # this computer's wall clock, seconds
+        # server clock - this computer's clock, measured with clock_sync on each connect
+        self.clock_offset_ms: int | None = None
+        self.sent_audio = 0
+        self._audio_wake = asyncio.Event()
         self.sio = socketio.AsyncClient(
             reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5
         )
@@ -184,6 +204,7 @@ class Uplink:
     async def _on_connect(self) -> None:
         self._connected.set()
         self._wake.set()
+        self._audio_wake.set()
 
     async def _on_disconnect(self, *args: Any) -> None:
         self._connected.clear()
@@ -193,6 +214,8 @@ class Uplink:
             asyncio.create_task(self._connect_loop(), name="uplink-connect"),
             asyncio.create_task(self._send_loop(), name="uplink-send"),
         ]
+        if self.audio is not None:
+            self._tasks.append(asyncio.create_task(self._audio_loop(), name="uplink-audio"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -235,14 +258,100 @@ class Uplink:
         self.spool.add(keyframe_id, data, fmt, width, height, captured_at_ms, reason)
         self._wake.set()
 
+    def audio_ready(self) -> None:
+        """A segment was spooled (callable from any thread through the loop)."""
+        self._audio_wake.set()
+
     async def drained(self, timeout: float) -> bool:
-        """Wait until every spooled keyframe and the newest snapshot have been acknowledged."""
+        """Wait until every spooled keyframe and segment and the newest snapshot have been
+        acknowledged."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.spool.pending() and self._latest is None:
+            audio_left = self.audio is not None and self.audio.has_pending()
+            if not self.spool.pending() and self._latest is None and not audio_left:
                 return True
             self._wake.set()
+            self._audio_wake.set()
             await asyncio.sleep(0.05)
+        return False
+
+    # audio
+
+    async def _measure_clock(self) -> int:
+        """server clock - ours, from the clock_sync sample with the shortest round trip."""
+        best: tuple[float, int] | None = None
+        for _ in range(5):
+            sent = self.clock() * 1000
+            ack = await self._call("clock_sync", {"client_time_ms": sent})
+            received = self.clock() * 1000
+            if "server_time_ms" not in ack:
+                continue
+            rtt = received - sent
+            offset = round(int(ack["server_time_ms"]) - (sent + received) / 2)
+            if best is None or rtt < best[0]:
+                best = (rtt, offset)
+        if best is None:
+            raise OSError("the server did not answer clock_sync")
+        return best[1]
+
+    async def _audio_loop(self) -> None:
+        audio = self.audio
+        if audio is None:
+            return
+        while True:
+            await self._audio_wake.wait()
+            self._audio_wake.clear()
+            if not self.connected:
+                continue
+            try:
+                if self.clock_offset_ms is None:
+                    self.clock_offset_ms = await self._measure_clock()
+                for item in await asyncio.to_thread(audio.pending):
+                    if not await self._send_segment(audio, item):
+                        break
+            except (socketio.exceptions.SocketIOError, OSError) as exc:
+                logger.info("audio upload interrupted: %s", exc)
+                await asyncio.sleep(0.5)
+                self._audio_wake.set()
+
+    async def _send_segment(self, audio: AudioSpool, item: SpooledSegment) -> bool:
+        offset = self.clock_offset_ms or 0
+        item = await asyncio.to_thread(audio.fix_server_time, item, offset)
+        ack = await self._call(
+            "audio_segment",
+            {
+                "segment_id": item.segment_id,
+                "captured_at_ms": item.server_captured_at_ms,
+                "duration_ms": item.duration_ms,
+                "codec": "opus",
+                "container": "ogg",
+                "audio": await asyncio.to_thread(item.audio_path.read_bytes),
+            },
+        )
+        if ack.get("ok"):
+            await asyncio.to_thread(audio.acknowledged, item, int(ack.get("seq", 0)))
+            self.sent_audio += 1
+            return True
+        self.last_error = ack.get("error")
+        error = self.last_error or {}
+        code = error.get("code")
+        if code == "IDEMPOTENCY_CONFLICT":
+            # The server has a segment with this id already (sent before a crash with a time
+            # that was not yet kept): it is there, once.
+            logger.warning("segment %s was stored before: %s", item.segment_id, error)
+            await asyncio.to_thread(audio.acknowledged, item, 0)
+            return True
+        if code == "INVALID_PAYLOAD":
+            logger.error("audio segment %s refused: %s", item.segment_id, error)
+            await asyncio.to_thread(audio.refuse, item)
+            return True
+        if code == "RATE_LIMITED":
+            await asyncio.sleep(float(error.get("retry_after_s", 1.0)))
+            self._audio_wake.set()
+        else:
+            # STORE_UNAVAILABLE, BUSY ...: try again in a moment
+            await asyncio.sleep(1.0)
+            self._audio_wake.set()
         return False
 
     # the sender

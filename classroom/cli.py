@@ -99,6 +99,35 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("name")
     _add_store_flags(passwd)
 
+    lesson = commands.add_parser(
+        "lesson", help="recorded lessons", description="Work on recorded lessons."
+    )
+    lesson_cmds = lesson.add_subparsers(dest="lesson_command", required=True, metavar="ACTION")
+    attach = lesson_cmds.add_parser(
+        "audio",
+        help="attach a recording made on another device (a phone)",
+        description="Attach an audio recording (WAV, MP3, M4A, Ogg ...) to a class: it is cut "
+        "into Opus segments placed on the lesson's clock. By default it starts with the "
+        "class's first event; give --starts-at (the recording's start, ISO 8601) or "
+        "--offset-ms (from the first event) to align it. Running it again with the same file "
+        "and alignment adds nothing twice.",
+    )
+    attach.add_argument("class_id", metavar="CLASS_ID")
+    attach.add_argument("file", type=Path, metavar="FILE")
+    when = attach.add_mutually_exclusive_group()
+    when.add_argument(
+        "--starts-at",
+        metavar="ISO8601",
+        help="when the recording started, e.g. 2026-12-01T09:30:00+05:00 (no offset: local time)",
+    )
+    when.add_argument(
+        "--offset-ms",
+        type=int,
+        metavar="N",
+        help="start N ms after the class's first event (negative: before it)",
+    )
+    _add_store_flags(attach)
+
     docs = commands.add_parser(
         "docs",
         help="regenerate docs/protocol.md, asyncapi.json, openapi.json and the browser types",
@@ -245,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
                 asyncio.run(_teacher_passwd(_settings(args), name, password))
                 print(f"password of {name!r} changed")
             return 0
+        if args.command == "lesson":
+            from classroom import audio_attach
+
+            return audio_attach.main(args, _settings(args))
         if args.command == "docs":
             from classroom import protocol_docs
 

@@ -65,6 +65,7 @@ from classroom.handlers import Session
 from classroom.keys import LIVE, SERVICES
 from classroom.log import Actor
 from classroom.logs import short_exception
+from classroom.protocol.audio import MAX_SEGMENT_BYTES, AudioSegment
 from classroom.protocol.core import ClassEnd
 from classroom.protocol.http import (
     LESSON_PAGE_DEFAULT,
@@ -517,6 +518,35 @@ async def upload_image(request: web.Request) -> web.Response:
     )
 
 
+def _query_int(request: web.Request, name: str) -> int:
+    raw = request.query.get(name, "")
+    if not raw.isdigit() or len(raw) > 16:
+        raise InvalidPayload(f"add ?{name}= a whole number", field=name)
+    return int(raw)
+
+
+async def upload_audio(request: web.Request) -> web.Response:
+    """A segment of the lesson's audio from the console's microphone (raw body, fields in the
+    query); it goes through the same handler as the board device's ``audio_segment``."""
+    claims, record = await _own_class(request)
+    fields = {
+        "segment_id": request.query.get("segment_id", ""),
+        "captured_at_ms": _query_int(request, "captured_at_ms"),
+        "duration_ms": _query_int(request, "duration_ms"),
+        "codec": request.query.get("codec", "opus"),
+        "container": request.query.get("container", ""),
+    }
+    data = await _read_body(request, MAX_SEGMENT_BYTES, "audio segment", field="audio")
+    try:
+        payload = AudioSegment.model_validate({**fields, "audio": data})
+    except ValidationError as exc:
+        raise describe_validation_error(exc) from None
+    teacher = Actor("teacher", claims.subject, claims.subject)
+    session = _http_session(request, teacher, record.id)
+    ack = await handlers.run(_services(request), session, "audio_segment", payload)
+    return web.json_response({"ok": True, **ack}, status=200 if ack["duplicate"] else 201)
+
+
 async def import_quiz(request: web.Request) -> web.Response:
     """Upload a quiz file (CSV, JSON or YAML) as the raw request body; ``?filename=`` names it."""
     claims, record = await _own_class(request)
@@ -909,6 +939,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/classes/{class_id}/quizzes", import_quiz)
     app.router.add_get("/api/classes/{class_id}/assets/{asset_id}", asset)
     app.router.add_post("/api/classes/{class_id}/images", upload_image)
+    app.router.add_post("/api/classes/{class_id}/audio", upload_audio)
     app.router.add_get(
         "/api/classes/{class_id}/reports/quizzes/{quiz_id}.{fmt:json|csv}", quiz_report
     )

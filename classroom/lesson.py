@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from classroom import board, camera, lessons, polls, protocol, quizzes, roster
+from classroom import audio, board, camera, lessons, polls, protocol, quizzes, roster
 from classroom.log import Actor, Event
 
 
@@ -30,6 +30,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("polls", polls.PollsState, polls.apply, polls.snapshot),
     Feature("quizzes", quizzes.QuizzesState, quizzes.apply, quizzes.snapshot),
     Feature("camera", camera.CameraState, camera.apply, camera.snapshot),
+    Feature("audio", audio.AudioState, audio.apply, audio.snapshot),
     Feature("lesson", lessons.LessonState, lessons.apply, lessons.snapshot, every_event=True),
 )
 

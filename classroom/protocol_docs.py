@@ -33,6 +33,7 @@ from classroom.protocol.quizzes import (
 from classroom.protocol.snapshot import (
     ClassSnapshotAck,
     PollTally,
+    SnapshotAudio,
     SnapshotBoard,
     SnapshotCamera,
     SnapshotCore,
@@ -509,7 +510,7 @@ def _snapshot() -> list[str]:
         *_field_table(ClassSnapshotAck),
         "",
         "`state` has one part per feature: `core`, `board`, `polls`, `quizzes`, `camera`,"
-        " `lesson`.",
+        " `audio`, `lesson`.",
         "",
     ]
     lines += _model_section("state.core", SnapshotCore)
@@ -519,6 +520,7 @@ def _snapshot() -> list[str]:
     lines += _model_section("state.polls", SnapshotPolls)
     lines += _model_section("state.quizzes", SnapshotQuizzes)
     lines += _model_section("state.camera", SnapshotCamera)
+    lines += _model_section("state.audio", SnapshotAudio)
     return lines
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from classroom.protocol import BROADCASTS, EVENTS, NAMESPACE, PROTOCOL_VERSION
+from classroom.protocol import audio as audio_protocol
 from classroom.protocol import board as board_protocol
 from classroom.protocol import camera as camera_protocol
 from classroom.protocol import core as core_protocol
@@ -25,6 +26,7 @@ from classroom.protocol.snapshot import ClassSnapshotAck, PollTally
 
 # Modules whose upper-case numeric constants (limits, defaults, the board size) are exported.
 _CONSTANT_MODULES: tuple[ModuleType, ...] = (
+    audio_protocol,
     board_protocol,
     camera_protocol,
     core_protocol,

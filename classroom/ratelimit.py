@@ -33,6 +33,9 @@ RATES: dict[str, Rate] = {
     # Camera snapshots go out only when the board changed; keyframes arrive in bursts after an
     # outage (the device uploads what it kept offline).
     "camera": Rate(per_s=4, burst=60),
+    # A segment every few seconds live; after an outage the device uploads what it kept
+    # (a 10-minute outage is 200 segments of 3 s).
+    "audio": Rate(per_s=5, burst=240),
 }
 
 

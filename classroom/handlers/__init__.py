@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from classroom.handlers import board, camera, core, lessons, polls, quizzes
+from classroom.handlers import audio, board, camera, core, lessons, polls, quizzes
 from classroom.handlers.base import AckFields, Call, Handler, Session, no_fields, payload_digest
 from classroom.protocol import EVENTS
 from classroom.protocol.common import Payload
@@ -17,6 +17,7 @@ HANDLERS: dict[str, Handler] = {
     **quizzes.HANDLERS,
     **camera.HANDLERS,
     **lessons.HANDLERS,
+    **audio.HANDLERS,
 }
 
 # Extra ack fields per write, made from its stored first event (see ``Call.stored_ack``).
@@ -24,6 +25,7 @@ ACK_FIELDS: dict[str, AckFields] = {
     **polls.ACK_FIELDS,
     **quizzes.ACK_FIELDS,
     **camera.ACK_FIELDS,
+    **audio.ACK_FIELDS,
 }
 
 

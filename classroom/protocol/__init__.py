@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from classroom.errors import InvalidPayload, OutdatedClient
-from classroom.protocol import board, camera, core, lessons, polls, quizzes
+from classroom.protocol import audio, board, camera, core, lessons, polls, quizzes
 from classroom.protocol.common import BroadcastSpec, EventSpec, Payload
 
 # Bump on any change an older client cannot follow; a client that sends another version in its
@@ -23,7 +23,7 @@ NAMESPACE = "/"
 SESSION_READY = "session_ready"
 SESSION_ERROR = "session_error"
 
-_FEATURES: tuple[ModuleType, ...] = (core, board, polls, quizzes, camera, lessons)
+_FEATURES: tuple[ModuleType, ...] = (core, board, polls, quizzes, camera, audio, lessons)
 
 
 def _collect() -> tuple[dict[str, EventSpec], dict[str, BroadcastSpec]]:

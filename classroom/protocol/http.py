@@ -228,6 +228,13 @@ class ImageUploaded(Answer):
     url: str
 
 
+class AudioUploaded(Answer):
+    asset_id: str
+    seq: int = Field(description="The log seq of the `audio_added` event.")
+    duplicate: bool = Field(description="True when this answers a retry (same segment_id).")
+    duration_ms: int = Field(description="The decoded duration (what the log records).")
+
+
 class QuizImported(Answer):
     quiz_id: str
     title: str
@@ -347,6 +354,7 @@ _FILENAME = Query("filename", "The file's name; its extension picks the format."
 _TEACHER_CLASS = (Unauthorized, Forbidden, NotFound)
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 _QUIZ_TYPES = ("text/csv", "application/json", "application/yaml", "text/plain")
+_AUDIO_TYPES = ("audio/webm", "audio/ogg")
 
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute(
@@ -545,10 +553,10 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "GET",
         "/api/classes/{class_id}/assets/{asset_id}",
         "asset",
-        "A stored image of the class (page background, camera view, keyframe).",
+        "A stored image (page background, camera view, keyframe) or audio segment of the class.",
         "class",
         None,
-        media=_IMAGE_TYPES,
+        media=(*_IMAGE_TYPES, *_AUDIO_TYPES),
         query=(Query("token", "The token, when no Authorization header can be sent."),),
         errors=_TEACHER_CLASS,
     ),
@@ -563,6 +571,40 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         201,
         upload=_IMAGE_TYPES,
         errors=(*_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/audio",
+        "upload_audio",
+        "Add a segment of the lesson's audio (the console's microphone): a whole Opus file "
+        "(WebM or Ogg, at most 10 s and 256 KB) as the raw body, its fields as the query. "
+        "The same checks as the board device's `audio_segment` event; logs `audio_added`. "
+        "A retry with the same segment_id answers the first upload (status 200). Also taken "
+        "after the class ended, for times within the lesson.",
+        "teacher",
+        AudioUploaded,
+        201,
+        upload=_AUDIO_TYPES,
+        query=(
+            Query("segment_id", "The client's id of the segment.", required=True),
+            Query(
+                "captured_at_ms",
+                "Server-clock time of its first sample (ms since the epoch).",
+                required=True,
+                kind="number",
+            ),
+            Query("duration_ms", "Its duration.", required=True, kind="number"),
+            Query("codec", "The codec.", enum=("opus",)),
+            Query("container", "The file format.", required=True, enum=("webm", "ogg")),
+        ),
+        errors=(
+            IdempotencyConflict,
+            Conflict,
+            *_TEACHER_CLASS,
+            InvalidPayload,
+            PayloadTooLarge,
+            RateLimited,
+        ),
     ),
     HttpRoute(
         "GET",

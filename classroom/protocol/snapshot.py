@@ -116,12 +116,18 @@ class SnapshotLesson(_Shape):
     )
 
 
+class SnapshotAudio(_Shape):
+    segments: int = Field(description="How many `audio_added` segments the lesson has.")
+    duration_ms: int = Field(description="Their total duration.")
+
+
 class SnapshotState(_Shape):
     core: SnapshotCore
     board: SnapshotBoard
     polls: SnapshotPolls
     quizzes: SnapshotQuizzes
     camera: SnapshotCamera
+    audio: SnapshotAudio
     lesson: SnapshotLesson
 
 

@@ -88,3 +88,18 @@ def test_run_refuses_a_missing_token_and_a_bad_server_address(
         ["run", "--source", str(tmp_path), "--server", "192.168.1.10:8080", "--token", "t"]
     )
     assert status == 2 and "http://" in capsys.readouterr().err
+
+
+def test_run_with_a_microphone_that_cannot_be_opened_says_so_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["run", "--server", "http://127.0.0.1:9", "--token", "t", "--out", str(tmp_path)]
+    assert main([*args, "--audio", "7"]) == 1
+    err = capsys.readouterr().err
+    # Here there is no PortAudio (or no such device); either way one clear line.
+    assert "PortAudio is not installed" in err or "cannot open microphone" in err
+    assert "Traceback" not in err
+    assert main([*args, "--audio", str(tmp_path / "missing.wav")]) == 1
+    assert "no such audio file" in capsys.readouterr().err
+    assert main(["run", "--server", "http://127.0.0.1:9", "--token", "t"]) == 2
+    assert "--source" in capsys.readouterr().err

@@ -23,7 +23,17 @@ def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["teacher"], ["teacher", "add"], ["teacher", "passwd"], ["docs"]]
+    "command",
+    [
+        [],
+        ["serve"],
+        ["teacher"],
+        ["teacher", "add"],
+        ["teacher", "passwd"],
+        ["lesson"],
+        ["lesson", "audio"],
+        ["docs"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = run_cli(*command, "--help")

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 from PIL import Image
 from pydantic import BaseModel, ValidationError
 
+from boardclient.audio import encode_opus
 from classroom import protocol_docs, protocol_ts, quiz_import
 from classroom.app import create_app
 from classroom.auth import hash_password
@@ -28,6 +30,7 @@ from classroom.protocol.http import HTTP_ROUTES, ErrorDetail, ErrorResponse, Htt
 from classroom.protocol.quizzes import QuizCreate
 from classroom.protocol.snapshot import PollTally
 from classroom.settings import Settings
+from testkit.audio import beeps
 from testkit.client import Peer
 from tests.conftest import Running
 
@@ -72,6 +75,7 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "camera_snapshot": {"board"},
     "camera_keyframe": {"board"},
     "lesson_details_update": {"teacher"},
+    "audio_segment": {"board", "teacher"},
 }
 
 ROLES = ("teacher", "student", "board")
@@ -443,6 +447,15 @@ async def test_every_event_answers_the_ack_the_docs_declare(running_unlimited: R
     image = {"image": _png(), "format": "png", "width": 32, "height": 32}
     await r.ok(board, "camera_snapshot", {"snapshot_id": "cam1", **image})
     await r.ok(board, "camera_keyframe", {"keyframe_id": "kf1", "captured_at_ms": 1, **image})
+    segment = {
+        "segment_id": "au1",
+        "captured_at_ms": time.time_ns() // 1_000_000 - 1000,
+        "duration_ms": 1000,
+        "codec": "opus",
+        "container": "ogg",
+        "audio": encode_opus(beeps(1.0, [0.5])),
+    }
+    await r.ok(board, "audio_segment", segment)
     for peer in peers.values():
         await r.ok(peer, "class_snapshot", {})
     await r.ok(teacher, "class_end", {"client_id": "end"})
@@ -550,6 +563,11 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     assert made["questions"] == len(parsed["quiz"]["questions"])
     await call("GET", "quiz_report", f"{base}/reports/quizzes/{made['quiz_id']}.json", auth=token)
     await call("GET", "polls_report", f"{base}/reports/polls.json", auth=token)
+    fields = f"segment_id=s1&captured_at_ms={time.time_ns() // 1_000_000 - 1000}&duration_ms=1000"
+    audio = encode_opus(beeps(1.0, [0.5]), container="webm")
+    await call(
+        "POST", "upload_audio", f"{base}/audio?{fields}&container=webm", auth=token, data=audio
+    )
     await call("POST", "end_class", f"{base}/end", auth=token)
     lesson = {"title": "کسور", "subject": "maths", "grade": "5", "languages": ["ur", "en"]}
     await call("POST", "set_lesson", f"{base}/lesson", auth=token, json=lesson)

@@ -32,6 +32,9 @@ export const MAX_QUESTIONS = 100;
 export const MAX_QUESTION_CHARS = 500;
 export const MAX_RATING_SCALE = 10;
 export const MAX_RESUME_PAGE = 5000;
+export const MAX_SEGMENTS = 10000;
+export const MAX_SEGMENT_BYTES = 262144;
+export const MAX_SEGMENT_MS = 10000;
 export const MAX_SHOWN_ANSWERS = 100;
 export const MAX_SIDE = 4096;
 export const MAX_STROKE_MS = 3600000;
@@ -46,12 +49,14 @@ export const MAX_WORDS_PER_VOTE = 3;
 export const MAX_WORD_CHARS = 30;
 export const MIN_OPTIONS = 2;
 export const MIN_POLL_OPTIONS = 2;
+export const MIN_SEGMENT_MS = 20;
 export const MIN_TEXT_SIZE = 8.0;
 export const MIN_TIME_LIMIT_S = 5;
 export const MIN_WIDTH = 0.5;
 
 /** Client->server events: payload, ok-ack fields (besides `ok`), who may send. */
 export interface ClientEvents {
+  audio_segment: { payload: AudioSegment; ack: AudioAck; roles: "board" | "teacher" };
   board_add_shape: { payload: ShapeAdd; ack: AppendAck; roles: "student" | "teacher" };
   board_add_text: { payload: TextAdd; ack: AppendAck; roles: "student" | "teacher" };
   board_allow_drawing: { payload: BoardAllowDrawing; ack: AppendAck; roles: "teacher" };
@@ -93,12 +98,13 @@ export interface ClientEvents {
   stroke_start: { payload: StrokeStart; ack: AppendAck; roles: "student" | "teacher" };
 }
 export type ClientEventName = keyof ClientEvents;
-export const CLIENT_EVENTS: readonly ClientEventName[] = ["board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "class_snapshot_piece", "clock_sync", "hand_lower", "hand_raise", "lesson_details_update", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
+export const CLIENT_EVENTS: readonly ClientEventName[] = ["audio_segment", "board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "class_snapshot_piece", "clock_sync", "hand_lower", "hand_raise", "lesson_details_update", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
 /** Writes keyed by a `client_id` the client makes once per request (a retry reuses it). */
 export const CLIENT_ID_EVENTS: readonly ClientEventName[] = ["board_allow_drawing", "board_redo", "board_revoke_drawing", "board_undo", "class_end", "hand_lower", "hand_raise", "lesson_details_update", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start"];
 
 /** Server->client events: the `data` of each (the log entry's, or the bare notice). */
 export interface ServerEvents {
+  audio_added: AudioAddedData;
   board_redone: UndoRedoData;
   board_undone: UndoRedoData;
   camera_keyframe_added: KeyframeAddedData;
@@ -141,9 +147,9 @@ export interface ServerEvents {
   text_added: TextAddedData;
 }
 export type ServerEventName = keyof ServerEvents;
-export const SERVER_EVENTS: readonly ServerEventName[] = ["board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_started", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "text_added"];
+export const SERVER_EVENTS: readonly ServerEventName[] = ["audio_added", "board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_started", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "text_added"];
 /** Server events by the feature that folds them into its state. */
-export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "student_connected", "student_disconnected", "student_joined"], "lesson": ["lesson_details_updated"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_started"]};
+export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"audio": ["audio_added"], "board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "student_connected", "student_disconnected", "student_joined"], "lesson": ["lesson_details_updated"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_started"]};
 
 /** The ack of every write. A retry (same author, same idempotency key) is answered with the stored first answer: the same ``seq`` and fields, and ``duplicate: true``. */
 export interface AppendAck {
@@ -153,6 +159,35 @@ export interface AppendAck {
   duplicate: boolean;
   /** True when the write was valid but changed nothing (already so). */
   noop?: boolean;
+}
+
+export interface AudioAck {
+  seq: number;
+  duplicate: boolean;
+  asset_id: string;
+  /** The decoded duration (what the log records). */
+  duration_ms: number;
+}
+
+export interface AudioAddedData {
+  segment_id: string;
+  asset_id: string;
+  captured_at_ms: number;
+  duration_ms: number;
+  codec: string;
+  container: string;
+  sample_rate: number;
+  channels: number;
+}
+
+/** A few seconds of the teacher's voice: a whole Opus file (the bytes as a binary attachment), with the server-clock time of its first sample. Taken after the class ended too (late uploads), for times within the lesson. */
+export interface AudioSegment {
+  segment_id: string;
+  captured_at_ms: number;
+  duration_ms: number;
+  codec: "opus";
+  container: "ogg" | "webm";
+  audio: string;
 }
 
 /** A page background: blank, ruled, grid, or an uploaded image (by its asset id). */
@@ -717,6 +752,13 @@ export interface SnapshotActor {
   name: string;
 }
 
+export interface SnapshotAudio {
+  /** How many `audio_added` segments the lesson has. */
+  segments: number;
+  /** Their total duration. */
+  duration_ms: number;
+}
+
 export interface SnapshotBoard {
   /** The newest board event folded into this part (at most the snapshot's `seq`). */
   seq: number;
@@ -804,6 +846,7 @@ export interface SnapshotState {
   polls: SnapshotPolls;
   quizzes: SnapshotQuizzes;
   camera: SnapshotCamera;
+  audio: SnapshotAudio;
   lesson: SnapshotLesson;
 }
 

@@ -12,6 +12,7 @@ import { pagesPanel, pageBar } from "./pages";
 import { pollsPanel } from "./polls";
 import { quizPanel } from "./quiz";
 import { rosterPanel } from "./roster";
+import { VoiceRecorder, voiceSupport } from "./voice";
 
 export interface ClassInfo {
   class_id: string;
@@ -175,6 +176,18 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
   const panel = h("div", { class: "panel-body", role: "tabpanel" });
   const bar = h("div", { class: "pagebar" });
   const tools = { tool: "pen", color: "#1a1a1a", width: 4 } as Pick<BoardView, "tool" | "color" | "width">;
+  const voice = new VoiceRecorder({
+    classId: cls.class_id,
+    token: me.token,
+    serverNow: () => session.conn.clock.serverNow(),
+    onChange: () => renderVoice(),
+    onError: (message) => toast(t("console.voiceRefused", { message }), "error"),
+  });
+  (window as any).takhti.voice = voice;
+  // Only the button is redrawn as segments are saved: redrawing the console would disturb a
+  // stroke being drawn.
+  const voiceSlot = h("span", { class: "voice-slot" });
+  const renderVoice = (): void => replace(voiceSlot, [voiceButton(voice, session.ended)]);
 
   const renderPanel = (): void => {
     if (!session.ready) return;
@@ -196,7 +209,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
     );
     replace(root, [
       h("header", { class: "topbar" }, [
-        h("button", { class: "btn", type: "button", onclick: () => { session.conn.close(); void classList(root, me); } }, [`‹ ${t("console.classes")}`]),
+        h("button", { class: "btn", type: "button", onclick: () => { voice.stop(); session.conn.close(); void classList(root, me); } }, [`‹ ${t("console.classes")}`]),
         h("div", { class: "class-title", dir: "auto" }, [cls.title]),
         h("button", { class: "join-chip", type: "button", "aria-label": `${t("console.showCode")}: ${cls.join_code}`, onclick: () => showJoin(cls, me) }, [
           h("small", {}, [t("console.joinCode")]),
@@ -204,6 +217,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
         ]),
         h("div", { class: "spacer" }),
         statusPill(session),
+        voiceSlot,
         langButton(render),
         h("button", { class: "btn danger", type: "button", disabled: session.ended, onclick: async () => {
           if (!(await confirmDialog(t("console.endConfirm")))) return;
@@ -228,6 +242,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
         h("aside", { class: "console-panel" }, [h("div", { class: "tabs", role: "tablist" }, tabs), panel]),
       ]),
     ]);
+    renderVoice();
     if (board) board.canvas.setAttribute("aria-label", t("board.label"));
     replace(bar, session.ready ? [pageBar(session)] : []);
     renderPanel();
@@ -253,6 +268,27 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
     }
   });
   render();
+}
+
+/** "Record voice" where the browser gives the microphone; elsewhere it says why, and what to use. */
+function voiceButton(voice: VoiceRecorder, ended: boolean): HTMLElement {
+  const support = voiceSupport();
+  if (support !== "ok") {
+    const why = t(support === "insecure" ? "console.voiceInsecure" : "console.voiceUnsupported");
+    return h("button", { class: "btn voice", type: "button", "aria-disabled": "true", "data-voice": support, title: why, onclick: () => toast(why, "error") }, [t("console.voiceRecord")]);
+  }
+  if (voice.recording) {
+    return h("button", { class: "btn voice recording", type: "button", "aria-pressed": "true", "data-voice": "recording", title: t("console.voiceRecording", { n: voice.uploaded }), onclick: () => voice.stop() }, [
+      `● ${t("console.voiceStop")}`,
+    ]);
+  }
+  return h("button", { class: "btn voice", type: "button", "aria-pressed": "false", "data-voice": "ready", disabled: ended, onclick: async () => {
+    try {
+      await voice.start();
+    } catch (err) {
+      toast(t("console.voiceDenied", { message: (err as Error).message }), "error");
+    }
+  } }, [t("console.voiceRecord")]);
 }
 
 /** The join code, link and QR code, full screen, readable from the back of the room. */

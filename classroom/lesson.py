@@ -39,6 +39,8 @@ _FEATURE_OF_TYPE: dict[str, str] = {
 }
 _BY_NAME = {feature.name: feature for feature in FEATURES}
 _EVERY_EVENT = tuple(feature for feature in FEATURES if feature.every_event)
+# Features that fold every event of the class, whatever its type (the lesson's span).
+EVERY_EVENT_FEATURES: frozenset[str] = frozenset(feature.name for feature in _EVERY_EVENT)
 
 
 @dataclass

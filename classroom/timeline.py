@@ -363,6 +363,7 @@ class Timeline:
             feature = lesson.feature_of(event.type)
             if feature is not None:
                 touched.add(feature)
+            touched.update(lesson.EVERY_EVENT_FEATURES)
             if (index + 1) % self.checkpoint_every == 0:
                 self._checkpoint(state, index + 1, touched)
                 touched.clear()

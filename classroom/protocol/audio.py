@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 
 from classroom.protocol.common import (
     BOARD,
-    TEACHER,
     Broadcast,
     BroadcastSpec,
     ClientId,
@@ -87,7 +86,9 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "audio_segment",
         AudioSegment,
-        BOARD | TEACHER,
+        # Teachers' recordings (the console, the CLI) come over HTTP: only a board device may
+        # send binary on a socket.
+        BOARD,
         AudioSegment.__doc__ or "",
         AudioAck,
         rate="audio",

@@ -75,7 +75,7 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "camera_snapshot": {"board"},
     "camera_keyframe": {"board"},
     "lesson_details_update": {"teacher"},
-    "audio_segment": {"board", "teacher"},
+    "audio_segment": {"board"},
 }
 
 ROLES = ("teacher", "student", "board")

@@ -56,7 +56,7 @@ export const MIN_WIDTH = 0.5;
 
 /** Client->server events: payload, ok-ack fields (besides `ok`), who may send. */
 export interface ClientEvents {
-  audio_segment: { payload: AudioSegment; ack: AudioAck; roles: "board" | "teacher" };
+  audio_segment: { payload: AudioSegment; ack: AudioAck; roles: "board" };
   board_add_shape: { payload: ShapeAdd; ack: AppendAck; roles: "student" | "teacher" };
   board_add_text: { payload: TextAdd; ack: AppendAck; roles: "student" | "teacher" };
   board_allow_drawing: { payload: BoardAllowDrawing; ack: AppendAck; roles: "teacher" };

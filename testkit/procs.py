@@ -48,7 +48,31 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
 
 
-class RedisServer:
+class _Child:
+    """A child process the test owns: stopped politely, or killed with SIGKILL."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    stop_timeout_s = 10.0
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(self.stop_timeout_s)
+        self.proc = None
+
+
+class RedisServer(_Child):
     """A redis-server of our own with AOF fsync on every write, on a free port."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -88,22 +112,6 @@ class RedisServer:
         )
         wait_for_port(self.port, self.proc)
 
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
 
 def serve_argv(
     port: int, data_dir: Path, *, store_url: str | None = None, entry: list[str] | None = None
@@ -128,8 +136,10 @@ def serve_argv(
     ]
 
 
-class CommandServer:
+class CommandServer(_Child):
     """A server subprocess run from ``argv``, listening on ``port``, its output in ``log_path``."""
+
+    stop_timeout_s = 15.0
 
     def __init__(
         self,
@@ -179,23 +189,6 @@ class CommandServer:
                 preexec_fn=limit_open_files if open_files is not None else None,
             )
         wait_for_port(self.port, self.proc, timeout)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
-        self.proc = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -14,6 +14,9 @@ import { BOARD_HEIGHT, BOARD_WIDTH, type BoardItem } from "../board/model";
 import { drawBackground, drawItem, outlinePath, strokeOutline, HIGHLIGHTER_OPACITY } from "../board/render";
 import { ReplayState, type ReplayAudio, type ReplayInfo } from "./player";
 
+// The first page is small so the board shows after ~20 KB on a weak link; the rest come in
+// bigger pages (fewer round trips).
+const FIRST_PAGE_LIMIT = 300;
 const PAGE_LIMIT = 2000;
 const SPEEDS = [0.5, 0.75, 1, 1.5, 2];
 const STEP_MS = 5000;
@@ -238,9 +241,14 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     if (current && loadedSrc === current) player.dataset.audioMs = String(Math.round(current.t_ms + audio.currentTime * 1000));
   });
 
+  const last = { fold_ms: 0, draw_ms: 0, folded: 0 };
   function show(ms: number): void {
-    state.seek(ms);
+    const a = performance.now();
+    last.folded = state.seek(ms);
+    const b = performance.now();
     draw();
+    last.fold_ms = b - a;
+    last.draw_ms = performance.now() - b;
     renderCards();
     seek.value = String(Math.round(ms));
     time.textContent = `${clock(ms)} / ${clock(duration)}`;
@@ -317,13 +325,15 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   let pages = 0;
   const load = async (): Promise<void> => {
     for (;;) {
-      const page = await api("GET", `${base}/events?after_seq=${after}&limit=${PAGE_LIMIT}`, undefined, options.token);
+      const limit = pages === 0 ? FIRST_PAGE_LIMIT : PAGE_LIMIT;
+      const page = await api("GET", `${base}/events?after_seq=${after}&limit=${limit}`, undefined, options.token);
       state.add(page.events);
       after = page.next_after_seq;
       pages++;
       if (pages === 1) {
         show(0);
         player.dataset.ready = "1";
+        (window as any).__replay.firstFrameMs = performance.now();
         requestAnimationFrame(tick);
       }
       const done = release;
@@ -336,7 +346,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     loading.remove();
     player.dataset.loaded = "1";
   };
-  (window as any).__replay = { goTo, state, play: () => setPlaying(true), pause: () => setPlaying(false), audio };
+  (window as any).__replay = { goTo, state, last, play: () => setPlaying(true), pause: () => setPlaying(false), audio };
   try {
     await load();
   } catch (err) {

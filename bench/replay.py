@@ -239,6 +239,8 @@ async def seek_in_chromium(url: str, class_id: str, token: str, seeks: int) -> d
         first_frame_local_s = time.perf_counter() - started
         await page.wait_for_selector(".replay[data-loaded='1']", timeout=300_000)
         loaded_s = time.perf_counter() - started
+        await page.wait_for_selector(".replay[data-warm='1']", timeout=300_000)
+        warm_s = time.perf_counter() - started
         stats = await page.evaluate(
             """async (n) => {
               const r = window.__replay;
@@ -273,6 +275,7 @@ async def seek_in_chromium(url: str, class_id: str, token: str, seeks: int) -> d
         "seek_lesson_strokes_at_end": stats["strokes"],
         "seek_local_first_frame_s": round(first_frame_local_s, 2),
         "seek_local_all_loaded_s": round(loaded_s, 2),
+        "seek_local_outlines_ready_s": round(warm_s, 2),
     }
 
 

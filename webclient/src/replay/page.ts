@@ -343,9 +343,28 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     }
     state.complete = true;
     release();
+    prepare();
     loading.remove();
     player.dataset.loaded = "1";
   };
+  // Once everything arrived: fold to the end once (every checkpoint exists from then on, so no
+  // seek folds more than CHECKPOINT_EVERY events), then work out the finished strokes' outlines
+  // a few ms at a time, so a seek to a page not seen yet only fills paths.
+  function prepare(): void {
+    const at = now();
+    state.seek(Number.MAX_SAFE_INTEGER);
+    const strokes = [...state.board.items.values()].filter((i) => i.type === "stroke" && i.done);
+    show(at);
+    let next = 0;
+    const slice = (): void => {
+      const until = performance.now() + 8;
+      while (next < strokes.length && performance.now() < until) paths.get(strokes[next++] as BoardItem & { type: "stroke" });
+      if (next < strokes.length) setTimeout(slice, 0);
+      else player.dataset.warm = "1";
+    };
+    setTimeout(slice, 0);
+  }
+
   (window as any).__replay = { goTo, state, last, play: () => setPlaying(true), pause: () => setPlaying(false), audio };
   try {
     await load();

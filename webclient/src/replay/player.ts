@@ -139,9 +139,11 @@ export class ReplayState {
   /** Bring the state to lesson time ``t``; returns how many events were folded. */
   seek(t: number): number {
     const target = this.indexAt(t);
-    if (target < this.count) {
-      let best = this.checkpoints[0]!;
-      for (const c of this.checkpoints) if (c.count <= target) best = c;
+    let best = this.checkpoints[0]!;
+    for (const c of this.checkpoints) if (c.count <= target) best = c;
+    // Back, or far forward past a checkpoint: start from the checkpoint (at most
+    // CHECKPOINT_EVERY events to fold, whatever the jump).
+    if (target < this.count || best.count > this.count) {
       this.board = copyBoard(best.board);
       this.side = { ...best.side };
       this.polls = new Map(best.polls);

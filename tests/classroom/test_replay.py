@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from boardclient.audio import encode_opus
 from classroom import auth
 from classroom.classes import TeacherRecord
 from classroom.protocol.http import ReplayEvents, ReplayInfo
+from testkit.audio import beeps
 from testkit.client import Peer
 from tests.conftest import Running
 
@@ -121,6 +123,14 @@ async def test_students_replay_only_a_shared_lesson_and_see_the_class_view(
     assert status == 200 and first["shared"] is True and first["duplicate"] is False
     status, retry = await _share(running, class_id, True, "share-1")
     assert retry["duplicate"] is True and retry["seq"] == first["seq"]
+    fields = f"segment_id=v1&captured_at_ms={time.time_ns() // 1_000_000 - 1500}&duration_ms=1000"
+    status, body = await running.api.request(
+        "POST",
+        f"/api/classes/{class_id}/audio?{fields}&container=ogg",
+        token=running.teacher_token,
+        data=encode_opus(beeps(1.0, [0.5])),
+    )
+    assert status == 201, body
     await teacher.ok("class_end", {"client_id": "end"})
     await running.api.request("POST", f"/api/classes/{class_id}/end", token=running.teacher_token)
 
@@ -132,12 +142,18 @@ async def test_students_replay_only_a_shared_lesson_and_see_the_class_view(
     assert "poll_created" not in types and "poll_voted" not in types
     assert {"poll_opened", "stroke_extended", "page_added"} <= types
     assert all("cid" not in e for e in events)
+    # The voice plays for the student after the class ended (their token's class is over).
+    (segment,) = info["audio"]
+    status, data, headers = await _get(running, segment["url"], token)
+    assert status == 200 and headers["Content-Type"] == "audio/ogg" and len(data) > 100
     teacher_events = await _all_pages(running, class_id, running.teacher_token, limit=1000)
     assert len(teacher_events) > len(events)
 
     status, stopped = await _share(running, class_id, False, "share-2")
     assert status == 200 and stopped["shared"] is False
     status, body, _ = await _get(running, f"/api/classes/{class_id}/replay/events", token)
+    assert status == 403 and body["error"]["code"] == "FORBIDDEN"
+    status, body, _ = await _get(running, segment["url"], token)
     assert status == 403 and body["error"]["code"] == "FORBIDDEN"
     await ali.disconnect()
     await teacher.disconnect()

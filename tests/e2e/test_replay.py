@@ -20,6 +20,7 @@ from classroom.log import Actor, Event
 from testkit.audio import beeps
 from testkit.client import Peer
 from tests.e2e.conftest import Pages
+from tests.e2e.test_lessons import _accessible
 
 PEN = {"tool": "pen", "color": "#1a1a1a", "width": 20}
 SIZE = (240, 135)
@@ -240,6 +241,7 @@ async def test_urdu_replay_is_rtl_and_students_watch_only_when_shared(pages: Pag
     teacher_page = await _open_teacher(pages, class_id, lang="ur")
     assert await teacher_page.evaluate("document.documentElement.dir") == "rtl"
     assert "چلائیں" in await teacher_page.locator(".replay-play").inner_text()
+    await _accessible(teacher_page, "replay, Urdu")
 
     student = await _open_student(pages, joined, class_id)
     await student.wait_for_selector("[role=alert]")

@@ -81,7 +81,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   const chapterList = h("ol", { class: "replay-chapters" });
   const loading = h("p", { class: "muted replay-loading", role: "status" }, [t("replay.loading")]);
   const player = h("section", { class: "card wide replay", "data-t-ms": "0", "data-audio-ms": "", "data-ready": "0" }, [
-    h("h1", { dir: "auto" }, [String(info.lesson.title ?? "")]),
+    h("h2", { dir: "auto" }, [String(info.lesson.title ?? "")]),
     options.extra?.(info) ?? null,
     h("div", { class: "replay-stage" }, [canvas, cards]),
     h("div", { class: "replay-bar" }, [playBtn, h("div", { class: "replay-track" }, [seek, marks]), time, h("label", { class: "replay-speed-label" }, [t("replay.speed"), " ", speed])]),
@@ -96,7 +96,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   for (const chapter of info.chapters) {
     const at = Math.min(chapter.t_ms, duration);
     const label = `${t(`replay.kind.${chapter.kind}` as Key)}: ${chapter.title}`;
-    marks.append(h("button", { class: `replay-mark mark-${chapter.kind}`, type: "button", tabindex: "-1", title: label, style: `left:${(at / duration) * 100}%`, onclick: () => void goTo(at) }));
+    // A mark on the bar is for the pointer; the list below is the same jump for keys and readers.
+    marks.append(h("span", { class: `replay-mark mark-${chapter.kind}`, title: label, style: `left:${(at / duration) * 100}%`, onclick: () => void goTo(at) }));
     chapterList.append(h("li", {}, [h("button", { class: "btn link", type: "button", onclick: () => void goTo(at) }, [h("span", { dir: "ltr" }, [clock(at)]), " ", h("span", { dir: "auto" }, [label])])]));
   }
 

@@ -11,8 +11,9 @@ store (the store's ``append`` would stamp them with now). A real server then ser
   (``--distinct-audio`` segments are encoded and reused round the lesson: Opus bytes depend on
   the sound's kind, not on which words.)
 * ``first_frame_s_64kbit``: the bytes the page needs before it draws (info + the first, small
-  events page) at 8,000 B/s plus a 300 ms round trip per request; ``..._with_shell`` adds the
-  app's HTML, JS and CSS gzipped (a first visit; later ones have it from the service worker).
+  events page, asked for together) at 8,000 B/s plus one 300 ms round trip;
+  ``..._with_shell`` adds the app's HTML, JS and CSS gzipped (a first visit; later ones have it
+  from the service worker). ``seek_lesson_cold_*_ms``: those requests' server time, uncached.
 * seek ``p50/p99`` in Chromium on a ``--seek-strokes`` (5,000) stroke lesson: ``goTo`` in page
   JS, from the call to the canvas drawn, split into folding events and drawing.
 
@@ -212,6 +213,24 @@ async def fetch_replay(url: str, class_id: str, token: str) -> dict[str, Any]:
     return out
 
 
+async def first_requests(url: str, class_id: str, token: str) -> dict[str, Any]:
+    """What the replay page asks first, timed on this machine with nothing cached yet."""
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
+    out: dict[str, Any] = {}
+    async with aiohttp.ClientSession() as http:
+        for name, path in (
+            ("lesson", f"/api/classes/{class_id}/lesson"),
+            ("info", f"/api/classes/{class_id}/replay/info"),
+            ("first_page", f"/api/classes/{class_id}/replay/events?after_seq=0&limit=300"),
+        ):
+            started = time.perf_counter()
+            async with http.get(url + path, headers=headers) as resp:
+                await resp.read()
+                assert resp.status == 200, resp.status
+            out[f"seek_lesson_cold_{name}_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return out
+
+
 def shell_bytes() -> int:
     total = len(gzip.compress((STATIC_DIR / "index.html").read_bytes()))
     for path in (STATIC_DIR / "assets").iterdir():
@@ -305,7 +324,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await write_lesson(app, db, "c_bench30", events, assets)
         got = await fetch_replay(url, "c_bench30", token)
         first_bytes = got["info_gzip"] + got["first_gzip"]
-        first_frame = 2 * RTT_S + first_bytes / LINK_BYTES_PER_S
+        # The page asks for the info and the first events page at once: one round trip.
+        first_frame = RTT_S + first_bytes / LINK_BYTES_PER_S
         shell = shell_bytes()
         result: dict[str, Any] = {
             "lesson_minutes": round(got["duration_ms"] / 60000, 1),
@@ -336,7 +356,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "c_bench5k", args.seek_strokes, with_audio=False, distinct_audio=0
             )
             await write_lesson(app, db, "c_bench5k", events5k, {})
-            log(f"  {len(events5k)} events; seeking in Chromium ...")
+            log(f"  {len(events5k)} events; the first requests, cold ...")
+            result.update(await first_requests(url, "c_bench5k", token))
+            log("seeking in Chromium ...")
             result.update(await seek_in_chromium(url, "c_bench5k", token, args.seeks))
             result["seek_target_p99_ms"] = 150
         await runner.cleanup()

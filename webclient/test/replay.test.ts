@@ -24,6 +24,9 @@ function lesson(strokes: number): WireEvent[] {
     if (n === 710) push("poll_closed", { poll_id: "p1" });
     if (n === 711) push("poll_results_shown", { poll_id: "p1", tally: { options: ["3", "4"], counts: [1, 5] } });
     // An event stamped a little earlier by another server process: the clock never runs back.
+    if (n === 800) push("quiz_question_opened", { quiz_id: "q1", question: 0, questions: 5, type: "choice", text: "7 x 8?", options: ["54", "56"] });
+    if (n === 805) push("quiz_question_closed", { quiz_id: "q1", question: 0 });
+    if (n === 1200) push("camera_keyframe_added", { keyframe_id: "k1", asset_id: "kf-k1", captured_at_ms: ts - 200 });
     if (n === 900) events.push({ seq: ++seq, type: "hand_raised", ts: ts - 50, data: {} });
   }
   return events;
@@ -83,5 +86,20 @@ describe("ReplayState", () => {
     state.seek(at("poll_opened") - 1);
     expect(state.side.poll).toBeNull();
     expect(state.side.results).toBeNull();
+  });
+
+  it("shows the quiz question while open and the camera keyframe from when it changed", () => {
+    const state = new ReplayState(info(events), { role: "teacher", id: "t" });
+    state.add(events);
+    const at = (type: string): number => state.clock[events.findIndex((e) => e.type === type)]!;
+    state.seek(at("quiz_question_opened"));
+    expect(state.side.question?.text).toBe("7 x 8?");
+    state.seek(at("quiz_question_closed"));
+    expect(state.side.question).toBeNull();
+    state.seek(at("camera_keyframe_added") - 1);
+    expect(state.side.camera).toBeNull();
+    state.seek(at("camera_keyframe_added"));
+    expect(state.side.camera?.asset_id).toBe("kf-k1");
+    expect(state.side.cameraT).toBe(at("camera_keyframe_added"));
   });
 });

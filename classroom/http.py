@@ -31,6 +31,7 @@ from classroom import (
     render,
     reports,
     roster,
+    timeline,
 )
 from classroom.auth import (
     MIN_PASSWORD_CHARS,
@@ -63,7 +64,7 @@ from classroom.errors import (
 )
 from classroom.handlers import Session
 from classroom.keys import LIVE, SERVICES
-from classroom.log import Actor
+from classroom.log import Actor, Event
 from classroom.logs import short_exception
 from classroom.protocol.audio import MAX_SEGMENT_BYTES, AudioSegment
 from classroom.protocol.core import ClassEnd
@@ -73,14 +74,17 @@ from classroom.protocol.http import (
     MAX_IMAGE_UPLOAD,
     MAX_JSON_BODY,
     MAX_QUIZ_UPLOAD,
+    REPLAY_PAGE_DEFAULT,
+    REPLAY_PAGE_MAX,
     ClassCreateBody,
     DeviceBody,
     JoinBody,
     LoginBody,
     PasswordBody,
     SetupBody,
+    ShareBody,
 )
-from classroom.protocol.lessons import LessonDetails, LessonDetailsSet
+from classroom.protocol.lessons import LessonDetails, LessonDetailsSet, LessonShare
 from classroom.protocol.quizzes import QuizCreate
 from classroom.services import Services
 
@@ -473,9 +477,13 @@ async def page_render(request: web.Request) -> web.Response:
 
 
 async def asset(request: web.Request) -> web.Response:
-    """A class's stored image (camera view, keyframe) for anyone in the class."""
+    """A class's stored image (camera view, keyframe) or audio segment for anyone in the class,
+    and for its students after the class ended while the lesson is shared (its replay)."""
     class_id = request.match_info["class_id"]
-    await _viewer(request, class_id)
+    try:
+        await _viewer(request, class_id)
+    except ClassEnded:
+        await _replay_viewer(request, class_id)
     asset_id = request.match_info["asset_id"]
     if len(asset_id) > 80:
         raise NotFound("no such asset")
@@ -920,6 +928,173 @@ async def join(request: web.Request) -> web.Response:
     )
 
 
+# --- replay ------------------------------------------------------------------------------------
+
+# Who a student replaying a shared lesson is: the class's view (no one's own answers, anonymous
+# votes without their author), the same for every student.
+CLASS_VIEWER = Actor("student", "")
+
+
+async def _replay_viewer(request: web.Request, class_id: str) -> Actor:
+    """Who may replay a lesson: its teacher (everything), or a student of the class while the
+    teacher shares it (the class's view, also after the class ended). Anyone else: FORBIDDEN."""
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    services = _services(request)
+    claims = services.signer.check(token or request.query.get("token", ""))
+    record = await services.store.get_class(class_id) if len(class_id) <= 64 else None
+    if record is None:
+        raise NotFound("no such class")
+    if claims.role == "teacher":
+        if record.teacher != claims.subject:
+            raise Forbidden("this class belongs to another teacher")
+        await check_teacher_generation(services.store, claims)
+        return Actor("teacher", claims.subject, claims.subject)
+    if claims.role != "student" or claims.class_id != class_id:
+        raise Forbidden("only the class's teacher and students may replay this lesson")
+    state = await services.lesson_index.state(class_id)
+    if not state.shared:
+        raise Forbidden("the teacher has not shared this lesson")
+    return CLASS_VIEWER
+
+
+REPLAY_READ_CHUNK = 2000
+
+
+async def _all_events(request: web.Request, class_id: str) -> list[Event]:
+    store = _services(request).store
+    events: list[Event] = []
+    while True:
+        chunk = await store.read_after(class_id, events[-1].seq if events else 0, REPLAY_READ_CHUNK)
+        events.extend(chunk)
+        if len(chunk) < REPLAY_READ_CHUNK:
+            return events
+        await asyncio.sleep(0)
+
+
+def _replay_cache(request: web.Request, ended: bool, tag: str) -> dict[str, str] | None:
+    """Cache headers of a replay answer; None when the client's copy is still good (304)."""
+    if not ended:
+        return {"Cache-Control": "no-cache"}
+    etag = f'"{tag}"'
+    if request.headers.get("If-None-Match") == etag:
+        return None
+    return {"Cache-Control": "private, max-age=86400", "ETag": etag}
+
+
+async def replay_info(request: web.Request) -> web.StreamResponse:
+    """What a replay needs before the events: details, span, chapters, audio, shared."""
+    class_id = request.match_info["class_id"]
+    viewer = await _replay_viewer(request, class_id)
+    services = _services(request)
+    record = await services.store.get_class(class_id)
+    assert record is not None  # checked by _replay_viewer
+    state = await services.lesson_index.state(class_id)
+    summary = lessons.lesson_summary(record, state, school=services.settings.school)
+    ended = bool(summary["ended"])
+    headers = _replay_cache(request, ended, f"info-{class_id}-{state.seq}-{viewer.role}")
+    if headers is None:
+        return web.Response(status=304)
+    events = await _all_events(request, class_id)
+    # Only the chapters and the clock are needed here: one checkpoint, not one every 256 events
+    # (a 53,000-event lesson: 0.35 s instead of 3.1 s).
+    line = await asyncio.to_thread(
+        functools.partial(timeline.Timeline, checkpoint_every=len(events) + 1),
+        events,
+        class_id=class_id,
+    )
+    start = line.start_ms or 0
+    chapters = [{**c.to_json(), "t_ms": max(0, c.ts - start)} for c in line.chapters]
+    segments = sorted(
+        (e.data for e in events if e.type == "audio_added" and e.visible_to(viewer)),
+        key=lambda d: (int(d["captured_at_ms"]), str(d["segment_id"])),
+    )
+    audio = [
+        {
+            "segment_id": d["segment_id"],
+            "url": f"/api/classes/{class_id}/assets/{d['asset_id']}",
+            "t_ms": int(d["captured_at_ms"]) - start,
+            "duration_ms": int(d["duration_ms"]),
+            "container": d.get("container", ""),
+        }
+        for d in segments
+    ]
+    body = {
+        "ok": True,
+        "lesson": summary,
+        "started_at": line.start_ms,
+        "duration_ms": line.duration_ms,
+        "head_seq": events[-1].seq if events else 0,
+        "chapters": chapters,
+        "audio": audio,
+        "shared": state.shared,
+        "viewer": viewer.role,
+    }
+    response = web.json_response(body, headers=headers)
+    response.enable_compression()
+    return response
+
+
+def _bounded_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name, str(default))
+    if not raw.isdigit() or len(raw) > 16 or not low <= int(raw) <= high:
+        raise InvalidPayload(f"{name} must be a whole number {low}-{high}", field=name)
+    return int(raw)
+
+
+async def replay_events(request: web.Request) -> web.StreamResponse:
+    """The lesson's log as the viewer may see it, a page at a time (gzip when asked)."""
+    class_id = request.match_info["class_id"]
+    viewer = await _replay_viewer(request, class_id)
+    after_seq = _bounded_int(request, "after_seq", 0, 0, 2**53)
+    limit = _bounded_int(request, "limit", REPLAY_PAGE_DEFAULT, 1, REPLAY_PAGE_MAX)
+    services = _services(request)
+    record = await services.store.get_class(class_id)
+    assert record is not None
+    head = await services.store.head(class_id)
+    tag = f"ev-{class_id}-{after_seq}-{limit}-{head}-{viewer.role}"
+    headers = _replay_cache(request, record.ended, tag)
+    if headers is None:
+        return web.Response(status=304)
+    events = await services.store.read_after(class_id, after_seq, limit)
+    wire = [e.to_wire_for(viewer) for e in events if e.visible_to(viewer)]
+    last = events[-1].seq if events else after_seq
+    for item in wire:
+        item.pop("cid", None)  # a viewer has no use for the writers' retry keys
+    body = {
+        "ok": True,
+        "events": wire,
+        "next_after_seq": last,
+        "head_seq": max(head, last),
+        "more": last < head,
+    }
+    response = web.json_response(body, headers=headers)
+    response.enable_compression()
+    return response
+
+
+async def share_lesson(request: web.Request) -> web.Response:
+    """Share the lesson with the class's students, or stop (logs ``lesson_shared``)."""
+    claims, record = await _own_class(request)
+    body = await _parse(request, ShareBody)
+    payload = LessonShare(
+        shared=body.shared, client_id=_idempotency_key(request) or classes.new_id("share")
+    )
+    teacher = Actor("teacher", claims.subject, claims.subject)
+    session = _http_session(request, teacher, record.id)
+    ack = await handlers.run(_services(request), session, "lesson_share", payload)
+    state = await _services(request).lesson_index.state(record.id)
+    return web.json_response(
+        {
+            "ok": True,
+            "seq": ack["seq"],
+            "duplicate": ack["duplicate"],
+            "noop": bool(ack.get("noop", False)),
+            "shared": state.shared,
+        }
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -952,3 +1127,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/classes/{class_id}/lesson", get_lesson)
     app.router.add_post("/api/classes/{class_id}/lesson", set_lesson)
     app.router.add_get("/api/lessons", list_lessons)
+    app.router.add_get("/api/classes/{class_id}/replay/info", replay_info)
+    app.router.add_get("/api/classes/{class_id}/replay/events", replay_events)
+    app.router.add_post("/api/classes/{class_id}/share", share_lesson)

@@ -33,7 +33,7 @@ MAX_DESCRIPTION_CHARS = 500
 MAX_DESCRIPTION_LINES = 20
 
 # Events that are about the recording, not part of the lesson: they never move its end.
-_NOT_LESSON = frozenset({"lesson_details_updated"})
+_NOT_LESSON = frozenset({"lesson_details_updated", "lesson_shared"})
 
 
 @dataclass
@@ -53,6 +53,7 @@ class LessonState:
     polls: set[str] = field(default_factory=set)  # polls that were opened
     questions: set[tuple[str, int]] = field(default_factory=set)  # quiz questions asked
     keyframes: int = 0
+    shared: bool = False  # the last ``lesson_shared``: the class's students may replay it
     seq: int = 0  # the last event folded in
 
 
@@ -71,6 +72,9 @@ def apply(state: LessonState, event: Event) -> None:
     match event.type:
         case "lesson_details_updated":
             state.details = dict(data)
+            return
+        case "lesson_shared":
+            state.shared = bool(data.get("shared"))
             return
         case "audio_added":
             state.audio_segments += 1
@@ -172,6 +176,13 @@ def propose_details(state: LessonState, payload: LessonDetails) -> list[Proposed
     return [Proposed("lesson_details_updated", data)]
 
 
+def propose_share(state: LessonState, shared: bool) -> list[Proposed]:
+    """Share the recorded lesson with the class's students (or stop sharing it)."""
+    if shared == state.shared:
+        return []
+    return [Proposed("lesson_shared", {"shared": shared})]
+
+
 def snapshot(state: LessonState, viewer: object) -> dict[str, Any]:
     """The lesson's details and span, for a joining client (the console's after-class form)."""
     return {
@@ -214,5 +225,6 @@ def lesson_summary(record: ClassRecord, lesson: LessonState, *, school: str) -> 
         "duration_ms": duration_ms(lesson),
         "chapters": chapter_counts(lesson),
         "has_audio": lesson.audio_segments > 0,
+        "shared": lesson.shared,
         "replay_url": f"/lessons/{record.id}",
     }

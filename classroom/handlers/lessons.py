@@ -15,4 +15,12 @@ async def on_lesson_details_update(call: Call, payload: p.LessonDetailsSet) -> d
     return await call.append_ack(lessons.propose_details(state, payload))
 
 
-HANDLERS: dict[str, Handler] = {"lesson_details_update": on_lesson_details_update}
+async def on_lesson_share(call: Call, payload: p.LessonShare) -> dict[str, Any]:
+    state: lessons.LessonState = call.runtime.state.part("lesson")
+    return await call.append_ack(lessons.propose_share(state, payload.shared))
+
+
+HANDLERS: dict[str, Handler] = {
+    "lesson_details_update": on_lesson_details_update,
+    "lesson_share": on_lesson_share,
+}

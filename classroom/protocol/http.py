@@ -44,6 +44,10 @@ MAX_QUIZ_UPLOAD = 1024 * 1024
 # is smaller than a page of classes.
 LESSON_PAGE_DEFAULT = 20
 LESSON_PAGE_MAX = 50
+# A replay page of events: about 100-250 KB of JSON, 15-40 KB gzipped; playback starts after
+# the first one.
+REPLAY_PAGE_DEFAULT = 1000
+REPLAY_PAGE_MAX = 5000
 
 Auth = Literal["none", "teacher", "class", "local"]
 
@@ -101,6 +105,12 @@ class JoinBody(Body):
         description=f"Trimmed, spaces collapsed, then at most {MAX_NAME_CHARS} characters"
         " and no control characters (INVALID_PAYLOAD otherwise)."
     )
+
+
+class ShareBody(Body):
+    """Whether the class's students may replay the recorded lesson."""
+
+    shared: bool
 
 
 class DeviceBody(Body):
@@ -295,6 +305,7 @@ class LessonSummary(BaseModel):
     duration_ms: int = Field(description="First event to `class_ended` (so far, while live).")
     chapters: LessonChapters
     has_audio: bool
+    shared: bool = Field(description="Whether the class's students may replay it.")
     replay_url: str = Field(description="The replay page.")
 
 
@@ -312,6 +323,56 @@ class LessonSaved(Answer):
 class LessonList(Answer):
     lessons: list[LessonSummary] = Field(description="Newest first, at most `limit`.")
     next: str | None = Field(description="Pass as `before` for the next (older) page, or null.")
+
+
+class ReplayChapter(BaseModel):
+    """A chapter (classroom.timeline.Chapter) with its time from the lesson's start."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    kind: Literal["page", "poll", "question", "keyframe"]
+    seq: int
+    ts: int = Field(description="Server time (ms since the epoch).")
+    t_ms: int = Field(description="From the lesson's first event.")
+    title: str
+
+
+class ReplayAudio(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segment_id: str
+    url: str = Field(description="The segment's bytes (audio/ogg or audio/webm).")
+    t_ms: int = Field(description="When it was captured, from the lesson's first event.")
+    duration_ms: int
+    container: str
+
+
+class ReplayInfo(Answer):
+    lesson: LessonSummary
+    started_at: int | None = Field(description="The lesson clock of its first event.")
+    duration_ms: int
+    head_seq: int = Field(description="The last event; read the events up to it.")
+    chapters: list[ReplayChapter]
+    audio: list[ReplayAudio] = Field(description="In capture order (late uploads included).")
+    shared: bool
+    viewer: Literal["teacher", "student"]
+
+
+class ReplayEvents(Answer):
+    events: list[dict[str, Any]] = Field(
+        description="Wire events (with `ts`) the viewer may see, in seq order."
+    )
+    next_after_seq: int = Field(description="Pass as `after_seq` for the next page.")
+    head_seq: int
+    more: bool
+
+
+class ShareAnswer(Answer):
+    seq: int
+    duplicate: bool
+    noop: bool
+    shared: bool
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -673,5 +734,47 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
             Query("before", "The `next` cursor of the previous page."),
         ),
         errors=(Unauthorized, Forbidden, InvalidPayload),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/replay/info",
+        "replay_info",
+        "What a replay needs first: the lesson's details, span, chapters (with `t_ms`), audio "
+        "segments and whether it is shared. The class's teacher, or its students while shared "
+        "(also after the class ended). Gzip when asked; an ended lesson has an ETag.",
+        "class",
+        ReplayInfo,
+        errors=(Unauthorized, Forbidden, NotFound),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/replay/events",
+        "replay_events",
+        "The lesson's events as the viewer may see them, a page at a time (the teacher: all; "
+        "a student of a shared lesson: the class's view). Gzip when asked; an ended lesson's "
+        "pages have an ETag and may be cached.",
+        "class",
+        ReplayEvents,
+        query=(
+            Query("after_seq", "Events after this seq; default 0.", kind="number"),
+            Query(
+                "limit",
+                f"Events read, 1-{REPLAY_PAGE_MAX}; default {REPLAY_PAGE_DEFAULT}.",
+                kind="number",
+            ),
+        ),
+        errors=(Unauthorized, Forbidden, NotFound, InvalidPayload),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/share",
+        "share_lesson",
+        "Share the recorded lesson with the class's students, or stop (logs `lesson_shared`, "
+        "like the socket event `lesson_share`). With an `Idempotency-Key` header, a retry "
+        "answers the first result.",
+        "teacher",
+        ShareAnswer,
+        body=ShareBody,
+        errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
     ),
 )

@@ -53,6 +53,18 @@ class LessonDetailsSet(LessonDetails):
     client_id: ClientId
 
 
+class LessonShare(Payload):
+    """The teacher shares the recorded lesson with the class's students, or stops sharing it:
+    while shared, they may replay it from the student app (others get FORBIDDEN)."""
+
+    shared: bool
+    client_id: ClientId
+
+
+class LessonSharedData(Broadcast):
+    shared: bool
+
+
 class LessonDetailsData(Broadcast):
     title: str
     subject: str
@@ -84,6 +96,17 @@ EVENTS: tuple[EventSpec, ...] = (
         },
         idempotency="lesson:{client_id}",
     ),
+    EventSpec(
+        "lesson_share",
+        LessonShare,
+        TEACHER,
+        (LessonShare.__doc__ or "")
+        + " Allowed after the class ended. Also `POST /api/classes/{class_id}/share`.",
+        AppendAck,
+        feature="lesson",
+        example={"shared": True, "client_id": "share-1"},
+        idempotency="share:{client_id}",
+    ),
 )
 
 BROADCASTS: tuple[BroadcastSpec, ...] = (
@@ -91,6 +114,12 @@ BROADCASTS: tuple[BroadcastSpec, ...] = (
         "lesson_details_updated",
         LessonDetailsData,
         "The teacher set the lesson's details (the last one counts).",
+        feature="lesson",
+    ),
+    BroadcastSpec(
+        "lesson_shared",
+        LessonSharedData,
+        "The teacher shared the recorded lesson with the class's students (or stopped).",
         feature="lesson",
     ),
 )

@@ -75,6 +75,7 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "camera_snapshot": {"board"},
     "camera_keyframe": {"board"},
     "lesson_details_update": {"teacher"},
+    "lesson_share": {"teacher"},
     "audio_segment": {"board"},
 }
 
@@ -462,6 +463,7 @@ async def test_every_event_answers_the_ack_the_docs_declare(running_unlimited: R
     # Details are typed after class.
     details = {"title": "کسور", "languages": ["ur"], "client_id": "details-1"}
     await r.ok(teacher, "lesson_details_update", details)
+    await r.ok(teacher, "lesson_share", {"shared": True, "client_id": "share-1"})
 
     assert seen == set(EVENTS), f"no ok ack checked for {set(EVENTS) - seen}"
     # Every broadcast the peers received has the documented data shape.
@@ -573,6 +575,9 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     await call("POST", "set_lesson", f"{base}/lesson", auth=token, json=lesson)
     await call("GET", "get_lesson", f"{base}/lesson", auth=token)
     await call("GET", "list_lessons", "/api/lessons", auth=token)
+    await call("POST", "share_lesson", f"{base}/share", auth=token, json={"shared": True})
+    await call("GET", "replay_info", f"{base}/replay/info", auth=token)
+    await call("GET", "replay_events", f"{base}/replay/events?limit=100", auth=token)
     login = await call("POST", "login", "/api/login", json=login)
     changed = await call(
         "POST", "change_password", "/api/password", auth=login["token"],

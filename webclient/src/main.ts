@@ -7,7 +7,11 @@ async function start(): Promise<void> {
   const root = document.getElementById("app")!;
   const path = location.pathname;
   const lesson = /^\/lessons(?:\/([^/]+))?\/?$/.exec(path);
-  if (lesson) {
+  const replay = /^\/replay\/([^/]+)\/?$/.exec(path);
+  if (replay) {
+    const { startStudentReplay } = await import("./replay/student");
+    startStudentReplay(root, decodeURIComponent(replay[1]!));
+  } else if (lesson) {
     const { startLessons } = await import("./teacher/lessons");
     startLessons(root, lesson[1] ? decodeURIComponent(lesson[1]) : null);
   } else if (path.startsWith("/teacher")) {

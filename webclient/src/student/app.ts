@@ -130,7 +130,8 @@ function live(root: HTMLElement, saved: StudentSession): void {
 
   const renderActivity = (): void => {
     if (session.ended) {
-      replace(activity, [h("div", { class: "card ended" }, [h("h2", {}, [t("student.ended")])])]);
+      const replay = `/replay/${encodeURIComponent(saved.class_id)}`;
+      replace(activity, [h("div", { class: "card ended" }, [h("h2", {}, [t("student.ended")]), h("a", { class: "btn big", href: replay }, [t("replay.watch")])])]);
       return;
     }
     const quiz = session.quizzes.active();

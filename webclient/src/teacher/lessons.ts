@@ -184,11 +184,40 @@ async function lessonPage(root: HTMLElement, me: TeacherSession, classId: string
         lesson.description ? h("p", { class: "lesson-description", dir: "auto" }, [lesson.description]) : null,
         h("p", { class: "muted" }, [`${fmtDate(lesson.started_at ?? lesson.created_at)} · ${t("lessons.duration", { time: fmtClock(lesson.duration_ms) })}`]),
         h("p", { class: "muted" }, [chapters(lesson)]),
-        h("p", {}, [t("lessons.replaySoon")]),
+        h("div", { class: "replay-root" }),
         h("a", { class: "btn big", href: "/lessons" }, [`‹ ${t("lessons.title")}`]),
       ]),
     ]);
   render();
+  const slot = root.querySelector<HTMLElement>(".replay-root");
+  if (!slot) return;
+  const { startReplay } = await import("../replay/page");
+  await startReplay(slot, {
+    classId,
+    token: me.token,
+    me: { role: "teacher", id: me.teacher },
+    extra: (info) => shareSwitch(classId, me, info.shared),
+  });
+}
+
+function shareSwitch(classId: string, me: TeacherSession, shared: boolean): HTMLElement {
+  const box = h("input", { type: "checkbox", name: "shared", checked: shared }) as HTMLInputElement;
+  const note = h("span", { class: "muted" }, [shared ? t("replay.shared") : ""]);
+  box.addEventListener("change", async () => {
+    box.disabled = true;
+    try {
+      const key = `share-${Date.now().toString(36)}`;
+      const answer = await api("POST", `/api/classes/${encodeURIComponent(classId)}/share`, { shared: box.checked }, me.token, { "Idempotency-Key": key });
+      box.checked = answer.shared;
+      note.textContent = answer.shared ? t("replay.shared") : "";
+    } catch (err) {
+      box.checked = !box.checked;
+      toast(errorText(err, {}), "error");
+    } finally {
+      box.disabled = false;
+    }
+  });
+  return h("label", { class: "replay-share big-touch" }, [box, " ", t("replay.share"), " ", note]);
 }
 
 function errorText(err: unknown, labels: Record<string, string>): string {

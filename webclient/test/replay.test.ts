@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { CHECKPOINT_EVERY, ReplayState, type ReplayInfo } from "../src/replay/player";
+import type { WireEvent } from "../src/net/types";
+
+const T0 = 1_764_280_000_000;
+
+function lesson(strokes: number): WireEvent[] {
+  const events: WireEvent[] = [];
+  let seq = 0;
+  let ts = T0;
+  const push = (type: string, data: Record<string, unknown>): void => {
+    events.push({ seq: ++seq, type, ts, by: { role: "teacher", id: "t" }, data });
+  };
+  push("page_added", { page: "page-2", index: 1, switch: false, background: { kind: "blank", image: null } });
+  for (let n = 0; n < strokes; n++) {
+    ts += 100;
+    if (n % 500 === 250) push("page_switched", { page: n % 1000 === 250 ? "page-2" : "page-1" });
+    const page = events.filter((e) => e.type === "page_switched").at(-1)?.data.page ?? "page-1";
+    push("stroke_started", { id: `s${n}`, page, tool: "pen", color: "#000", width: 3, pts: [n, n, 0.5, 0] });
+    ts += 16;
+    push("stroke_extended", { id: `s${n}`, offset: 1, pts: [n + 1, n, 0.5, 16, n + 2, n, 0.5, 32] });
+    push("stroke_ended", { id: `s${n}`, length: 3 });
+    if (n === 700) push("poll_opened", { poll_id: "p1", question: "2 + 2?", options: ["3", "4"] });
+    if (n === 710) push("poll_closed", { poll_id: "p1" });
+    if (n === 711) push("poll_results_shown", { poll_id: "p1", tally: { options: ["3", "4"], counts: [1, 5] } });
+    // An event stamped a little earlier by another server process: the clock never runs back.
+    if (n === 800) push("quiz_question_opened", { quiz_id: "q1", question: 0, questions: 5, type: "choice", text: "7 x 8?", options: ["54", "56"] });
+    if (n === 805) push("quiz_question_closed", { quiz_id: "q1", question: 0 });
+    if (n === 1200) push("camera_keyframe_added", { keyframe_id: "k1", asset_id: "kf-k1", captured_at_ms: ts - 200 });
+    if (n === 900) events.push({ seq: ++seq, type: "hand_raised", ts: ts - 50, data: {} });
+  }
+  return events;
+}
+
+function info(events: WireEvent[]): ReplayInfo {
+  return { lesson: { title: "x", class_id: "c1" }, started_at: T0, duration_ms: events.at(-1)!.ts! - T0, head_seq: events.length, chapters: [], audio: [], shared: false, viewer: "teacher" };
+}
+
+function picture(state: ReplayState): unknown {
+  const b = state.board;
+  return {
+    current: b.current,
+    pages: [...b.pages.values()].map((p) => [p.id, [...p.items.values()].map((i) => [i.id, i.type === "stroke" ? [...i.pts, i.done] : null])]),
+    side: { poll: state.side.poll?.poll_id ?? null, results: state.side.results?.poll_id ?? null, question: state.side.results?.question ?? null },
+  };
+}
+
+describe("ReplayState", () => {
+  const events = lesson(3000);
+  expect(events.length).toBeGreaterThan(3 * CHECKPOINT_EVERY);
+
+  it("gives the same state at t however it got there (forward, back, far jumps)", () => {
+    const seeker = new ReplayState(info(events), { role: "teacher", id: "t" });
+    seeker.add(events.slice(0, 4000));
+    seeker.add(events.slice(4000));
+    const end = events.at(-1)!.ts! - T0;
+    const moments = [end, 10, end / 2, 0, end / 3, (end * 2) / 3, 5, end, 71_234];
+    for (const t of moments) {
+      seeker.seek(t);
+      const fresh = new ReplayState(info(events), { role: "teacher", id: "t" });
+      fresh.add(events);
+      fresh.seek(t);
+      expect(seeker.count).toBe(fresh.count);
+      expect(picture(seeker)).toEqual(picture(fresh));
+    }
+  });
+
+  it("folds every event whose clock is <= t, with a clock that never runs back", () => {
+    const state = new ReplayState(info(events), { role: "teacher", id: "t" });
+    state.add(events);
+    for (let i = 1; i < state.clock.length; i++) expect(state.clock[i]!).toBeGreaterThanOrEqual(state.clock[i - 1]!);
+    const t = state.clock[2000]!;
+    state.seek(t);
+    expect(state.count).toBe(state.clock.filter((c) => c <= t).length);
+  });
+
+  it("shows the poll while open and its results once shown, with the question", () => {
+    const state = new ReplayState(info(events), { role: "teacher", id: "t" });
+    state.add(events);
+    const at = (type: string): number => state.clock[events.findIndex((e) => e.type === type)]!;
+    state.seek(at("poll_opened"));
+    expect(state.side.poll?.question).toBe("2 + 2?");
+    state.seek(at("poll_results_shown"));
+    expect(state.side.poll).toBeNull();
+    expect(state.side.results?.question).toBe("2 + 2?");
+    state.seek(at("poll_opened") - 1);
+    expect(state.side.poll).toBeNull();
+    expect(state.side.results).toBeNull();
+  });
+
+  it("shows the quiz question while open and the camera keyframe from when it changed", () => {
+    const state = new ReplayState(info(events), { role: "teacher", id: "t" });
+    state.add(events);
+    const at = (type: string): number => state.clock[events.findIndex((e) => e.type === type)]!;
+    state.seek(at("quiz_question_opened"));
+    expect(state.side.question?.text).toBe("7 x 8?");
+    state.seek(at("quiz_question_closed"));
+    expect(state.side.question).toBeNull();
+    state.seek(at("camera_keyframe_added") - 1);
+    expect(state.side.camera).toBeNull();
+    state.seek(at("camera_keyframe_added"));
+    expect(state.side.camera?.asset_id).toBe("kf-k1");
+    expect(state.side.cameraT).toBe(at("camera_keyframe_added"));
+  });
+});

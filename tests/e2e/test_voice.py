@@ -57,6 +57,12 @@ async def test_record_voice_sends_whole_segments_on_the_lesson_clock(mic_pages: 
     await page.wait_for_selector("[data-voice=recording]")
     try:
         await _until(lambda: len(_segments(running, class_id)) >= 1, 20, "the first segment")
+        first = _segments(running, class_id)[0]
+        # The teacher talks on for a second into the next segment, then presses Stop.
+        second_starts_ms = first["captured_at_ms"] + first["duration_ms"]
+        await _until(
+            lambda: time.time_ns() // 1_000_000 >= second_starts_ms + 1000, 20, "a second of talk"
+        )
         await page.click("[data-voice=recording]")
         await _until(lambda: len(_segments(running, class_id)) >= 2, 20, "the last segment")
     except AssertionError as exc:

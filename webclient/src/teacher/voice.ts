@@ -111,7 +111,9 @@ export class VoiceRecorder {
     });
     recorder.addEventListener("stop", () => {
       const durationMs = Math.round((stoppedPerf || performance.now()) - startedPerf);
-      if (!parts.length || durationMs < 100) return;
+      // The server takes segments from 20 ms: the teacher's last words are kept however soon
+      // after a rollover "Stop" is pressed.
+      if (!parts.length || durationMs < 20) return;
       this.count += 1;
       this.queue.push({ id: `${this.prefix}-${this.count}`, capturedAtMs: startedAt, durationMs, container: format.container, blob: new Blob(parts, { type: format.mime }) });
       void this.send();

@@ -415,8 +415,9 @@ async def setup(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "token": token, "teacher": name}, status=201)
 
 
-async def _viewer(request: web.Request, class_id: str) -> Actor:
-    """Who asks for a class resource: its teacher, or a student or device of that class."""
+async def _class_token(request: web.Request, class_id: str) -> tuple[TokenClaims, ClassRecord]:
+    """The caller's token (header, or ``?token=`` where no header can be sent) and the class
+    it asks about; a teacher token must be the class's teacher's and still valid."""
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     services = _services(request)
@@ -428,6 +429,13 @@ async def _viewer(request: web.Request, class_id: str) -> Actor:
         if record.teacher != claims.subject:
             raise Forbidden("this class belongs to another teacher")
         await check_teacher_generation(services.store, claims)
+    return claims, record
+
+
+async def _viewer(request: web.Request, class_id: str) -> Actor:
+    """Who asks for a class resource: its teacher, or a student or device of that class."""
+    claims, record = await _class_token(request, class_id)
+    if claims.role == "teacher":
         return Actor("teacher", claims.subject, claims.subject)
     if claims.class_id != class_id:
         raise Forbidden("this token belongs to another class")
@@ -938,21 +946,12 @@ CLASS_VIEWER = Actor("student", "")
 async def _replay_viewer(request: web.Request, class_id: str) -> Actor:
     """Who may replay a lesson: its teacher (everything), or a student of the class while the
     teacher shares it (the class's view, also after the class ended). Anyone else: FORBIDDEN."""
-    header = request.headers.get("Authorization", "")
-    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    services = _services(request)
-    claims = services.signer.check(token or request.query.get("token", ""))
-    record = await services.store.get_class(class_id) if len(class_id) <= 64 else None
-    if record is None:
-        raise NotFound("no such class")
+    claims, _ = await _class_token(request, class_id)
     if claims.role == "teacher":
-        if record.teacher != claims.subject:
-            raise Forbidden("this class belongs to another teacher")
-        await check_teacher_generation(services.store, claims)
         return Actor("teacher", claims.subject, claims.subject)
     if claims.role != "student" or claims.class_id != class_id:
         raise Forbidden("only the class's teacher and students may replay this lesson")
-    state = await services.lesson_index.state(class_id)
+    state = await _services(request).lesson_index.state(class_id)
     if not state.shared:
         raise Forbidden("the teacher has not shared this lesson")
     return CLASS_VIEWER

@@ -4,6 +4,9 @@ import { field, langButton } from "../common";
 import { h, replace, toast } from "../dom";
 import { fmtDate, fmtNumber, t, type Key } from "../i18n";
 
+/** Between the parts of a line: a middle dot reads as an Urdu zero ("۵ · ۲" as "۵۰۲"). */
+const SEP = (): string => t("lessons.and");
+
 export interface LessonChapters {
   pages: number;
   polls: number;
@@ -109,7 +112,7 @@ function meta(lesson: Lesson): string {
     lesson.teacher_name,
     lesson.school,
   ];
-  return parts.filter(Boolean).join(" · ");
+  return parts.filter(Boolean).join(SEP());
 }
 
 function chapters(lesson: Lesson): string {
@@ -120,7 +123,7 @@ function chapters(lesson: Lesson): string {
     t("lessons.questions", { n: c.quiz_questions }),
     t("lessons.keyframes", { n: c.keyframes }),
     lesson.has_audio ? t("lessons.audio") : t("lessons.noAudio"),
-  ].join(" · ");
+  ].join(SEP());
 }
 
 function lessonItem(lesson: Lesson): HTMLElement {
@@ -129,8 +132,8 @@ function lessonItem(lesson: Lesson): HTMLElement {
       h("strong", { class: "lesson-title", dir: "auto" }, [lesson.title]),
       h("div", { class: "lesson-meta", dir: "auto" }, [meta(lesson)]),
       h("small", { class: "muted" }, [
-        `${fmtDate(lesson.started_at ?? lesson.created_at)} · ${t("lessons.duration", { time: fmtClock(lesson.duration_ms) })}`,
-        lesson.ended ? "" : ` · ${t("lessons.live")}`,
+        `${fmtDate(lesson.started_at ?? lesson.created_at)}${SEP()}${t("lessons.duration", { time: fmtClock(lesson.duration_ms) })}`,
+        lesson.ended ? "" : `${SEP()}${t("lessons.live")}`,
       ]),
       h("small", { class: "lesson-chapters muted" }, [chapters(lesson)]),
     ]),
@@ -182,7 +185,7 @@ async function lessonPage(root: HTMLElement, me: TeacherSession, classId: string
         h("h1", { dir: "auto" }, [lesson.title]),
         h("p", { class: "lesson-meta", dir: "auto" }, [meta(lesson)]),
         lesson.description ? h("p", { class: "lesson-description", dir: "auto" }, [lesson.description]) : null,
-        h("p", { class: "muted" }, [`${fmtDate(lesson.started_at ?? lesson.created_at)} · ${t("lessons.duration", { time: fmtClock(lesson.duration_ms) })}`]),
+        h("p", { class: "muted" }, [`${fmtDate(lesson.started_at ?? lesson.created_at)}${SEP()}${t("lessons.duration", { time: fmtClock(lesson.duration_ms) })}`]),
         h("p", { class: "muted" }, [chapters(lesson)]),
         h("div", { class: "replay-root" }),
         h("a", { class: "btn big", href: "/lessons" }, [`‹ ${t("lessons.title")}`]),

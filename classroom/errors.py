@@ -45,6 +45,13 @@ class OutOfRange(InvalidPayload):
     http_status = 400
 
 
+class NothingToExport(ClassroomError):
+    """The lesson has nothing to show (a class made and never used): no export is written."""
+
+    code = "NOTHING_TO_EXPORT"
+    http_status = 409
+
+
 class PayloadTooLarge(ClassroomError):
     """The request or message is larger than allowed."""
 

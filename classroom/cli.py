@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import gc
 import getpass
-import socket
 import sys
 import time
 from pathlib import Path
@@ -196,20 +195,6 @@ async def _teacher_passwd(settings: Settings, name: str, password: str) -> None:
         await store.close()
 
 
-def lan_addresses() -> list[str]:
-    """IPv4 addresses of this computer that tablets on the LAN may reach."""
-    found: list[str] = []
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-    except OSError:
-        infos = []
-    for info in infos:
-        address = str(info[4][0])
-        if not address.startswith("127.") and address not in found:
-            found.append(address)
-    return found
-
-
 def _calm_collector() -> None:
     """Fewer, shorter garbage-collector pauses for a long-running server.
 
@@ -225,20 +210,28 @@ def _calm_collector() -> None:
 
 
 def _serve(settings: Settings) -> None:
-    from classroom import logs, serving
+    from classroom import logs, netaddr, serving
     from classroom.app import create_app
 
     logs.configure(settings.log_level)
     app = create_app(settings)
-    hosts = lan_addresses() if settings.host in ("0.0.0.0", "::", "") else [settings.host]
-    urls = [f"http://{host}:{settings.port}" for host in hosts or ["127.0.0.1"]]
+    if settings.host in ("0.0.0.0", "::", ""):
+        hosts = netaddr.lan_addresses()
+    else:
+        hosts = [settings.host] if netaddr.usable(settings.host) else []
+    lan_urls = [settings.public_url] if settings.public_url else []
+    lan_urls += [f"http://{host}:{settings.port}" for host in hosts]
 
     async def announce() -> None:
         print(f"Takhti is running (store: {settings.store_url}, data: {settings.data_dir}).")
+        # The address tablets open comes first: it is what a teacher reads out or writes up.
+        for url in lan_urls:
+            print(f"  Students open:     {url}   (teacher: {url}/teacher)")
+        if not lan_urls:
+            print("  No school network address found: tablets cannot reach this computer.")
+            print("  Connect it to the school Wi-Fi or network (then restart), or start with")
+            print("  --public-url http://ADDRESS:PORT.")
         print(f"  On this computer:  http://127.0.0.1:{settings.port}/teacher")
-        for url in urls:
-            if not url.startswith("http://127."):
-                print(f"  On the school LAN: {url}/teacher  (students: {url})")
         print("Next: open the teacher page on the smartboard. The first time, it asks for a")
         print("teacher name and password (only on this computer); then press 'New class' and")
         print("show the join code or QR code. Students open the same address on their tablets.")

@@ -26,6 +26,7 @@ from classroom import (
     classes,
     handlers,
     lessons,
+    netaddr,
     pictures,
     quiz_import,
     render,
@@ -252,18 +253,33 @@ async def _own_class(request: web.Request) -> tuple[TokenClaims, ClassRecord]:
     return claims, record
 
 
+def _join_base(request: web.Request) -> tuple[str, bool]:
+    """The base URL of join links and QR codes, and whether tablets can open it: never a
+    loopback address while the server has a LAN address (``classroom/netaddr.py``)."""
+    settings = _services(request).settings
+    if settings.host in ("0.0.0.0", "::", ""):
+        lan = netaddr.lan_addresses()
+    else:  # bound to one address: only that one is reachable
+        lan = [settings.host] if netaddr.usable(settings.host) else []
+    url = request.url
+    return netaddr.join_base(
+        request.scheme, url.host or "", url.port, public_url=settings.public_url, lan=lan
+    )
+
+
 def _base_url(request: web.Request) -> str:
-    configured = _services(request).settings.public_url
-    return configured or f"{request.scheme}://{request.host}"
+    return _join_base(request)[0]
 
 
 def _class_json(request: web.Request, record: ClassRecord) -> dict[str, Any]:
-    join_url = f"{_base_url(request)}/join/{record.join_code}"
+    base, reachable = _join_base(request)
+    join_url = f"{base}/join/{record.join_code}"
     return {
         "class_id": record.id,
         "title": record.title,
         "join_code": record.join_code,
         "join_url": join_url,
+        "join_reachable": reachable,
         "created_at": record.created_at,
         "ended": record.ended,
         "qr_svg": f"/api/classes/{record.id}/qr.svg",

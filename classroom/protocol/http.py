@@ -186,7 +186,15 @@ class ClassInfo(Answer):
     class_id: str
     title: str
     join_code: str = Field(description="What students type; shown on the board.")
-    join_url: str
+    join_url: str = Field(
+        description="The link students open: the server's LAN address (or its public URL), "
+        "never a loopback address while one exists."
+    )
+    join_reachable: bool = Field(
+        description="False when the server has no LAN address: `join_url` is then a loopback "
+        "address tablets cannot open (connect the computer to the school network, or start "
+        "the server with --public-url)."
+    )
     created_at: int = Field(description="Milliseconds since the epoch.")
     ended: bool
     qr_svg: str = Field(description="Path of the join QR code (SVG).")
@@ -202,6 +210,7 @@ class ClassSummary(BaseModel):
     title: str
     join_code: str
     join_url: str
+    join_reachable: bool
     created_at: int
     ended: bool
     qr_svg: str

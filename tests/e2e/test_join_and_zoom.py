@@ -59,3 +59,13 @@ async def test_teacher_reopens_a_class_and_finds_its_board(pages: Pages) -> None
         f" && ({STROKES_JS})().filter(s => s.done).length === 1"
     )
     assert await teacher.evaluate(STROKES_JS) == drawn
+
+
+async def test_join_screen_says_plainly_when_tablets_cannot_reach_the_server(pages: Pages) -> None:
+    # The test server listens on 127.0.0.1 only: no tablet could open its join link.
+    teacher, cls = await pages.teacher_console(lang="ur")
+    assert cls["join_reachable"] is False
+    await teacher.click(".join-chip")
+    warning = await teacher.wait_for_selector("dialog.join-screen [data-join-unreachable]")
+    text = await warning.inner_text()
+    assert "--public-url" in text and "نیٹ ورک" in text  # Urdu, with the fix named

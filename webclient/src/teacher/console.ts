@@ -19,6 +19,8 @@ export interface ClassInfo {
   title: string;
   join_code: string;
   join_url: string;
+  /** False when the server found no LAN address: tablets cannot open `join_url`. */
+  join_reachable: boolean;
   qr_svg: string;
   ended: boolean;
   created_at: number;
@@ -299,6 +301,7 @@ async function showJoin(cls: ClassInfo, me: TeacherSession): Promise<void> {
       h("div", {}, [
         h("p", {}, [t("qr.goTo")]),
         h("p", { class: "join-url", dir: "ltr" }, [cls.join_url.replace(/\/join\/.*/, "")]),
+        cls.join_reachable === false ? h("p", { class: "join-warning", role: "alert", "data-join-unreachable": "" }, [t("qr.unreachable")]) : null,
         h("p", {}, [t("qr.enterCode")]),
         h("p", { class: "join-code-big", dir: "ltr" }, [cls.join_code]),
         h("p", {}, [t("qr.scan")]),

@@ -17,7 +17,7 @@ from typing import Any
 import socketio
 from pydantic import ValidationError
 
-from classroom import handlers
+from classroom import handlers, quizzes
 from classroom.auth import check_teacher_generation
 from classroom.boundary import (
     client_address,
@@ -89,6 +89,27 @@ class Fanout:
     async def _send_tally(self, class_id: str, data: dict[str, Any]) -> None:
         await self.transport.emit("poll_tally", data, to=teachers_room(class_id))
 
+    def _send_results(self, runtime: ClassRuntime, event: Event) -> None:
+        """Each student's own ``quiz_result`` of the question that closed, to them only.
+
+        Every process sends to its own students (rooms are per process), from the class state
+        right after the close: score, place and whether they were right, at once, not only
+        after a reload.
+        """
+        quiz_id, question = str(event.data["quiz_id"]), int(event.data["question"])
+        try:
+            results = quizzes.question_results(
+                runtime.state.part("quizzes"),
+                quiz_id,
+                question,
+                runtime.state.part("core").names,
+            )
+        except ClassroomError:
+            return
+        cid = event.class_id
+        for student_id, data in results.items():
+            self.transport.send("quiz_result", data, actor_room(cid, Actor("student", student_id)))
+
     async def emit_event(self, runtime: ClassRuntime, event: Event) -> None:
         """Send an event ``runtime`` has applied to everyone here allowed to see it.
 
@@ -117,6 +138,8 @@ class Fanout:
                 to = [teachers_room(cid), actor_room(cid, event.actor)]
             send(event.type, event.to_wire(), to, shared)
         self.tallies.touch(runtime, event)
+        if event.type == "quiz_question_closed":
+            self._send_results(runtime, event)
         if event.type == "class_ended":
             # After the broadcast is queued, so students see class_ended before the close; in a
             # task, so the class's pump does not wait for their disconnects to be logged.

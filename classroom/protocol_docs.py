@@ -395,6 +395,7 @@ AUDIENCES = {
     "teachers": "the class's teachers only",
     "author": "teachers and the one client that caused it (the voter, the answering student, "
     "the student who joined)",
+    "self": "each student, their own copy only (made for them; the class never sees it)",
     "varies": "decided per event and carried in its `aud` field (absent = `all`): a student's "
     "ink while the teacher keeps students' ink private (`board_allow_drawing` with "
     '`ink: "teacher"`) goes to `author` (teachers and that student); everything else to `all`',

@@ -737,6 +737,46 @@ def student_result(state: QuizzesState, quiz_id: str, student_id: str) -> dict[s
     }
 
 
+def question_results(
+    state: QuizzesState, quiz_id: str, question: int, students: Iterable[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """Each student's own outcome of a closed question (``quiz_result``), by student id: the
+    quiz's players, and ``students`` (the class) who have not played yet (no place)."""
+    quiz = _get(state, quiz_id)
+    run = quiz.runs.get(question)
+    if run is None or run.status != "closed":
+        return {}
+    board = ranking(state, quiz)
+    results: dict[str, dict[str, Any]] = {}
+    for entry in board:
+        record = run.answers.get(entry["student_id"])
+        results[entry["student_id"]] = {
+            "quiz_id": quiz_id,
+            "question": question,
+            "answered": record is not None,
+            "correct": record is not None and record.fraction == 1,
+            "points": 0 if record is None else record.points,
+            "score": entry["score"],
+            "rank": entry["rank"],
+            "players": len(board),
+        }
+    for student_id in students:
+        results.setdefault(
+            student_id,
+            {
+                "quiz_id": quiz_id,
+                "question": question,
+                "answered": False,
+                "correct": False,
+                "points": 0,
+                "score": 0,
+                "rank": None,
+                "players": len(board),
+            },
+        )
+    return results
+
+
 def snapshot(state: QuizzesState, viewer: Actor) -> dict[str, Any]:
     """What ``viewer`` may see. Teachers: everything. Students and boards: started quizzes,
     the current question without its answer until it closes, and (students) only their own

@@ -294,6 +294,19 @@ class QuizEndedData(Broadcast):
     top: list[LeaderboardEntry]
 
 
+class QuizResultData(Broadcast):
+    """One student's own outcome of the question that just closed (sent to that student only)."""
+
+    quiz_id: str
+    question: int = Field(description="The question that closed, from 0.")
+    answered: bool = Field(description="Whether this student answered it in time.")
+    correct: bool = Field(description="Fully right (false when not answered).")
+    points: int = Field(description="Points for this question, bonus included.")
+    score: int = Field(description="The student's total after it.")
+    rank: int | None = Field(description="Place among the players (1 = first); null: none yet.")
+    players: int
+
+
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "quiz_create",
@@ -403,4 +416,14 @@ BROADCASTS: tuple[BroadcastSpec, ...] = (
         "quiz_leaderboard", LeaderboardData, "Scores after a question.", feature="quizzes"
     ),
     BroadcastSpec("quiz_ended", QuizEndedData, "The quiz ended; the podium.", feature="quizzes"),
+    BroadcastSpec(
+        "quiz_result",
+        QuizResultData,
+        "Right after `quiz_question_closed`: each student's own result (right or not, points,"
+        " total, place), sent to that student only. Not logged: a joining student finds the"
+        " same in the snapshot (`my_answers`, `me`).",
+        audience="self",
+        logged=False,
+        feature="quizzes",
+    ),
 )

@@ -610,3 +610,61 @@ async def test_bad_quiz_input_is_refused_with_its_place_and_nothing_applied(
     )
     assert retry["duplicate"] is True
     await ali.ok("quiz_answer", {"quiz_id": quiz_id, "question": 0, "answer_id": "a7", "option": 0})
+
+
+async def test_each_student_gets_their_own_result_at_the_close_and_no_one_elses(
+    running: Running, peers: list[Peer]
+) -> None:
+    _, teacher, joined = await class_with(running, ["Ali", "Bilal", "Chand"], peers)
+    (ali, ali_j), (bilal, bilal_j), (chand, chand_j) = joined
+    quiz = {"title": "Tables", "questions": [single("7 x 8?", ["54", "56"], 1)]}
+    quiz_id = (await teacher.ok("quiz_create", {"quiz": quiz}))["quiz_id"]
+    await teacher.ok("quiz_start", {"quiz_id": quiz_id})
+    for peer, option in ((ali, 1), (bilal, 0)):  # Chand does not answer
+        await wait_event(peer, "quiz_question_opened", question=0)
+        payload = {"quiz_id": quiz_id, "question": 0, "answer_id": "a0", "option": option}
+        await peer.ok("quiz_answer", payload)
+    await teacher.ok("quiz_next", {"quiz_id": quiz_id})
+
+    def results(peer: Peer) -> list[dict[str, Any]]:
+        return [data for name, data in peer.events if name == "quiz_result"]
+
+    for peer in (ali, bilal, chand):
+        await peer.wait_until(lambda peer=peer: bool(results(peer)))
+    board = await wait_event(ali, "quiz_leaderboard", question=0)
+    ali_score = board["top"][0]["score"]
+    assert board["top"][0]["name"] == "Ali" and ali_score > 0
+    # Live, at the close, each one's own outcome: right or not, points, total and place.
+    assert results(ali) == [
+        {
+            "quiz_id": quiz_id,
+            "question": 0,
+            "answered": True,
+            "correct": True,
+            "points": ali_score,
+            "score": ali_score,
+            "rank": 1,
+            "players": 2,  # the students who played
+        }
+    ]
+    (mine,) = results(bilal)
+    assert (mine["answered"], mine["correct"], mine["points"], mine["score"]) == (
+        True,
+        False,
+        0,
+        0,
+    )
+    (mine,) = results(chand)  # never answered: no place yet, and told so
+    assert (mine["answered"], mine["correct"], mine["points"], mine["rank"]) == (
+        False,
+        False,
+        0,
+        None,
+    )
+    # The teacher is sent no student's result (the ranking is in the leaderboard), and the
+    # same numbers are what a reloading student finds in the snapshot.
+    assert results(teacher) == []
+    view = quiz_view(await ali.ok("class_snapshot"), quiz_id)
+    assert view["me"]["score"] == ali_score and view["my_answers"][0]["points"] == ali_score
+    assert {e["student_id"] for e in board["top"]} == {ali_j["student_id"], bilal_j["student_id"]}
+    assert chand_j["student_id"] not in {e["student_id"] for e in board["top"]}

@@ -168,6 +168,14 @@ async def test_quiz_runs_two_questions_and_ranks_students(pages: Pages, tmp_path
     await teacher.wait_for_selector(".answered[data-answered='2']")
     await teacher.click(".quiz-item [data-action=next]")  # reveal + leaderboard
     await sana.wait_for_selector(".quiz-card .reveal")
+    # At once, without a reload: each student's own result, points and place.
+    right = await sana.wait_for_selector(".quiz-card [data-result=right]")
+    assert "Correct!" in await right.inner_text() and "points" in await right.inner_text()
+    await sana.wait_for_selector(".quiz-card .my-score")
+    assert "place 1 of 2" in await sana.inner_text(".quiz-card .my-score")
+    wrong = await omar.wait_for_selector(".quiz-card [data-result=wrong]")
+    assert "Not this time" in await wrong.inner_text()
+    assert "place 2 of 2" in await omar.inner_text(".quiz-card .my-score")
     await teacher.click(".quiz-item [data-action=next]")  # question 2
     # Question 2: both right.
     await sana.get_by_role("button", name="True").click()

@@ -196,7 +196,7 @@ async def test_teacher_uses_every_tool_and_page_operation(pages: Pages, tmp_path
     )
     await visible_is(student, all_but_pen)
     # Change page 1's background with its select: blank -> grid.
-    await teacher.select_option("select[aria-label='Background · Page 1']", "grid")
+    await teacher.select_option("select[aria-label='Background, Page 1']", "grid")
     await teacher.wait_for_function(
         "window.takhti.session.board.pages.get(window.takhti.session.board.order[0])"
         ".background.kind === 'grid'"

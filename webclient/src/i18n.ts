@@ -184,7 +184,9 @@ const en = {
   "quiz.podium": "Winners",
   "quiz.points": "{n} points",
   "quiz.rank": "Place {n}",
-  "quiz.yourScore": "Your score: {score} · place {rank} of {players}",
+  "quiz.yourScore": "Your score: {score}, place {rank} of {players}",
+  "quiz.gained": "+{n} points",
+  "quiz.unanswered": "You did not answer this one.",
   "quiz.waiting": "Get ready for the next question…",
   "quiz.sent": "Answer sent. Wait for the reveal.",
   "quiz.right": "Correct!",
@@ -460,7 +462,9 @@ const ur: Record<Key, string> = {
   "quiz.podium": "جیتنے والے",
   "quiz.points": "{n} نمبر",
   "quiz.rank": "{n} پوزیشن",
-  "quiz.yourScore": "آپ کے نمبر: {score} · {players} میں سے {rank} پوزیشن",
+  "quiz.yourScore": "آپ کے نمبر: {score}، {players} میں سے {rank} پوزیشن",
+  "quiz.gained": "+{n} نمبر",
+  "quiz.unanswered": "آپ نے اس سوال کا جواب نہیں دیا۔",
   "quiz.waiting": "اگلے سوال کے لیے تیار رہیں…",
   "quiz.sent": "جواب بھیج دیا گیا۔ درست جواب کا انتظار کریں۔",
   "quiz.right": "درست!",
@@ -598,7 +602,19 @@ export function fmtPercent(fraction: number): string {
 }
 
 export function fmtDate(ms: number): string {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
+  return fmtDateIn(lang, ms);
+}
+
+export function fmtDateIn(l: Lang, ms: number): string {
+  // Urdu: a 24-hour clock, since the Urdu locale data writes a Latin "AM"/"PM".
+  const hours: Intl.DateTimeFormatOptions = l === "ur" ? { hourCycle: "h23" } : {};
+  return new Intl.DateTimeFormat(locale(l), { dateStyle: "medium", timeStyle: "short", ...hours }).format(new Date(ms));
+}
+
+/** Between the parts of a line: the language's comma. A middle dot reads as an Urdu zero
+ * ("۳,۹۰۲ · ۲" reads as "۳۰۳,۹۰۲"). */
+export function sep(): string {
+  return t("lessons.and");
 }
 
 /** Apply the language to the document: lang, dir, and the Urdu font (fetched only for Urdu). */

@@ -1,6 +1,6 @@
 /** Polls as this client sees them, and the chart that shows a tally (numbers, never colour only). */
 import { h } from "./dom";
-import { fmtNumber, fmtPercent, t } from "./i18n";
+import { fmtNumber, fmtPercent, t, sep } from "./i18n";
 import { FEATURE_EVENTS } from "./net/protocol.gen";
 import type { WireEvent } from "./net/types";
 
@@ -156,7 +156,7 @@ export function tallyChart(poll: Poll, tally: Tally | null | undefined): HTMLEle
         h("li", { class: "bar-row", "data-count": count }, [
           h("span", { class: "bar-label" }, [label]),
           h("span", { class: "bar-track" }, [bar]),
-          h("span", { class: "bar-value" }, [`${fmtNumber(count)} · ${fmtPercent(count / total)}`]),
+          h("span", { class: "bar-value" }, [`${fmtNumber(count)}${sep()}${fmtPercent(count / total)}`]),
         ]),
       );
     });

@@ -38,6 +38,8 @@ export interface Quiz {
   final: { podium: LeaderRow[]; top: LeaderRow[]; players: number } | null;
   me?: { score: number; rank: number | null; players: number };
   my_answers?: { question: number; answer_id: string; answer: unknown; correct?: boolean; points?: number }[];
+  /** This student's outcome of each closed question, from `quiz_result` (live only). */
+  results?: Record<number, { answered: boolean; correct: boolean; points: number }>;
   definition?: unknown;
 }
 
@@ -127,6 +129,20 @@ export class QuizModel {
         quiz.leaderboard = { top: d.top, players: d.players };
         this.updateMe(quiz, d.top, d.players);
         break;
+      case "quiz_result": {
+        // This student's own outcome, sent to them alone right after the close.
+        if (!quiz || this.role !== "student") break;
+        quiz.me = { score: d.score, rank: d.rank, players: d.players };
+        const answers = quiz.my_answers ?? [];
+        const own = answers.find((a) => a.question === d.question);
+        if (own) {
+          own.correct = d.correct;
+          own.points = d.points;
+        }
+        quiz.my_answers = [...answers];
+        quiz.results = { ...(quiz.results ?? {}), [d.question]: { answered: d.answered, correct: d.correct, points: d.points } };
+        break;
+      }
       case "quiz_ended":
         if (!quiz) break;
         quiz.status = "ended";

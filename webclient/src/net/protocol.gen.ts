@@ -138,6 +138,7 @@ export interface ServerEvents {
   quiz_question_closed: QuestionClosedData;
   quiz_question_opened: QuestionOpenedData;
   quiz_question_skipped: QuestionSkippedData;
+  quiz_result: QuizResultData;
   quiz_started: QuizStartedData;
   shape_added: ShapeAddedData;
   stroke_ended: StrokeEndedData;
@@ -149,9 +150,9 @@ export interface ServerEvents {
   text_added: TextAddedData;
 }
 export type ServerEventName = keyof ServerEvents;
-export const SERVER_EVENTS: readonly ServerEventName[] = ["audio_added", "board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "lesson_shared", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_started", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "text_added"];
+export const SERVER_EVENTS: readonly ServerEventName[] = ["audio_added", "board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "lesson_shared", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_result", "quiz_started", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "text_added"];
 /** Server events by the feature that folds them into its state. */
-export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"audio": ["audio_added"], "board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "student_connected", "student_disconnected", "student_joined"], "lesson": ["lesson_details_updated", "lesson_shared"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_started"]};
+export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"audio": ["audio_added"], "board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "student_connected", "student_disconnected", "student_joined"], "lesson": ["lesson_details_updated", "lesson_shared"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_result", "quiz_started"]};
 
 /** The ack of every write. A retry (same author, same idempotency key) is answered with the stored first answer: the same ``seq`` and fields, and ``duplicate: true``. */
 export interface AppendAck {
@@ -704,6 +705,24 @@ export interface QuizEndedData {
 export interface QuizRef {
   quiz_id: string;
   client_id: string;
+}
+
+/** One student's own outcome of the question that just closed (sent to that student only). */
+export interface QuizResultData {
+  quiz_id: string;
+  /** The question that closed, from 0. */
+  question: number;
+  /** Whether this student answered it in time. */
+  answered: boolean;
+  /** Fully right (false when not answered). */
+  correct: boolean;
+  /** Points for this question, bonus included. */
+  points: number;
+  /** The student's total after it. */
+  score: number;
+  /** Place among the players (1 = first); null: none yet. */
+  rank: number | null;
+  players: number;
 }
 
 /** Start a quiz: ``timed`` scores speed and streaks; ``untimed`` scores correctness only. */

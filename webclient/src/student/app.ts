@@ -236,7 +236,9 @@ function pollCard(session: ClassSession, poll: Poll): HTMLElement {
 function quizCard(session: ClassSession, quiz: Quiz): HTMLElement {
   const card = h("div", { class: "card quiz-card", "data-quiz": quiz.quiz_id });
   const q = quiz.current;
-  card.dataset.key = `quiz:${quiz.quiz_id}:${quiz.status}:${q?.question}:${q?.status}:${q && session.quizzes.myAnswer(quiz, q.question) ? "a" : "input"}:${quiz.leaderboard?.top.length}`;
+  const own = q ? quiz.my_answers?.find((a) => a.question === q.question) : undefined;
+  const result = q ? quiz.results?.[q.question] : undefined;
+  card.dataset.key = `quiz:${quiz.quiz_id}:${quiz.status}:${q?.question}:${q?.status}:${q && session.quizzes.myAnswer(quiz, q.question) ? "a" : "input"}:${quiz.leaderboard?.top.length}:${quiz.me?.score}:${quiz.me?.rank}:${own?.correct}:${result?.answered}`;
   card.append(h("h2", { dir: "auto" }, [quiz.title]));
   if (quiz.me && quiz.me.rank !== null) {
     card.append(h("p", { class: "my-score" }, [t("quiz.yourScore", { score: quiz.me.score, rank: quiz.me.rank, players: quiz.me.players })]));
@@ -289,8 +291,12 @@ function quizCard(session: ClassSession, quiz: Quiz): HTMLElement {
     card.append(status);
   } else {
     card.append(h("p", { class: "reveal" }, [t("quiz.correct", { answer: describeCorrect(q) })]));
-    const own = quiz.my_answers?.find((a) => a.question === q.question);
-    if (own?.correct !== undefined) card.append(h("p", { class: own.correct ? "right" : "wrong" }, [own.correct ? t("quiz.right") : t("quiz.wrong")]));
+    if (own?.correct !== undefined) {
+      const points = own.points ?? result?.points ?? 0;
+      card.append(h("p", { class: own.correct ? "right" : "wrong", "data-result": own.correct ? "right" : "wrong" }, [own.correct ? t("quiz.right") : t("quiz.wrong"), " ", t("quiz.gained", { n: points })]));
+    } else if (result && !result.answered) {
+      card.append(h("p", { class: "wrong", "data-result": "unanswered" }, [t("quiz.unanswered")]));
+    }
     if (quiz.leaderboard) card.append(h("h3", {}, [t("quiz.leaderboard")]), leaderboardList(quiz.leaderboard.top, session.you.id));
   }
   return card;

@@ -3,7 +3,7 @@ import { ApiError, api, assetUrl, blobUrl, sessions, type TeacherSession } from 
 import { BoardView } from "../board/view";
 import { confirmDialog, field, langButton, statusPill } from "../common";
 import { h, replace, toast } from "../dom";
-import { fmtDate, t } from "../i18n";
+import { fmtDate, t, sep } from "../i18n";
 import { tickCountdowns } from "../quiz";
 import { ClassSession } from "../session";
 import { toolbar } from "../toolbar";
@@ -141,7 +141,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
           { class: "class-list" },
           classes.map((c) =>
             h("li", { class: c.ended ? "ended" : "" }, [
-              h("div", {}, [h("strong", { dir: "auto" }, [c.title]), h("small", {}, [` · ${t("classes.created", { date: fmtDate(c.created_at) })}`, c.ended ? ` · ${t("classes.ended")}` : ""])]),
+              h("div", {}, [h("strong", { dir: "auto" }, [c.title]), h("small", {}, [`${sep()}${t("classes.created", { date: fmtDate(c.created_at) })}`, c.ended ? `${sep()}${t("classes.ended")}` : ""])]),
               h("span", { class: "code", dir: "ltr" }, [c.join_code]),
               h("button", { class: "btn", type: "button", onclick: () => void openClass(root, me, c.class_id, c) }, [t("classes.open")]),
             ]),

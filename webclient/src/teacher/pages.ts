@@ -3,7 +3,7 @@ import { uploadImage, type TeacherSession } from "../api";
 import type { Background } from "../board/model";
 import { confirmDialog } from "../common";
 import { h, toast } from "../dom";
-import { fmtNumber, t } from "../i18n";
+import { fmtNumber, t, sep } from "../i18n";
 import { newId } from "../net/types";
 import type { ClassSession } from "../session";
 
@@ -59,7 +59,7 @@ export function pagesPanel(session: ClassSession, me: TeacherSession, classId: s
         const n = i + 1;
         const bg = h(
           "select",
-          { "aria-label": `${t("pages.background")} · ${t("pages.page", { n })}`, onchange: (e: Event) => void session.conn.send("page_set_background", { page_id: id, background: { kind: (e.target as HTMLSelectElement).value } }) },
+          { "aria-label": `${t("pages.background")}${sep()}${t("pages.page", { n })}`, onchange: (e: Event) => void session.conn.send("page_set_background", { page_id: id, background: { kind: (e.target as HTMLSelectElement).value } }) },
           // "Picture" is listed only while the page has one (a new picture comes from the upload button).
           (page.background.kind === "image" ? [...BACKGROUNDS, "image" as const] : BACKGROUNDS).map((kind) =>
             h("option", { value: kind, selected: page.background.kind === kind, disabled: kind === "image" }, [t(`bg.${kind}`)]),

@@ -157,3 +157,14 @@ class InternalError(ClassroomError):
 
     code = "INTERNAL"
     http_status = 500
+
+
+def error_classes() -> list[type[ClassroomError]]:
+    """Every error class defined so far (one per code, sorted by code): what clients may see."""
+    seen: dict[str, type[ClassroomError]] = {}
+    stack: list[type[ClassroomError]] = [ClassroomError]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        seen.setdefault(cls.code, cls)
+    return [seen[code] for code in sorted(seen)]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 
 import classroom.lesson  # noqa: F401  (defines every feature's error classes)
 from classroom import protocol_ts
-from classroom.errors import ClassroomError, InternalError
+from classroom.errors import ClassroomError, InternalError, error_classes
 from classroom.protocol import BROADCASTS, EVENTS, PROTOCOL_VERSION
 from classroom.protocol.acks import ack_model
 from classroom.protocol.board import BOARD_HEIGHT, BOARD_WIDTH, MAX_BATCH_POINTS
@@ -52,22 +52,12 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema(mode="validation")
 
 
-def _error_classes() -> list[type[ClassroomError]]:
-    seen: dict[str, type[ClassroomError]] = {}
-    stack: list[type[ClassroomError]] = [ClassroomError]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        seen.setdefault(cls.code, cls)
-    return [seen[code] for code in sorted(seen)]
-
-
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if text and text.strip() else ""
 
 
 def _error_codes() -> list[tuple[str, int, str]]:
-    return [(cls.code, cls.http_status, _first_line(cls.__doc__)) for cls in _error_classes()]
+    return [(cls.code, cls.http_status, _first_line(cls.__doc__)) for cls in error_classes()]
 
 
 # --- AsyncAPI ---------------------------------------------------------------------------------

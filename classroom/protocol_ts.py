@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from classroom.errors import error_classes
 from classroom.protocol import BROADCASTS, EVENTS, NAMESPACE, PROTOCOL_VERSION
 from classroom.protocol import audio as audio_protocol
 from classroom.protocol import board as board_protocol
@@ -186,6 +187,12 @@ def typescript() -> str:
         "export const SERVER_EVENTS: readonly ServerEventName[] = "
         + _ts_literal(sorted(BROADCASTS))
         + ";",
+        "/** Every error code the server may answer with (stable; the UI maps each to words). */",
+        "export const ERROR_CODES = "
+        + _ts_literal([cls.code for cls in error_classes()])
+        + " as const;",
+        "export type ErrorCode = (typeof ERROR_CODES)[number];",
+        "",
         "/** Server events by the feature that folds them into its state. */",
         "export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = "
         + _ts_literal(dict(sorted(features.items())))

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from classroom import auth, protocol_docs
+from classroom import auth, errors
 from classroom.classes import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
@@ -241,7 +241,7 @@ def test_client_address_uses_the_proxy_header_only_when_trusted() -> None:
 
 async def test_routing_refusals_answer_documented_codes(running: Running) -> None:
     """A wrong method answered METHOD_NOT_ALLOWED, a code missing from the error table."""
-    documented = {error.code: error.http_status for error in protocol_docs._error_classes()}
+    documented = {error.code: error.http_status for error in errors.error_classes()}
     for method, path, status in [
         ("DELETE", "/api/join", 405),
         ("PUT", "/api/classes", 405),

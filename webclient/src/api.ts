@@ -1,6 +1,17 @@
 /** The HTTP API (same origin) and the sessions this device keeps in localStorage. */
 import type { ErrorBody } from "./net/types";
 
+/** An error the server answered with: its stable code, its (English) message, its field. */
+export class ServerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,

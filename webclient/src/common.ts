@@ -1,6 +1,6 @@
 /** Pieces both apps use: the connection status line and the language switch. */
 import { h } from "./dom";
-import { applyLang, getLang, t, sep } from "./i18n";
+import { applyLang, errorText, getLang, sep, t } from "./i18n";
 import type { ClassSession } from "./session";
 
 export function statusPill(session: ClassSession): HTMLElement {
@@ -9,7 +9,7 @@ export function statusPill(session: ClassSession): HTMLElement {
     el.dataset.status = session.status;
     const text =
       session.status === "refused"
-        ? t("status.refused", { message: session.statusError?.message ?? "" })
+        ? t("status.refused", { message: session.statusError ? errorText(session.statusError) : "" })
         : t(`status.${session.status}` as "status.online");
     const pending = session.pending > 0 && session.status !== "online" ? `${sep()}${t("status.pending", { n: session.pending })}` : "";
     el.replaceChildren(h("span", { class: "dot", "aria-hidden": "true" }), text + pending);

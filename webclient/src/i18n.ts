@@ -16,6 +16,31 @@ const en = {
   "common.back": "Back",
   "common.loading": "Loading…",
   "common.error": "Something went wrong: {message}",
+  "error.ALREADY_ANSWERED": "You already answered this question; your first answer counts.",
+  "error.BUSY": "The server is busy. Try again in a moment.",
+  "error.CLASS_ENDED": "This class has ended.",
+  "error.CONFLICT": "That cannot be done right now.",
+  "error.FORBIDDEN": "You are not allowed to do this.",
+  "error.GAP": "Some ink was lost on the way; it is being sent again.",
+  "error.IDEMPOTENCY_CONFLICT": "This request was already sent with other contents.",
+  "error.INTERNAL": "Something went wrong on the server.",
+  "error.INVALID_PAYLOAD": "Something in what was sent is not right. Check it and try again.",
+  "error.LIMIT_EXCEEDED": "The board is full: start a new page.",
+  "error.METHOD_NOT_ALLOWED": "This action is not possible here.",
+  "error.NOTHING_TO_EXPORT": "This lesson has nothing to export yet.",
+  "error.NOT_FOUND": "Not found. It may have been removed.",
+  "error.OUTDATED_CLIENT": "A newer version of the app is ready. Reload the page.",
+  "error.OUT_OF_RANGE": "That value is outside what is allowed.",
+  "error.PAYLOAD_TOO_LARGE": "That is too large to send.",
+  "error.RATE_LIMITED": "Too many tries. Wait a little and try again.",
+  "error.STORE_UNAVAILABLE": "The server cannot save right now. Try again in a moment.",
+  "error.TIMEOUT": "It took too long. Try again.",
+  "error.TOO_LATE": "Too late: time is up for this question.",
+  "error.UNAUTHORIZED": "Please sign in or join again.",
+  "error.UNKNOWN_EVENT": "The app and the server do not understand each other. Reload the page.",
+  "error.WRONG_QUESTION": "That answer was for another question.",
+  "error.network": "No connection to the server. Check the Wi-Fi and try again.",
+  "error.unknown": "Something went wrong. Try again.",
   "status.online": "Connected",
   "status.connecting": "Connecting…",
   "status.offline": "Offline. Your work is kept and will be sent when the connection returns.",
@@ -294,6 +319,31 @@ const ur: Record<Key, string> = {
   "common.back": "واپس",
   "common.loading": "لوڈ ہو رہا ہے…",
   "common.error": "کچھ غلط ہو گیا: {message}",
+  "error.ALREADY_ANSWERED": "آپ اس سوال کا جواب دے چکے ہیں؛ پہلا جواب ہی گنا جاتا ہے۔",
+  "error.BUSY": "سرور مصروف ہے۔ تھوڑی دیر بعد دوبارہ کوشش کریں۔",
+  "error.CLASS_ENDED": "یہ کلاس ختم ہو چکی ہے۔",
+  "error.CONFLICT": "یہ کام ابھی نہیں ہو سکتا۔",
+  "error.FORBIDDEN": "آپ کو یہ کرنے کی اجازت نہیں۔",
+  "error.GAP": "کچھ لکیریں راستے میں رہ گئیں؛ دوبارہ بھیجی جا رہی ہیں۔",
+  "error.IDEMPOTENCY_CONFLICT": "یہ درخواست پہلے کسی اور مواد کے ساتھ بھیجی جا چکی ہے۔",
+  "error.INTERNAL": "سرور میں کوئی خرابی ہو گئی۔",
+  "error.INVALID_PAYLOAD": "بھیجی گئی معلومات میں کچھ درست نہیں۔ دیکھ کر دوبارہ کوشش کریں۔",
+  "error.LIMIT_EXCEEDED": "بورڈ بھر گیا ہے: نیا صفحہ شروع کریں۔",
+  "error.METHOD_NOT_ALLOWED": "یہاں یہ کام ممکن نہیں۔",
+  "error.NOTHING_TO_EXPORT": "اس سبق میں ابھی برآمد کرنے کو کچھ نہیں۔",
+  "error.NOT_FOUND": "نہیں ملا۔ شاید اسے ہٹا دیا گیا ہے۔",
+  "error.OUTDATED_CLIENT": "ایپ کا نیا ورژن تیار ہے۔ صفحہ دوبارہ لوڈ کریں۔",
+  "error.OUT_OF_RANGE": "یہ قدر اجازت کی حد سے باہر ہے۔",
+  "error.PAYLOAD_TOO_LARGE": "یہ بھیجنے کے لیے بہت بڑا ہے۔",
+  "error.RATE_LIMITED": "بہت زیادہ کوششیں۔ تھوڑا انتظار کر کے دوبارہ کوشش کریں۔",
+  "error.STORE_UNAVAILABLE": "سرور ابھی محفوظ نہیں کر سکتا۔ تھوڑی دیر بعد دوبارہ کوشش کریں۔",
+  "error.TIMEOUT": "بہت دیر ہو گئی۔ دوبارہ کوشش کریں۔",
+  "error.TOO_LATE": "دیر ہو گئی: اس سوال کا وقت ختم ہو چکا ہے۔",
+  "error.UNAUTHORIZED": "براہ کرم دوبارہ سائن ان کریں یا کلاس میں شامل ہوں۔",
+  "error.UNKNOWN_EVENT": "ایپ اور سرور ایک دوسرے کو نہیں سمجھ پا رہے۔ صفحہ دوبارہ لوڈ کریں۔",
+  "error.WRONG_QUESTION": "یہ جواب کسی اور سوال کا تھا۔",
+  "error.network": "سرور سے رابطہ نہیں۔ وائی فائی دیکھ کر دوبارہ کوشش کریں۔",
+  "error.unknown": "کچھ غلط ہو گیا۔ دوبارہ کوشش کریں۔",
   "status.online": "منسلک",
   "status.connecting": "رابطہ ہو رہا ہے…",
   "status.offline": "رابطہ نہیں ہے۔ آپ کا کام محفوظ ہے اور رابطہ بحال ہوتے ہی بھیج دیا جائے گا۔",
@@ -633,4 +683,30 @@ export async function applyLang(next: Lang = lang): Promise<void> {
     await import("./urdu-font");
     await document.fonts?.load('1em "Noto Nastaliq Urdu"', "اردو").catch(() => undefined);
   }
+}
+
+function errorParts(err: unknown): { code: string | null; message: string } {
+  if (err && typeof err === "object") {
+    const e = err as { code?: unknown; message?: unknown; body?: { code?: unknown; message?: unknown } };
+    if (e.body && typeof e.body.code === "string") return { code: e.body.code, message: String(e.body.message ?? "") };
+    if (typeof e.code === "string" && /^[A-Z_]+$/.test(e.code)) return { code: e.code, message: String(e.message ?? "") };
+    if (typeof e.message === "string") return { code: null, message: e.message };
+  }
+  return { code: null, message: String(err ?? "") };
+}
+
+/** What to show for an error, in the user's language. The server's stable code picks the
+ * words (its message is English: shown as it is only in the English UI); an error that never
+ * reached the server (no connection, a timeout) says so. */
+export function errorText(err: unknown, l: Lang = lang): string {
+  const { code, message } = errorParts(err);
+  const say = (key: Key, params: Record<string, string> = {}): string =>
+    (STRINGS[l][key] ?? en[key]).replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? "");
+  if (l === "en" && message && code !== null) return say("common.error", { message });
+  if (code === null) {
+    if (/fetch|network|offline|time(d)? ?out/i.test(message)) return say("error.network");
+    return l === "en" && message ? say("common.error", { message }) : say("error.unknown");
+  }
+  const key = `error.${code}` as Key;
+  return key in en ? say(key) : say("error.unknown");
 }

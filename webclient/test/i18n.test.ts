@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fmtDateIn, STRINGS } from "../src/i18n";
+import { ERROR_CODES } from "../src/net/protocol.gen";
+import { errorText, fmtDateIn, STRINGS } from "../src/i18n";
 
 describe("strings", () => {
   it("every English string has an Urdu translation with the same placeholders", () => {
@@ -26,5 +27,29 @@ describe("what Urdu readers see", () => {
     expect(urdu).toMatch(/[۰-۹]/);
     expect(fmtDateIn("en", afternoon)).toMatch(/\d/);
     expect(STRINGS.ur["lessons.and"]).toBe("، ");
+  });
+});
+
+describe("server errors in the user's language", () => {
+  it("every error code the server may send has words in both languages", () => {
+    for (const code of ERROR_CODES) {
+      expect(STRINGS.en[`error.${code}` as keyof typeof STRINGS.en], code).toBeTruthy();
+      expect(STRINGS.ur[`error.${code}` as keyof typeof STRINGS.ur], code).toBeTruthy();
+    }
+  });
+
+  it("the Urdu UI never shows the server's English message", () => {
+    const latin = /[A-Za-z]/;
+    for (const code of ERROR_CODES) {
+      const shown = errorText({ code, message: "option 5 is not between 0 and 3", field: "option" }, "ur");
+      expect(shown, code).not.toMatch(latin);
+      expect(shown, code).toBe(STRINGS.ur[`error.${code}` as keyof typeof STRINGS.ur]);
+    }
+    // HTTP errors (the body carries the code), a lost connection, an unknown new code.
+    expect(errorText({ status: 404, body: { code: "NOT_FOUND", message: "no such class" } }, "ur")).toBe(STRINGS.ur["error.NOT_FOUND"]);
+    expect(errorText(new TypeError("Failed to fetch"), "ur")).toBe(STRINGS.ur["error.network"]);
+    expect(errorText({ code: "SOMETHING_NEW", message: "x" }, "ur")).toBe(STRINGS.ur["error.unknown"]);
+    // English keeps the server's precise message.
+    expect(errorText({ code: "INVALID_PAYLOAD", message: "option 5 is not between 0 and 3" }, "en")).toContain("option 5");
   });
 });

@@ -1,3 +1,4 @@
+import { ServerError } from "../api";
 /**
  * One live connection to a class: Socket.IO with token auth, the snapshot, the ordered log,
  * resume after reconnects, the clock offset, and the outbox of writes.
@@ -174,7 +175,7 @@ export class Connection {
     for (;;) {
       const ack = await this.request(event, payload);
       if (ack.ok) return ack;
-      if (ack.error.code !== "RATE_LIMITED") throw new Error(ack.error.message);
+      if (ack.error.code !== "RATE_LIMITED") throw new ServerError(ack.error.code, ack.error.message, ack.error.field);
       await new Promise((resolve) => setTimeout(resolve, Math.max(100, (ack.error.retry_after_s ?? 1) * 1000)));
     }
   }

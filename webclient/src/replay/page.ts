@@ -9,7 +9,7 @@
  */
 import { ApiError, api } from "../api";
 import { h, replace } from "../dom";
-import { fmtNumber, t, type Key } from "../i18n";
+import { fmtNumber, t, type Key, errorText } from "../i18n";
 import { BOARD_HEIGHT, BOARD_WIDTH, type BoardItem } from "../board/model";
 import { drawBackground, drawItem, outlinePath, strokeOutline, HIGHLIGHTER_OPACITY } from "../board/render";
 import { ReplayState, type ReplayAudio, type ReplayInfo } from "./player";
@@ -373,6 +373,6 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   try {
     await load();
   } catch (err) {
-    loading.textContent = t("common.error", { message: (err as Error).message });
+    loading.textContent = errorText(err);
   }
 }

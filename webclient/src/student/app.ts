@@ -2,7 +2,7 @@
 import { ApiError, api, assetUrl, normalizeCode, sessions, type StudentSession } from "../api";
 import { BoardView, type Tool } from "../board/view";
 import { h, replace, toast } from "../dom";
-import { t } from "../i18n";
+import { t, errorText } from "../i18n";
 import { field, langButton, statusPill } from "../common";
 import { newId } from "../net/types";
 import { tallyChart, choiceLabels, type Poll } from "../polls";
@@ -44,7 +44,7 @@ function joinForm(root: HTMLElement, code: string, error?: string): void {
       } catch (err) {
         const codeKey = err instanceof ApiError ? `join.${err.body.code}` : "";
         const known = ["join.NOT_FOUND", "join.CLASS_ENDED", "join.RATE_LIMITED", "join.INVALID_PAYLOAD"];
-        message.textContent = known.includes(codeKey) ? t(codeKey as "join.NOT_FOUND") : t("common.error", { message: (err as Error).message });
+        message.textContent = known.includes(codeKey) ? t(codeKey as "join.NOT_FOUND") : errorText(err);
         submit.disabled = false;
       }
     });
@@ -58,7 +58,7 @@ function joinForm(root: HTMLElement, code: string, error?: string): void {
 }
 
 function live(root: HTMLElement, saved: StudentSession): void {
-  const session = new ClassSession({ token: saved.token }, "student", (_m, error) => toast(t("common.error", { message: error.message }), "error"));
+  const session = new ClassSession({ token: saved.token }, "student", (_m, error) => toast(errorText(error), "error"));
   let board: BoardView | null = null;
   const tools = { tool: "pen" as Tool, color: "#1a1a1a", width: 4 };
   const activity = h("section", { class: "activity", "aria-live": "polite" });
@@ -153,7 +153,7 @@ function live(root: HTMLElement, saved: StudentSession): void {
       if (session.status === "refused") {
         sessions.setStudent(saved.code, null);
         session.conn.close();
-        joinForm(root, saved.code, session.statusError?.message);
+        joinForm(root, saved.code, session.statusError ? errorText(session.statusError) : undefined);
       }
       return;
     }
@@ -188,7 +188,7 @@ function pollCard(session: ClassSession, poll: Poll): HTMLElement {
   const send = async (answer: Record<string, unknown>): Promise<void> => {
     status.textContent = t("poll.sending");
     const ack = await session.conn.send("poll_vote", { poll_id: poll.poll_id, vote_id: voteId, ...answer });
-    status.textContent = ack.ok ? t("poll.voted") : t("common.error", { message: ack.error.message });
+    status.textContent = ack.ok ? t("poll.voted") : errorText(ack.error);
   };
   const status = h("p", { class: "note", role: "status" }, [poll.my_vote ? t("poll.voted") : ""]);
   const mine = poll.my_vote?.answer;
@@ -269,7 +269,7 @@ function quizCard(session: ClassSession, quiz: Quiz): HTMLElement {
       for (const b of card.querySelectorAll("button")) (b as HTMLButtonElement).disabled = true;
       status.textContent = t("poll.sending");
       const ack = await session.conn.send("quiz_answer", { quiz_id: quiz.quiz_id, question: q.question, answer_id: answerId, ...answer });
-      status.textContent = ack.ok ? t("quiz.sent") : t("common.error", { message: ack.error.message });
+      status.textContent = ack.ok ? t("quiz.sent") : errorText(ack.error);
     };
     if (q.type === "single" || q.type === "true_false") {
       card.append(h("div", { class: "choices quiz-choices" }, optionLabels(q).map((label, i) => h("button", { class: `btn choice shape-${i % 4}`, type: "button", onclick: () => void send({ option: i }) }, [h("span", { class: "shape", "aria-hidden": "true" }), label]))));

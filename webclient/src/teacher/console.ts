@@ -3,7 +3,7 @@ import { ApiError, api, assetUrl, blobUrl, sessions, type TeacherSession } from 
 import { BoardView } from "../board/view";
 import { confirmDialog, field, langButton, statusPill } from "../common";
 import { h, replace, toast } from "../dom";
-import { fmtDate, t, sep } from "../i18n";
+import { fmtDate, t, sep, errorText } from "../i18n";
 import { tickCountdowns } from "../quiz";
 import { ClassSession } from "../session";
 import { toolbar } from "../toolbar";
@@ -78,7 +78,7 @@ async function signIn(root: HTMLElement): Promise<void> {
         sessions.setTeacher(s);
         void classList(root, s);
       } catch (err) {
-        message.textContent = err instanceof ApiError && err.status === 401 ? t("login.failed") : t("common.error", { message: (err as Error).message });
+        message.textContent = err instanceof ApiError && err.status === 401 ? t("login.failed") : errorText(err);
       }
     });
     shell(root, render, [form, h("a", { class: "link", href: "/" }, [t("login.student")])]);
@@ -107,7 +107,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
         void signIn(root);
         return false;
       }
-      toast(t("common.error", { message: (err as Error).message }), "error");
+      toast(errorText(err), "error");
       return true;
     }
   };
@@ -117,7 +117,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
     try {
       await api("POST", "/api/sign-out-everywhere", {}, me.token);
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 401)) return void toast(t("common.error", { message: (err as Error).message }), "error");
+      if (!(err instanceof ApiError && err.status === 401)) return void toast(errorText(err), "error");
     }
     sessions.setTeacher(null);
     toast(t("classes.signedOutEverywhere"));
@@ -132,7 +132,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
         const created: ClassInfo = await api("POST", "/api/classes", { title: title.value }, me.token);
         void openClass(root, me, created.class_id, created);
       } catch (err) {
-        toast(t("common.error", { message: (err as Error).message }), "error");
+        toast(errorText(err), "error");
       }
     });
     const list = classes.length
@@ -171,7 +171,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
   }
   const cls = info!;
   history.replaceState(null, "", `/teacher?class=${encodeURIComponent(cls.class_id)}`);
-  const session = new ClassSession({ token: me.token, class_id: cls.class_id }, "teacher", (_m, error) => toast(t("common.error", { message: error.message }), "error"));
+  const session = new ClassSession({ token: me.token, class_id: cls.class_id }, "teacher", (_m, error) => toast(errorText(error), "error"));
   (window as any).takhti = { session, role: "teacher" };
   let board: BoardView | null = null;
   let tab: "students" | "pages" | "polls" | "quiz" = "students";
@@ -226,7 +226,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
           try {
             await api("POST", `/api/classes/${encodeURIComponent(cls.class_id)}/end`, {}, me.token);
           } catch (err) {
-            toast(t("common.error", { message: (err as Error).message }), "error");
+            toast(errorText(err), "error");
           }
         } }, [t("console.endClass")]),
       ]),

@@ -2,7 +2,7 @@
 import { ApiError, api, sessions, type TeacherSession } from "../api";
 import { field, langButton } from "../common";
 import { h, replace, toast } from "../dom";
-import { fmtDate, fmtNumber, t, type Key } from "../i18n";
+import { errorText, fmtDate, fmtNumber, t, type Key } from "../i18n";
 
 /** Between the parts of a line: a middle dot reads as an Urdu zero ("۵ · ۲" as "۵۰۲"). */
 const SEP = (): string => t("lessons.and");
@@ -153,7 +153,7 @@ async function lessonList(root: HTMLElement, me: TeacherSession): Promise<void> 
       next = typeof page.next === "string" ? page.next : null;
     } catch (err) {
       if (signedOut(err)) return void (failed = true);
-      toast(t("common.error", { message: (err as Error).message }), "error");
+      toast(errorText(err), "error");
     }
   };
   await loadPage();
@@ -215,7 +215,7 @@ function shareSwitch(classId: string, me: TeacherSession, shared: boolean): HTML
       note.textContent = answer.shared ? t("replay.shared") : "";
     } catch (err) {
       box.checked = !box.checked;
-      toast(errorText(err, {}), "error");
+      toast(detailsError(err, {}), "error");
     } finally {
       box.disabled = false;
     }
@@ -223,13 +223,13 @@ function shareSwitch(classId: string, me: TeacherSession, shared: boolean): HTML
   return h("label", { class: "replay-share big-touch" }, [box, " ", t("replay.share"), " ", note]);
 }
 
-function errorText(err: unknown, labels: Record<string, string>): string {
-  if (!(err instanceof ApiError)) return t("common.error", { message: (err as Error).message });
+function detailsError(err: unknown, labels: Record<string, string>): string {
+  if (!(err instanceof ApiError)) return errorText(err);
   const name = (err.body.field ?? "").split(".")[0] ?? "";
   const label = labels[name] ?? name;
   if (err.body.code === "OUT_OF_RANGE") return t("details.errRange", { field: label });
   if (err.body.code === "INVALID_PAYLOAD" && label) return t("details.errField", { field: label });
-  return t("common.error", { message: err.body.message });
+  return errorText(err);
 }
 
 /** The after-class form: the lesson's details and trim points, saved over HTTP. */
@@ -238,7 +238,7 @@ export async function detailsDialog(classId: string, me: TeacherSession, onSaved
   try {
     lesson = (await api("GET", `/api/classes/${encodeURIComponent(classId)}/lesson`, undefined, me.token)).lesson;
   } catch (err) {
-    return void toast(t("common.error", { message: (err as Error).message }), "error");
+    return void toast(errorText(err), "error");
   }
   const known = (value: string, list: readonly string[]): string => (value === "" || list.includes(value) ? value : "other");
   const select = (name: string, options: [string, string][], value: string): HTMLSelectElement =>
@@ -323,7 +323,7 @@ export async function detailsDialog(classId: string, me: TeacherSession, onSaved
       dialog.close();
     } catch (err) {
       if (err instanceof ApiError && err.status >= 400 && err.status < 500) attempt += 1; // refused: the next try is a new request
-      message.textContent = errorText(err, labels);
+      message.textContent = detailsError(err, labels);
     } finally {
       save.disabled = false;
     }

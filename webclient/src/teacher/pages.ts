@@ -1,9 +1,9 @@
 /** Page operations: switch, add, reorder, delete, background. */
-import { uploadImage, type TeacherSession } from "../api";
+import { uploadImage, type TeacherSession, ServerError } from "../api";
 import type { Background } from "../board/model";
 import { confirmDialog } from "../common";
 import { h, toast } from "../dom";
-import { fmtNumber, t, sep } from "../i18n";
+import { fmtNumber, t, sep, errorText } from "../i18n";
 import { newId } from "../net/types";
 import type { ClassSession } from "../session";
 
@@ -37,10 +37,10 @@ export function pagesPanel(session: ClassSession, me: TeacherSession, classId: s
     try {
       const image = await uploadImage(classId, f, me.token);
       const ack = await session.conn.send("page_set_background", { page_id: page, background: { kind: "image", image } });
-      if (!ack.ok) throw new Error(ack.error.message);
+      if (!ack.ok) throw new ServerError(ack.error.code, ack.error.message, ack.error.field);
       toast(t("pages.pictureSet"));
     } catch (err) {
-      toast(t("common.error", { message: (err as Error).message }), "error");
+      toast(errorText(err), "error");
     }
     file.value = "";
   });

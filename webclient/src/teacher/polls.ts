@@ -2,7 +2,7 @@
 import type { TeacherSession } from "../api";
 import { field } from "../common";
 import { h, toast } from "../dom";
-import { t, type Key } from "../i18n";
+import { t, type Key, errorText } from "../i18n";
 import { tallyChart, type Poll, type PollKind } from "../polls";
 import type { ClassSession } from "../session";
 import type { ClassInfo } from "./console";
@@ -35,7 +35,7 @@ export function pollsPanel(session: ClassSession, me: TeacherSession, cls: Class
     const payload: Record<string, unknown> = { kind: k, question: question.value, anonymous: anonymous.checked };
     if (k === "single" || k === "multiple") payload.options = options.value.split("\n").map((o) => o.trim()).filter(Boolean);
     const ack = await session.conn.send("poll_create", payload);
-    if (!ack.ok) toast(t("common.error", { message: ack.error.message }), "error");
+    if (!ack.ok) toast(errorText(ack.error), "error");
     else form.reset();
   });
   const polls = [...session.polls.polls.values()].reverse();
@@ -49,7 +49,7 @@ export function pollsPanel(session: ClassSession, me: TeacherSession, cls: Class
 function pollItem(session: ClassSession, poll: Poll): HTMLElement {
   const act = (event: string) => async (): Promise<void> => {
     const ack = await session.conn.send(event, { poll_id: poll.poll_id });
-    if (!ack.ok) toast(t("common.error", { message: ack.error.message }), "error");
+    if (!ack.ok) toast(errorText(ack.error), "error");
   };
   const buttons: HTMLElement[] = [];
   if (poll.status === "draft") buttons.push(h("button", { class: "btn primary", type: "button", "data-action": "open", onclick: act("poll_open") }, [t("poll.open")]));

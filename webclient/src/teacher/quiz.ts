@@ -1,7 +1,7 @@
 /** Import a quiz file, run it (timer, reveal, leaderboard), finish with the podium. */
-import { ApiError, type TeacherSession } from "../api";
+import { ApiError, type TeacherSession, ServerError } from "../api";
 import { h, toast } from "../dom";
-import { fmtNumber, t, type Key } from "../i18n";
+import { fmtNumber, t, type Key, errorText } from "../i18n";
 import { describeCorrect, leaderboardList, optionLabels, podium, type Quiz } from "../quiz";
 import type { ClassSession } from "../session";
 import type { ClassInfo } from "./console";
@@ -31,10 +31,10 @@ export function quizPanel(session: ClassSession, me: TeacherSession, cls: ClassI
     try {
       const quiz = (await parseQuizFile(f, cls, me)) as { title: string; questions: unknown[] };
       const ack = await session.conn.send("quiz_create", { quiz });
-      if (!ack.ok) throw new Error(ack.error.message);
+      if (!ack.ok) throw new ServerError(ack.error.code, ack.error.message, ack.error.field);
       toast(t("quiz.imported", { title: quiz.title, n: quiz.questions.length }));
     } catch (err) {
-      toast(t("common.error", { message: (err as Error).message }), "error");
+      toast(errorText(err), "error");
     }
     file.value = "";
   });
@@ -49,7 +49,7 @@ export function quizPanel(session: ClassSession, me: TeacherSession, cls: ClassI
 function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: ClassInfo): HTMLElement {
   const send = (event: string, extra: Record<string, unknown> = {}) => async (): Promise<void> => {
     const ack = await session.conn.send(event, { quiz_id: quiz.quiz_id, ...extra });
-    if (!ack.ok) toast(t("common.error", { message: ack.error.message }), "error");
+    if (!ack.ok) toast(errorText(ack.error), "error");
   };
   const card = h("article", { class: "card quiz-item", "data-quiz": quiz.quiz_id, "data-status": quiz.status }, [
     h("header", { class: "row" }, [h("h3", { dir: "auto" }, [quiz.title]), h("span", { class: "badge" }, [t(`quiz.status.${quiz.status}` as Key)])]),

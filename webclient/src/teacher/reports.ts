@@ -1,7 +1,7 @@
 /** Report downloads (CSV) fetched with the teacher's token. */
 import { blobUrl, type TeacherSession } from "../api";
 import { h, toast } from "../dom";
-import { t } from "../i18n";
+import { t, errorText } from "../i18n";
 
 export function downloadButton(label: string, path: string, filename: string, me: TeacherSession): HTMLElement {
   return h("button", { class: "btn link-btn", type: "button", "data-report": path, onclick: async () => {
@@ -13,7 +13,7 @@ export function downloadButton(label: string, path: string, filename: string, me
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (err) {
-      toast(t("common.error", { message: (err as Error).message }), "error");
+      toast(errorText(err), "error");
     }
   } }, ["⭳ ", label]);
 }

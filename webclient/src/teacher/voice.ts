@@ -8,6 +8,7 @@
  * (clock_sync), and it is uploaded to POST /api/classes/{id}/audio; failed uploads are kept
  * and retried, a refused one (400) is dropped and reported.
  */
+import { errorText } from "../i18n";
 import { ApiError } from "../api";
 
 export const VOICE_SEGMENT_MS = 5000;
@@ -143,7 +144,7 @@ export class VoiceRecorder {
           this.uploaded += 1;
         } catch (err) {
           if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) {
-            this.options.onError(err.message); // refused for good: do not retry it
+            this.options.onError(errorText(err)); // refused for good: do not retry it
           } else {
             this.retryTimer = setTimeout(() => void this.send(), RETRY_MS);
             return;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -72,12 +73,32 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+# Built file names carry a content hash (``console-H18jLDo-.js``): such a file never changes, so
+# a tablet keeps it for a year and a reload costs one small index.html request. Everything else
+# (index.html, sw.js) is revalidated with its ETag on every load.
+HASHED_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[A-Za-z0-9_-]{8}\.[a-z0-9]+$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,200}$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+def _static_file(path: Path, cache: str, content_type: str | None = None) -> web.FileResponse:
+    """A built file with its cache lifetime. ``FileResponse`` sends the ``.br`` or ``.gz``
+    twin written at build time when the client accepts it (with ``Vary: Accept-Encoding``),
+    an ETag, 304s and ranges."""
+    headers = {"Cache-Control": cache}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return web.FileResponse(path, headers=headers)
+
+
 def _add_static(app: web.Application) -> None:
     index = STATIC_DIR / "index.html"
+    assets = STATIC_DIR / "assets"
 
     async def page(request: web.Request) -> web.StreamResponse:
         if index.exists():
-            return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
+            return _static_file(index, REVALIDATE, "text/html; charset=utf-8")
         return web.Response(text=FALLBACK_PAGE, content_type="text/html")
 
     service_worker_file = STATIC_DIR / "sw.js"
@@ -86,17 +107,30 @@ def _add_static(app: web.Application) -> None:
         # Served from the root so it may cache the whole app shell for offline repeat visits.
         if not service_worker_file.exists():
             raise web.HTTPNotFound()
-        return web.FileResponse(
-            service_worker_file,
-            headers={"Cache-Control": "no-cache", "Content-Type": "text/javascript"},
-        )
+        return _static_file(service_worker_file, REVALIDATE, "text/javascript")
+
+    async def favicon(request: web.Request) -> web.StreamResponse:
+        icon = STATIC_DIR / "favicon.svg"
+        if not icon.exists():
+            raise web.HTTPNotFound()
+        return _static_file(icon, "public, max-age=86400", "image/svg+xml")
+
+    async def asset(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if not SAFE_NAME.match(name) or name.endswith((".br", ".gz")):
+            raise web.HTTPNotFound()
+        path = assets / name
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return _static_file(path, IMMUTABLE if HASHED_NAME.match(name) else REVALIDATE)
 
     app.router.add_get("/sw.js", service_worker)
+    app.router.add_get("/favicon.svg", favicon)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/", page)
     app.router.add_get("/join/{code}", page)
     app.router.add_get("/teacher", page)
     app.router.add_get("/lessons", page)
     app.router.add_get("/lessons/{class_id}", page)
     app.router.add_get("/replay/{class_id}", page)
-    if (STATIC_DIR / "assets").is_dir():
-        app.router.add_static("/assets", STATIC_DIR / "assets")
+    app.router.add_get("/assets/{name}", asset)

@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { createHash } from "node:crypto";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build as esbuildLike, defineConfig, type Plugin } from "vite";
@@ -17,7 +18,7 @@ function serviceWorker(): Plugin {
     async writeBundle(options) {
       const outDir = options.dir!;
       const shell = readdirSync(join(outDir, "assets"))
-        .filter((name) => !/\.(woff2?|map)$/.test(name))
+        .filter((name) => !/\.(woff2?|map|br|gz)$/.test(name))
         .map((name) => `/assets/${name}`)
         .sort();
       const version = createHash("sha256").update(shell.join("\n")).digest("hex").slice(0, 12);
@@ -37,8 +38,43 @@ function serviceWorker(): Plugin {
   };
 }
 
+/**
+ * Write a `.br` and a `.gz` twin of every text file of the build (the server sends the one the
+ * browser accepts: aiohttp's FileResponse looks for them), once, at build time, at the highest
+ * levels: a tablet on a 64 kbit/s link gets about a quarter of the bytes. Runs after every
+ * other plugin has written its files (sw.js).
+ */
+function precompress(): Plugin {
+  const TEXT = /\.(js|mjs|css|html|svg|json|txt|webmanifest)$/;
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? walk(path) : [path];
+    });
+  let outDir = "";
+  return {
+    name: "takhti-precompress",
+    apply: "build",
+    writeBundle(options) {
+      outDir = options.dir!;
+    },
+    closeBundle: {
+      sequential: true,
+      order: "post",
+      handler() {
+        for (const path of walk(outDir)) {
+          if (!TEXT.test(path)) continue;
+          const data = readFileSync(path);
+          writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
+          writeFileSync(`${path}.br`, brotliCompressSync(data, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: data.length } }));
+        }
+      },
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [serviceWorker()],
+  plugins: [serviceWorker(), precompress()],
   build: {
     outDir: "../classroom/static",
     emptyOutDir: true,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 from tests.e2e.conftest import Pages
 from tests.e2e.test_classroom import INK_PIXELS_JS, STROKES_JS, draw, zigzag
 
@@ -69,3 +72,26 @@ async def test_join_screen_says_plainly_when_tablets_cannot_reach_the_server(pag
     warning = await teacher.wait_for_selector("dialog.join-screen [data-join-unreachable]")
     text = await warning.inner_text()
     assert "--public-url" in text and "نیٹ ورک" in text  # Urdu, with the fix named
+
+
+async def test_the_join_form_works_before_the_drawing_code_arrives(pages: Pages) -> None:
+    """On a weak link the student can type the code and name while the board, socket and
+    drawing code are still on their way: the join form does not wait for them."""
+    ctx = await pages.context(viewport={"width": 800, "height": 1280})
+    held: list[str] = []
+    live_app_asked = asyncio.Event()
+
+    async def hold(route: object) -> None:
+        held.append(route.request.url)  # type: ignore[attr-defined]
+        if "/assets/app-" in route.request.url:  # type: ignore[attr-defined]
+            live_app_asked.set()
+        await route.abort()  # type: ignore[attr-defined]
+
+    await ctx.route(re.compile(r"/assets/(app|toolbar|render)-[^/]*\.js$"), hold)
+    page = await ctx.new_page()
+    await page.goto(pages.url + "/join/ABC123")
+    await page.fill("input[name=name]", "Hira")
+    assert await page.input_value("input[name=code]") == "ABC123"
+    assert await page.is_enabled("form button[type=submit]")
+    # The live app was asked for (prefetched while the student types), and was not needed.
+    await asyncio.wait_for(live_app_asked.wait(), 10)

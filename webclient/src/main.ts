@@ -19,7 +19,7 @@ async function start(): Promise<void> {
     startTeacher(root);
   } else {
     const match = /^\/join\/([^/]+)/.exec(path);
-    const { startStudent } = await import("./student/app");
+    const { startStudent } = await import("./student/join");
     startStudent(root, match ? decodeURIComponent(match[1]!) : "");
   }
 }

@@ -1,63 +1,17 @@
-/** The student app: join with a code and a name, follow the live board, answer polls and quizzes. */
-import { ApiError, api, assetUrl, normalizeCode, sessions, type StudentSession } from "../api";
+/** The live student app: follow the board, answer polls and quizzes (loaded after the join form). */
+import { assetUrl, sessions, type StudentSession } from "../api";
+import { joinForm } from "./join";
 import { BoardView, type Tool } from "../board/view";
 import { h, replace, toast } from "../dom";
 import { t, errorText } from "../i18n";
-import { field, langButton, statusPill } from "../common";
+import { langButton, statusPill } from "../common";
 import { newId } from "../net/types";
 import { tallyChart, choiceLabels, type Poll } from "../polls";
 import { describeCorrect, leaderboardList, optionLabels, podium, renderCountdown, tickCountdowns, type Quiz } from "../quiz";
 import { type CameraView, ClassSession } from "../session";
 import { toolbar } from "../toolbar";
 
-export function startStudent(root: HTMLElement, codeFromPath: string): void {
-  const code = normalizeCode(codeFromPath);
-  const saved = code ? sessions.student(code) : sessions.lastStudent();
-  if (saved) live(root, saved);
-  else joinForm(root, codeFromPath);
-}
-
-function joinForm(root: HTMLElement, code: string, error?: string): void {
-  const render = (): void => {
-    const codeInput = h("input", { name: "code", value: code, autocomplete: "off", autocapitalize: "characters", spellcheck: "false", required: true, maxlength: "20", inputmode: "text", dir: "ltr" });
-    const nameInput = h("input", { name: "name", autocomplete: "nickname", required: true, maxlength: "60", dir: "auto" });
-    const message = h("p", { class: "error", role: "alert" }, [error ?? ""]);
-    const submit = h("button", { class: "btn primary big", type: "submit" }, [t("join.submit")]);
-    const form = h("form", { class: "card join-card", "aria-labelledby": "join-title" }, [
-      h("h1", { id: "join-title" }, [t("join.title")]),
-      field(t("join.code"), codeInput, t("join.codeHint")),
-      field(t("join.name"), nameInput),
-      message,
-      submit,
-    ]);
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      submit.disabled = true;
-      message.textContent = "";
-      try {
-        const body = await api("POST", "/api/join", { join_code: codeInput.value, name: nameInput.value });
-        const key = normalizeCode(codeInput.value);
-        const s: StudentSession = { token: body.token, class_id: body.class_id, student_id: body.student_id, name: body.name, title: body.title, code: key };
-        sessions.setStudent(key, s);
-        history.replaceState(null, "", `/join/${encodeURIComponent(codeInput.value.trim())}`);
-        live(root, s);
-      } catch (err) {
-        const codeKey = err instanceof ApiError ? `join.${err.body.code}` : "";
-        const known = ["join.NOT_FOUND", "join.CLASS_ENDED", "join.RATE_LIMITED", "join.INVALID_PAYLOAD"];
-        message.textContent = known.includes(codeKey) ? t(codeKey as "join.NOT_FOUND") : errorText(err);
-        submit.disabled = false;
-      }
-    });
-    replace(root, [
-      h("header", { class: "topbar" }, [h("div", { class: "brand" }, [t("app.name")]), h("div", { class: "spacer" }), langButton(render)]),
-      h("main", { class: "center" }, [form, h("a", { class: "link", href: "/teacher" }, [t("join.teacher")])]),
-    ]);
-    (code ? nameInput : codeInput).focus();
-  };
-  render();
-}
-
-function live(root: HTMLElement, saved: StudentSession): void {
+export function live(root: HTMLElement, saved: StudentSession): void {
   const session = new ClassSession({ token: saved.token }, "student", (_m, error) => toast(errorText(error), "error"));
   let board: BoardView | null = null;
   const tools = { tool: "pen" as Tool, color: "#1a1a1a", width: 4 };

@@ -597,6 +597,54 @@ class _InkTimes:
         self._last_t[stroke_id] = float(points[-1])
 
 
+class Outline:
+    """A lesson's span and chapters, folded a few events at a time as its log grows.
+
+    What a replay's info needs, without a :class:`Timeline`'s checkpoints or its events: the
+    state after the newest event (to find the chapters of what comes next), the clock and the
+    audio events. ``extend`` with the events appended since gives the same ``start_ms``,
+    ``duration_ms`` and ``chapters`` as a Timeline of the whole log.
+    """
+
+    def __init__(self, class_id: str) -> None:
+        self.class_id = class_id
+        self.seq = 0
+        self.events = 0
+        self.start_ms: int | None = None
+        self.end_ms: int | None = None
+        self.audio: list[Event] = []  # the ``audio_added`` events, in log order
+        self._state = ClassState(class_id)
+        self._chapters = _Chapters()
+
+    def extend(self, events: Iterable[Event]) -> None:
+        """Fold the events after ``seq`` (in seq order)."""
+        clock = self.end_ms or 0
+        for event in events:
+            if event.seq <= self.seq:
+                raise ValueError(f"events out of order: seq {event.seq} after {self.seq}")
+            self.seq = event.seq
+            clock = max(clock, event.ts)
+            if self.start_ms is None:
+                self.start_ms = clock
+            before = self._chapters.before(self._state, event)
+            apply(self._state, event)
+            self._chapters.after(self._state, event, clock, before)
+            if event.type == "audio_added":
+                self.audio.append(event)
+            self.events += 1
+        self.end_ms = clock if self.events else None
+
+    @property
+    def duration_ms(self) -> int:
+        if self.start_ms is None or self.end_ms is None:
+            return 0
+        return self.end_ms - self.start_ms
+
+    @property
+    def chapters(self) -> tuple[Chapter, ...]:
+        return tuple(sorted(self._chapters.found, key=lambda c: (c.ts, c.seq)))
+
+
 # --- chapters -------------------------------------------------------------------------------
 
 

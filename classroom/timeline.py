@@ -403,9 +403,7 @@ class Timeline:
         self._copies: dict[int, Any] = {}  # id of a live object -> its latest checkpoint copy
         self._flat: set[int] = set()
         self.chapters: tuple[Chapter, ...] = ()
-        # Ink between batches: each stroke's later batches (event indexes) and their timing.
-        self._stroke_batches: dict[str, list[int]] = {}
-        self._batches: dict[int, _Batch] = {}
+        self._ink = _InkTimes()  # ink between batches: each stroke's later batches, timed
         self.faults = 0  # events a reducer raised on (the live class skipped them too)
         self.final = self._build()
 
@@ -418,7 +416,6 @@ class Timeline:
     def _build(self) -> ClassState:
         state = ClassState(self.class_id)
         chapters = _Chapters()
-        ink = _InkTimes()
         self._checkpoint(state, 0)
         clock = 0
         last_seq = 0
@@ -431,7 +428,7 @@ class Timeline:
             self._seqs.append(event.seq)
             self._clock.append(clock)
             if event.type in _INK:
-                ink.note(self, index, event, clock)
+                self._ink.note(index, event, clock)
             before = chapters.before(state, event)
             if not apply(state, event):
                 self.faults += 1
@@ -512,7 +509,7 @@ class Timeline:
         module's ink rule; a ``stroke_started`` shows whole at its clock."""
         event = self.events[index]
         points: list[float] = event.data.get("pts", []) if event.type in _INK else []
-        batch = self._batches.get(index)
+        batch = self._ink.batches.get(index)
         if batch is None:
             return [self._clock[index]] * (len(points) // 4)
         return batch_times(
@@ -532,7 +529,7 @@ class Timeline:
         for item in board.items.values():
             if type(item) is not Stroke or item.done:
                 continue
-            later = self._stroke_batches.get(item.id)
+            later = self._ink.stroke_batches.get(item.id)
             if not later:
                 continue
             position = bisect.bisect_left(later, count)
@@ -570,14 +567,16 @@ _INK = frozenset({"stroke_started", "stroke_extended"})
 
 
 class _InkTimes:
-    """Notes each stroke's origin and batches while the timeline is built (the ink rule)."""
+    """Each stroke's origin and later batches, noted while the timeline is built (the ink rule)."""
 
     def __init__(self) -> None:
+        self.stroke_batches: dict[str, list[int]] = {}  # stroke id -> its later batches' indexes
+        self.batches: dict[int, _Batch] = {}  # event index -> how its points are timed
         self._origin: dict[str, int] = {}
         self._last_clock: dict[str, int] = {}
         self._last_t: dict[str, float] = {}
 
-    def note(self, line: Timeline, index: int, event: Event, clock: int) -> None:
+    def note(self, index: int, event: Event, clock: int) -> None:
         stroke_id = str(event.data.get("id"))
         points = event.data.get("pts") or []
         if event.type == "stroke_started":
@@ -591,8 +590,8 @@ class _InkTimes:
         origin = self._origin.get(stroke_id)
         if origin is None or len(points) < 4:
             return
-        line._batches[index] = _Batch(origin, self._last_clock[stroke_id], self._last_t[stroke_id])
-        line._stroke_batches.setdefault(stroke_id, []).append(index)
+        self.batches[index] = _Batch(origin, self._last_clock[stroke_id], self._last_t[stroke_id])
+        self.stroke_batches.setdefault(stroke_id, []).append(index)
         self._last_clock[stroke_id] = clock
         self._last_t[stroke_id] = float(points[-1])
 

@@ -128,3 +128,30 @@ async def test_each_kept_view_is_its_own_asset_named_by_the_timeline_at_its_mome
         assert (await store.get_asset(class_id, str(shown["asset_id"]))) is not None
     for peer in (teacher, student, board):
         await peer.disconnect()
+
+
+def test_the_replay_shows_the_latest_kept_view_or_a_keyframe_captured_after_it() -> None:
+    # The same lesson as webclient/test/replay.test.ts "camera board": both players agree.
+    t0 = 1_764_280_000_000
+    view = {"format": "jpeg", "width": 64, "height": 36, "bytes": 100}
+    frame = {"format": "jpeg", "width": 64, "height": 36, "reason": "erase"}
+    made = [
+        ("camera_updated", 10, {"snapshot_id": "v0", "asset_id": "cam-v0", "kept": True}),
+        ("camera_updated", 20, {"snapshot_id": "v1", "asset_id": "camera-latest", "kept": False}),
+        ("camera_keyframe_added", 30, {"keyframe_id": "k1", "captured_at_ms": t0 + 5}),
+        ("camera_keyframe_added", 40, {"keyframe_id": "k2", "captured_at_ms": t0 + 35}),
+        ("camera_updated", 50, {"snapshot_id": "v2", "asset_id": "cam-v2", "kept": True}),
+    ]
+    events = []
+    for seq, (kind, at, data) in enumerate(made, start=1):
+        extra = view if kind == "camera_updated" else frame
+        if kind == "camera_keyframe_added":
+            data = {**data, "asset_id": camera.keyframe_asset_id(str(data["keyframe_id"]))}
+        events.append(Event("c1", seq, kind, DEVICE, t0 + at, {**extra, **data}))
+    line = timeline.Timeline(events)
+    shown = []
+    for at in (10, 20, 30, 40, 50):
+        view_now = line.state_at(t0 + at).camera_view()
+        shown.append(None if view_now is None else view_now["asset_id"])
+    assert shown == ["cam-v0", "cam-v0", "cam-v0", "kf-k2", "cam-v2"]
+    assert line.state_at(t0).camera_view() is None

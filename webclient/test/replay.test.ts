@@ -132,3 +132,24 @@ describe("ink between batches", () => {
     expect(state.ink.size).toBe(0);
   });
 });
+
+describe("camera board", () => {
+  it("shows the latest view kept for replays, or a keyframe captured after it (classroom/camera.py shown)", () => {
+    const by = { role: "board", id: "cam" };
+    const events: WireEvent[] = [
+      { seq: 1, type: "camera_updated", ts: T0 + 10, by, data: { snapshot_id: "v0", asset_id: "cam-v0", kept: true } },
+      { seq: 2, type: "camera_updated", ts: T0 + 20, by, data: { snapshot_id: "v1", asset_id: "camera-latest", kept: false } },
+      // Uploaded late: captured before v0 was seen, so v0 stays.
+      { seq: 3, type: "camera_keyframe_added", ts: T0 + 30, by, data: { keyframe_id: "k1", asset_id: "kf-k1", captured_at_ms: T0 + 5 } },
+      { seq: 4, type: "camera_keyframe_added", ts: T0 + 40, by, data: { keyframe_id: "k2", asset_id: "kf-k2", captured_at_ms: T0 + 35 } },
+      { seq: 5, type: "camera_updated", ts: T0 + 50, by, data: { snapshot_id: "v2", asset_id: "cam-v2", kept: true } },
+    ];
+    const state = new ReplayState({ started_at: T0, duration_ms: 50, head_seq: 5, chapters: [], audio: [], shared: false, viewer: "teacher", lesson: { title: "", class_id: "c" } } as ReplayInfo, { role: "teacher", id: "t" });
+    state.add(events);
+    const shown = (t: number): string | undefined => {
+      state.seek(t);
+      return state.side.camera?.asset_id;
+    };
+    expect([0, 10, 20, 30, 40, 50, 20].map(shown)).toEqual([undefined, "cam-v0", "cam-v0", "cam-v0", "kf-k2", "cam-v2", "cam-v0"]);
+  });
+});

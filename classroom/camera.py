@@ -40,6 +40,7 @@ class CameraState:
     kept: dict[str, Any] | None = None  # the latest view kept as its own asset
     kept_at: int | None = None  # its event's time (server ms)
     kept_bytes: int = 0  # the kept views' bytes in all
+    kept_ids: set[str] = field(default_factory=set)  # their snapshot ids
 
 
 def check_image(image: bytes, fmt: str, width: int, height: int) -> None:
@@ -81,8 +82,12 @@ def propose_snapshot(
         return []
     size = len(payload.image)
     kept = (
-        state.kept_at is None or now_ms - state.kept_at >= KEEP_VIEW_EVERY_MS
-    ) and state.kept_bytes + size <= KEPT_VIEWS_MAX_BYTES
+        (state.kept_at is None or now_ms - state.kept_at >= KEEP_VIEW_EVERY_MS)
+        and state.kept_bytes + size <= KEPT_VIEWS_MAX_BYTES
+        # An id sent again later (a device that restarted its count) must not overwrite the
+        # picture a replay shows at the first one's time.
+        and payload.snapshot_id not in state.kept_ids
+    )
     return [
         Proposed(
             "camera_updated",
@@ -129,6 +134,7 @@ def apply(state: CameraState, event: Event) -> None:
             state.kept = state.latest
             state.kept_at = event.ts
             state.kept_bytes += int(event.data.get("bytes", 0))
+            state.kept_ids.add(str(event.data["snapshot_id"]))
     elif event.type == "camera_keyframe_added":
         keyframe_id = event.data["keyframe_id"]
         if keyframe_id in state.keyframe_ids:

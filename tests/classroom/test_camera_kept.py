@@ -155,3 +155,30 @@ def test_the_replay_shows_the_latest_kept_view_or_a_keyframe_captured_after_it()
         shown.append(None if view_now is None else view_now["asset_id"])
     assert shown == ["cam-v0", "cam-v0", "cam-v0", "kf-k2", "cam-v2"]
     assert line.state_at(t0).camera_view() is None
+
+
+def test_a_snapshot_id_sent_again_later_never_replaces_a_kept_view() -> None:
+    maker = LessonMaker()
+    state = maker.state.part("camera")
+
+    def send(snapshot_id: str) -> dict[str, object]:
+        payload = CameraSnapshot.model_validate(
+            {
+                "snapshot_id": snapshot_id,
+                "image": b"\xff\xd8" + bytes(100),
+                "format": "jpeg",
+                "width": 64,
+                "height": 36,
+            }
+        )
+        (event,) = maker.commit(
+            DEVICE, camera.propose_snapshot(state, DEVICE, payload, now_ms=maker.now)
+        )
+        return event.data
+
+    assert send("a")["kept"] is True
+    maker.tick(camera.KEEP_VIEW_EVERY_MS)
+    assert send("b")["kept"] is True
+    maker.tick(camera.KEEP_VIEW_EVERY_MS)
+    again = send("a")  # a restarted device counting from its first id again
+    assert again["kept"] is False and again["asset_id"] == camera.LATEST_ASSET

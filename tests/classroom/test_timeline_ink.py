@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import ImageChops
 
 from classroom import board, render, timeline
@@ -110,3 +112,38 @@ def test_the_server_render_of_a_moment_between_batches_draws_the_partial_batch()
     before, middle, after = images
     assert ImageChops.difference(before, middle).getbbox() is not None
     assert ImageChops.difference(middle, after).getbbox() is not None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gaps=st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=6),
+    sizes=st.lists(st.integers(min_value=1, max_value=6), min_size=7, max_size=7),
+    pace=st.sampled_from([0, 7, 16, 60]),  # ms between points; 0: points without times
+)
+def test_a_stroke_only_grows_through_its_points_and_meets_the_fold_at_every_event(
+    gaps: list[int], sizes: list[int], pace: int
+) -> None:
+    maker = LessonMaker()
+    batches = []
+    t = 0.0
+    for number, gap in enumerate([10, *gaps]):
+        points = []
+        for _ in range(sizes[number]):
+            points.append([100.0 + len(batches) * 10 + len(points), 200.0, 0.5, t])
+            t += pace
+        batches.append((gap, points))
+    _stroke(maker, "s1", batches)
+    line = timeline.Timeline(maker.events)
+    final = line.final.part("board").items["s1"].pts
+    start, end = line.start_ms or 0, line.end_ms or 0
+    before = 0
+    for at in range(start, end + 2):
+        points = line.state_at(at).stroke_points("s1")
+        assert points == final[: len(points)]  # a prefix of the stroke, as drawn
+        assert len(points) >= before  # never shrinks as time goes on
+        before = len(points)
+    for event in maker.events:
+        moment = line.state_at(line.clock_of(event.seq))
+        if moment.seq == event.seq:  # the last event at its time
+            folded = moment.state.part("board").items.get("s1")
+            assert moment.stroke_points("s1") == ([] if folded is None else folded.pts)

@@ -13,7 +13,8 @@ store (the store's ``append`` would stamp them with now). A real server then ser
 * ``first_frame_s_64kbit``: the bytes the page needs before it draws (info + the first, small
   events page, asked for together) at 8,000 B/s plus one 300 ms round trip;
   ``..._with_shell`` adds the app's HTML, JS and CSS gzipped (a first visit; later ones have it
-  from the service worker). ``seek_lesson_cold_*_ms``: those requests' server time, uncached.
+  from the service worker). ``seek_lesson_cold_*_ms``: those requests' server time, uncached;
+  ``seek_lesson_warm_info_ms``: the info asked again (kept per lesson: nothing read again).
 * seek ``p50/p99`` in Chromium on a ``--seek-strokes`` (5,000) stroke lesson: ``goTo`` in page
   JS, from the call to the canvas drawn, split into folding events and drawing.
 
@@ -228,6 +229,12 @@ async def first_requests(url: str, class_id: str, token: str) -> dict[str, Any]:
                 await resp.read()
                 assert resp.status == 200, resp.status
             out[f"seek_lesson_cold_{name}_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        # Asked again (another viewer): kept per lesson, nothing read from the log.
+        started = time.perf_counter()
+        async with http.get(url + f"/api/classes/{class_id}/replay/info", headers=headers) as resp:
+            await resp.read()
+            assert resp.status == 200, resp.status
+        out["seek_lesson_warm_info_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return out
 
 

@@ -23,9 +23,10 @@ Model
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import cycle
 from typing import Any, Literal
@@ -700,7 +701,11 @@ def _apply_stroke_started(state: BoardState, event: Event) -> None:
     _add_item(state, event, stroke)
 
 
-def _apply_stroke_extended(state: BoardState, event: Event) -> None:
+def extension(state: BoardState, event: Event) -> tuple[Stroke, int, int] | None:
+    """What folding the ``stroke_extended`` ``event`` would add to its stroke, without adding
+    it: ``(stroke, first, stop)``, the batch's points ``first`` to ``stop`` (indexes of points in
+    ``event.data["pts"]``), or None when the fold would add nothing (a replay draws the part of
+    a batch drawn by a moment with this, so it shows only what the fold will keep)."""
     d = event.data
     stroke = state.items.get(d["id"])
     if (
@@ -709,16 +714,24 @@ def _apply_stroke_extended(state: BoardState, event: Event) -> None:
         or stroke.author != _key(event.actor)
         or not state.drawing.may_draw(event.actor)
     ):
-        return
+        return None
     have = stroke.length
     offset: int = d["offset"]
     if offset > have:
-        return
-    pts: list[float] = d["pts"]
-    skip = (have - offset) * 4  # points already stored by a concurrent duplicate
-    room = min(MAX_STROKE_POINTS - have, MAX_BOARD_POINTS - state.points) * 4
-    if skip < len(pts) and room > 0:
-        added = quantise(pts[skip : skip + room])
+        return None
+    skip = have - offset  # points already stored by a concurrent duplicate
+    room = min(MAX_STROKE_POINTS - have, MAX_BOARD_POINTS - state.points)
+    stop = min(len(d["pts"]) // 4, skip + room)
+    if skip >= stop:
+        return None
+    return stroke, skip, stop
+
+
+def _apply_stroke_extended(state: BoardState, event: Event) -> None:
+    found = extension(state, event)
+    if found is not None:
+        stroke, first, stop = found
+        added = quantise(event.data["pts"][first * 4 : stop * 4])
         stroke.q.extend(added)
         state.points += len(added) // 4
 
@@ -1010,6 +1023,32 @@ def visible_items(state: BoardState, page_id: str, viewer: Actor | None) -> list
         if not item.hidden_by
         and (item.audience == "all" if viewer is None else _visible(item, viewer))
     ]
+
+
+def with_ink(state: BoardState, ink: Mapping[str, Sequence[float]]) -> BoardState:
+    """A board like ``state`` whose strokes named in ``ink`` have those flat points
+    ``[x, y, pressure, t, ...]`` appended (a replay's ink drawn since a stroke's last batch).
+
+    Shares everything else with ``state``, which is not changed: the strokes and the pages and
+    indexes holding them are copied, nothing more.
+    """
+    if not ink:
+        return state
+    items = dict(state.items)
+    pages = dict(state.pages)
+    for stroke_id, points in ink.items():
+        stroke = items.get(stroke_id)
+        if not isinstance(stroke, Stroke) or not points:
+            continue
+        grown = dataclasses.replace(stroke, q=stroke.q + quantise(points))
+        items[stroke_id] = grown
+        page = pages.get(stroke.page)
+        if page is not None and stroke_id in page.items:
+            if page is state.pages.get(stroke.page):
+                page = Page(page.id, page.background, dict(page.items))
+                pages[page.id] = page
+            page.items[stroke_id] = grown
+    return dataclasses.replace(state, pages=pages, items=items)
 
 
 def _snapshot_items(state: BoardState, viewer: Actor) -> list[Item]:

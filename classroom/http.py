@@ -32,7 +32,6 @@ from classroom import (
     render,
     reports,
     roster,
-    timeline,
 )
 from classroom.auth import (
     MIN_PASSWORD_CHARS,
@@ -65,7 +64,7 @@ from classroom.errors import (
 )
 from classroom.handlers import Session
 from classroom.keys import LIVE, SERVICES
-from classroom.log import Actor, Event
+from classroom.log import Actor
 from classroom.logs import short_exception
 from classroom.protocol.audio import MAX_SEGMENT_BYTES, AudioSegment
 from classroom.protocol.core import ClassEnd
@@ -973,20 +972,6 @@ async def _replay_viewer(request: web.Request, class_id: str) -> Actor:
     return CLASS_VIEWER
 
 
-REPLAY_READ_CHUNK = 2000
-
-
-async def _all_events(request: web.Request, class_id: str) -> list[Event]:
-    store = _services(request).store
-    events: list[Event] = []
-    while True:
-        chunk = await store.read_after(class_id, events[-1].seq if events else 0, REPLAY_READ_CHUNK)
-        events.extend(chunk)
-        if len(chunk) < REPLAY_READ_CHUNK:
-            return events
-        await asyncio.sleep(0)
-
-
 def _replay_cache(request: web.Request, ended: bool, tag: str) -> dict[str, str] | None:
     """Cache headers of a replay answer; None when the client's copy is still good (304)."""
     if not ended:
@@ -1010,18 +995,12 @@ async def replay_info(request: web.Request) -> web.StreamResponse:
     headers = _replay_cache(request, ended, f"info-{class_id}-{state.seq}-{viewer.role}")
     if headers is None:
         return web.Response(status=304)
-    events = await _all_events(request, class_id)
-    # Only the chapters and the clock are needed here: one checkpoint, not one every 256 events
-    # (a 53,000-event lesson: 0.35 s instead of 3.1 s).
-    line = await asyncio.to_thread(
-        functools.partial(timeline.Timeline, checkpoint_every=len(events) + 1),
-        events,
-        class_id=class_id,
-    )
-    start = line.start_ms or 0
-    chapters = [{**c.to_json(), "t_ms": max(0, c.ts - start)} for c in line.chapters]
+    # Kept per lesson and brought up to date with the new events only (classroom/replay_index).
+    outline = await services.replay_index.outline(class_id, state.seq)
+    start = outline.start_ms or 0
+    chapters = [{**c.to_json(), "t_ms": max(0, c.ts - start)} for c in outline.chapters]
     segments = sorted(
-        (e.data for e in events if e.type == "audio_added" and e.visible_to(viewer)),
+        (e.data for e in outline.audio if e.visible_to(viewer)),
         key=lambda d: (int(d["captured_at_ms"]), str(d["segment_id"])),
     )
     audio = [
@@ -1037,9 +1016,9 @@ async def replay_info(request: web.Request) -> web.StreamResponse:
     body = {
         "ok": True,
         "lesson": summary,
-        "started_at": line.start_ms,
-        "duration_ms": line.duration_ms,
-        "head_seq": events[-1].seq if events else 0,
+        "started_at": outline.start_ms,
+        "duration_ms": outline.duration_ms,
+        "head_seq": outline.seq,
         "chapters": chapters,
         "audio": audio,
         "shared": state.shared,

@@ -14,6 +14,7 @@ from classroom.log import Actor, AppendKeys, NewEvent, Proposed
 from classroom.metrics import Metrics
 from classroom.pictures import Decoder
 from classroom.ratelimit import JoinGuard, Lockout
+from classroom.replay_index import ReplayIndex
 from classroom.settings import Settings
 from classroom.storage.base import AppendResult, Store
 
@@ -32,9 +33,11 @@ class Services:
     pictures: Decoder = field(default_factory=Decoder)
     _signer: TokenSigner | None = None
     lesson_index: LessonIndex = field(init=False)
+    replay_index: ReplayIndex = field(init=False)
 
     def __post_init__(self) -> None:
         self.lesson_index = LessonIndex(self.store, self.hub)
+        self.replay_index = ReplayIndex(self.store)
 
     @property
     def signer(self) -> TokenSigner:

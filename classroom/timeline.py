@@ -18,6 +18,23 @@ it, so the clock never runs backwards even when two server processes' clocks dis
 ms; the state at ``t`` is the fold of every event whose clock is ``<= t`` (a prefix of the log,
 ties in seq order). Events with no ``ts`` (``0``: a lean wire form) take the clock before them.
 
+Ink between batches. A stroke's points carry their own time ``t`` (ms since the pen went
+down), but reach the log in batches every ~33-50 ms, so a replay that showed each batch whole at
+its event would draw in steps. Between two batches a :class:`Moment` of :meth:`Timeline.state_at`
+also shows the part of each stroke's *next* batch drawn by then (:attr:`Moment.ink`), by this
+rule (the browser's player, ``webclient/src/replay/player.ts``, follows the same):
+
+* a stroke's origin is the clock of its ``stroke_started`` minus the ``t`` of that event's last
+  point (0 with none): where its ``t = 0`` falls on the lesson clock. Its first batch shows whole
+  at its event;
+* point ``j`` of a later batch (event clock ``C``; the stroke's previous batch at clock ``P``)
+  shows at ``origin + t_j``, kept inside ``[P + 1, C]``;
+* a batch whose points carry no times (every ``t`` equal to the stroke's point before it)
+  is spread evenly over ``(P, C]``: point ``j`` of ``m`` at ``P + ceil((C - P)(j + 1) / m)``.
+
+So the moment at an event's own clock is exactly the fold of the log up to it (``state`` never
+holds ink of a later event); only what is drawn (:meth:`Moment.board`) adds ``ink``.
+
 Checkpoints share what did not change since the previous checkpoint (a page nobody drew on, a
 finished stroke, a quiz definition), so their memory grows with what changed, not with the
 board's size times the number of checkpoints. They are never mutated; a seek folds onto a copy.
@@ -40,7 +57,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from classroom import lesson
+from classroom import board as board_feature
+from classroom import camera, lesson
+from classroom.board import BoardState, Stroke
 from classroom.lesson import ClassState
 from classroom.log import Actor, Event
 from classroom.polls import Poll, PollsState
@@ -84,6 +103,37 @@ def fold(
         else:
             state.seq = event.seq
     return state
+
+
+# --- ink between batches ---------------------------------------------------------------------
+
+
+def batch_times(
+    points: Sequence[float], *, origin: int, previous: int, clock: int, t_before: float = 0
+) -> list[int]:
+    """When each point of an ink batch shows on the lesson clock (ms), by the module's rule.
+
+    ``points`` : flat ``[x, y, pressure, t, ...]`` of a ``stroke_extended`` event at ``clock``;
+    ``previous`` : the clock of the stroke's batch before it; ``origin`` : where the stroke's
+    ``t = 0`` falls; ``t_before`` : the ``t`` of the stroke's last point before the batch.
+    The times never decrease and lie in ``[previous + 1, clock]`` (``clock`` when equal).
+    """
+    times = points[3::4]
+    count = len(times)
+    if not count:
+        return []
+    if all(t == t_before for t in times):
+        span = clock - previous
+        return [previous + -(-span * (j + 1) // count) for j in range(count)]
+    low = previous + 1
+    return [min(clock, max(low, origin + round(t))) for t in times]
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    origin: int
+    previous: int
+    t_before: float
 
 
 # --- checkpoints ----------------------------------------------------------------------------
@@ -252,16 +302,35 @@ class Moment:
     """The class as it was at one moment of the lesson: its state after ``seq``.
 
     ``state`` is this moment's own copy. ``folded`` is how many events the seek folded onto its
-    checkpoint (the seek's cost, bounded by the checkpoint spacing).
+    checkpoint (the seek's cost, bounded by the checkpoint spacing). ``t`` is the lesson time
+    asked for (``ts`` is the clock of the last event folded, at or before it) and ``ink`` the
+    points each stroke drew since its last folded batch, by ``t`` (the module's ink rule; empty
+    for :meth:`Timeline.state_at_seq`).
     """
 
     state: ClassState
     ts: int
     folded: int
+    t: int = 0
+    ink: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def seq(self) -> int:
         return self.state.seq
+
+    def board(self) -> BoardState:
+        """The board as drawn at ``t``: the folded board plus :attr:`ink` (what a renderer
+        draws; ``state`` itself is the plain fold and is not changed)."""
+        folded: BoardState = self.state.part("board")
+        return board_feature.with_ink(folded, self.ink)
+
+    def stroke_points(self, stroke_id: str) -> list[float]:
+        """The points of a stroke visible at ``t``, flat ``[x, y, pressure, t, ...]`` (empty
+        for no such stroke): its folded batches and the part of its next batch drawn by then."""
+        item = self.state.part("board").items.get(stroke_id)
+        if not isinstance(item, Stroke):
+            return []
+        return item.pts + self.ink.get(stroke_id, [])
 
     def snapshot(self, viewer: Actor) -> dict[str, Any]:
         """What a client joining at this moment would have been sent (``class_snapshot``)."""
@@ -300,9 +369,10 @@ class Moment:
         return None
 
     def camera_view(self) -> dict[str, Any] | None:
-        """The live camera view the class had (its ``camera_updated`` data), if any."""
-        latest: dict[str, Any] | None = self.state.part("camera").latest
-        return latest
+        """The camera board at this moment as a stored picture (its event data, whose
+        ``asset_id`` names it): the latest view kept for replays, or a keyframe captured later
+        (``classroom.camera.shown``); None before the camera showed anything."""
+        return camera.shown(self.state.part("camera"))
 
 
 class Timeline:
@@ -333,6 +403,7 @@ class Timeline:
         self._copies: dict[int, Any] = {}  # id of a live object -> its latest checkpoint copy
         self._flat: set[int] = set()
         self.chapters: tuple[Chapter, ...] = ()
+        self._ink = _InkTimes()  # ink between batches: each stroke's later batches, timed
         self.faults = 0  # events a reducer raised on (the live class skipped them too)
         self.final = self._build()
 
@@ -356,6 +427,8 @@ class Timeline:
             clock = max(clock, event.ts)
             self._seqs.append(event.seq)
             self._clock.append(clock)
+            if event.type in _INK:
+                self._ink.note(index, event, clock)
             before = chapters.before(state, event)
             if not apply(state, event):
                 self.faults += 1
@@ -413,20 +486,64 @@ class Timeline:
         return bisect.bisect_right(self._clock, t)
 
     def state_at(self, t: int) -> Moment:
-        """The class at lesson time ``t`` (ms): every event whose clock is ``<= t``."""
-        return self._moment(self.index_at(t))
+        """The class at lesson time ``t`` (ms): every event whose clock is ``<= t``, and the
+        ink drawn by ``t`` of the batches still to come (:attr:`Moment.ink`)."""
+        return self._moment(self.index_at(t), t)
 
     def state_at_seq(self, seq: int) -> Moment:
         """The class right after event ``seq`` (what ``class_snapshot`` answered at ``seq``)."""
         return self._moment(bisect.bisect_right(self._seqs, seq))
 
-    def _moment(self, count: int) -> Moment:
+    def _moment(self, count: int, t: int | None = None) -> Moment:
         checkpoint = self._checkpoints[count // self.checkpoint_every]
         state: ClassState = _Copier(flat=self._flat, freezing=False).copy(checkpoint.state)
         for event in self.events[checkpoint.index : count]:
             apply(state, event)
         ts = self._clock[count - 1] if count else (self.start_ms or 0)
-        return Moment(state, ts, count - checkpoint.index)
+        if t is None:
+            return Moment(state, ts, count - checkpoint.index, ts)
+        return Moment(state, ts, count - checkpoint.index, t, self.ink_at(state, count, t))
+
+    def appear_times(self, index: int) -> list[int]:
+        """When each point of event ``index`` (a stroke batch) shows on the lesson clock: the
+        module's ink rule; a ``stroke_started`` shows whole at its clock."""
+        event = self.events[index]
+        points: list[float] = event.data.get("pts", []) if event.type in _INK else []
+        batch = self._ink.batches.get(index)
+        if batch is None:
+            return [self._clock[index]] * (len(points) // 4)
+        return batch_times(
+            points,
+            origin=batch.origin,
+            previous=batch.previous,
+            clock=self._clock[index],
+            t_before=batch.t_before,
+        )
+
+    def ink_at(self, state: ClassState, count: int, t: int) -> dict[str, list[float]]:
+        """The ink drawn by ``t`` that ``state`` (the fold of the first ``count`` events) does
+        not hold yet: for each unfinished stroke, the points of its next batch shown by ``t``
+        (only those its fold will keep)."""
+        board: BoardState = state.part("board")
+        ink: dict[str, list[float]] = {}
+        for item in board.items.values():
+            if type(item) is not Stroke or item.done:
+                continue
+            later = self._ink.stroke_batches.get(item.id)
+            if not later:
+                continue
+            position = bisect.bisect_left(later, count)
+            if position == len(later):
+                continue
+            index = later[position]
+            found = board_feature.extension(board, self.events[index])
+            if found is None:
+                continue
+            _, first, stop = found
+            shown = bisect.bisect_right(self.appear_times(index), t, first, stop) - first
+            if shown > 0:
+                ink[item.id] = list(self.events[index].data["pts"][first * 4 : (first + shown) * 4])
+        return ink
 
     def events_between(self, t0: int, t1: int) -> tuple[Event, ...]:
         """The events with clock in ``(t0, t1]``: what an incremental renderer draws next."""
@@ -444,6 +561,87 @@ class Timeline:
         times = [int(k["captured_at_ms"]) for k in keyframes]
         position = bisect.bisect_right(times, t)
         return keyframes[position - 1] if position else None
+
+
+_INK = frozenset({"stroke_started", "stroke_extended"})
+
+
+class _InkTimes:
+    """Each stroke's origin and later batches, noted while the timeline is built (the ink rule)."""
+
+    def __init__(self) -> None:
+        self.stroke_batches: dict[str, list[int]] = {}  # stroke id -> its later batches' indexes
+        self.batches: dict[int, _Batch] = {}  # event index -> how its points are timed
+        self._origin: dict[str, int] = {}
+        self._last_clock: dict[str, int] = {}
+        self._last_t: dict[str, float] = {}
+
+    def note(self, index: int, event: Event, clock: int) -> None:
+        stroke_id = str(event.data.get("id"))
+        points = event.data.get("pts") or []
+        if event.type == "stroke_started":
+            if stroke_id in self._origin:
+                return  # a repeated id: the fold keeps the first
+            last_t = float(points[-1]) if len(points) >= 4 else 0.0
+            self._origin[stroke_id] = clock - round(last_t)
+            self._last_clock[stroke_id] = clock
+            self._last_t[stroke_id] = last_t
+            return
+        origin = self._origin.get(stroke_id)
+        if origin is None or len(points) < 4:
+            return
+        self.batches[index] = _Batch(origin, self._last_clock[stroke_id], self._last_t[stroke_id])
+        self.stroke_batches.setdefault(stroke_id, []).append(index)
+        self._last_clock[stroke_id] = clock
+        self._last_t[stroke_id] = float(points[-1])
+
+
+class Outline:
+    """A lesson's span and chapters, folded a few events at a time as its log grows.
+
+    What a replay's info needs, without a :class:`Timeline`'s checkpoints or its events: the
+    state after the newest event (to find the chapters of what comes next), the clock and the
+    audio events. ``extend`` with the events appended since gives the same ``start_ms``,
+    ``duration_ms`` and ``chapters`` as a Timeline of the whole log.
+    """
+
+    def __init__(self, class_id: str) -> None:
+        self.class_id = class_id
+        self.seq = 0
+        self.events = 0
+        self.start_ms: int | None = None
+        self.end_ms: int | None = None
+        self.audio: list[Event] = []  # the ``audio_added`` events, in log order
+        self._state = ClassState(class_id)
+        self._chapters = _Chapters()
+
+    def extend(self, events: Iterable[Event]) -> None:
+        """Fold the events after ``seq`` (in seq order)."""
+        clock = self.end_ms or 0
+        for event in events:
+            if event.seq <= self.seq:
+                raise ValueError(f"events out of order: seq {event.seq} after {self.seq}")
+            self.seq = event.seq
+            clock = max(clock, event.ts)
+            if self.start_ms is None:
+                self.start_ms = clock
+            before = self._chapters.before(self._state, event)
+            apply(self._state, event)
+            self._chapters.after(self._state, event, clock, before)
+            if event.type == "audio_added":
+                self.audio.append(event)
+            self.events += 1
+        self.end_ms = clock if self.events else None
+
+    @property
+    def duration_ms(self) -> int:
+        if self.start_ms is None or self.end_ms is None:
+            return 0
+        return self.end_ms - self.start_ms
+
+    @property
+    def chapters(self) -> tuple[Chapter, ...]:
+        return tuple(sorted(self._chapters.found, key=lambda c: (c.ts, c.seq)))
 
 
 # --- chapters -------------------------------------------------------------------------------

@@ -267,7 +267,9 @@ class LessonMaker:
         )
         device = Actor("board", "cam1", "Board camera")
         state = self.state.part("camera")
-        self.try_commit(device, lambda: camera.propose_snapshot(state, device, payload))
+        self.try_commit(
+            device, lambda: camera.propose_snapshot(state, device, payload, now_ms=self.now)
+        )
 
 
 def synthetic_lesson(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 from classroom import camera
@@ -33,9 +34,10 @@ async def _store_image(
 
 
 async def on_camera_snapshot(call: Call, payload: p.CameraSnapshot) -> dict[str, Any]:
-    proposed = camera.propose_snapshot(_state(call), call.actor, payload)
+    now_ms = time.time_ns() // 1_000_000
+    proposed = camera.propose_snapshot(_state(call), call.actor, payload, now_ms=now_ms)
     if proposed:
-        await _store_image(call, camera.LATEST_ASSET, payload)
+        await _store_image(call, str(proposed[0].data["asset_id"]), payload)
     return await call.append_ack(proposed)
 
 
@@ -48,7 +50,10 @@ async def on_camera_keyframe(call: Call, payload: p.CameraKeyframe) -> dict[str,
 
 
 def _snapshot_fields(call: Call, event: Event | None) -> dict[str, Any]:
-    return {"asset_id": camera.LATEST_ASSET}
+    if event is not None:
+        return {"asset_id": str(event.data["asset_id"])}
+    latest = call.runtime.state.part("camera").latest
+    return {"asset_id": str(latest["asset_id"]) if latest else camera.LATEST_ASSET}
 
 
 def _keyframe_fields(call: Call, event: Event | None) -> dict[str, Any]:

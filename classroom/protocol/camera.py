@@ -1,9 +1,10 @@
 """Camera board events: the board device's snapshots (live view) and keyframes (kept boards).
 
 Images travel as Socket.IO binary attachments. A snapshot replaces the class's live camera
-view (only the latest is kept); a keyframe is kept for the lesson (the full board just before
-an erase, or a page-like change) and goes into exports. Clients fetch images over HTTP from
-``/api/classes/{class_id}/assets/{asset_id}``; the log carries only small references.
+view; some are kept for replays, each as its own asset (see ``classroom/camera.py``). A keyframe
+is kept for the lesson (the full board just before an erase, or a page-like change) and goes
+into exports. Clients fetch images over HTTP from ``/api/classes/{class_id}/assets/{asset_id}``;
+the log carries only small references.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class CameraUpdatedData(Broadcast):
     format: str
     width: int
     height: int
+    kept: bool = Field(
+        False,
+        description="Kept for replays as its own asset (at most one every 10 s, 32 MiB a"
+        " class); otherwise the asset is the live view, overwritten by the next.",
+    )
+    bytes: int = Field(0, description="The image's size in bytes.")
 
 
 class KeyframeAddedData(Broadcast):

@@ -175,7 +175,15 @@ async def test_seeks_match_the_server_render_and_audio_follows(
     speeds = await page.locator(".replay-speed option").evaluate_all("o => o.map(x => x.value)")
     assert speeds == ["0.5", "0.75", "1", "1.5", "2"]
 
-    moments = [300, 1000, 1900, duration - 200, 50]  # and back to the start
+    # Just after strokes a, b and c ended (from the log: a loaded machine stretches the
+    # recording), the end, and back to the start.
+    start = line.start_ms or 0
+    ended = {
+        str(e.data["id"]): line.clock_of(e.seq) - start
+        for e in line.events
+        if e.type == "stroke_ended"
+    }
+    moments = [ended["a"] + 50, ended["b"] + 50, ended["c"] + 50, duration - 200, 50]
     images = []
     renders: list[Image.Image] = []
     for t_ms in moments:

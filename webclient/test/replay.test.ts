@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHECKPOINT_EVERY, ReplayState, type ReplayInfo } from "../src/replay/player";
+import { CHECKPOINT_EVERY, ReplayState, batchTimes, type ReplayInfo } from "../src/replay/player";
 import type { WireEvent } from "../src/net/types";
 
 const T0 = 1_764_280_000_000;
@@ -100,6 +100,56 @@ describe("ReplayState", () => {
     expect(state.side.camera).toBeNull();
     state.seek(at("camera_keyframe_added"));
     expect(state.side.camera?.asset_id).toBe("kf-k1");
-    expect(state.side.cameraT).toBe(at("camera_keyframe_added"));
+    expect(state.side.cameraT).toBe(at("camera_keyframe_added") - 200); // when it was captured
+  });
+});
+
+describe("ink between batches", () => {
+  it("times points as classroom/timeline.py's batch_times does", () => {
+    // The same cases as tests/classroom/test_timeline_ink.py.
+    expect(batchTimes([0, 0, 0.5, 20, 0, 0, 0.5, 900, 0, 0, 0.5, 5000], 1000, 1040, 3000, 33)).toEqual([1041, 1900, 3000]);
+    expect(batchTimes([0, 0, 0.5, 0, 0, 0, 0.5, 0, 0, 0, 0.5, 0, 0, 0, 0.5, 0], 10, 10, 50, 0)).toEqual([20, 30, 40, 50]);
+  });
+
+  it("shows the part of a stroke's next batch drawn by the moment, never a later event", () => {
+    const events: WireEvent[] = [
+      { seq: 1, type: "stroke_started", ts: T0 + 10, by: { role: "teacher", id: "t" }, data: { id: "s", page: "page-1", tool: "pen", color: "#000", width: 3, pts: [1, 1, 0.5, 0, 2, 2, 0.5, 16, 3, 3, 0.5, 32] } },
+      { seq: 2, type: "stroke_extended", ts: T0 + 110, by: { role: "teacher", id: "t" }, data: { id: "s", offset: 3, pts: [4, 4, 0.5, 40, 5, 5, 0.5, 60, 6, 6, 0.5, 80, 7, 7, 0.5, 100] } },
+      { seq: 3, type: "stroke_ended", ts: T0 + 115, by: { role: "teacher", id: "t" }, data: { id: "s", length: 7 } },
+    ];
+    const state = new ReplayState({ started_at: T0, duration_ms: 115, head_seq: 3, chapters: [], audio: [], shared: false, viewer: "teacher", lesson: { title: "", class_id: "c" } } as ReplayInfo, { role: "teacher", id: "t" });
+    state.add(events);
+    const shown = (t: number): number => {
+      state.seek(t);
+      const stroke = state.board.items.get("s") as any;
+      return stroke.pts.length / 4 + (state.ink.get("s")?.length ?? 0) / 4;
+    };
+    // Started at 10 with t up to 32: origin -22, so the batch shows at 18, 38, 58, 78.
+    expect([10, 17, 18, 40, 60, 78, 109, 110, 115].map(shown)).toEqual([3, 3, 4, 5, 6, 7, 7, 7, 7]);
+    state.seek(40);
+    expect((state.board.items.get("s") as any).pts.length / 4).toBe(3);
+    state.seek(0);
+    expect(state.ink.size).toBe(0);
+  });
+});
+
+describe("camera board", () => {
+  it("shows the latest view kept for replays, or a keyframe captured after it (classroom/camera.py shown)", () => {
+    const by = { role: "board", id: "cam" };
+    const events: WireEvent[] = [
+      { seq: 1, type: "camera_updated", ts: T0 + 10, by, data: { snapshot_id: "v0", asset_id: "cam-v0", kept: true } },
+      { seq: 2, type: "camera_updated", ts: T0 + 20, by, data: { snapshot_id: "v1", asset_id: "camera-latest", kept: false } },
+      // Uploaded late: captured before v0 was seen, so v0 stays.
+      { seq: 3, type: "camera_keyframe_added", ts: T0 + 30, by, data: { keyframe_id: "k1", asset_id: "kf-k1", captured_at_ms: T0 + 5 } },
+      { seq: 4, type: "camera_keyframe_added", ts: T0 + 40, by, data: { keyframe_id: "k2", asset_id: "kf-k2", captured_at_ms: T0 + 35 } },
+      { seq: 5, type: "camera_updated", ts: T0 + 50, by, data: { snapshot_id: "v2", asset_id: "cam-v2", kept: true } },
+    ];
+    const state = new ReplayState({ started_at: T0, duration_ms: 50, head_seq: 5, chapters: [], audio: [], shared: false, viewer: "teacher", lesson: { title: "", class_id: "c" } } as ReplayInfo, { role: "teacher", id: "t" });
+    state.add(events);
+    const shown = (t: number): string | undefined => {
+      state.seek(t);
+      return state.side.camera?.asset_id;
+    };
+    expect([0, 10, 20, 30, 40, 50, 20].map(shown)).toEqual([undefined, "cam-v0", "cam-v0", "cam-v0", "kf-k2", "cam-v2", "cam-v0"]);
   });
 });

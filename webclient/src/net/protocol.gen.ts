@@ -272,6 +272,10 @@ export interface CameraUpdatedData {
   format: string;
   width: number;
   height: number;
+  /** Kept for replays as its own asset (at most one every 10 s, 32 MiB a class); otherwise the asset is the live view, overwritten by the next. */
+  kept?: boolean;
+  /** The image's size in bytes. */
+  bytes?: number;
 }
 
 /** Single choice (exactly one correct option) or multiple choice (one or more). */

@@ -70,21 +70,29 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   const state = new ReplayState(info, options.me);
   const paths = new PathCache();
   const images = new Map<string, HTMLImageElement>();
-  const duration = Math.max(info.duration_ms, 1);
+  // The programme is the lesson between the teacher's trim points (ms from its first event, as
+  // the exports cut it): play starts at ``begin`` and stops at ``end``; the bar, its chapter
+  // marks and the clock shown span just that. Positions stay lesson ms (data-t-ms, goTo).
+  const lessonEnd = Math.max(info.duration_ms, 1);
+  const trimStart = info.lesson.trim_start_ms;
+  const trimEnd = info.lesson.trim_end_ms;
+  const begin = typeof trimStart === "number" ? Math.min(Math.max(trimStart, 0), lessonEnd - 1) : 0;
+  const end = typeof trimEnd === "number" && trimEnd > begin ? Math.min(trimEnd, lessonEnd) : lessonEnd;
+  const length = end - begin;
   const assetUrl = (url: string): string => `${url}?token=${encodeURIComponent(options.token)}`;
 
   // --- the view
   const canvas = h("canvas", { class: "replay-canvas", role: "img", "aria-label": t("board.label"), width: BOARD_WIDTH * CANVAS_SCALE, height: BOARD_HEIGHT * CANVAS_SCALE });
   const playBtn = h("button", { class: "btn primary big replay-play", type: "button", "aria-keyshortcuts": "Space" }, [t("replay.play")]);
-  const seek = h("input", { type: "range", class: "replay-seek", min: 0, max: duration, step: 100, value: 0, "aria-label": t("replay.seek"), dir: "ltr" }) as HTMLInputElement;
+  const seek = h("input", { type: "range", class: "replay-seek", min: begin, max: end, step: 100, value: begin, "aria-label": t("replay.seek"), dir: "ltr" }) as HTMLInputElement;
   const marks = h("div", { class: "replay-marks", dir: "ltr", "aria-hidden": "true" });
-  const time = h("span", { class: "replay-time", dir: "ltr" }, [`${clock(0)} / ${clock(duration)}`]);
+  const time = h("span", { class: "replay-time", dir: "ltr" }, [`${clock(0)} / ${clock(length)}`]);
   const speed = h("select", { class: "replay-speed", "aria-label": t("replay.speed") }, SPEEDS.map((s) => h("option", { value: s, selected: s === 1 }, [`${fmtNumber(s)}×`]))) as HTMLSelectElement;
   const cards = h("div", { class: "replay-cards", "aria-live": "polite" });
   const audio = h("audio", { class: "replay-audio", preload: "auto" }) as HTMLAudioElement;
   const chapterList = h("ol", { class: "replay-chapters" });
   const loading = h("p", { class: "muted replay-loading", role: "status" }, [t("replay.loading")]);
-  const player = h("section", { class: "card wide replay", "data-t-ms": "0", "data-audio-ms": "", "data-ready": "0" }, [
+  const player = h("section", { class: "card wide replay", "data-t-ms": String(begin), "data-begin-ms": String(begin), "data-end-ms": String(end), "data-audio-ms": "", "data-ready": "0" }, [
     h("h2", { dir: "auto" }, [String(info.lesson.title ?? "")]),
     options.extra?.(info) ?? null,
     h("div", { class: "replay-stage" }, [canvas, cards]),
@@ -98,26 +106,29 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   replace(root, [player]);
 
   for (const chapter of info.chapters) {
-    const at = Math.min(chapter.t_ms, duration);
+    if (chapter.t_ms < begin || chapter.t_ms > end) continue; // cut away by a trim point
+    const at = chapter.t_ms;
     const label = `${t(`replay.kind.${chapter.kind}` as Key)}: ${chapter.title}`;
     // A mark on the bar is for the pointer; the list below is the same jump for keys and readers.
-    marks.append(h("span", { class: `replay-mark mark-${chapter.kind}`, title: label, style: `left:${(at / duration) * 100}%`, onclick: () => void goTo(at) }));
-    chapterList.append(h("li", {}, [h("button", { class: "btn link", type: "button", onclick: () => void goTo(at) }, [h("span", { dir: "ltr" }, [clock(at)]), " ", h("span", { dir: "auto" }, [label])])]));
+    marks.append(h("span", { class: `replay-mark mark-${chapter.kind}`, title: label, style: `left:${((at - begin) / Math.max(length, 1)) * 100}%`, onclick: () => void goTo(at) }));
+    chapterList.append(h("li", {}, [h("button", { class: "btn link", type: "button", onclick: () => void goTo(at) }, [h("span", { dir: "ltr" }, [clock(at - begin)]), " ", h("span", { dir: "auto" }, [label])])]));
   }
 
   // --- the clock
-  let t0 = 0; // lesson ms at wall0
+  let t0 = begin; // lesson ms at wall0
   let wall0 = performance.now();
   let playing = false;
   let drawnVersion = -1;
   let drawnPage = "";
   let drawnCount = -1;
-  const now = (): number => (playing ? Math.min(duration, t0 + (performance.now() - wall0) * Number(speed.value)) : t0);
+  let drawnInk = "";
+  const now = (): number => (playing ? Math.min(end, t0 + (performance.now() - wall0) * Number(speed.value)) : t0);
 
   function draw(): void {
     const ctx = canvas.getContext("2d")!;
     const board = state.board;
-    if (board.version === drawnVersion && board.current === drawnPage && state.count === drawnCount) return;
+    if (board.version === drawnVersion && board.current === drawnPage && state.count === drawnCount && state.inkKey === drawnInk) return;
+    drawnInk = state.inkKey;
     drawnVersion = board.version;
     drawnPage = board.current;
     drawnCount = state.count;
@@ -135,14 +146,17 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
       }
     }
     drawBackground(ctx, page?.background, image?.complete ? image : undefined);
-    for (const item of board.visibleItems()) {
-      if (item.type === "stroke") {
+    for (const visible of board.visibleItems()) {
+      if (visible.type === "stroke") {
+        // A stroke between two batches: its points so far and the part of the next batch drawn.
+        const more = state.ink.get(visible.id);
+        const item = more ? { ...visible, pts: visible.pts.concat(more) } : visible;
         if (item.pts.length < 4) continue;
         ctx.globalAlpha = item.tool === "highlighter" ? HIGHLIGHTER_OPACITY : 1;
         ctx.fillStyle = item.color;
         ctx.fill(paths.get(item));
         ctx.globalAlpha = 1;
-      } else drawItem(ctx, item);
+      } else drawItem(ctx, visible);
     }
   }
 
@@ -256,13 +270,13 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     last.draw_ms = performance.now() - b;
     renderCards();
     seek.value = String(Math.round(ms));
-    time.textContent = `${clock(ms)} / ${clock(duration)}`;
+    time.textContent = `${clock(ms - begin)} / ${clock(length)}`;
     player.dataset.tMs = String(Math.round(ms));
   }
 
   /** Jump to lesson ms ``ms``; resolves with the ms the board took to fold and draw. */
   async function goTo(ms: number): Promise<number> {
-    const target = Math.max(0, Math.min(duration, ms));
+    const target = Math.max(begin, Math.min(end, ms));
     const started = performance.now();
     while (state.loadedTo < target && !state.complete) await nextPage;
     t0 = target;
@@ -274,7 +288,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   }
 
   function setPlaying(on: boolean): void {
-    if (on && t0 >= duration) t0 = 0;
+    if (on && t0 >= end) t0 = begin;
     t0 = now();
     wall0 = performance.now();
     playing = on;
@@ -297,8 +311,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     if (e.key === " " || e.code === "Space") setPlaying(!playing);
     else if (e.key === "ArrowLeft") void goTo(now() - STEP_MS);
     else if (e.key === "ArrowRight") void goTo(now() + STEP_MS);
-    else if (e.key === "Home") void goTo(0);
-    else if (e.key === "End") void goTo(duration);
+    else if (e.key === "Home") void goTo(begin);
+    else if (e.key === "End") void goTo(end);
     else return;
     e.preventDefault();
   };
@@ -309,8 +323,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     requestAnimationFrame(tick);
     if (!playing) return;
     let ms = now();
-    if (ms >= duration) {
-      ms = duration;
+    if (ms >= end) {
+      ms = end;
       setPlaying(false);
     }
     if (state.loadedTo < ms && !state.complete) {
@@ -328,14 +342,19 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   let nextPage: Promise<void> = new Promise((r) => (release = r));
   let after = 0;
   let pages = 0;
+  let started = false;
   const load = async (): Promise<void> => {
     for (;;) {
       const page = pages === 0 ? await firstPage : await api("GET", `${base}/events?after_seq=${after}&limit=${PAGE_LIMIT}`, undefined, options.token);
       state.add(page.events);
       after = page.next_after_seq;
       pages++;
-      if (pages === 1) {
-        show(0);
+      // The first frame is the programme's start: once the events up to it are here (the
+      // first page, unless the teacher trimmed a long opening away).
+      if (!started && (state.loadedTo >= begin || !page.more)) {
+        started = true;
+        show(begin);
+        syncAudio(begin, true);
         player.dataset.ready = "1";
         (window as any).__replay.firstFrameMs = performance.now();
         requestAnimationFrame(tick);

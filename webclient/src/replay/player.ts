@@ -4,8 +4,11 @@
  *
  * Events are folded in seq order when the clock passes their time (the lesson clock of event i
  * is the largest ``ts`` up to it, as in classroom/timeline.py, so the state at ``t`` is the
- * same prefix of the log the server's timeline folds). Ink batches arrive every few tens of ms
- * while a stroke is drawn, so strokes grow at their recorded pace. A seek forward folds on; a
+ * same prefix of the log the server's timeline folds). Between two ink batches of a stroke the
+ * player also draws the part of its next batch drawn by then (``ink``), point by point at the
+ * pace the points were drawn: the rule of classroom/timeline.py (``batchTimes`` below is its
+ * ``batch_times``), so the browser and the exports show the same stroke at the same moment.
+ * A seek forward folds on; a
  * seek back rebuilds from the nearest browser checkpoint (the model's state every
  * ``CHECKPOINT_EVERY`` events, copied) and folds the rest.
  */
@@ -13,6 +16,33 @@ import { BoardModel, type BoardItem, type Page } from "../board/model";
 import type { WireEvent } from "../net/types";
 
 export const CHECKPOINT_EVERY = 2000;
+
+/**
+ * When each point of an ink batch shows on the lesson clock (classroom/timeline.py
+ * ``batch_times``): point j at ``origin + t_j`` kept inside ``[previous + 1, clock]``; points
+ * without times (all ``t`` equal to the stroke's point before) spread evenly over
+ * ``(previous, clock]``. ``pts`` is flat ``[x, y, pressure, t, ...]``.
+ */
+export function batchTimes(pts: number[], origin: number, previous: number, clock: number, tBefore: number): number[] {
+  const count = Math.floor(pts.length / 4);
+  const out: number[] = [];
+  let timed = false;
+  for (let j = 0; j < count; j++) if (pts[j * 4 + 3] !== tBefore) timed = true;
+  if (!timed) {
+    const span = clock - previous;
+    for (let j = 0; j < count; j++) out.push(previous + Math.ceil((span * (j + 1)) / count));
+    return out;
+  }
+  for (let j = 0; j < count; j++) out.push(Math.min(clock, Math.max(previous + 1, origin + Math.round(pts[j * 4 + 3]!))));
+  return out;
+}
+
+interface InkBatch {
+  origin: number;
+  previous: number;
+  tBefore: number;
+  times?: number[];
+}
 
 export interface ReplayChapter {
   id: string;
@@ -31,7 +61,7 @@ export interface ReplayAudio {
 }
 
 export interface ReplayInfo {
-  lesson: { title: string; class_id: string; [key: string]: unknown };
+  lesson: { title: string; class_id: string; trim_start_ms?: number | null; trim_end_ms?: number | null; [key: string]: unknown };
   started_at: number | null;
   duration_ms: number;
   head_seq: number;
@@ -46,12 +76,12 @@ export interface Side {
   poll: any | null; // poll_opened data while open
   results: any | null; // poll_results_shown data (+ question) while shown
   question: any | null; // quiz_question_opened data while open
-  camera: any | null; // the latest camera_updated / keyframe data
-  cameraT: number; // when the camera view last changed (lesson ms)
+  camera: any | null; // the kept camera_updated / keyframe data shown
+  cameraT: number; // when it was seen or captured (lesson ms)
 }
 
 function emptySide(): Side {
-  return { poll: null, results: null, question: null, camera: null, cameraT: -1 };
+  return { poll: null, results: null, question: null, camera: null, cameraT: -Infinity };
 }
 
 function emptyBoard(me: { role: string; id: string }): BoardModel {
@@ -93,9 +123,16 @@ export class ReplayState {
   side: Side = emptySide();
   /** Events folded into ``board``/``side``. */
   count = 0;
+  /** Points each unfinished stroke drew since its last folded batch, by the seek's time. */
+  ink = new Map<string, number[]>();
+  /** Changes whenever ``ink`` does (a redraw is due). */
+  inkKey = "";
   private polls = new Map<string, any>();
   private checkpoints: Checkpoint[] = [];
   private readonly start: number;
+  // Ink timing, noted as events arrive: each stroke's origin and its later batches.
+  private strokes = new Map<string, { origin: number; lastClock: number; lastT: number; batches: number[] }>();
+  private batches = new Map<number, InkBatch>();
 
   constructor(
     readonly info: ReplayInfo,
@@ -121,7 +158,53 @@ export class ReplayState {
       if (ts) clock = Math.max(clock, ts - this.start);
       this.events.push(event);
       this.clock.push(clock);
+      if (event.type === "stroke_started" || event.type === "stroke_extended") this.noteInk(event, this.events.length - 1, clock);
     }
+  }
+
+  private noteInk(event: WireEvent, index: number, clock: number): void {
+    const d = event.data as any;
+    const pts: number[] = d.pts ?? [];
+    const lastT = pts.length >= 4 ? pts[pts.length - 1]! : 0;
+    const stroke = this.strokes.get(d.id);
+    if (event.type === "stroke_started") {
+      if (!stroke) this.strokes.set(d.id, { origin: clock - Math.round(lastT), lastClock: clock, lastT, batches: [] });
+      return;
+    }
+    if (!stroke || pts.length < 4) return;
+    this.batches.set(index, { origin: stroke.origin, previous: stroke.lastClock, tBefore: stroke.lastT });
+    stroke.batches.push(index);
+    stroke.lastClock = clock;
+    stroke.lastT = lastT;
+  }
+
+  /** The ink drawn by ``t`` that the folded board does not hold yet (see ``batchTimes``). */
+  private inkAt(t: number): Map<string, number[]> {
+    const ink = new Map<string, number[]>();
+    for (const item of this.board.items.values()) {
+      if (item.type !== "stroke" || item.done) continue;
+      const later = this.strokes.get(item.id)?.batches;
+      if (!later?.length) continue;
+      let lo = 0;
+      let hi = later.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (later[mid]! < this.count) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === later.length) continue;
+      const index = later[lo]!;
+      const d = this.events[index]!.data as any;
+      const have = item.pts.length / 4;
+      if (d.offset > have) continue;
+      const batch = this.batches.get(index)!;
+      batch.times ??= batchTimes(d.pts, batch.origin, batch.previous, this.clock[index]!, batch.tBefore);
+      let shown = have - d.offset;
+      const first = shown;
+      while (shown < batch.times.length && batch.times[shown]! <= t) shown++;
+      if (shown > first) ink.set(item.id, (d.pts as number[]).slice(first * 4, shown * 4));
+    }
+    return ink;
   }
 
   /** How many events the state at ``t`` folds (clock <= t). */
@@ -157,6 +240,10 @@ export class ReplayState {
         this.checkpoints.push(this.checkpoint());
       }
     }
+    this.ink = this.inkAt(t);
+    let key = "";
+    for (const [id, pts] of this.ink) key += `${id}:${pts.length};`;
+    this.inkKey = key;
     return this.count - from;
   }
 
@@ -189,11 +276,22 @@ export class ReplayState {
       case "quiz_ended":
         side.question = null;
         break;
-      // The live view's picture is replaced under one id; the keyframes are kept.
-      case "camera_keyframe_added":
-        side.camera = d;
-        side.cameraT = clock;
+      // The camera board as classroom/camera.py ``shown`` has it: the latest view kept for
+      // replays (the others were overwritten), or a keyframe captured at or after it.
+      case "camera_updated":
+        if (d.kept) {
+          side.camera = d;
+          side.cameraT = clock;
+        }
         break;
+      case "camera_keyframe_added": {
+        const captured = Number(d.captured_at_ms) - this.start;
+        if (captured >= side.cameraT) {
+          side.camera = d;
+          side.cameraT = captured;
+        }
+        break;
+      }
     }
   }
 }

@@ -135,7 +135,7 @@ describe("ink between batches", () => {
 
 describe("camera board", () => {
   it("shows the latest view kept for replays, or a keyframe captured after it (classroom/camera.py shown)", () => {
-    const by = { role: "board", id: "cam" };
+    const by = { role: "board" as const, id: "cam" };
     const events: WireEvent[] = [
       { seq: 1, type: "camera_updated", ts: T0 + 10, by, data: { snapshot_id: "v0", asset_id: "cam-v0", kept: true } },
       { seq: 2, type: "camera_updated", ts: T0 + 20, by, data: { snapshot_id: "v1", asset_id: "camera-latest", kept: false } },

@@ -355,17 +355,23 @@ def write_kolibri_zip(page: str, out: Path) -> None:
         archive.writestr(info, page.encode())
 
 
-def write(
-    source: LessonSource, out: Path, options: ExportOptions, progress: Progress
-) -> list[Path]:
-    """Write ``out/lesson.html`` and ``out/lesson-kolibri.zip``; return their paths."""
-    page, _ = build_page(source, options, progress)
-    progress(0.9, "write")
+def write_files(page: str, out: Path) -> list[Path]:
+    """Write a built page as ``out/lesson.html`` and ``out/lesson-kolibri.zip``."""
     html_path = out / "lesson.html"
     zip_path = out / "lesson-kolibri.zip"
     with final_file(html_path) as temp:
         temp.write_text(page, encoding="utf-8")
     with final_file(zip_path) as temp:
         write_kolibri_zip(page, temp)
-    progress(1.0, "done")
     return [html_path, zip_path]
+
+
+def write(
+    source: LessonSource, out: Path, options: ExportOptions, progress: Progress
+) -> list[Path]:
+    """Write ``out/lesson.html`` and ``out/lesson-kolibri.zip``; return their paths."""
+    page, _ = build_page(source, options, progress)
+    progress(0.9, "write")
+    paths = write_files(page, out)
+    progress(1.0, "done")
+    return paths

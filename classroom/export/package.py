@@ -10,7 +10,8 @@ lesson and the player use. Nothing is fetched: the data sit in inert ``<script t
 blocks that the player reads, the sound and pictures as base64.
 
 The events (about 6 MB of JSON for a 40-minute lesson) are gzipped before base64 (0.9 MB):
-the player unpacks them with the browser's ``DecompressionStream``. The voice is decoded,
+the player unpacks them with the browser's ``DecompressionStream``, or its own inflater
+(``webclient/src/package/inflate.ts``) in a browser without one. The voice is decoded,
 laid on the programme's clock (:mod:`classroom.export.sound`) and encoded again as one mono
 Opus track at :data:`AUDIO_BIT_RATE` (a 40-minute lesson's 3-second segments as stored are
 ~28 kbit/s plus a container each; one track at 20 kbit/s is ~6 MB, what the 12 MB budget
@@ -254,17 +255,6 @@ def _u_escapes(code: str) -> Iterator[str]:
         at = code.find("\\u", at + 2)
 
 
-def _lesson_text(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _lesson_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _lesson_text(item)
-
-
 def font_subset(text: str) -> bytes:
     """Noto Nastaliq Urdu cut to ``text``'s characters (WOFF), with every layout feature kept
     (Nastaliq's joining forms and stacking are lookups on those characters)."""
@@ -292,9 +282,8 @@ def build_page(
     player = _player()
     progress(0.0, "board")
     events = class_events(source)
-    events_gz = gzip.compress(
-        json.dumps(events, ensure_ascii=False, separators=(",", ":")).encode(), 9, mtime=0
-    )
+    events_json = json.dumps(events, ensure_ascii=False, separators=(",", ":"))
+    events_gz = gzip.compress(events_json.encode(), 9, mtime=0)
     events_b64 = base64.b64encode(events_gz).decode("ascii")
     shown = pictures(source, events)
     progress(0.2, "audio")
@@ -305,7 +294,8 @@ def build_page(
     info_json = inline_json(info)
     pictures_json = inline_json(shown)
     progress(0.8, "font")
-    text = "".join(_lesson_text(info)) + "".join(_lesson_text(events)) + _ui_text(player)
+    # Every character of the data (the JSON's own punctuation is ASCII, kept anyway).
+    text = "".join(set(events_json) | set(json.dumps(info, ensure_ascii=False))) + _ui_text(player)
     font = base64.b64encode(font_subset(text)).decode("ascii")
     title = html.escape(str(info["lesson"].get("title") or ""), quote=True)
     lang = "ur" if options.lang == "ur" else "en"

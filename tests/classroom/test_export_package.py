@@ -193,3 +193,13 @@ def test_a_player_with_a_script_closing_string_is_refused(
     monkeypatch.setattr(package, "PLAYER_JS", bad)
     with pytest.raises(package.PlayerMissing, match="script-closing"):
         package.build_page(lesson, ExportOptions(), no_progress)
+
+
+def test_a_cancel_while_encoding_leaves_nothing(lesson: LessonSource, tmp_path: Path) -> None:
+    def progress(fraction: float, stage: str) -> None:
+        if stage == "audio" and fraction > 0.2:
+            raise export.Cancelled
+
+    with pytest.raises(export.Cancelled):
+        package.write(lesson, tmp_path, ExportOptions(), progress)
+    assert list(tmp_path.iterdir()) == []

@@ -55,7 +55,7 @@ class Offline:
         self.errors: list[str] = []
 
 
-async def _open(browser: Any, path: Path) -> Offline:
+async def _open(browser: Any, path: Path, *, init: str = "") -> Offline:
     ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
     requests: list[str] = []
     ctx.on("request", lambda request: requests.append(request.url))
@@ -67,7 +67,7 @@ async def _open(browser: Any, path: Path) -> Offline:
             await route.continue_()
 
     await ctx.route("**/*", refuse)
-    await ctx.add_init_script(WATCH)
+    await ctx.add_init_script(WATCH + init)
     page = await ctx.new_page()
     opened = Offline(page, requests)
     page.on("pageerror", lambda exc: opened.errors.append(str(exc)))
@@ -162,6 +162,7 @@ async def test_lesson_html_plays_offline_like_the_replay_page(
     assert speeds == ["0.5", "0.75", "1", "1.5", "2"]
     duration = lesson.duration_ms
     await _seeks_match(page, lesson, [300, 1500, 2500, duration - 100, 50], "en")
+    assert await page.evaluate("document.querySelector('.replay').dataset.unpacked") == "native"
 
     # A chapter button jumps to its moment; the poll card shows its (hostile) question as text.
     poll = next(c for c in chapters if c.kind == "poll")
@@ -304,3 +305,15 @@ async def test_kolibri_page_plays_in_a_sandboxed_frame_without_storage(
     spent = await frame.evaluate("window.__replay.goTo(2500)")
     assert spent < 1000
     assert errors == []
+
+
+async def test_plays_in_a_browser_without_decompression_stream(
+    browser: Any, lesson: LessonSource, written: dict[str, Path]
+) -> None:
+    """Older Safari, Firefox and Android WebViews: the player's own gunzip unpacks the data."""
+    path = written["en"]
+    opened = await _open(browser, path, init="delete window.DecompressionStream;")
+    page = opened.page
+    assert await page.evaluate("document.querySelector('.replay').dataset.unpacked") == "inflate"
+    await _seeks_match(page, lesson, [300, 1500, 2500], "inflate")
+    await _no_network(opened, path)

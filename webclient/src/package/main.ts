@@ -16,6 +16,7 @@ import { BOARD_HEIGHT, BOARD_WIDTH, type BoardItem } from "../board/model";
 import { HIGHLIGHTER_OPACITY, drawBackground, drawItem, outlinePath, strokeOutline } from "../board/render";
 import { ReplayState, type ReplayInfo } from "../replay/player";
 import type { WireEvent } from "../net/types";
+import { gunzip } from "./inflate";
 import css from "./package.css?inline";
 
 const SPEEDS = [0.5, 0.75, 1, 1.5, 2];
@@ -52,10 +53,14 @@ function bytesOf(base64: string): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
   return out;
 }
-async function gunzipText(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  // Response reads a stream here; nothing is fetched.
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Response(stream).text();
+/** The events' JSON: the browser's own gunzip where it has one, else ours (older browsers). */
+async function gunzipText(bytes: Uint8Array<ArrayBuffer>): Promise<{ text: string; by: string }> {
+  if (typeof DecompressionStream !== "undefined" && typeof Blob.prototype.stream === "function") {
+    // Response reads a stream here; nothing is fetched.
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return { text: await new Response(stream).text(), by: "native" };
+  }
+  return { text: new TextDecoder().decode(gunzip(bytes)), by: "inflate" };
 }
 
 /** Stroke outlines by stroke id and length: a seek back rebuilds the model, not the outlines. */
@@ -76,11 +81,8 @@ async function start(root: HTMLElement): Promise<void> {
   const pictures = JSON.parse(block("takhti-pictures") || "{}") as Record<string, string>;
   lang = info.lang === "ur" ? "ur" : "en";
   const state = new ReplayState(info, VIEWER);
-  if (typeof DecompressionStream === "undefined") {
-    replace(root, [h("p", { role: "alert" }, ["This browser is too old to play the lesson: open it in a current Chrome, Firefox or Safari."])]);
-    return;
-  }
-  state.add(JSON.parse(await gunzipText(bytesOf(block("takhti-events")))) as WireEvent[]);
+  const unpacked = await gunzipText(bytesOf(block("takhti-events")));
+  state.add(JSON.parse(unpacked.text) as WireEvent[]);
   state.complete = true;
   const duration = Math.max(info.duration_ms, 1);
   const track = info.audio[0] ?? null;
@@ -290,6 +292,7 @@ async function start(root: HTMLElement): Promise<void> {
   replace(root, [player]);
   build();
   player.dataset.ready = "1";
+  player.dataset.unpacked = unpacked.by;
   (window as any).__replay = { goTo, state, audio, play: () => setPlaying(true), pause: () => setPlaying(false), clock: now, get playing() { return playing; } };
   requestAnimationFrame(tick);
 }

@@ -20,6 +20,7 @@ from classroom.export import ExportOptions, no_progress
 from classroom.export import package as package_writer
 from classroom.export.source import LessonSource
 from tests.e2e.package_lesson import AUDIO_S, HOSTILE, package_lesson
+from tests.e2e.test_lessons import _accessible
 
 SIZE = (240, 135)
 TOLERANCE = 1.0  # mean absolute difference per channel, 0-255, after downscaling both
@@ -243,6 +244,7 @@ async def test_urdu_package_is_rtl_with_the_inlined_nastaliq(
     )
     assert loaded == 1
     await _seeks_match(page, lesson, [1500, 2500], "ur")
+    await _accessible(page, "package, Urdu")
     # Urdu digits on the clock; the language button switches the whole view to English.
     await page.evaluate("window.__replay.goTo(2500)")
     assert "۰۰:۰۲" in await page.locator(".replay-time").inner_text()

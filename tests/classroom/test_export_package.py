@@ -20,7 +20,8 @@ from fontTools.ttLib import TTFont
 from boardclient.audio import decode_file
 from classroom import export
 from classroom.export import ExportOptions, no_progress, package
-from classroom.export.source import LessonSource
+from classroom.export.source import LessonSource, from_events
+from classroom.log import Actor, Event
 from testkit.procs import IN_CI
 from tests.e2e.package_lesson import BEEPS_S, HOSTILE, HOSTILE_IMG, URDU_TEXT, package_lesson
 
@@ -203,3 +204,32 @@ def test_a_cancel_while_encoding_leaves_nothing(lesson: LessonSource, tmp_path: 
     with pytest.raises(export.Cancelled):
         package.write(lesson, tmp_path, ExportOptions(), progress)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_trim_points_make_the_programme(lesson: LessonSource) -> None:
+    """Trimmed to 1.0-3.0 s: time 0 is the start trim, nothing after the end, voice cut to fit."""
+    last = lesson.events[-1]
+    details = Event(
+        lesson.class_id,
+        last.seq + 1,
+        "lesson_details_updated",
+        Actor("teacher", "amina", "Ms Amina"),
+        last.ts,
+        {"title": "کسریں", "trim_start_ms": 1000, "trim_end_ms": 3000},
+    )
+    trimmed = from_events([*lesson.events, details], record=lesson.record, assets=lesson.assets)
+    assert (trimmed.start_ms, trimmed.duration_ms) == (lesson.start_ms + 1000, 2000)
+    page, _ = package.build_page(trimmed, ExportOptions(), no_progress)
+    blocks = _blocks(page)
+    info = json.loads(blocks["takhti-info"])
+    assert info["duration_ms"] == 2000 and info["started_at"] == trimmed.start_ms
+    assert all(0 <= c["t_ms"] <= 2000 for c in info["chapters"])
+    events = json.loads(gzip.decompress(base64.b64decode(blocks["takhti-events"])))
+    assert max(e["ts"] for e in events) <= trimmed.end_ms
+    assert len(events) < len(package.class_events(lesson))
+    samples = decode_file(io.BytesIO(base64.b64decode(blocks["takhti-audio"])))
+    assert abs(len(samples) / 48000 - 2.0) < 0.05
+    # The second beep (1.5 s into the voice, 1.6 s into the lesson) is 0.6 s into the programme.
+    rms = [float(np.sqrt(np.mean(samples[i : i + 960] ** 2))) for i in range(0, 48000, 960)]
+    loud = [i * 20 for i, r in enumerate(rms) if r > 0.1]
+    assert loud and abs(loud[0] - (100 + BEEPS_S[1] * 1000 - 1000)) <= 40, loud

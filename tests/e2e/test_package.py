@@ -215,6 +215,7 @@ async def test_keeps_up_with_the_voice_at_a_4x_cpu_slowdown(
     page = opened.page
     cdp = await page.context.new_cdp_session(page)
     await cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    await _seeks_match(page, lesson, [1500, 2500, 300], "4x")
     measured = await _plays_in_step(page, seconds=AUDIO_S - 1.0)
     print(f"package play at 4x CPU slowdown: {measured}")
     # The board's clock is the wall's (not held back by slow frames) and the voice stays with it.

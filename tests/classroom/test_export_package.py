@@ -9,6 +9,7 @@ import base64
 import gzip
 import io
 import json
+import re
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -233,3 +234,24 @@ def test_trim_points_make_the_programme(lesson: LessonSource) -> None:
     rms = [float(np.sqrt(np.mean(samples[i : i + 960] ** 2))) for i in range(0, 48000, 960)]
     loud = [i * 20 for i, r in enumerate(rms) if r > 0.1]
     assert loud and abs(loud[0] - (100 + BEEPS_S[1] * 1000 - 1000)) <= 40, loud
+
+
+def test_the_player_is_one_classic_script_that_asks_nothing_of_the_network(
+    built: tuple[Path, str],
+) -> None:
+    player = _blocks(built[1])["player"]
+    assert player == package.PLAYER_JS.read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(import|export)\s", player, re.MULTILINE)
+    for banned in (
+        "serviceWorker",
+        "fetch(",
+        "import(",
+        "XMLHttpRequest",
+        "WebSocket(",
+        "sendBeacon",
+        "EventSource",
+        "window.open",
+        "location.href",
+        "document.cookie",
+    ):
+        assert banned not in player, banned

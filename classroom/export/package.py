@@ -84,8 +84,8 @@ _JSON_ESCAPES = {
 _JSON_ESCAPE_TABLE = str.maketrans(_JSON_ESCAPES)
 
 
-class PlayerMissing(RuntimeError):
-    """The package player was not built (an install problem, not the lesson's)."""
+class MissingPart(RuntimeError):
+    """The built player or the Urdu font is missing (an install problem, not the lesson's)."""
 
 
 def inline_json(value: Any) -> str:
@@ -231,12 +231,12 @@ def encode_voice(
 
 def _player() -> str:
     if not PLAYER_JS.exists():
-        raise PlayerMissing("the package player is not built: (cd webclient && npm run build)")
+        raise MissingPart("the package player is not built: (cd webclient && npm run build)")
     code = PLAYER_JS.read_text(encoding="utf-8")
     lowered = code.lower()
     # The script is inlined as it is: it must not contain what would end or bend its block.
     if "</script" in lowered or "<!--" in lowered or "<script" in lowered:
-        raise PlayerMissing("the built player contains a script-closing string")
+        raise MissingPart("the built player contains a script-closing string")
     return code
 
 
@@ -255,14 +255,22 @@ def _u_escapes(code: str) -> Iterator[str]:
         at = code.find("\\u", at + 2)
 
 
+def _font_path() -> Path:
+    path = FONT_DIR / URDU_FONT
+    if not path.exists():
+        raise MissingPart(f"{path} is missing: apt-get install fonts-noto-core")
+    return path
+
+
 def font_subset(text: str) -> bytes:
     """Noto Nastaliq Urdu cut to ``text``'s characters (WOFF), with every layout feature kept
     (Nastaliq's joining forms and stacking are lookups on those characters)."""
     from fontTools import subset  # an export-time dependency: not loaded by the server
     from fontTools.ttLib import TTFont
 
+    path = _font_path()
     chars = set(text) | {chr(c) for c in range(0x20, 0x7F)} | set("۰۱۲۳۴۵۶۷۸۹×،؟۔")
-    font = TTFont(str(FONT_DIR / URDU_FONT))
+    font = TTFont(str(path))
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = ["*"]
@@ -280,6 +288,7 @@ def build_page(
 ) -> tuple[str, dict[str, int]]:
     """The whole ``lesson.html`` and the bytes each part takes in it."""
     player = _player()
+    _font_path()  # both install problems before any work
     progress(0.0, "board")
     events = class_events(source)
     events_json = json.dumps(events, ensure_ascii=False, separators=(",", ":"))

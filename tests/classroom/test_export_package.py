@@ -182,7 +182,7 @@ def test_without_a_built_player_nothing_is_written(
     lesson: LessonSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(package, "PLAYER_JS", tmp_path / "missing.js")
-    with pytest.raises(package.PlayerMissing, match="npm run build"):
+    with pytest.raises(package.MissingPart, match="npm run build"):
         package.write(lesson, tmp_path / "out", ExportOptions(), no_progress)
     assert not (tmp_path / "out").exists()
 
@@ -193,7 +193,7 @@ def test_a_player_with_a_script_closing_string_is_refused(
     bad = tmp_path / "player.js"
     bad.write_text('console.log("</script>")', encoding="utf-8")
     monkeypatch.setattr(package, "PLAYER_JS", bad)
-    with pytest.raises(package.PlayerMissing, match="script-closing"):
+    with pytest.raises(package.MissingPart, match="script-closing"):
         package.build_page(lesson, ExportOptions(), no_progress)
 
 
@@ -255,3 +255,12 @@ def test_the_player_is_one_classic_script_that_asks_nothing_of_the_network(
         "document.cookie",
     ):
         assert banned not in player, banned
+
+
+def test_without_the_urdu_font_the_error_says_what_to_install(
+    lesson: LessonSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(package, "FONT_DIR", tmp_path)
+    with pytest.raises(package.MissingPart, match="fonts-noto-core"):
+        package.write(lesson, tmp_path / "out", ExportOptions(), no_progress)
+    assert not (tmp_path / "out").exists()

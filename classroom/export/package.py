@@ -210,7 +210,9 @@ def encode_voice(
     with tempfile.TemporaryDirectory(prefix="takhti-package-") as folder:
         # A real file, so the muxer can go back and write the cues a seek needs.
         path = Path(folder) / "voice.webm"
-        with av.open(str(path), "w", format="webm") as media:
+        # bitexact: no random segment id or date, so the same lesson gives the same bytes
+        # (a library copies by content hash).
+        with av.open(str(path), "w", format="webm", options={"fflags": "+bitexact"}) as media:
             stream = media.add_stream("libopus", rate=AUDIO_RATE, layout="mono")
             stream.bit_rate = bit_rate
             done = 0
@@ -270,7 +272,7 @@ def font_subset(text: str) -> bytes:
 
     path = _font_path()
     chars = set(text) | {chr(c) for c in range(0x20, 0x7F)} | set("۰۱۲۳۴۵۶۷۸۹×،؟۔")
-    font = TTFont(str(path))
+    font = TTFont(str(path), recalcTimestamp=False)  # the same bytes every time
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = ["*"]

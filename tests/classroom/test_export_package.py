@@ -264,3 +264,11 @@ def test_without_the_urdu_font_the_error_says_what_to_install(
     with pytest.raises(package.MissingPart, match="fonts-noto-core"):
         package.write(lesson, tmp_path / "out", ExportOptions(), no_progress)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_same_lesson_gives_the_same_bytes(built: tuple[Path, str], tmp_path: Path) -> None:
+    """A library copies lessons by content hash: writing again must not make a new file."""
+    out, _ = built
+    again = package.write(package_lesson(), tmp_path, ExportOptions(lang="ur"), no_progress)
+    for path in again:
+        assert path.read_bytes() == (out / path.name).read_bytes(), path.name

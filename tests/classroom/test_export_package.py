@@ -272,3 +272,13 @@ def test_the_same_lesson_gives_the_same_bytes(built: tuple[Path, str], tmp_path:
     again = package.write(package_lesson(), tmp_path, ExportOptions(lang="ur"), no_progress)
     for path in again:
         assert path.read_bytes() == (out / path.name).read_bytes(), path.name
+
+
+def test_the_page_forbids_itself_the_network(built: tuple[Path, str]) -> None:
+    _, page = built
+    head = page[: page.index("</head>")]
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', head)
+    assert policy is not None
+    rules = dict(rule.strip().split(" ", 1) for rule in policy.group(1).split(";"))
+    assert rules["default-src"] == "'none'" and "connect-src" not in rules
+    assert rules["script-src"] == "'unsafe-inline'"

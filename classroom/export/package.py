@@ -57,7 +57,6 @@ AUDIO_BLOCK = 960 * 50  # 1 s of samples (whole 20 ms Opus frames)
 # What the class sees (the replay page's student view): ink and answers meant for the teacher
 # alone stay out of a file that travels.
 CLASS_VIEW = Actor("student", "")
-VIEWER = {"role": "student", "id": ""}
 # Summary fields a package carries (not the server's replay URL or trim bookkeeping).
 SUMMARY_FIELDS = (
     "class_id",

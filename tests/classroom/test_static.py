@@ -41,9 +41,9 @@ async def fetch(
         return response.status, CIMultiDict(response.headers), await response.read()
 
 
-def an_asset(prefix: str) -> str:
+def an_asset(prefix: str, suffix: str = ".js") -> str:
     names = [p.name for p in (STATIC_DIR / "assets").iterdir() if HASHED.match(p.name)]
-    found = sorted(n for n in names if n.startswith(prefix))
+    found = sorted(n for n in names if n.startswith(prefix) and n.endswith(suffix))
     assert found, f"no built {prefix}* asset among {names}"
     return found[0]
 

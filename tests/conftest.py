@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -52,6 +53,9 @@ class Running:
     app: web.Application
     api: Api
     teacher_token: str
+    # Sockets opened through teacher()/student(): closed before the app shuts down (an open
+    # websocket makes aiohttp's shutdown wait its full grace period, 20 s a test).
+    peers: list[Peer] = field(default_factory=list)
 
     @property
     def services(self) -> Services:
@@ -62,14 +66,21 @@ class Running:
 
     async def teacher(self, class_id: str, name: str = "teacher") -> Peer:
         peer = Peer(name)
+        self.peers.append(peer)
         await peer.connect(self.url, {"token": self.teacher_token, "class_id": class_id})
         return peer
 
     async def student(self, join_code: str, name: str = "Ali") -> tuple[Peer, dict[str, object]]:
         joined = await self.api.join(join_code, name)
         peer = Peer(name)
+        self.peers.append(peer)
         await peer.connect(self.url, {"token": joined["token"]})
         return peer, joined
+
+    async def close_peers(self) -> None:
+        for peer in self.peers:
+            with contextlib.suppress(Exception):
+                await peer.disconnect()
 
 
 async def start_app(settings: Settings) -> tuple[web.AppRunner, str]:
@@ -121,5 +132,7 @@ async def _running(
     async with aiohttp.ClientSession() as http:
         api = Api(url, http)
         token = await api.login(name, PASSWORD)
-        yield Running(url, runner.app, api, token)
+        running = Running(url, runner.app, api, token)
+        yield running
+        await running.close_peers()
     await runner.cleanup()

@@ -98,5 +98,7 @@ def _add_static(app: web.Application) -> None:
     app.router.add_get("/lessons", page)
     app.router.add_get("/lessons/{class_id}", page)
     app.router.add_get("/replay/{class_id}", page)
+    app.router.add_get("/library", page)
+    app.router.add_get("/library/{class_id}", page)
     if (STATIC_DIR / "assets").is_dir():
         app.router.add_static("/assets", STATIC_DIR / "assets")

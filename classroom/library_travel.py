@@ -299,8 +299,16 @@ def _copy_atomic(source: Path, path: Path) -> int:
     return size
 
 
-def read_manifest(folder: Path) -> LibraryManifest:
-    """The folder's manifest, checked (MANIFEST_INVALID, FILE_TOO_LARGE, FILE_MISSING)."""
+@dataclass
+class Manifest:
+    """A manifest read from a folder or a server: its well-formed lessons, and the others."""
+
+    lessons: list[ManifestLesson]
+    refused: list[tuple[str, ClassroomError]] = field(default_factory=list)
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The folder's manifest (MANIFEST_INVALID, FILE_TOO_LARGE, FILE_MISSING, UNSAFE_PATH)."""
     path = folder / MANIFEST_NAME
     try:
         st = path.lstat()
@@ -313,21 +321,42 @@ def read_manifest(folder: Path) -> LibraryManifest:
     return parse_manifest(path.read_bytes(), str(path))
 
 
-def parse_manifest(raw: bytes, name: str) -> LibraryManifest:
+def _where(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return ".".join(str(p) for p in first.get("loc", ())) or "top"
+
+
+def parse_manifest(raw: bytes, name: str) -> Manifest:
+    """A manifest's lessons, each checked on its own: a malformed lesson is refused (named by
+    its class id or place), the others stay importable."""
     if len(raw) > MAX_MANIFEST_BYTES:
         raise FileTooLarge(f"{name}: the manifest is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         raise ManifestInvalid(f"{name}: not valid JSON") from None
-    try:
-        return LibraryManifest.model_validate(data)
-    except (ValidationError, RecursionError) as exc:
-        first = exc.errors()[0] if isinstance(exc, ValidationError) else {"loc": ()}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise ManifestInvalid(
-            f"{name}: not a Takhti library manifest (at {where or 'top'})"
-        ) from None
+    if not isinstance(data, dict) or (data.get("format"), data.get("version")) != (
+        "takhti-library",
+        1,
+    ):
+        raise ManifestInvalid(f"{name}: not a Takhti library manifest (format, version 1)")
+    lessons = data.get("lessons")
+    if not isinstance(lessons, list) or len(lessons) > 10_000:
+        raise ManifestInvalid(f"{name}: not a Takhti library manifest (lessons)")
+    manifest = Manifest(lessons=[])
+    for n, item in enumerate(lessons):
+        label = str(item.get("class_id"))[:64] if isinstance(item, dict) else f"#{n + 1}"
+        try:
+            manifest.lessons.append(ManifestLesson.model_validate(item))
+        except ValidationError as exc:
+            manifest.refused.append(
+                (label, ManifestInvalid(f"{name}: lesson {n + 1} is malformed at {_where(exc)}"))
+            )
+        except RecursionError:
+            manifest.refused.append(
+                (label, ManifestInvalid(f"{name}: lesson {n + 1} nests too deep"))
+            )
+    return manifest
 
 
 async def export_library(
@@ -360,7 +389,7 @@ async def export_library(
         progress(f"  file {n}/{len(collected.sources)}: {sha[:12]} ({size} bytes)")
     lessons = {lesson.class_id: lesson for lesson in collected.manifest.lessons}
     try:
-        previous = read_manifest(folder)
+        previous: Manifest | None = read_manifest(folder)
     except FileMissing:
         previous = None
     if previous is not None:
@@ -445,7 +474,9 @@ async def import_library(
     """Import every lesson of ``folder`` whose files all check out (see module docstring)."""
     manifest = read_manifest(folder)
     files = folder / FILES_DIR
-    report = ImportReport()
+    report = ImportReport(refused=list(manifest.refused))
+    for class_id, exc in manifest.refused:
+        progress(f"lesson {class_id}: refused: {exc.code}: {exc.message}")
     listed = await listed_ids(store)
     for n, lesson in enumerate(manifest.lessons, start=1):
         progress(f"lesson {n}/{len(manifest.lessons)}: {lesson.class_id} {lesson.title}")
@@ -576,6 +607,7 @@ async def pull_library(
         manifest = parse_manifest(
             json.dumps(answer.get("manifest")).encode(), f"{base}/api/library/manifest"
         )
+        well_formed = LibraryManifest(format="takhti-library", version=1, lessons=manifest.lessons)
         wanted: dict[str, tuple[int, int]] = {}
         for lesson in manifest.lessons:
             declared: list[tuple[ManifestFile, int]] = [(lesson.events, MAX_EVENTS_BYTES)]
@@ -594,9 +626,10 @@ async def pull_library(
             report.files_fetched += 1
             report.bytes_fetched += got
             progress(f"  file {n}/{len(wanted)}: {sha[:12]} ({got} bytes fetched)")
-    body = json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False).encode()
+    body = json.dumps(well_formed.model_dump(mode="json"), ensure_ascii=False).encode()
     _write_atomic(folder / MANIFEST_NAME, body)
     report.imported = await import_library(store, data_dir, folder, progress)
+    report.imported.refused[:0] = manifest.refused  # malformed on the server: never fetched
     return report
 
 

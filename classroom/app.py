@@ -101,4 +101,6 @@ def _add_static(app: web.Application) -> None:
     app.router.add_get("/library", page)
     app.router.add_get("/library/{class_id}", page)
     if (STATIC_DIR / "assets").is_dir():
-        app.router.add_static("/assets", STATIC_DIR / "assets")
+        from classroom.static_files import BuiltFiles
+
+        app.router.add_get("/assets/{name}", BuiltFiles(STATIC_DIR / "assets").handle)

@@ -4,8 +4,10 @@ caching and byte ranges, rate limits and hostile search strings."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -405,3 +407,38 @@ def test_the_library_view_drops_people_and_keeps_the_lesson() -> None:
     assert view[1].actor == Actor("student", "s1") and view[0].actor == Actor("teacher", "teacher")
     assert "Ali" not in repr(view) and "s_ali" not in repr(view) and "amina" not in repr(view)
     assert view[2].data == {"quiz_id": "q", "players": 1, "top": []}
+
+
+async def test_the_apps_built_files_are_gzipped_cacheable_and_only_those(tmp_path: Path) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from classroom.static_files import BuiltFiles
+
+    script = ("console.log('تختی');\n" * 400).encode()
+    (tmp_path / "index-abc123.js").write_bytes(script)
+    (tmp_path / "font.woff2").write_bytes(b"wOF2" + bytes(300))
+    (tmp_path / ".hidden").write_bytes(b"secret")
+    (tmp_path.parent / "outside.js").write_bytes(b"secret")
+    app = web.Application()
+    app.router.add_get("/assets/{name}", BuiltFiles(tmp_path).handle)
+    async with TestServer(app) as server, aiohttp.ClientSession(auto_decompress=False) as http:
+        base = str(server.make_url("/assets/"))
+        async with http.get(base + "index-abc123.js", headers={"Accept-Encoding": "gzip"}) as resp:
+            packed = await resp.read()
+            assert resp.status == 200 and resp.headers["Content-Encoding"] == "gzip"
+            assert "immutable" in resp.headers["Cache-Control"]
+            assert resp.headers["Content-Type"].startswith("text/javascript")
+            etag = resp.headers["ETag"]
+        assert gzip.decompress(packed) == script and len(packed) < len(script) // 10
+        async with http.get(base + "index-abc123.js", headers={"If-None-Match": etag}) as resp:
+            assert resp.status == 304
+        async with http.get(
+            base + "index-abc123.js", headers={"Accept-Encoding": "identity"}
+        ) as resp:
+            assert "Content-Encoding" not in resp.headers and await resp.read() == script
+        async with http.get(base + "font.woff2", headers={"Accept-Encoding": "gzip"}) as resp:
+            assert resp.status == 200 and "Content-Encoding" not in resp.headers
+        for name in (".hidden", "..%2Foutside.js", "%2E%2E%2Foutside.js", "missing.js"):
+            async with http.get(base + name) as resp:
+                assert resp.status == 404, name

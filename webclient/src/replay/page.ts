@@ -208,6 +208,9 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     }
     return found;
   };
+  // The first seconds of voice are asked for with the first events page (a weak link then
+  // carries both before the rest of the board; see load()).
+  if (segments.length) void blobOf(segmentAt(0) ?? segments[0]!).catch(() => undefined);
   let loadedSrc: ReplayAudio | null = null;
   function syncAudio(ms: number, force = false): void {
     const s = segmentAt(ms);
@@ -349,6 +352,12 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
       nextPage = new Promise((r) => (release = r));
       done();
       if (!page.more) break;
+      if (pages === 1 && segments.length) {
+        // The voice of the first seconds before the rest of the board: on a 64 kbit/s link the
+        // next pages would share the line with it and hold back the start of play by seconds.
+        const first = segmentAt(0) ?? segments[0]!;
+        await Promise.race([blobOf(first).catch(() => undefined), new Promise((r) => setTimeout(r, 4000))]);
+      }
     }
     state.complete = true;
     release();

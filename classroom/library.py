@@ -34,6 +34,12 @@ from classroom.log import Actor, Event
 # published (see ``classroom/library_catalog.py``). Class ids never start with "~".
 LIBRARY_LOG = "~library"
 
+# An imported lesson (classroom/library_travel.py) belongs to this teacher, which is not a login
+# name (no one can sign in as it); its ORIGIN_ASSET holds where it came from: JSON with the
+# events file's hash and the school and teacher's name it had there.
+IMPORTED_TEACHER = "~library"
+ORIGIN_ASSET = "library-origin"
+
 KEPT_EVENTS = frozenset(
     {
         "stroke_started",

@@ -15,6 +15,7 @@ made on demand and kept for the few lessons being watched.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -41,6 +42,14 @@ class Entry:
     summary: dict[str, Any]
     text: str
     assets: frozenset[str] = field(default_factory=frozenset)
+
+
+def _origin(raw: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 class Catalog:
@@ -112,6 +121,13 @@ class Catalog:
             return None
         view = await self.view(class_id, state.seq)
         summary = lessons.lesson_summary(record, state, school=self._school)
+        if record.teacher == library.IMPORTED_TEACHER:
+            # A lesson from another school shows that school and its teacher, not ours.
+            marker = await self._store.get_asset(class_id, library.ORIGIN_ASSET)
+            origin = _origin(marker[1]) if marker is not None else {}
+            summary["school"] = str(origin.get("school", ""))
+            if not (state.details or {}).get("teacher_name"):
+                summary["teacher_name"] = str(origin.get("teacher_name", ""))
         return Entry(
             class_id=class_id,
             seq=state.seq,

@@ -77,8 +77,8 @@ MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 MAX_EVENTS_BYTES = 512 * 1024 * 1024
 MAX_ASSET_BYTES = 64 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 4 * 1024**3
-IMPORTED_TEACHER = "~library"
-ORIGIN_ASSET = "library-origin"
+IMPORTED_TEACHER = library.IMPORTED_TEACHER
+ORIGIN_ASSET = library.ORIGIN_ASSET
 IMPORTER = Actor("teacher", IMPORTED_TEACHER)
 DOWNLOADS = ("lesson.html", "lesson.mp4")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -441,6 +441,15 @@ def check_file(files: Path, declared: ManifestFile, limit: int, what: str) -> Pa
     return path
 
 
+def origin_of(raw: bytes) -> dict[str, Any]:
+    """An imported lesson's origin marker (see ``classroom.library.ORIGIN_ASSET``)."""
+    try:
+        found = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def _derived_id(class_id: str, events_sha: str) -> str:
     return "L" + hashlib.sha256(f"{class_id}:{events_sha}".encode()).hexdigest()[:24]
 
@@ -452,7 +461,7 @@ async def _target_id(store: Store, lesson: ManifestLesson) -> tuple[str, bool]:
         if record is None:
             return class_id, False
         marker = await store.get_asset(class_id, ORIGIN_ASSET)
-        if marker is not None and marker[1].decode() == lesson.events.sha256:
+        if marker is not None and origin_of(marker[1]).get("events") == lesson.events.sha256:
             return class_id, await store.head(class_id) > 0
     raise Conflict(f"lesson {lesson.class_id}: both its ids are taken here")
 
@@ -539,7 +548,14 @@ async def _import_one(
             ended_at=lesson.ended_at if lesson.ended_at is not None else events[-1].ts,
         )
         await store.create_class(record)
-    await store.put_asset(class_id, ORIGIN_ASSET, "text/plain", lesson.events.sha256.encode())
+    origin = {
+        "events": lesson.events.sha256,
+        "school": str(lesson.summary.get("school", ""))[:200],
+        "teacher_name": str(lesson.summary.get("teacher_name", ""))[:80],
+    }
+    await store.put_asset(
+        class_id, ORIGIN_ASSET, "application/json", json.dumps(origin, ensure_ascii=False).encode()
+    )
     for asset, path in assets:
         await store.put_asset(class_id, asset.id, asset.content_type, path.read_bytes())
     folder = data_dir / "exports" / class_id

@@ -113,6 +113,22 @@ async def test_export_import_on_a_second_server_replays_identically_and_twice_ad
                 await running.services.store.get_asset(class_id, asset_id)
             )
         assert await library_travel.listed_ids(store) == {class_id}
+        # In the second school's library it shows the first school's teacher, not "~library".
+        from classroom.hub import Hub
+        from classroom.lesson_index import LessonIndex
+        from classroom.library_catalog import Catalog
+
+        async def no_fan_out(runtime: Any, event: Event) -> None:
+            return None
+
+        hub = Hub(store, no_fan_out)
+        catalog = Catalog(store, LessonIndex(store, hub), school="Second School")
+        (entry,) = await catalog.entries()
+        (there,) = await running.services.library.entries()
+        assert entry.summary["teacher_name"] == there.summary["teacher_name"]
+        assert entry.summary["school"] == there.summary["school"]
+        assert entry.summary["title"] == there.summary["title"]
+        await hub.close()
     raw = (await read_all(running.services.store, class_id))[0].to_record()
     assert lesson["student"] not in json.dumps([e.to_record() for e in copy], ensure_ascii=False)
     assert raw  # the origin still has its full log

@@ -133,4 +133,6 @@ def _add_static(app: web.Application) -> None:
     app.router.add_get("/lessons", page)
     app.router.add_get("/lessons/{class_id}", page)
     app.router.add_get("/replay/{class_id}", page)
+    app.router.add_get("/library", page)
+    app.router.add_get("/library/{class_id}", page)
     app.router.add_get("/assets/{name}", asset)

@@ -127,6 +127,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_store_flags(attach)
 
+    library = commands.add_parser(
+        "library",
+        help="the lesson library: carry published lessons to and from other schools",
+        description="Published lessons travel as a folder of files named by their SHA-256 "
+        "and a manifest (library.json); see docs/library.md.",
+    )
+    library_cmds = library.add_subparsers(dest="library_command", required=True, metavar="ACTION")
+    lib_export = library_cmds.add_parser(
+        "export",
+        help="write the published lessons to a folder (a USB stick)",
+        description="Write the published lessons to DIR; writing again adds only new files.",
+    )
+    lib_export.add_argument("dir", type=Path, metavar="DIR")
+    _add_store_flags(lib_export)
+    lib_import = library_cmds.add_parser(
+        "import",
+        help="import the lessons of a folder",
+        description="Check every file of DIR against its hash and import the lessons whose "
+        "files are all whole (a bad file is named); importing again adds nothing.",
+    )
+    lib_import.add_argument("dir", type=Path, metavar="DIR")
+    _add_store_flags(lib_import)
+    lib_pull = library_cmds.add_parser(
+        "pull",
+        help="fetch another Takhti server's published lessons over HTTP",
+        description="Fetch the library of the server at URL (resuming a transfer that was "
+        "cut), check every hash and import it.",
+    )
+    lib_pull.add_argument("url", metavar="URL", help="e.g. http://192.168.1.20:8080")
+    _add_store_flags(lib_pull)
+
     docs = commands.add_parser(
         "docs",
         help="regenerate docs/protocol.md, asyncapi.json, openapi.json and the browser types",
@@ -271,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
             from classroom import audio_attach
 
             return audio_attach.main(args, _settings(args))
+        if args.command == "library":
+            from classroom import library_travel
+
+            return library_travel.main(args, _settings(args))
         if args.command == "docs":
             from classroom import protocol_docs
 

@@ -152,6 +152,52 @@ class RequestTimeout(ClassroomError):
     http_status = 408
 
 
+# Lessons brought from another school (classroom/library_travel.py): the folder or the
+# server they come from is named in the message, and the file at fault.
+
+
+class ManifestInvalid(ClassroomError):
+    """The manifest (or a lesson's events file) is not a library manifest Takhti wrote."""
+
+    code = "MANIFEST_INVALID"
+    http_status = 400
+
+
+class FileMissing(ClassroomError):
+    """A file the manifest names is not in the folder (a partial copy)."""
+
+    code = "FILE_MISSING"
+    http_status = 400
+
+
+class FileCorrupt(ClassroomError):
+    """A file's size or SHA-256 differs from the manifest's (a truncated or damaged copy)."""
+
+    code = "FILE_CORRUPT"
+    http_status = 400
+
+
+class FileTooLarge(ClassroomError):
+    """A declared or actual size is larger than a lesson file may be."""
+
+    code = "FILE_TOO_LARGE"
+    http_status = 413
+
+
+class UnsafePath(ClassroomError):
+    """A file is a link or not a regular file inside the folder's files/ directory."""
+
+    code = "UNSAFE_PATH"
+    http_status = 400
+
+
+class TransferCut(ClassroomError):
+    """The other server stopped sending; what arrived is kept: run the pull again."""
+
+    code = "TRANSFER_CUT"
+    http_status = 502
+
+
 class InternalError(ClassroomError):
     """An unexpected server error; nothing was applied."""
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from classroom.board import FIRST_PAGE_ID
 from classroom.classes import MAX_NAME_CHARS, MAX_TITLE_CHARS, ClassRecord, clean_display_name
-from classroom.errors import InvalidPayload, OutOfRange
+from classroom.errors import Conflict, InvalidPayload, OutOfRange
 from classroom.log import Event, Proposed
 from classroom.protocol.lessons import LessonDetails
 
@@ -33,7 +33,7 @@ MAX_DESCRIPTION_CHARS = 500
 MAX_DESCRIPTION_LINES = 20
 
 # Events that are about the recording, not part of the lesson: they never move its end.
-_NOT_LESSON = frozenset({"lesson_details_updated", "lesson_shared"})
+_NOT_LESSON = frozenset({"lesson_details_updated", "lesson_shared", "lesson_published"})
 
 
 @dataclass
@@ -54,6 +54,8 @@ class LessonState:
     questions: set[tuple[str, int]] = field(default_factory=set)  # quiz questions asked
     keyframes: int = 0
     shared: bool = False  # the last ``lesson_shared``: the class's students may replay it
+    published: bool = False  # the last ``lesson_published``: in the school's library
+    published_at: int | None = None  # when it was last published (server time, ms)
     seq: int = 0  # the last event folded in
 
 
@@ -75,6 +77,10 @@ def apply(state: LessonState, event: Event) -> None:
             return
         case "lesson_shared":
             state.shared = bool(data.get("shared"))
+            return
+        case "lesson_published":
+            state.published = bool(data.get("published"))
+            state.published_at = event.ts if state.published else None
             return
         case "audio_added":
             state.audio_segments += 1
@@ -183,6 +189,19 @@ def propose_share(state: LessonState, shared: bool) -> list[Proposed]:
     return [Proposed("lesson_shared", {"shared": shared})]
 
 
+def propose_publish(state: LessonState, published: bool, *, ended: bool) -> list[Proposed]:
+    """Put the recorded lesson in the school's library (``/library``), or take it out.
+
+    Only an ended class may be published: a class still running (or a practice class left
+    open) is not a lesson yet. Taking a lesson out is always allowed.
+    """
+    if published and not (ended or state.ended_at is not None):
+        raise Conflict("only an ended lesson can be published; end the class first")
+    if published == state.published:
+        return []
+    return [Proposed("lesson_published", {"published": published})]
+
+
 def snapshot(state: LessonState, viewer: object) -> dict[str, Any]:
     """The lesson's details and span, for a joining client (the console's after-class form)."""
     return {
@@ -226,5 +245,7 @@ def lesson_summary(record: ClassRecord, lesson: LessonState, *, school: str) -> 
         "chapters": chapter_counts(lesson),
         "has_audio": lesson.audio_segments > 0,
         "shared": lesson.shared,
+        "published": lesson.published,
+        "published_at": lesson.published_at,
         "replay_url": f"/lessons/{record.id}",
     }

@@ -10,6 +10,7 @@ from classroom.auth import TokenSigner
 from classroom.errors import StoreUnavailable
 from classroom.hub import Hub
 from classroom.lesson_index import LessonIndex
+from classroom.library_catalog import Catalog
 from classroom.log import Actor, AppendKeys, NewEvent, Proposed
 from classroom.metrics import Metrics
 from classroom.pictures import Decoder
@@ -34,10 +35,12 @@ class Services:
     _signer: TokenSigner | None = None
     lesson_index: LessonIndex = field(init=False)
     replay_index: ReplayIndex = field(init=False)
+    library: Catalog = field(init=False)  # the published lessons (/library)
 
     def __post_init__(self) -> None:
         self.lesson_index = LessonIndex(self.store, self.hub)
         self.replay_index = ReplayIndex(self.store)
+        self.library = Catalog(self.store, self.lesson_index, school=self.settings.school)
 
     @property
     def signer(self) -> TokenSigner:

@@ -20,7 +20,14 @@ async def on_lesson_share(call: Call, payload: p.LessonShare) -> dict[str, Any]:
     return await call.append_ack(lessons.propose_share(state, payload.shared))
 
 
+async def on_lesson_publish(call: Call, payload: p.LessonPublish) -> dict[str, Any]:
+    state: lessons.LessonState = call.runtime.state.part("lesson")
+    ended = bool(call.runtime.state.roster.ended)
+    return await call.append_ack(lessons.propose_publish(state, payload.published, ended=ended))
+
+
 HANDLERS: dict[str, Handler] = {
     "lesson_details_update": on_lesson_details_update,
     "lesson_share": on_lesson_share,
+    "lesson_publish": on_lesson_publish,
 }

@@ -107,6 +107,12 @@ class JoinBody(Body):
     )
 
 
+class PublishBody(Body):
+    """Whether the recorded lesson is in the school's library."""
+
+    published: bool
+
+
 class ShareBody(Body):
     """Whether the class's students may replay the recorded lesson."""
 
@@ -315,6 +321,8 @@ class LessonSummary(BaseModel):
     chapters: LessonChapters
     has_audio: bool
     shared: bool = Field(description="Whether the class's students may replay it.")
+    published: bool = Field(description="Whether it is in the school's library (`/library`).")
+    published_at: int | None = Field(description="When it was last published (ms), or null.")
     replay_url: str = Field(description="The replay page.")
 
 
@@ -382,6 +390,107 @@ class ShareAnswer(Answer):
     duplicate: bool
     noop: bool
     shared: bool
+
+
+class PublishAnswer(Answer):
+    seq: int
+    duplicate: bool
+    noop: bool
+    published: bool
+
+
+class LibraryDownload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Literal["lesson.html", "lesson.mp4"]
+    url: str
+    size: int
+
+
+class LibraryLesson(BaseModel):
+    """A published lesson as anyone may see it: its details, never its students."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    class_id: str
+    title: str
+    subject: str
+    grade: str
+    languages: list[str]
+    teacher_name: str
+    school: str
+    description: str
+    started_at: int | None
+    duration_ms: int
+    chapters: LessonChapters
+    has_audio: bool
+    published_at: int | None = Field(description="Milliseconds since the epoch.")
+    url: str = Field(description="The lesson's library page.")
+    downloads: list[LibraryDownload] = Field(
+        default_factory=list, description="The exported files (offline package, small MP4)."
+    )
+
+
+class LibraryList(Answer):
+    lessons: list[LibraryLesson] = Field(description="Newest published first, at most `limit`.")
+    total: int = Field(description="How many lessons match.")
+
+
+class LibraryReplayInfo(Answer):
+    lesson: LibraryLesson
+    started_at: int | None
+    duration_ms: int
+    head_seq: int
+    chapters: list[ReplayChapter]
+    audio: list[ReplayAudio]
+    shared: bool
+    viewer: Literal["library"]
+
+
+class ManifestFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    size: int = Field(ge=0)
+
+
+class ManifestAsset(ManifestFile):
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")]
+    content_type: Annotated[str, StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]{1,60}$")]
+
+
+class ManifestDownload(ManifestFile):
+    name: Literal["lesson.html", "lesson.mp4"]
+
+
+class ManifestLesson(BaseModel):
+    """One lesson of a library manifest: its public summary and its files by hash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    class_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    title: Annotated[str, StringConstraints(max_length=400)]
+    created_at: int = Field(ge=0)
+    ended_at: int | None = Field(None, ge=0)
+    summary: dict[str, Any]
+    events: ManifestFile
+    assets: list[ManifestAsset] = Field(max_length=20000)
+    downloads: list[ManifestDownload] = Field(default_factory=list, max_length=2)
+
+
+class LibraryManifest(BaseModel):
+    """What ``classroom library export`` writes as ``library.json`` and a server answers at
+    ``/api/library/manifest``: published lessons, every file named by its SHA-256."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["takhti-library"]
+    version: Literal[1]
+    lessons: list[ManifestLesson] = Field(max_length=10000)
+
+
+class LibraryManifestAnswer(Answer):
+    manifest: LibraryManifest
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -785,5 +894,103 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         ShareAnswer,
         body=ShareBody,
         errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/publish",
+        "publish_lesson",
+        "Put the recorded lesson in the school's library (`/library`), or take it out (logs "
+        "`lesson_published`, like the socket event `lesson_publish`). Only an ended lesson may "
+        "be published (CONFLICT). With an `Idempotency-Key` header, a retry answers the first "
+        "result.",
+        "teacher",
+        PublishAnswer,
+        body=PublishBody,
+        errors=(IdempotencyConflict, *_TEACHER_CLASS, Conflict, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/library",
+        "library_list",
+        "The school's library: published lessons, newest published first, anyone may ask "
+        "(no account). Search words match titles, descriptions and the text typed on the "
+        "board, Urdu letter variants and diacritics folded. Rate-limited per address.",
+        "none",
+        LibraryList,
+        query=(
+            Query("q", f"Search words (at most {200} characters)."),
+            Query("subject", "Only this subject."),
+            Query("grade", "Only this grade."),
+            Query("lang", "Only lessons in this language.", enum=("ur", "en", "other")),
+            Query("limit", "At most this many, 1-200; default 50.", kind="number"),
+        ),
+        errors=(InvalidPayload, RateLimited),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/library/{class_id}/replay/info",
+        "library_replay_info",
+        "A published lesson's replay info, as anyone may see it (like /replay/info for a "
+        "student of the class, with no names). NOT_FOUND for an unpublished lesson.",
+        "none",
+        LibraryReplayInfo,
+        errors=(NotFound, RateLimited),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/library/{class_id}/replay/events",
+        "library_replay_events",
+        "A published lesson's events in its library view (no names, no answers, no private "
+        "ink), a page at a time. Gzip; ETag and 304.",
+        "none",
+        ReplayEvents,
+        query=(
+            Query("after_seq", "Events after this seq; default 0.", kind="number"),
+            Query("limit", f"Events read, 1-{REPLAY_PAGE_MAX}.", kind="number"),
+        ),
+        errors=(NotFound, InvalidPayload, RateLimited),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/library/{class_id}/assets/{asset_id}",
+        "library_asset",
+        "An audio segment, camera keyframe or background picture of a published lesson's "
+        "replay (only those). ETag, 304 and byte ranges (206).",
+        "none",
+        None,
+        media=("audio/ogg", "audio/webm", "image/png", "image/jpeg"),
+        errors=(NotFound, RateLimited),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/library/{class_id}/downloads/lesson.{fmt:html|mp4}",
+        "library_download",
+        "A published lesson's exported offline package or small MP4, where it was exported. "
+        "ETag, 304 and byte ranges (206).",
+        "none",
+        None,
+        media=("text/html", "video/mp4"),
+        errors=(NotFound, RateLimited),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/library/manifest",
+        "library_manifest",
+        "The library as another Takhti server pulls it (`classroom library pull`): the "
+        "published lessons with every file named by its SHA-256.",
+        "none",
+        LibraryManifestAnswer,
+        errors=(RateLimited,),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/library/files/{sha256}",
+        "library_file",
+        "A file of the library manifest by its SHA-256. ETag and byte ranges (206), so an "
+        "interrupted pull resumes.",
+        "none",
+        None,
+        media=("application/octet-stream",),
+        errors=(NotFound, RateLimited),
     ),
 )

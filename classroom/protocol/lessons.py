@@ -61,6 +61,19 @@ class LessonShare(Payload):
     client_id: ClientId
 
 
+class LessonPublish(Payload):
+    """The teacher puts the recorded lesson in the school's library (`/library`: anyone on
+    the school network may watch it, with no account), or takes it out. Only an ended lesson
+    may be published (else CONFLICT)."""
+
+    published: bool
+    client_id: ClientId
+
+
+class LessonPublishedData(Broadcast):
+    published: bool
+
+
 class LessonSharedData(Broadcast):
     shared: bool
 
@@ -107,6 +120,16 @@ EVENTS: tuple[EventSpec, ...] = (
         example={"shared": True, "client_id": "share-1"},
         idempotency="share:{client_id}",
     ),
+    EventSpec(
+        "lesson_publish",
+        LessonPublish,
+        TEACHER,
+        (LessonPublish.__doc__ or "") + " Also `POST /api/classes/{class_id}/publish`.",
+        AppendAck,
+        feature="lesson",
+        example={"published": True, "client_id": "publish-1"},
+        idempotency="publish:{client_id}",
+    ),
 )
 
 BROADCASTS: tuple[BroadcastSpec, ...] = (
@@ -120,6 +143,12 @@ BROADCASTS: tuple[BroadcastSpec, ...] = (
         "lesson_shared",
         LessonSharedData,
         "The teacher shared the recorded lesson with the class's students (or stopped).",
+        feature="lesson",
+    ),
+    BroadcastSpec(
+        "lesson_published",
+        LessonPublishedData,
+        "The teacher put the recorded lesson in the school's library (or took it out).",
         feature="lesson",
     ),
 )

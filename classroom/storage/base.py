@@ -14,6 +14,8 @@ Contract (tests/storage/test_store_contract.py runs it against every backend):
   twice the window, so they cost memory only for recent events. A backend that can retry an
   append internally gives every event a key, also when the caller did not.
 * ``read_after`` returns events in seq order with no gaps.
+* ``import_log`` writes a complete log into an empty class, all or nothing, keeping its seqs and
+  times (a lesson brought from another server's library).
 * Every appended event reaches every feed listener of its class, in every process sharing the
   store, in seq order. Delivery is at-most-once (a listener that sees a gap or a ``resync`` call
   reads the missing range with ``read_after``).
@@ -31,6 +33,13 @@ from classroom.log import Actor, Event, NewEvent
 # How long a store remembers an append key (see the contract above): longer than any outage a
 # retried append can wait out, short enough that the keys of a busy day do not pile up.
 APPEND_KEY_WINDOW_S = 600
+
+
+def check_imported_log(events: Sequence[Event]) -> None:
+    """An imported log runs 1, 2, 3 ... and has no client ids (see ``Store.import_log``)."""
+    for n, event in enumerate(events, start=1):
+        if event.seq != n or event.client_id is not None:
+            raise ValueError(f"an imported log must run 1, 2, 3 ... without client ids (seq {n})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,14 @@ class Store(Protocol):
 
     async def head(self, class_id: str) -> int:
         """The newest seq of the class (0 when the log is empty)."""
+
+    async def import_log(self, class_id: str, events: Sequence[Event]) -> bool:
+        """Write a whole log brought from another server, keeping each event's seq and time.
+
+        Only into an empty log, all at once (durably, like ``append``), and only a log whose
+        seqs run 1, 2, 3 ... with no client ids; returns False (and writes nothing) when the
+        class already has events. No feed listener hears them: the class is a recording.
+        """
 
     async def find_by_client_id(self, class_id: str, actor: Actor, client_id: str) -> Event | None:
         """The event ``actor`` appended with ``client_id``, or None."""

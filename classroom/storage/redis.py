@@ -39,7 +39,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import Conflict, StoreUnavailable
 from classroom.log import Actor, AppendKeys, Event, NewEvent
-from classroom.storage.base import APPEND_KEY_WINDOW_S, AppendResult, FeedListener
+from classroom.storage.base import (
+    APPEND_KEY_WINDOW_S,
+    AppendResult,
+    FeedListener,
+    check_imported_log,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +100,17 @@ if #published > 0 then
 end
 -- One JSON string: decoded at C speed, not element by element by the RESP parser.
 return '[' .. table.concat(results, ',') .. ']'
+"""
+
+# KEYS: the log. ARGV: the records. Written only into an empty log (returns 0 otherwise).
+IMPORT_SCRIPT = """
+if redis.call('LLEN', KEYS[1]) > 0 then
+  return 0
+end
+for i = 1, #ARGV, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+return 1
 """
 
 _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
@@ -532,6 +548,19 @@ class RedisStore:
             # Redis restarted and forgot the script (scripts are not persisted).
             self._append_sha = await self.redis.script_load(APPEND_SCRIPT)
             return await self.redis.evalsha(self._append_sha, len(keys), *keys, *args)
+
+    async def import_log(self, class_id: str, events: Sequence[Event]) -> bool:
+        batch = tuple(events)
+        check_imported_log(batch)
+        if not batch:
+            return False
+        records = [
+            json.dumps(e.to_record(), ensure_ascii=False, separators=(",", ":")) for e in batch
+        ]
+        done = await self._call(
+            self.redis.eval(IMPORT_SCRIPT, 1, _class_key(class_id, "log"), *records)
+        )
+        return bool(done)
 
     def _next_ts(self) -> int:
         self._last_ts = max(self._last_ts, time.time_ns() // 1_000_000)

@@ -30,7 +30,12 @@ from typing import Any, TypeVar
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import Conflict, StoreUnavailable
 from classroom.log import Actor, Event, NewEvent
-from classroom.storage.base import APPEND_KEY_WINDOW_S, AppendResult, FeedListener
+from classroom.storage.base import (
+    APPEND_KEY_WINDOW_S,
+    AppendResult,
+    FeedListener,
+    check_imported_log,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -509,6 +514,33 @@ class SqliteStore:
             return _Appended(results)
 
         return (await self._write(op)).results
+
+    async def import_log(self, class_id: str, events: Sequence[Event]) -> bool:
+        batch = tuple(events)
+        check_imported_log(batch)
+
+        def op(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(
+                "SELECT 1 FROM events WHERE class_id = ? LIMIT 1", (class_id,)
+            ).fetchone()
+            if found:
+                return False
+            conn.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?, NULL, ?)",
+                [
+                    (
+                        class_id,
+                        e.seq,
+                        e.actor.role,
+                        e.actor.id,
+                        json.dumps(e.to_record(), ensure_ascii=False, separators=(",", ":")),
+                    )
+                    for e in batch
+                ],
+            )
+            return True
+
+        return bool(await self._write(op))
 
     def _next_ts(self) -> int:
         # Never step backwards, even if the wall clock does: quiz deadlines compare against it.

@@ -76,6 +76,7 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "camera_keyframe": {"board"},
     "lesson_details_update": {"teacher"},
     "lesson_share": {"teacher"},
+    "lesson_publish": {"teacher"},
     "audio_segment": {"board"},
 }
 
@@ -464,6 +465,7 @@ async def test_every_event_answers_the_ack_the_docs_declare(running_unlimited: R
     details = {"title": "کسور", "languages": ["ur"], "client_id": "details-1"}
     await r.ok(teacher, "lesson_details_update", details)
     await r.ok(teacher, "lesson_share", {"shared": True, "client_id": "share-1"})
+    await r.ok(teacher, "lesson_publish", {"published": True, "client_id": "publish-1"})
 
     assert seen == set(EVENTS), f"no ok ack checked for {set(EVENTS) - seen}"
     # Every broadcast the peers received has the documented data shape.
@@ -578,6 +580,12 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     await call("POST", "share_lesson", f"{base}/share", auth=token, json={"shared": True})
     await call("GET", "replay_info", f"{base}/replay/info", auth=token)
     await call("GET", "replay_events", f"{base}/replay/events?limit=100", auth=token)
+    await call("POST", "publish_lesson", f"{base}/publish", auth=token, json={"published": True})
+    shelf = f"/api/library/{cls['class_id']}"
+    await call("GET", "library_list", "/api/library?q=%DA%A9%D8%B3%D9%88%D8%B1")
+    await call("GET", "library_replay_info", f"{shelf}/replay/info")
+    await call("GET", "library_replay_events", f"{shelf}/replay/events?limit=100")
+    await call("GET", "library_manifest", "/api/library/manifest")
     login = await call("POST", "login", "/api/login", json=login)
     changed = await call(
         "POST", "change_password", "/api/password", auth=login["token"],

@@ -308,3 +308,28 @@ async def test_sqlite_files_from_before_token_generations_open_and_work(tmp_path
         assert await store.revoke_teacher_tokens("amina") == 1
     finally:
         await store.close()
+
+
+async def test_import_log_keeps_seqs_and_times_and_writes_only_into_an_empty_log(
+    store: Store,
+) -> None:
+    class_id = cid()
+    teacher = Actor("teacher", "teacher")
+    events = [
+        Event(class_id, n, "text_added", teacher, 1_000_000 + 7 * n, {"id": f"t{n}"})
+        for n in range(1, 2501)
+    ]
+    assert await store.import_log(class_id, events) is True
+    assert await store.head(class_id) == 2500
+    assert await store.read_after(class_id, 0, 5000) == events
+    # Not into a log that has events, and not a log with gaps or client ids: nothing written.
+    assert await store.import_log(class_id, events[:1]) is False
+    other = cid()
+    with pytest.raises(ValueError):
+        await store.import_log(other, [events[1]])
+    with pytest.raises(ValueError):
+        await store.import_log(other, [Event(other, 1, "x", teacher, 1, {}, client_id="c")])
+    assert await store.head(other) == 0
+    # The log goes on from there like any other.
+    (appended,) = await store.append(class_id, [new("after")])
+    assert appended.event.seq == 2501

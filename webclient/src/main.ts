@@ -8,7 +8,11 @@ async function start(): Promise<void> {
   const path = location.pathname;
   const lesson = /^\/lessons(?:\/([^/]+))?\/?$/.exec(path);
   const replay = /^\/replay\/([^/]+)\/?$/.exec(path);
-  if (replay) {
+  const shelf = /^\/library(?:\/([^/]+))?\/?$/.exec(path);
+  if (shelf) {
+    const { startLibrary } = await import("./library/page");
+    startLibrary(root, shelf[1] ? decodeURIComponent(shelf[1]) : null);
+  } else if (replay) {
     const { startStudentReplay } = await import("./replay/student");
     startStudentReplay(root, decodeURIComponent(replay[1]!));
   } else if (lesson) {

@@ -50,10 +50,14 @@ export interface ReplayOptions {
   me: { role: string; id: string };
   /** Extra controls above the player (the teacher's share switch). */
   extra?: (info: ReplayInfo) => HTMLElement | null;
+  /** Where the replay data and assets come from: the class's (default, with the token) or
+   * the library's (`/api/library/{id}`, no token: anyone may watch a published lesson). */
+  base?: string;
 }
 
 export async function startReplay(root: HTMLElement, options: ReplayOptions): Promise<void> {
-  const base = `/api/classes/${encodeURIComponent(options.classId)}/replay`;
+  const root_ = options.base ?? `/api/classes/${encodeURIComponent(options.classId)}`;
+  const base = `${root_}/replay`;
   let info: ReplayInfo;
   replace(root, [h("p", { class: "muted", role: "status" }, [t("replay.loading")])]);
   // The first events page is asked for with the info, not after it: one round trip less
@@ -79,7 +83,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   const begin = typeof trimStart === "number" ? Math.min(Math.max(trimStart, 0), lessonEnd - 1) : 0;
   const end = typeof trimEnd === "number" && trimEnd > begin ? Math.min(trimEnd, lessonEnd) : lessonEnd;
   const length = end - begin;
-  const assetUrl = (url: string): string => `${url}?token=${encodeURIComponent(options.token)}`;
+  const assetUrl = (url: string): string => (options.token ? `${url}?token=${encodeURIComponent(options.token)}` : url);
+  const assetPath = (assetId: string): string => assetUrl(`${root_}/assets/${encodeURIComponent(assetId)}`);
 
   // --- the view
   const canvas = h("canvas", { class: "replay-canvas", role: "img", "aria-label": t("board.label"), width: BOARD_WIDTH * CANVAS_SCALE, height: BOARD_HEIGHT * CANVAS_SCALE });
@@ -141,7 +146,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
       if (!image) {
         image = new Image();
         image.onload = () => { drawnVersion = -1; draw(); };
-        image.src = assetUrl(`/api/classes/${encodeURIComponent(options.classId)}/assets/${encodeURIComponent(bg.image)}`);
+        image.src = assetPath(bg.image);
         images.set(bg.image, image);
       }
     }
@@ -190,7 +195,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
       ]));
     }
     if (side.camera?.asset_id) {
-      const url = assetUrl(`/api/classes/${encodeURIComponent(options.classId)}/assets/${encodeURIComponent(side.camera.asset_id)}`);
+      const url = assetPath(side.camera.asset_id);
       out.push(h("figure", { class: "card replay-card camera-card", "data-kind": "camera" }, [h("img", { src: url, alt: t("replay.camera") }), h("figcaption", {}, [t("replay.camera")])]));
     }
     replace(cards, out);
@@ -209,7 +214,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   const blobOf = (s: ReplayAudio): Promise<string> => {
     let found = blobs.get(s.url);
     if (!found) {
-      found = fetch(s.url, { headers: { Authorization: `Bearer ${options.token}` } })
+      found = fetch(s.url, options.token ? { headers: { Authorization: `Bearer ${options.token}` } } : {})
         .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
         .then((b) => URL.createObjectURL(b));
       found.catch(() => blobs.delete(s.url));
@@ -217,6 +222,9 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     }
     return found;
   };
+  // The first seconds of voice are asked for with the first events page (a weak link then
+  // carries both before the rest of the board; see load()).
+  if (segments.length) void blobOf(segmentAt(0) ?? segments[0]!).catch(() => undefined);
   let loadedSrc: ReplayAudio | null = null;
   function syncAudio(ms: number, force = false): void {
     const s = segmentAt(ms);
@@ -363,6 +371,12 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
       nextPage = new Promise((r) => (release = r));
       done();
       if (!page.more) break;
+      if (pages === 1 && segments.length) {
+        // The voice of the first seconds before the rest of the board: on a 64 kbit/s link the
+        // next pages would share the line with it and hold back the start of play by seconds.
+        const first = segmentAt(0) ?? segments[0]!;
+        await Promise.race([blobOf(first).catch(() => undefined), new Promise((r) => setTimeout(r, 4000))]);
+      }
     }
     state.complete = true;
     release();

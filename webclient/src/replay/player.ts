@@ -68,7 +68,7 @@ export interface ReplayInfo {
   chapters: ReplayChapter[];
   audio: ReplayAudio[];
   shared: boolean;
-  viewer: "teacher" | "student";
+  viewer: "teacher" | "student" | "library";
 }
 
 /** What the class was shown besides the board: poll, results, quiz question, camera. */

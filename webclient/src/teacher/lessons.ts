@@ -32,6 +32,9 @@ export interface Lesson {
   duration_ms: number;
   chapters: LessonChapters;
   has_audio: boolean;
+  shared?: boolean;
+  published: boolean;
+  published_at: number | null;
   replay_url: string;
 }
 
@@ -199,8 +202,30 @@ async function lessonPage(root: HTMLElement, me: TeacherSession, classId: string
     classId,
     token: me.token,
     me: { role: "teacher", id: me.teacher },
-    extra: (info) => shareSwitch(classId, me, info.shared),
+    extra: (info) => h("div", { class: "replay-switches" }, [shareSwitch(classId, me, info.shared), publishSwitch(classId, me, info.lesson as unknown as Lesson)]),
   });
+}
+
+/** The library switch: an ended lesson goes into the school's /library (or out of it). */
+function publishSwitch(classId: string, me: TeacherSession, lesson: Lesson): HTMLElement {
+  const box = h("input", { type: "checkbox", name: "published", checked: lesson.published, disabled: !lesson.ended }) as HTMLInputElement;
+  const note = h("span", { class: "muted" }, [lesson.published ? t("replay.published") : lesson.ended ? "" : t("replay.publishEnded")]);
+  box.addEventListener("change", async () => {
+    box.disabled = true;
+    try {
+      const key = `publish-${Date.now().toString(36)}`;
+      const answer = await api("POST", `/api/classes/${encodeURIComponent(classId)}/publish`, { published: box.checked }, me.token, { "Idempotency-Key": key });
+      box.checked = answer.published;
+      note.textContent = answer.published ? t("replay.published") : "";
+    } catch (err) {
+      box.checked = !box.checked;
+      const code = err instanceof ApiError ? err.body.code : "";
+      toast(code === "CONFLICT" ? t("replay.publishEnded") : detailsError(err, {}), "error");
+    } finally {
+      box.disabled = false;
+    }
+  });
+  return h("label", { class: "replay-publish big-touch" }, [box, " ", t("replay.publish"), " ", note]);
 }
 
 function shareSwitch(classId: string, me: TeacherSession, shared: boolean): HTMLElement {

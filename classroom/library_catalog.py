@@ -1,0 +1,171 @@
+"""The library's catalog: the published lessons of this server, found from their logs.
+
+Where to look is the ``~library`` log (:data:`classroom.library.LIBRARY_LOG`): one
+``library_listed`` event per lesson published here or imported, read incrementally. Whether a
+listed lesson is in the library is its own log's word (its last ``lesson_published``), folded
+by :class:`classroom.lesson_index.LessonIndex`; so a lesson taken out of the library is gone
+from the next answer, also in the other processes sharing a Redis store.
+
+The catalog is rebuilt at most every :data:`REFRESH_S` seconds (a library answer is a read of
+memory, not of every log); a publish in this process refreshes it at once. Each entry keeps
+what a search needs (its normalised details and board text); the library view of a log is
+made on demand and kept for the few lessons being watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from classroom import lessons, library
+from classroom.errors import NotFound
+from classroom.lesson_index import LessonIndex
+from classroom.log import Actor, Event, NewEvent
+from classroom.storage.base import Store
+
+REFRESH_S = 1.0
+READ_CHUNK = 2000
+VIEWS_KEPT = 8
+LISTER = Actor("teacher", "~library")
+
+
+@dataclass
+class Entry:
+    """One published lesson: its public summary, search text and the assets its replay uses."""
+
+    class_id: str
+    seq: int  # the lesson's last event when this was made
+    summary: dict[str, Any]
+    text: str
+    assets: frozenset[str] = field(default_factory=frozenset)
+
+
+def _origin(raw: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+class Catalog:
+    """The published lessons of the store, newest first."""
+
+    def __init__(self, store: Store, index: LessonIndex, *, school: str) -> None:
+        self._store = store
+        self._index = index
+        self._school = school
+        self._listed: dict[str, None] = {}
+        self._listed_seq = 0
+        self._entries: dict[str, Entry] = {}
+        self._refreshed_at = float("-inf")
+        self._lock = asyncio.Lock()
+        self._views: OrderedDict[tuple[str, int], list[Event]] = OrderedDict()
+
+    async def list_lesson(self, class_id: str) -> None:
+        """Make sure ``class_id`` is in the library's index (after it was published)."""
+        await self._read_index()
+        if class_id not in self._listed:
+            await self._store.append(
+                library.LIBRARY_LOG,
+                [NewEvent("library_listed", LISTER, {"class_id": class_id})],
+            )
+        self._refreshed_at = float("-inf")
+
+    def changed(self) -> None:
+        """A lesson of this process was published or taken out: refresh on the next read."""
+        self._refreshed_at = float("-inf")
+
+    async def _read_index(self) -> None:
+        while True:
+            events = await self._store.read_after(library.LIBRARY_LOG, self._listed_seq, 1000)
+            for event in events:
+                self._listed[str(event.data.get("class_id", ""))] = None
+                self._listed_seq = event.seq
+            if len(events) < 1000:
+                return
+
+    async def entries(self) -> list[Entry]:
+        """Every published lesson, newest published first (refreshed at most every REFRESH_S)."""
+        async with self._lock:
+            if time.monotonic() - self._refreshed_at >= REFRESH_S:
+                await self._refresh()
+                self._refreshed_at = time.monotonic()
+            found = list(self._entries.values())
+        found.sort(key=lambda e: (e.summary.get("published_at") or 0, e.class_id), reverse=True)
+        return found
+
+    async def _refresh(self) -> None:
+        await self._read_index()
+        for class_id in list(self._listed):
+            state = await self._index.state(class_id)
+            kept = self._entries.get(class_id)
+            if not state.published:
+                self._entries.pop(class_id, None)
+                continue
+            if kept is not None and kept.seq == state.seq:
+                continue
+            entry = await self._entry(class_id, state)
+            if entry is None:
+                self._entries.pop(class_id, None)
+            else:
+                self._entries[class_id] = entry
+
+    async def _entry(self, class_id: str, state: lessons.LessonState) -> Entry | None:
+        record = await self._store.get_class(class_id)
+        if record is None:
+            return None
+        view = await self.view(class_id, state.seq)
+        summary = lessons.lesson_summary(record, state, school=self._school)
+        if record.teacher == library.IMPORTED_TEACHER:
+            # A lesson from another school shows that school and its teacher, not ours.
+            marker = await self._store.get_asset(class_id, library.ORIGIN_ASSET)
+            origin = _origin(marker[1]) if marker is not None else {}
+            summary["school"] = str(origin.get("school", ""))
+            if not (state.details or {}).get("teacher_name"):
+                summary["teacher_name"] = str(origin.get("teacher_name", ""))
+        return Entry(
+            class_id=class_id,
+            seq=state.seq,
+            summary=library.public_summary(summary),
+            text=library.search_text(summary, library.board_text(view)),
+            assets=frozenset(library.referenced_assets(view)),
+        )
+
+    async def view(self, class_id: str, seq: int) -> list[Event]:
+        """The library view of the lesson's log up to ``seq`` (kept for a few lessons)."""
+        key = (class_id, seq)
+        kept = self._views.get(key)
+        if kept is not None:
+            self._views.move_to_end(key)
+            return kept
+        events: list[Event] = []
+        after = 0
+        while after < seq:
+            chunk = await self._store.read_after(class_id, after, min(READ_CHUNK, seq - after))
+            if not chunk:
+                break
+            events.extend(chunk)
+            after = chunk[-1].seq
+            await asyncio.sleep(0)
+        shown = await asyncio.to_thread(library.library_events, events)
+        self._views[key] = shown
+        while len(self._views) > VIEWS_KEPT:
+            self._views.popitem(last=False)
+        return shown
+
+    async def get(self, class_id: str) -> Entry:
+        """A published lesson, or NOT_FOUND: the same answer for an unpublished lesson as for
+        an id that never existed, so guessing ids tells nothing."""
+        if len(class_id) <= 64:
+            for entry in await self.entries():
+                if entry.class_id == class_id:
+                    return entry
+        raise NotFound("no such lesson in the library")
+
+    async def search(self, filters: library.Filters) -> list[Entry]:
+        return [e for e in await self.entries() if library.matches(e.summary, e.text, filters)]

@@ -1,0 +1,409 @@
+"""HTTP routes of the library: publishing, the public library API and the pull routes.
+
+The public routes need no token: anyone on the school network may use them. Each answer
+comes from the catalog's memory (``classroom/library_catalog.py``); each is rate-limited per
+address (:data:`LIBRARY_RATE`); an unpublished lesson, or an id that never existed, is
+NOT_FOUND on every one of them. What they show of a lesson is its library view
+(``classroom/library.py``). Ended lessons do not change, so answers carry an ETag (304 when
+the client's copy is current) and byte ranges (206) for audio, video and the pull's files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import functools
+import gzip
+import hashlib
+import json
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from classroom import classes, handlers, library, library_travel, timeline
+from classroom.boundary import limit_key
+from classroom.errors import InvalidPayload, NotFound, RateLimited
+from classroom.http import (
+    _address,
+    _bounded_int,
+    _http_session,
+    _idempotency_key,
+    _own_class,
+    _parse,
+    _services,
+)
+from classroom.keys import LIBRARY
+from classroom.library_catalog import Entry
+from classroom.log import Actor
+from classroom.protocol.http import REPLAY_PAGE_DEFAULT, REPLAY_PAGE_MAX, PublishBody
+from classroom.protocol.lessons import LessonPublish
+from classroom.ratelimit import Rate, TokenBucket
+
+# A page view is ~4 requests (list or info, first events page, an audio segment); a replay
+# then asks for an audio segment every few seconds. 10/s with bursts of 60 lets a class of
+# tablets behind one address browse, and makes one address flooding the route cheap to turn
+# away (a refusal is a dict lookup).
+LIBRARY_RATE = Rate(per_s=10, burst=60)
+MAX_ADDRESSES = 10_000
+LIST_DEFAULT = 50
+LIST_MAX = 200
+MAX_FILTER_CHARS = 60
+KEPT_ANSWERS = 256
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class LibraryHttp:
+    """The library routes' memory: per-address buckets and answers already made."""
+
+    buckets: OrderedDict[str, TokenBucket] = field(default_factory=OrderedDict)
+    answers: OrderedDict[tuple[Any, ...], tuple[str, bytes, bytes]] = field(
+        default_factory=OrderedDict
+    )
+    collected: tuple[Any, library_travel.Collected] | None = None
+    collecting: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def take(self, key: str, now: float) -> float:
+        bucket = self.buckets.pop(key, None) or TokenBucket(LIBRARY_RATE, now)
+        self.buckets[key] = bucket
+        while len(self.buckets) > MAX_ADDRESSES:
+            self.buckets.popitem(last=False)
+        return bucket.take(now)
+
+    def remember(self, key: tuple[Any, ...], answer: tuple[str, bytes, bytes]) -> None:
+        self.answers[key] = answer
+        while len(self.answers) > KEPT_ANSWERS:
+            self.answers.popitem(last=False)
+
+
+def _state(request: web.Request) -> LibraryHttp:
+    return request.app[LIBRARY]
+
+
+def _limit(request: web.Request) -> None:
+    wait = _state(request).take(limit_key(_address(request)), time.monotonic())
+    if wait > 0:
+        raise RateLimited("too many library requests from this address", retry_after_s=wait)
+
+
+def _json_answer(body: dict[str, Any]) -> tuple[str, bytes, bytes]:
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
+    return etag, raw, gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def _send_json(
+    request: web.Request, answer: tuple[str, bytes, bytes], *, max_age: int = 0
+) -> web.Response:
+    """A JSON answer made once: gzip when the client takes it, 304 for a current copy."""
+    etag, raw, packed = answer
+    cache = f"public, max-age={max_age}" if max_age else "no-cache"
+    headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return web.Response(body=packed, content_type="application/json", headers=headers)
+    return web.Response(body=raw, content_type="application/json", headers=headers)
+
+
+def _ranges(request: web.Request, size: int) -> tuple[int, int] | None:
+    """The one byte range asked for (``bytes=A-B``, ``bytes=A-``, ``bytes=-N``), or None for
+    the whole file; (-1, -1) for a range outside the file (answered 416)."""
+    raw = request.headers.get("Range")
+    if raw is None:
+        return None
+    match = re.fullmatch(r"bytes=(\d{0,19})-(\d{0,19})", raw.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None  # several ranges or another unit: the whole file (RFC 9110 allows it)
+    first, last = match.group(1), match.group(2)
+    if first == "":
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start = int(first)
+        end = min(size - 1, int(last)) if last else size - 1
+    if start >= size or start > end:
+        return -1, -1
+    return start, end
+
+
+def _send_bytes(
+    request: web.Request, data: bytes, content_type: str, etag: str, *, filename: str = ""
+) -> web.Response:
+    """Immutable bytes: ETag and 304, byte ranges (206), cacheable for a year."""
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Accept-Ranges": "bytes",
+    }
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    wanted = _ranges(request, len(data))
+    if wanted is None:
+        return web.Response(body=data, content_type=content_type, headers=headers)
+    start, end = wanted
+    if start < 0:
+        headers["Content-Range"] = f"bytes */{len(data)}"
+        return web.Response(status=416, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+    return web.Response(
+        body=data[start : end + 1], status=206, content_type=content_type, headers=headers
+    )
+
+
+def _send_file(request: web.Request, path: Path, etag: str, filename: str) -> web.FileResponse:
+    # aiohttp's FileResponse answers Range (206/416) and If-None-Match itself, from the disk.
+    return web.FileResponse(
+        path,
+        headers={
+            "ETag": etag,
+            "Cache-Control": "public, max-age=3600",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+def _filter_value(request: web.Request, name: str) -> str:
+    raw = request.query.get(name, "")
+    if len(raw) > MAX_FILTER_CHARS or any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        raise InvalidPayload(
+            f"{name} is at most {MAX_FILTER_CHARS} characters, no control characters",
+            field=name,
+        )
+    return raw.strip()
+
+
+def _downloads(request: web.Request, class_id: str) -> list[dict[str, Any]]:
+    data_dir = _services(request).settings.data_dir
+    found = []
+    for name, path in library_travel.exported_files(data_dir, class_id):
+        ext = name.rsplit(".", 1)[1]
+        url = f"/api/library/{class_id}/downloads/lesson.{ext}"
+        found.append({"name": name, "url": url, "size": path.stat().st_size})
+    return found
+
+
+def _public(request: web.Request, entry: Entry) -> dict[str, Any]:
+    return {**entry.summary, "downloads": _downloads(request, entry.class_id)}
+
+
+# --- publishing (the teacher) ------------------------------------------------------------------
+
+
+async def publish_lesson(request: web.Request) -> web.Response:
+    """Put the lesson in the library or take it out (logs ``lesson_published``)."""
+    claims, record = await _own_class(request)
+    body = await _parse(request, PublishBody)
+    payload = LessonPublish(
+        published=body.published,
+        client_id=_idempotency_key(request) or classes.new_id("publish"),
+    )
+    teacher = Actor("teacher", claims.subject, claims.subject)
+    services = _services(request)
+    session = _http_session(request, teacher, record.id)
+    ack = await handlers.run(services, session, "lesson_publish", payload)
+    state = await services.lesson_index.state(record.id)
+    if state.published:
+        await services.library.list_lesson(record.id)
+    else:
+        services.library.changed()
+    return web.json_response(
+        {
+            "ok": True,
+            "seq": ack["seq"],
+            "duplicate": ack["duplicate"],
+            "noop": bool(ack.get("noop", False)),
+            "published": state.published,
+        }
+    )
+
+
+# --- the public library ------------------------------------------------------------------------
+
+
+async def library_list(request: web.Request) -> web.Response:
+    """Published lessons, newest first, filtered and searched (see ``classroom.library``)."""
+    _limit(request)
+    words = library.query_words(request.query.get("q", ""))
+    subject = _filter_value(request, "subject")
+    grade = _filter_value(request, "grade")
+    language = request.query.get("lang", "")
+    if language not in ("", "ur", "en", "other"):
+        raise InvalidPayload("lang is one of ur, en, other", field="lang")
+    limit = _bounded_int(request, "limit", LIST_DEFAULT, 1, LIST_MAX)
+    filters = library.Filters(tuple(words), subject, grade, language)
+    found = await _services(request).library.search(filters)
+    body = {
+        "ok": True,
+        "lessons": [_public(request, e) for e in found[:limit]],
+        "total": len(found),
+    }
+    return _send_json(request, _json_answer(body))
+
+
+async def _published(request: web.Request) -> Entry:
+    _limit(request)
+    return await _services(request).library.get(request.match_info["class_id"])
+
+
+async def library_replay_info(request: web.Request) -> web.Response:
+    """A published lesson's replay info (details, chapters, audio) as anyone may see it."""
+    entry = await _published(request)
+    state = _state(request)
+    downloads = _downloads(request, entry.class_id)
+    key = ("info", entry.class_id, entry.seq, json.dumps(downloads))
+    answer = state.answers.get(key)
+    if answer is None:
+        view = await _services(request).library.view(entry.class_id, entry.seq)
+        line = await asyncio.to_thread(
+            functools.partial(timeline.Timeline, checkpoint_every=len(view) + 1),
+            view,
+            class_id=entry.class_id,
+        )
+        start = line.start_ms or 0
+        chapters = [{**c.to_json(), "t_ms": max(0, c.ts - start)} for c in line.chapters]
+        segments = sorted(
+            (e.data for e in view if e.type == "audio_added"),
+            key=lambda d: (int(d["captured_at_ms"]), str(d["segment_id"])),
+        )
+        audio = [
+            {
+                "segment_id": d["segment_id"],
+                "url": f"/api/library/{entry.class_id}/assets/{d['asset_id']}",
+                "t_ms": int(d["captured_at_ms"]) - start,
+                "duration_ms": int(d["duration_ms"]),
+                "container": d.get("container", ""),
+            }
+            for d in segments
+        ]
+        body = {
+            "ok": True,
+            "lesson": {**entry.summary, "downloads": downloads},
+            "started_at": line.start_ms,
+            "duration_ms": line.duration_ms,
+            "head_seq": view[-1].seq if view else 0,
+            "chapters": chapters,
+            "audio": audio,
+            "shared": False,
+            "viewer": "library",
+        }
+        answer = _json_answer(body)
+        state.remember(key, answer)
+    return _send_json(request, answer, max_age=60)
+
+
+async def library_replay_events(request: web.Request) -> web.Response:
+    """A page of a published lesson's library view."""
+    entry = await _published(request)
+    after_seq = _bounded_int(request, "after_seq", 0, 0, 2**53)
+    limit = _bounded_int(request, "limit", REPLAY_PAGE_DEFAULT, 1, REPLAY_PAGE_MAX)
+    state = _state(request)
+    key = ("events", entry.class_id, entry.seq, after_seq, limit)
+    answer = state.answers.get(key)
+    if answer is None:
+        view = await _services(request).library.view(entry.class_id, entry.seq)
+        seqs = [e.seq for e in view]
+        first = bisect.bisect_right(seqs, after_seq)
+        page = view[first : first + limit]
+        head = seqs[-1] if seqs else 0
+        last = page[-1].seq if page else max(after_seq, head)
+        body = {
+            "ok": True,
+            "events": [e.to_record() for e in page],
+            "next_after_seq": last,
+            "head_seq": head,
+            "more": last < head,
+        }
+        answer = await asyncio.to_thread(_json_answer, body)
+        state.remember(key, answer)
+    return _send_json(request, answer, max_age=3600)
+
+
+async def library_asset(request: web.Request) -> web.Response:
+    """An asset the published lesson's replay loads; no other asset of the class."""
+    entry = await _published(request)
+    asset_id = request.match_info["asset_id"]
+    if asset_id not in entry.assets:
+        raise NotFound("no such asset in this lesson")
+    found = await _services(request).store.get_asset(entry.class_id, asset_id)
+    if found is None:
+        raise NotFound("no such asset in this lesson")
+    content_type, data = found
+    etag = f'"{entry.class_id}-{asset_id}-{len(data)}"'
+    return _send_bytes(request, data, content_type, etag)
+
+
+async def library_download(request: web.Request) -> web.StreamResponse:
+    """The lesson's exported offline package or MP4, where it was exported."""
+    entry = await _published(request)
+    name = f"lesson.{request.match_info['fmt']}"
+    data_dir = _services(request).settings.data_dir
+    for found, path in library_travel.exported_files(data_dir, entry.class_id):
+        if found == name:
+            st = path.stat()
+            etag = f'"{entry.class_id}-{st.st_size}-{st.st_mtime_ns}"'
+            return _send_file(request, path, etag, f"{entry.class_id}-{name}")
+    raise NotFound(f"this lesson has no {name} yet")
+
+
+async def _collected(request: web.Request) -> library_travel.Collected:
+    services = _services(request)
+    state = _state(request)
+    entries = await services.library.entries()
+    key = tuple(
+        (e.class_id, e.seq, tuple((d["name"], d["size"]) for d in _downloads(request, e.class_id)))
+        for e in entries
+    )
+    async with state.collecting:
+        if state.collected is None or state.collected[0] != key:
+            collected = await library_travel.collect(
+                services.store, services.library, services.settings.data_dir
+            )
+            state.collected = (key, collected)
+        return state.collected[1]
+
+
+async def library_manifest(request: web.Request) -> web.Response:
+    """The library's manifest, as ``classroom library pull`` fetches it."""
+    _limit(request)
+    collected = await _collected(request)
+    body = {"ok": True, "manifest": collected.manifest.model_dump(mode="json")}
+    return _send_json(request, _json_answer(body))
+
+
+async def library_file(request: web.Request) -> web.StreamResponse:
+    """A manifest file by its SHA-256 (byte ranges, so an interrupted pull resumes)."""
+    _limit(request)
+    sha = request.match_info["sha256"]
+    if not _SHA.match(sha):
+        raise NotFound("no such file in the library")
+    services = _services(request)
+    collected = await _collected(request)
+    source = collected.sources.get(sha)
+    if source is None:
+        raise NotFound("no such file in the library")
+    loaded = await library_travel.load(services.store, services.library, source)
+    if isinstance(loaded, Path):
+        return _send_file(request, loaded, f'"{sha}"', sha)
+    if hashlib.sha256(loaded).hexdigest() != sha:
+        raise NotFound("this file has changed; fetch the manifest again")
+    return _send_bytes(request, loaded, "application/octet-stream", f'"{sha}"')
+
+
+def add_routes(app: web.Application) -> None:
+    app[LIBRARY] = LibraryHttp()
+    app.router.add_post("/api/classes/{class_id}/publish", publish_lesson)
+    app.router.add_get("/api/library", library_list)
+    app.router.add_get("/api/library/manifest", library_manifest)
+    app.router.add_get("/api/library/files/{sha256}", library_file)
+    app.router.add_get("/api/library/{class_id}/replay/info", library_replay_info)
+    app.router.add_get("/api/library/{class_id}/replay/events", library_replay_events)
+    app.router.add_get("/api/library/{class_id}/assets/{asset_id}", library_asset)
+    app.router.add_get("/api/library/{class_id}/downloads/lesson.{fmt:html|mp4}", library_download)

@@ -14,13 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from classroom import board
+from classroom import board, lessons
 from classroom.export import source as export_source
 from classroom.export.source import LessonSource
+from classroom.log import Proposed
 from classroom.protocol import board as pb
+from classroom.protocol.lessons import LessonDetails
 from testkit.lessons import TEACHER, LessonMaker, student
 
 PICTURE_ASSET = "pic-map"
+TITLE = "پاکستان کا نقشہ · Map of Pakistan"
+TEACHER_NAME = "مس آمنہ"
+SCHOOL = "گورنمنٹ اسکول لاہور"
 
 
 def jpeg(width: int, height: int, color: tuple[int, int, int], *, seed: int = 0) -> bytes:
@@ -179,9 +184,13 @@ def picture_lesson(*, seed: int = 3) -> PictureLesson:
     maker.stroke(batches=3, points=4)
     maker.tick(1000)
     marks["end"] = maker.now
+    details = LessonDetails.model_validate(
+        {"title": TITLE, "subject": "social_studies", "grade": "5", "teacher_name": TEACHER_NAME}
+    )
+    maker.commit(TEACHER, [Proposed("lesson_details_updated", lessons.details_data(details))])
     assets = {PICTURE_ASSET: ("image/png", png(320, 180))}
     for kf in maker.state.part("camera").keyframes:
         data = jpeg(320, 180, (232, 236, 228), seed=len(assets))
         assets[str(kf["asset_id"])] = ("image/jpeg", data)
-    source = export_source.from_events(maker.events, assets=assets)
+    source = export_source.from_events(maker.events, assets=assets, school=SCHOOL)
     return PictureLesson(source, maker, marks)

@@ -24,6 +24,7 @@ renderer is checked against (slow: a 2,000-stroke page costs ~200 ms at 1080p).
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import math
 import unicodedata
@@ -343,19 +344,53 @@ def has_arabic_script(text: str) -> bool:
     return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
 
 
+ELLIPSIS = "…"
+
+
+def fit_line(text: str, fits: Callable[[str], bool], ellipsis: str = ELLIPSIS) -> str:
+    """``text``, or its longest start ending in an ellipsis that ``fits`` (never empty)."""
+    if fits(text):
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with the ellipsis
+        middle = (low + high + 1) // 2
+        if fits(text[:middle].rstrip() + ellipsis):
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + ellipsis
+
+
+def wrap_lines(
+    text: str, fits: Callable[[str], bool], most: int, ellipsis: str = ELLIPSIS
+) -> list[str]:
+    """Greedy word wrap into at most ``most`` lines that ``fits``; the last one cut short."""
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < most:
+        line = words.pop(0)
+        while words and fits(f"{line} {words[0]}"):
+            line = f"{line} {words.pop(0)}"
+        lines.append(line)
+    if words:
+        lines[-1] = fit_line(f"{lines[-1]} {' '.join(words)}", fits, ellipsis)
+    return [fit_line(line, fits, ellipsis) for line in lines] or [""]
+
+
+@functools.lru_cache(maxsize=64)
+def _font(urdu: bool, size: int) -> render.AnyFont:
+    # Loading Noto Nastaliq Urdu costs ~10 ms: each size once per process.
+    return render._load_font("rtl" if urdu else "ltr", size)
+
+
 class Typesetter:
     """Draws one line of text, shaped (raqm: joining, Nastaliq, bidi), shrunk to fit a width."""
 
     def __init__(self) -> None:
-        self._fonts: dict[tuple[bool, int], render.AnyFont] = {}
         self.raqm = features.check_feature("raqm")
 
     def font(self, text: str, size: int) -> render.AnyFont:
-        urdu = has_arabic_script(text)
-        key = (urdu, size)
-        if key not in self._fonts:
-            self._fonts[key] = render._load_font("rtl" if urdu else "ltr", size)
-        return self._fonts[key]
+        return _font(has_arabic_script(text), size)
 
     def _options(self, text: str) -> dict[str, Any]:
         return {"direction": "rtl"} if self.raqm and is_rtl(text) else {}
@@ -374,14 +409,24 @@ class Typesetter:
         anchor: str,
         max_width: float,
     ) -> tuple[int, int, int, int]:
-        """Draw ``text`` at ``xy`` (PIL ``anchor``), shrinking it to ``max_width``; its box."""
-        while size > 8 and self.width(text, size) > max_width:
-            size = max(8, int(size * 0.9))
+        """Draw ``text`` at ``xy`` (PIL ``anchor``), shrinking it to ``max_width`` (to 60 % of
+        ``size`` at most, then cut short with an ellipsis); its box."""
+        # Shaping Nastaliq is the cost here (~5 ms a call): measure as few times as possible.
+        smallest = max(8, round(size * 0.6))
+        wide = self.width(text, size)
+        if wide > max_width:  # widths scale with the size: one guess, then small steps
+            size = max(smallest, int(size * max_width / wide))
+            while size > smallest and self.width(text, size) > max_width:
+                size = max(smallest, int(size * 0.9))
+            # Noto Nastaliq Urdu has no U+2026: three full stops read the same.
+            ellipsis = "..." if has_arabic_script(text) else ELLIPSIS
+            text = fit_line(text, lambda line: self.width(line, size) <= max_width, ellipsis)
         font = self.font(text, size)
         options = self._options(text)
+        box = font.getbbox(text, anchor=anchor, **options)
         draw.text(xy, text, font=font, fill=fill, anchor=anchor, **options)
-        box = draw.textbbox(xy, text, font=font, anchor=anchor, **options)
-        return (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+        x, y = xy
+        return (int(x + box[0]), int(y + box[1]), int(x + box[2]), int(y + box[3]))
 
 
 class CardPainter:
@@ -392,14 +437,66 @@ class CardPainter:
         self.lang = lang
         self.type = Typesetter()
         self._cache: dict[CardKey, Frame] = {}
+        self._static: dict[CardKey, Frame] = {}
 
     def frame(self, key: CardKey, state: ClassState) -> Frame:
+        """The card ``key`` names. Its footer (responses, seconds left) changes often: the rest
+        is painted once and the footer laid on a copy (a card costs ~100 ms, a footer ~2)."""
         cached = self._cache.get(key)
         if cached is None:
-            if len(self._cache) > 64:
+            static_key = key[:3] if key[0] == "question" else key[:2]
+            base = self._static.get(static_key)
+            if base is None:
+                if len(self._static) >= 4:
+                    self._static.clear()
+                base = self._static[static_key] = self._paint(key, state)
+            if len(self._cache) >= 8:  # a 1080p card is 6 MB
                 self._cache.clear()
-            cached = self._cache[key] = self._paint(key, state)
+            cached = self._cache[key] = self._with_footer(base, self.footer(key, state))
         return cached
+
+    def footer(self, key: CardKey, state: ClassState) -> str:
+        kind = key[0]
+        if kind == "poll":
+            return word("responses", self.lang, n=key[2])
+        if kind == "results":
+            poll = state.part("polls").polls[key[1]]
+            responses = (poll.shown_tally or {}).get("responses", len(poll.votes))
+            return word("responses", self.lang, n=responses)
+        if kind == "question":
+            text = word("answered", self.lang, n=key[3])
+            if key[4] is not None:
+                text = f"{text} · {word('seconds', self.lang, n=key[4])}"
+            return text
+        quiz = state.part("quizzes").quizzes[key[1]]
+        shown = (quiz.last_leaderboard if kind == "leaderboard" else quiz.final) or {}
+        return word("players", self.lang, n=shown.get("players", len(shown.get("top", []))))
+
+    def _box(self) -> tuple[int, int, int, int]:
+        left, top, right, bottom = self.lay.safe
+        pad = round(48 * self._unit())
+        return (left + pad, top + pad, right - pad, bottom - pad)
+
+    def _footer_band(self) -> tuple[int, int, int, int]:
+        left, _, right, bottom = self._box()
+        return left, bottom - round(64 * self._unit()), right, bottom
+
+    def _with_footer(self, base: Frame, text: str) -> Frame:
+        x0, y0, x1, y1 = self._footer_band()
+        band = Image.fromarray(base[y0:y1, x0:x1])
+        rtl = self.lang == "ur"
+        self.type.draw(
+            ImageDraw.Draw(band),
+            (x1 - x0 if rtl else 0, y1 - y0),
+            text,
+            size=round(36 * self._unit()),
+            fill=MUTED_COLOR,
+            anchor="rd" if rtl else "ld",
+            max_width=x1 - x0,
+        )
+        frame = base.copy()
+        frame[y0:y1, x0:x1] = np.asarray(band, dtype=np.uint8)
+        return frame
 
     # drawing helpers, in pixels of this frame
 
@@ -415,15 +512,14 @@ class CardPainter:
         draw.rounded_rectangle(
             (left, top, right - 1, bottom - 1), radius=max(1, round(24 * u)), fill=CARD_COLOR
         )
-        pad = round(48 * u)
-        box = (left + pad, top + pad, right - pad, bottom - pad)
+        box = self._box()
         kind = key[0]
         if kind in ("poll", "results"):
             poll = state.part("polls").polls[key[1]]
             self._poll(draw, box, poll, results=kind == "results")
         elif kind == "question":
             quiz = state.part("quizzes").quizzes[key[1]]
-            self._question(draw, box, quiz, int(key[2]), int(key[3]), key[4])
+            self._question(draw, box, quiz, int(key[2]))
         elif kind == "leaderboard":
             quiz = state.part("quizzes").quizzes[key[1]]
             rows = list((quiz.last_leaderboard or {}).get("top", []))
@@ -460,29 +556,23 @@ class CardPainter:
         )
         y = drawn[3] + round(24 * u)
         title_rtl = is_rtl(title)
-        drawn = self.type.draw(
-            draw,
-            (right if title_rtl else left, y),
-            title,
-            size=round(64 * u),
-            fill=INK_COLOR,
-            anchor="ra" if title_rtl else "la",
-            max_width=right - left,
+        size = round(64 * u)
+        ellipsis = "..." if has_arabic_script(title) else ELLIPSIS
+        lines = wrap_lines(
+            title, lambda line: self.type.width(line, size) <= right - left, 3, ellipsis
         )
-        return drawn[3] + round(40 * u)
-
-    def _footer(self, draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], text: str) -> None:
-        left, _, right, bottom = box
-        rtl = self.lang == "ur"
-        self.type.draw(
-            draw,
-            (right if rtl else left, bottom),
-            text,
-            size=round(36 * self._unit()),
-            fill=MUTED_COLOR,
-            anchor="rd" if rtl else "ld",
-            max_width=right - left,
-        )
+        for line in lines:
+            drawn = self.type.draw(
+                draw,
+                (right if title_rtl else left, y),
+                line,
+                size=size,
+                fill=INK_COLOR,
+                anchor="ra" if title_rtl else "la",
+                max_width=right - left,
+            )
+            y = drawn[3] + round(12 * u)
+        return y + round(28 * u)
 
     def _bars(
         self,
@@ -564,9 +654,7 @@ class CardPainter:
                 pairs = tally.get("words", [])[:8]
                 labels = [str(pair[0]) for pair in pairs]
                 counts = [int(pair[1]) for pair in pairs]
-        responses = int(tally.get("responses", 0)) if tally else len(poll.votes)
         self._bars(draw, box, y, labels, counts)
-        self._footer(draw, box, word("responses", self.lang, n=responses))
 
     def _question(
         self,
@@ -574,18 +662,12 @@ class CardPainter:
         box: tuple[int, int, int, int],
         quiz: Any,
         index: int,
-        answered: int,
-        left: int | None,
     ) -> None:
         question = quiz.questions[index]
         label = word("question", self.lang, n=index + 1, of=len(quiz.questions))
         y = self._heading(draw, box, label, question.question)
         options = [str(option) for option in getattr(question, "options", ())]
         self._bars(draw, box, y, options, None, rtl=is_rtl(question.question))
-        footer = word("answered", self.lang, n=answered)
-        if left is not None:
-            footer = f"{footer} · {word('seconds', self.lang, n=left)}"
-        self._footer(draw, box, footer)
 
     def _ranking(
         self,
@@ -625,7 +707,6 @@ class CardPainter:
                 anchor="lm" if rtl else "rm",
                 max_width=(right - left) * 0.35,
             )
-        self._footer(draw, box, word("players", self.lang, n=players))
 
 
 # --- the incremental board ----------------------------------------------------------------------
@@ -642,18 +723,22 @@ def _blend(region: Frame, coverage: np.ndarray[Any, Any], color: Rgb) -> None:
     region[:] = inked.astype(np.uint8)
 
 
-def paint_stroke(view: Frame, stroke: Stroke, scale: float) -> None:
-    """Fill a stroke's perfect-freehand outline onto ``view`` (the board's pixels), anti-aliased
-    by 2x2 coverage, non-zero winding as the browser fills it."""
+Coverage = tuple[int, int, np.ndarray[Any, np.dtype[np.float32]]]  # x0, y0, (h, w) 0..1
+
+
+def stroke_coverage(stroke: Stroke, scale: float, size: tuple[int, int]) -> Coverage | None:
+    """How much of each pixel a stroke's perfect-freehand outline covers (non-zero winding, as
+    the browser fills it), from a 2x2 grid per pixel, on a board of ``size`` (w, h) pixels;
+    highlighter ink at its opacity. None when it covers nothing."""
     outline = render.stroke_outline(stroke)
     if len(outline) < 3:
-        return
-    height, width = view.shape[:2]
+        return None
+    width, height = size
     s = SUPERSAMPLE
     polygon = np.asarray(outline, dtype=np.float64) * (scale * s)
     filled = render._nonzero_mask(polygon, (width * s, height * s))
     if filled is None:
-        return
+        return None
     (left, top), inside = filled
     # Align the supersampled box to whole output pixels, then average each s x s block.
     pad_l, pad_t = left % s, top % s
@@ -666,8 +751,20 @@ def paint_stroke(view: Frame, stroke: Stroke, scale: float) -> None:
     coverage = coverage[: height - y0, : width - x0]
     if stroke.tool == "highlighter":
         coverage *= HIGHLIGHTER_OPACITY
+    return x0, y0, coverage
+
+
+def paint_coverage(view: Frame, covered: Coverage, color: Rgb) -> None:
+    x0, y0, coverage = covered
     region = view[y0 : y0 + coverage.shape[0], x0 : x0 + coverage.shape[1]]
-    _blend(region, coverage, render._rgb(stroke.color))
+    _blend(region, coverage, color)
+
+
+def paint_stroke(view: Frame, stroke: Stroke, scale: float) -> None:
+    """Fill a stroke onto ``view`` (the board's pixels (h, w, 3)), anti-aliased."""
+    covered = stroke_coverage(stroke, scale, (view.shape[1], view.shape[0]))
+    if covered is not None:
+        paint_coverage(view, covered, render._rgb(stroke.color))
 
 
 def paint_item(view: Frame, item: Item, scale: float, fonts: dict[tuple[str, int], Any]) -> None:
@@ -713,6 +810,7 @@ class BoardCanvas:
         self.touched: dict[str, int] = {}  # stroke id -> lesson time it last grew
         self.fonts: dict[tuple[str, int], Any] = {}
         self._backgrounds: dict[str, Frame] = {}
+        self._coverage: dict[str, tuple[int, Coverage | None]] = {}
         self.redraws = 0
 
     def _background(self, page: Page) -> Frame:
@@ -792,12 +890,27 @@ class BoardCanvas:
     def picture(self, board: BoardState) -> Frame:
         """A new frame: the canvas with the unsettled ink over it."""
         frame = self.base.copy()
-        if self.pending:
-            view = _board_view(frame, self.lay)
-            for item_id in self.pending:
-                item = board.items.get(item_id)
-                if item is not None and not item.hidden_by:
-                    paint_item(view, item, self.lay.scale, self.fonts)
+        if not self.pending:
+            return frame
+        view = _board_view(frame, self.lay)
+        size = (view.shape[1], view.shape[0])
+        kept: dict[str, tuple[int, Coverage | None]] = {}
+        for item_id in self.pending:
+            item = board.items.get(item_id)
+            if item is None or item.hidden_by:
+                continue
+            if not isinstance(item, Stroke):
+                paint_item(view, item, self.lay.scale, self.fonts)
+                continue
+            # A stroke that did not grow since the last frame keeps its coverage (many
+            # students drawing at once: only the strokes that moved are outlined again).
+            cached = self._coverage.get(item_id)
+            if cached is None or cached[0] != item.length:
+                cached = (item.length, stroke_coverage(item, self.lay.scale, size))
+            kept[item_id] = cached
+            if cached[1] is not None:
+                paint_coverage(view, cached[1], render._rgb(item.color))
+        self._coverage = kept
         return frame
 
 

@@ -30,7 +30,14 @@ from PIL import Image
 from classroom import camera, render, timeline
 from classroom.board import BoardState, Item, Shape, Stroke, Text, visible_items
 from classroom.export import ExportOptions, Progress, files
-from classroom.export.frames import LessonMarks, Pictures, has_arabic_script, is_rtl
+from classroom.export.frames import (
+    LessonMarks,
+    Pictures,
+    fit_line,
+    has_arabic_script,
+    is_rtl,
+    wrap_lines,
+)
 from classroom.export.source import LessonSource
 from classroom.lesson import ClassState
 from classroom.polls import tally
@@ -177,14 +184,34 @@ class Slides:
         pdf.set_font("nastaliq" if urdu else "sans", size=size)
         pdf.set_fallback_fonts(["sans"] if urdu else ["nastaliq"])
         pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
-        while size > 5 and pdf.get_string_width(value) > w:
-            size *= 0.9
+        smallest = size * 0.6
+        while size > smallest and pdf.get_string_width(value) > w:
+            size = max(smallest, size * 0.9)
             pdf.set_font_size(size)
+        value = fit_line(value, lambda line: pdf.get_string_width(line) <= w)
         height = size * PT * (2.0 if urdu else 1.4)
         pdf.set_text_color(*color)
         pdf.set_xy(x, y)
         pdf.cell(w, height, value, align=align or ("R" if rtl else "L"))
         return height
+
+    def close(self) -> None:
+        """Close the font files fpdf2 keeps open (fontTools reads them lazily)."""
+        for font in self.pdf.fonts.values():
+            ttfont = getattr(font, "ttfont", None)
+            if ttfont is not None:
+                ttfont.close()
+
+    def lines(self, x: float, y: float, w: float, value: str, *, size: float, most: int) -> float:
+        """``value`` wrapped into at most ``most`` lines; returns the y below them."""
+        pdf = self.pdf
+        pdf.set_font("nastaliq" if has_arabic_script(value) else "sans", size=size)
+        pdf.set_fallback_fonts(["sans"] if has_arabic_script(value) else ["nastaliq"])
+        pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if is_rtl(value) else "ltr")
+        wrapped = wrap_lines(value, lambda line: pdf.get_string_width(line) <= w, most)
+        for line in wrapped:
+            y += self.text(x, y, w, line, size=size, align="R" if is_rtl(value) else "L")
+        return y
 
     def heading(self, english: str, urdu: str, when: str = "") -> None:
         """A content page's heading: English at the left, Urdu at the right, a rule below."""
@@ -329,7 +356,7 @@ def title_page(slides: Slides, source: LessonSource) -> None:
     pdf.add_page()
     title = str(summary.get("title") or source.class_id)
     width = PAGE_W - 2 * MARGIN
-    slides.text(MARGIN, 30, width, title, size=34, align="C")
+    slides.lines(MARGIN, 30, width, title, size=34, most=2)
     values = {
         "teacher": str(summary.get("teacher_name") or ""),
         "school": str(summary.get("school") or ""),
@@ -428,7 +455,7 @@ def poll_page(
     slides.heading("Poll results", f"رائے شماری کے نتائج · {when}", when)
     width = PAGE_W - 2 * MARGIN
     y = MARGIN + HEAD_H + 2
-    y += slides.text(MARGIN, y, width, poll.question, size=22) + 4
+    y = slides.lines(MARGIN, y, width, poll.question, size=22, most=3) + 4
     counts = [int(c) for c in result.get("counts", [])]
     labels = [str(o) for o in result.get("options", [])]
     if poll.kind == "rating":
@@ -452,7 +479,7 @@ def quiz_page(
     slides.heading("Quiz summary", f"کوئز کا خلاصہ · {when}", when)
     width = PAGE_W - 2 * MARGIN
     y = MARGIN + HEAD_H + 2
-    y += slides.text(MARGIN, y, width, quiz.definition.title, size=20) + 2
+    y = slides.lines(MARGIN, y, width, quiz.definition.title, size=20, most=2) + 2
     players = max(1, len(quiz.players))
     rows = len(quiz.questions)
     pitch = min(11.0, (PAGE_H * 0.55 - y) / max(1, rows))
@@ -527,21 +554,24 @@ def write(
                 pages.append((ended, 3, ("quiz", quiz.quiz_id)))
     pages.sort(key=lambda page: (page[0], page[1]))
     slides = Slides()
-    title_page(slides, source)
-    for done, (t, _order, what) in enumerate(pages):
-        if what[0] == "board":
-            board_page(slides, what[1], source, pictures)
-        elif what[0] == "keyframe":
-            image = pictures.get(what[2])
-            if image is not None:
-                keyframe_page(slides, what[1], t, image, source)
-        elif what[0] == "poll":
-            poll_page(slides, final_state, what[1], t, source)
-        else:
-            quiz_page(slides, final_state, what[1], t, source)
-        progress(0.9 * (done + 1) / max(1, len(pages)), "slides")
-    final = out / "slides.pdf"
-    with files.final_file(final) as temp:
-        slides.pdf.output(str(temp))
+    try:
+        title_page(slides, source)
+        for done, (t, _order, what) in enumerate(pages):
+            if what[0] == "board":
+                board_page(slides, what[1], source, pictures)
+            elif what[0] == "keyframe":
+                image = pictures.get(what[2])
+                if image is not None:
+                    keyframe_page(slides, what[1], t, image, source)
+            elif what[0] == "poll":
+                poll_page(slides, final_state, what[1], t, source)
+            else:
+                quiz_page(slides, final_state, what[1], t, source)
+            progress(0.9 * (done + 1) / max(1, len(pages)), "slides")
+        final = out / "slides.pdf"
+        with files.final_file(final) as temp:
+            slides.pdf.output(str(temp))
+    finally:
+        slides.close()
     progress(1.0, "slides")
     return [final]

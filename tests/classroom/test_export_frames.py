@@ -216,3 +216,43 @@ def test_missing_or_broken_pictures_leave_the_board_showing(lesson: PictureLesso
     camera = board_of(frames[(lesson.marks["camera"] - source.start_ms) // 1000], 320, 180)
     # No camera picture could be read: the ink stays on screen (a white board, dark ink).
     assert (camera.min(axis=2) > 240).mean() > 0.8
+
+
+def hostile_lesson() -> Any:
+    """What a curious class types: a 500-character question, long options, an emoji name."""
+    from classroom.export import source as export_source
+    from classroom.log import Actor
+    from testkit.lessons import LessonMaker
+
+    maker = LessonMaker("hostile")
+    pupils = [Actor("student", "s1", "😀 <b>Ali</b> " + "ب" * 40), Actor("student", "s2", "x" * 60)]
+    for actor in pupils:
+        maker.join(actor)
+    maker.stroke(batches=2)
+    maker.tick(500)
+    question = ("کیا یہ بہت لمبا سوال ہے؟ " * 30)[:500]
+    options = [("ایک بہت لمبا جواب " * 5)[:80], "W" * 80, "؟", "0"]
+    maker.poll(question, options, pupils)
+    maker.tick(500)
+    maker.quiz(["Q" * 300 + " کتنے؟"], pupils)
+    maker.tick(12_000)
+    maker.stroke(batches=2)
+    return export_source.from_events(maker.events)
+
+
+def test_long_text_and_odd_names_stay_inside_the_safe_area() -> None:
+    source = hostile_lesson()
+    width, height = 960, 540
+    left, top, right, bottom = ef.layout(width, height).safe
+    seen: set[int] = set()
+    cards = 0
+    for frame in ef.frames(source, width=width, height=height, fps=2):
+        if id(frame) in seen:
+            continue
+        seen.add(id(frame))
+        drawn = np.nonzero((frame != ef.FRAME_COLOR).any(axis=2))
+        assert drawn[0].min() >= top and drawn[0].max() < bottom
+        assert drawn[1].min() >= left and drawn[1].max() < right
+        safe = frame[top:bottom, left:right]
+        cards += int((np.abs(safe.astype(int) - ef.CARD_COLOR).max(axis=2) < 3).mean() > 0.5)
+    assert cards >= 3

@@ -130,3 +130,16 @@ def test_a_cancel_leaves_no_file(lesson: PictureLesson, tmp_path: Path) -> None:
     with pytest.raises(export.Cancelled):
         slides.write(lesson.source, tmp_path, ExportOptions(), cancel)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_long_text_and_odd_names_make_a_pdf(tmp_path: Path) -> None:
+    from tests.classroom.test_export_frames import hostile_lesson
+
+    written = slides.write(hostile_lesson(), tmp_path, ExportOptions(), no_progress)[0]
+    pages = texts(written)
+    assert [p.split("\n")[0].split(" · ")[0] for p in pages[1:]] == [
+        "Poll results",
+        "Quiz summary",
+        "Board, page 1",
+    ]
+    assert "…" in pages[1]  # the 500-character question is cut short, not run off the page

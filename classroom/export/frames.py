@@ -24,6 +24,7 @@ renderer is checked against (slow: a 2,000-stroke page costs ~200 ms at 1080p).
 from __future__ import annotations
 
 import bisect
+import collections
 import functools
 import io
 import math
@@ -132,24 +133,49 @@ def _board_view(frame: Frame, lay: Layout) -> Frame:
 
 class Pictures:
     """Decoded pictures of the lesson (backgrounds, camera boards) by asset id; None if the
-    bytes are missing or are not an image."""
+    bytes are missing or are not an image.
+
+    A lesson keeps up to 2,000 keyframes (~3 MB each decoded): only the last few decoded are
+    kept, and :meth:`readable` looks at a picture's header without decoding it.
+    """
+
+    KEEP = 6
 
     def __init__(self, source: LessonSource) -> None:
         self._source = source
-        self._decoded: dict[str, Image.Image | None] = {}
+        self._decoded: collections.OrderedDict[str, Image.Image | None] = collections.OrderedDict()
+        self._readable: dict[str, bool] = {}
 
-    def get(self, asset_id: str) -> Image.Image | None:
-        if asset_id not in self._decoded:
+    def readable(self, asset_id: str) -> bool:
+        """Whether the asset is there and starts like an image Pillow reads."""
+        if asset_id not in self._readable:
             data = self._source.asset(asset_id)
-            image: Image.Image | None = None
+            ok = False
             if data is not None:
                 try:
                     with Image.open(io.BytesIO(data)) as opened:
-                        image = opened.convert("RGB")
+                        ok = opened.width > 0 and opened.height > 0
                 except (OSError, ValueError, Image.DecompressionBombError):
-                    image = None
-            self._decoded[asset_id] = image
-        return self._decoded[asset_id]
+                    ok = False
+            self._readable[asset_id] = ok
+        return self._readable[asset_id]
+
+    def get(self, asset_id: str) -> Image.Image | None:
+        if asset_id in self._decoded:
+            self._decoded.move_to_end(asset_id)
+            return self._decoded[asset_id]
+        image: Image.Image | None = None
+        data = self._source.asset(asset_id) if self.readable(asset_id) else None
+        if data is not None:
+            try:
+                with Image.open(io.BytesIO(data)) as opened:
+                    image = opened.convert("RGB")
+            except (OSError, ValueError, Image.DecompressionBombError):
+                image = None
+        self._decoded[asset_id] = image
+        while len(self._decoded) > self.KEEP:
+            self._decoded.popitem(last=False)
+        return image
 
     def backgrounds(self, state: BoardState) -> dict[str, Image.Image]:
         """The background pictures of the board's pages, for ``render.render_image``."""
@@ -207,7 +233,7 @@ class LessonMarks:
                     marks.board_changes.append(clock)
             elif kind == "camera_keyframe_added":
                 asset_id = str(data.get("asset_id"))
-                if pictures.get(asset_id) is not None:
+                if pictures.readable(asset_id):
                     camera.append((int(data.get("captured_at_ms", clock)), asset_id))
             elif kind == "camera_updated":
                 last_live = (clock, str(data.get("asset_id")))
@@ -224,7 +250,7 @@ class LessonMarks:
             elif kind == "quiz_ended":
                 marks.begun.setdefault(("podium", str(data.get("quiz_id"))), []).append(clock)
         # Only the latest live view's bytes are kept: it is true from its event on.
-        if last_live is not None and pictures.get(last_live[1]) is not None:
+        if last_live is not None and pictures.readable(last_live[1]):
             camera.append(last_live)
         marks.camera_changes = sorted(camera)
         return marks

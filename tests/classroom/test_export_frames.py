@@ -57,6 +57,30 @@ def test_incremental_frames_equal_the_full_redraw_at_every_frame(
         assert np.abs(mine.astype(np.int16) - full.astype(np.int16)).mean() < 1.0
 
 
+def test_incremental_board_frames_equal_a_fresh_canvas_exactly(
+    rendered: tuple[list[ef.Frame], list[ef.Frame]], lesson: PictureLesson
+) -> None:
+    """The bookkeeping (what settled, what is redrawn when) changes no pixel: a canvas made
+    afresh at each moment with the same painter gives the very same board."""
+    incremental, _ = rendered
+    width, height = SIZE
+    lay = ef.layout(width, height)
+    screen = ef._Screen(lesson.source, lay, "ur")
+    compared = 0
+    for index, frame in enumerate(incremental):
+        t = ef.frame_time(lesson.source, index, FPS)
+        moment = lesson.source.timeline.state_at(t)
+        what = screen.choose(moment.state, t)  # asked every frame: the view rule has a memory
+        if what[0] != "board" or index % 2:
+            continue
+        fresh = ef.BoardCanvas(lay, screen.pictures)
+        board = moment.state.part("board")
+        fresh.redraw(board, t)
+        assert np.array_equal(frame, fresh.picture(board)), f"frame {index}"
+        compared += 1
+    assert compared > 40
+
+
 def test_unchanged_frames_are_the_same_object(
     rendered: tuple[list[ef.Frame], list[ef.Frame]],
 ) -> None:

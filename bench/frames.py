@@ -7,7 +7,9 @@ programme. :func:`~classroom.export.frames.reference_frames` (a full redraw when
 changed) is timed in the same run over a ``--reference-s`` window 40 % into the lesson (ink,
 between two polls; the whole lesson would take hours), and the incremental renderer over the
 same window. ``budget_ms_per_frame`` is what a 3x-realtime encode at 25 fps leaves for
-everything (13.3 ms). ``slides_s`` times ``slides.pdf`` for the same lesson.
+everything (13.3 ms). ``busy_page_1080p``: a page of ``--busy-strokes`` strokes, then
+``--undos`` times an undo and a new stroke, rendered from the first undo on by both.
+``slides_s`` times ``slides.pdf`` for the 30-minute lesson.
 
 Run: ``flock /work/bench.lock nice .venv/bin/python bench/frames.py``; the last stdout line is
 one JSON object with the load average.
@@ -32,6 +34,7 @@ from replay import make_lesson
 from classroom.export import ExportOptions, no_progress
 from classroom.export import frames as export_frames
 from classroom.export import source as export_source
+from testkit.lessons import LessonMaker
 from testkit.picture_lesson import jpeg
 
 FPS = 25
@@ -119,6 +122,44 @@ def time_window(
     return {"frames": total, "seconds": round(wall, 2), "fps": round(total / wall, 1)}
 
 
+def busy_page(strokes: int, undos: int) -> tuple[export_source.LessonSource, int]:
+    """One page of ``strokes`` strokes, then ``undos`` times: undo the last stroke, draw one.
+    Returns the lesson and the frame where the undos begin."""
+    maker = LessonMaker("bench-busy", seed=2)
+    for _ in range(strokes):
+        maker.tick(100)
+        maker.stroke(batches=6, points=3)
+    begin = maker.now
+    for _ in range(undos):
+        maker.tick(1500)
+        maker.undo()
+        maker.tick(500)
+        maker.stroke(batches=6, points=3)
+    maker.tick(1000)
+    source = export_source.from_events(maker.events)
+    return source, (begin - source.start_ms) * FPS // 1000
+
+
+def time_busy(strokes: int, undos: int) -> dict[str, Any]:
+    """Undo on a page of many strokes: the incremental renderer repaints a box; the reference
+    redraws the page for every change."""
+    source, begin = busy_page(strokes, undos)
+    out: dict[str, Any] = {"strokes": strokes, "undos": undos}
+    for name, render in (
+        ("incremental", export_frames.frames),
+        ("reference", export_frames.reference_frames),
+    ):
+        frames = render(source, width=1920, height=1080, fps=FPS, start_index=begin)
+        next(frames)
+        started = time.perf_counter()
+        total = sum(1 for _ in frames)
+        wall = time.perf_counter() - started
+        out[f"{name}_fps"] = round(total / wall, 1)
+        out[f"{name}_ms_per_frame"] = round(wall * 1000 / total, 2)
+    out["speedup"] = round(out["incremental_fps"] / out["reference_fps"], 1)
+    return out
+
+
 def time_slides(source: export_source.LessonSource) -> float | None:
     try:
         from classroom.export import slides
@@ -135,6 +176,8 @@ def main() -> None:
     parser.add_argument("--strokes", type=int, default=2000)
     parser.add_argument("--reference-s", type=int, default=20)
     parser.add_argument("--frames", type=int, default=None, help="only the first N frames")
+    parser.add_argument("--busy-strokes", type=int, default=2000)
+    parser.add_argument("--undos", type=int, default=5)
     args = parser.parse_args()
     load_before = os.getloadavg()
     log(f"making the lesson ({args.strokes} strokes)")
@@ -155,6 +198,8 @@ def main() -> None:
         result[f"reference_{height}p"] = reference
         result[f"window_incremental_{height}p"] = window
         result[f"speedup_{height}p"] = round(window["fps"] / reference["fps"], 1)
+    log(f"a page of {args.busy_strokes} strokes with {args.undos} undos")
+    result["busy_page_1080p"] = time_busy(args.busy_strokes, args.undos)
     log("slides.pdf")
     result["slides_s"] = time_slides(source)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

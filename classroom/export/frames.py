@@ -59,13 +59,11 @@ VIEW_HOLD_MS = 4_000  # the camera board or the ink stays at least this long onc
 IDLE_MS = 5_000  # a stroke not extended for this long is kept on the canvas as it is
 SUPERSAMPLE = 2  # stroke edges: coverage from a 2x2 grid per pixel
 
-# Board events that change the page as a whole: the page is drawn again from its background.
+# Board events that hide or show items of a page: the box of those items is repainted.
+REPAINT_EVENTS = frozenset({"items_erased", "page_cleared", "board_undone", "board_redone"})
+# Board events that may change the page as a whole: it is drawn again from its background.
 REDRAW_EVENTS = frozenset(
     {
-        "items_erased",
-        "page_cleared",
-        "board_undone",
-        "board_redone",
         "page_added",
         "page_switched",
         "page_deleted",
@@ -228,7 +226,7 @@ class LessonMarks:
         last_live: tuple[int, str] | None = None
         for event, clock in zip(events, _clocks(events), strict=True):
             kind, data = event.type, event.data
-            if kind in INK_EVENTS or kind in REDRAW_EVENTS:
+            if kind in INK_EVENTS or kind in REDRAW_EVENTS or kind in REPAINT_EVENTS:
                 if event.audience == "all":
                     marks.board_changes.append(clock)
             elif kind == "camera_keyframe_added":
@@ -793,14 +791,14 @@ def paint_stroke(view: Frame, stroke: Stroke, scale: float) -> None:
         paint_coverage(view, covered, render._rgb(stroke.color))
 
 
-def paint_item(view: Frame, item: Item, scale: float, fonts: dict[tuple[str, int], Any]) -> None:
-    """Draw one board item onto the board's pixels ``view`` (h, w, 3)."""
+def item_coverage(
+    item: Item, scale: float, size: tuple[int, int], fonts: dict[tuple[str, int], Any]
+) -> Coverage | None:
+    """How much of each pixel one board item covers on a board of ``size`` (w, h) pixels."""
     if isinstance(item, Stroke):
-        paint_stroke(view, item, scale)
-        return
+        return stroke_coverage(item, scale, size)
     # Shapes and texts (rare): drawn white on black by render.py's own code, used as coverage.
-    height, width = view.shape[:2]
-    mask = Image.new("RGB", (width, height), (0, 0, 0))
+    mask = Image.new("RGB", size, (0, 0, 0))
     draw = ImageDraw.Draw(mask)
     if isinstance(item, Shape):
         render._draw_shape(draw, replace(item, color="#ffffff"), scale)
@@ -808,10 +806,35 @@ def paint_item(view: Frame, item: Item, scale: float, fonts: dict[tuple[str, int
         render._draw_text(draw, replace(item, color="#ffffff"), scale, fonts)
     box = mask.getbbox()
     if box is None:
-        return
-    x0, y0, x1, y1 = box
+        return None
     coverage = np.asarray(mask.crop(box), dtype=np.float32)[..., 0] / 255.0
-    _blend(view[y0:y1, x0:x1], coverage, render._rgb(item.color))
+    return box[0], box[1], coverage
+
+
+def paint_item(view: Frame, item: Item, scale: float, fonts: dict[tuple[str, int], Any]) -> None:
+    """Draw one board item onto the board's pixels ``view`` (h, w, 3)."""
+    covered = item_coverage(item, scale, (view.shape[1], view.shape[0]), fonts)
+    if covered is not None:
+        paint_coverage(view, covered, render._rgb(item.color))
+
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), board pixels
+
+
+def _box_of(covered: Coverage) -> Box:
+    x0, y0, coverage = covered
+    return x0, y0, x0 + coverage.shape[1], y0 + coverage.shape[0]
+
+
+def _paint_clipped(view: Frame, covered: Coverage, color: Rgb, box: Box) -> None:
+    """Blend the part of ``covered`` inside ``box`` only."""
+    x0, y0, x1, y1 = _box_of(covered)
+    left, top = max(x0, box[0]), max(y0, box[1])
+    right, bottom = min(x1, box[2]), min(y1, box[3])
+    if right <= left or bottom <= top:
+        return
+    part = covered[2][top - y0 : bottom - y0, left - x0 : right - x0]
+    _blend(view[top:bottom, left:right], part, color)
 
 
 class BoardCanvas:
@@ -821,23 +844,32 @@ class BoardCanvas:
     Items settle in drawing order: the canvas holds the longest run of the page's visible items
     from the first that are finished (a stroke ended, or not extended for ``IDLE_MS``; shapes
     and texts at once); later items are drawn over each changed frame. So the picture equals a
-    full redraw, which happens only on page switch, erase, undo/redo, clear, background change
-    or a settled stroke growing again.
+    full redraw. The page is drawn whole again only on a page switch, a background change or a
+    settled stroke growing again; an erase, undo, redo or clear repaints only the box of the
+    items it hid or showed (the background there, then every settled item crossing it, in
+    order). Each item's coverage is kept, so repainting does not outline strokes again.
     """
+
+    COVERAGE_BUDGET = 256 * 1024 * 1024  # bytes of kept coverage (float32) before it is dropped
 
     def __init__(self, lay: Layout, pictures: Pictures) -> None:
         self.lay = lay
         self.pictures = pictures
         self.base = blank_frame(lay)
         self.view = _board_view(self.base, lay)
+        self.size = (self.view.shape[1], self.view.shape[0])
         self.page: str | None = None
-        self.settled: set[str] = set()
-        self.pending: list[str] = []
+        self.background_key = ""
+        self.settled: list[str] = []  # in drawing order: on the canvas
+        self.settled_ids: set[str] = set()
+        self.pending: list[str] = []  # in drawing order: laid over each frame
         self.touched: dict[str, int] = {}  # stroke id -> lesson time it last grew
         self.fonts: dict[tuple[str, int], Any] = {}
         self._backgrounds: dict[str, Frame] = {}
-        self._coverage: dict[str, tuple[int, Coverage | None]] = {}
+        self._covers: dict[str, tuple[int, Coverage | None]] = {}  # id -> (points, coverage)
+        self._cover_bytes = 0
         self.redraws = 0
+        self.repaints = 0
 
     def _background(self, page: Page) -> Frame:
         key = repr(sorted(page.background.items()))
@@ -854,15 +886,98 @@ class BoardCanvas:
             cached = self._backgrounds[key] = np.asarray(picture, dtype=np.uint8)
         return cached
 
+    def coverage(self, item: Item) -> Coverage | None:
+        """The item's coverage, kept while it does not grow."""
+        points = item.length if isinstance(item, Stroke) else 0
+        kept = self._covers.get(item.id)
+        if kept is not None and kept[0] == points:
+            return kept[1]
+        covered = item_coverage(item, self.lay.scale, self.size, self.fonts)
+        if self._cover_bytes > self.COVERAGE_BUDGET:
+            self._covers.clear()
+            self._cover_bytes = 0
+        if kept is not None and kept[1] is not None:
+            self._cover_bytes -= kept[1][2].nbytes
+        self._covers[item.id] = (points, covered)
+        if covered is not None:
+            self._cover_bytes += covered[2].nbytes
+        return covered
+
+    def _paint(self, view: Frame, item: Item, box: Box | None = None) -> None:
+        covered = self.coverage(item)
+        if covered is None:
+            return
+        if box is None:
+            paint_coverage(view, covered, render._rgb(item.color))
+        else:
+            _paint_clipped(view, covered, render._rgb(item.color), box)
+
     def redraw(self, board: BoardState, t: int) -> None:
         """Draw the shown page again from its background."""
         self.redraws += 1
         page = board.pages[board.current]
         self.page = page.id
+        self.background_key = repr(sorted(page.background.items()))
         self.view[:] = self._background(page)
-        self.settled = set()
+        self.settled = []
+        self.settled_ids = set()
         self.pending = [item.id for item in visible_items(board, page.id, None)]
         self._settle(board, t)
+
+    def _repaint(self, board: BoardState, t: int) -> None:
+        """After an erase, undo, redo or clear on the shown page: repaint the box of the items
+        it hid or showed; a full redraw when that cannot be done in order."""
+        page = board.pages[board.current]
+        visible = [item.id for item in visible_items(board, page.id, None)]
+        before = self.settled + self.pending
+        changed = set(before).symmetric_difference(visible)
+        if not changed:
+            return
+        boxes = []
+        for item_id in changed:
+            item = board.items.get(item_id)
+            covered = self.coverage(item) if item is not None else None
+            if item is None and item_id in self.settled:
+                self.redraw(board, t)  # gone from the board (cannot happen without a redraw)
+                return
+            if covered is not None:
+                boxes.append(_box_of(covered))
+        # The new settled run must still start with every item settled before that is shown.
+        shown_settled = [item_id for item_id in self.settled if item_id not in changed]
+        settled: list[str] = []
+        for item_id in visible:
+            item = board.items.get(item_id)
+            if item is None or not self._finished(item, t):
+                break
+            settled.append(item_id)
+        if not set(shown_settled) <= set(settled):
+            self.redraw(board, t)
+            return
+        self.repaints += 1
+        if boxes:
+            box = (
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            )
+            background = self._background(page)
+            self.view[box[1] : box[3], box[0] : box[2]] = background[
+                box[1] : box[3], box[0] : box[2]
+            ]
+            was_settled = self.settled_ids
+            for item_id in settled:
+                item = board.items[item_id]
+                # Items on the canvas already: only their part inside the box; newly settled
+                # ones (shown again, or finished meanwhile) whole.
+                self._paint(self.view, item, box if item_id in was_settled else None)
+        else:
+            for item_id in settled:
+                if item_id not in self.settled_ids:
+                    self._paint(self.view, board.items[item_id])
+        self.settled = settled
+        self.settled_ids = set(settled)
+        self.pending = visible[len(settled) :]
 
     def _finished(self, item: Item, t: int) -> bool:
         if not isinstance(item, Stroke) or item.done:
@@ -878,19 +993,26 @@ class BoardCanvas:
                 continue
             if not self._finished(item, t):
                 break
-            paint_item(self.view, item, self.lay.scale, self.fonts)
-            self.settled.add(item_id)
+            self._paint(self.view, item)
+            self.settled.append(item_id)
+            self.settled_ids.add(item_id)
             count += 1
         del self.pending[:count]
 
     def update(self, board: BoardState, events: Sequence[Event], t: int) -> bool:
         """Take the board after ``events`` (already folded into ``board``); True if the picture
         changed."""
-        redraw = self.page != board.current
+        page = board.pages[board.current]
+        redraw = self.page != board.current or self.background_key != repr(
+            sorted(page.background.items())
+        )
+        repaint = False
         changed = redraw
         for event in events:
             kind = event.type
-            if kind in REDRAW_EVENTS:
+            if kind in REPAINT_EVENTS:
+                repaint = True
+            elif kind in REDRAW_EVENTS:
                 redraw = True
             elif kind in INK_EVENTS and not redraw:
                 item_id = str(event.data.get("id"))
@@ -899,7 +1021,7 @@ class BoardCanvas:
                     continue
                 if kind != "stroke_ended":
                     self.touched[item_id] = t
-                if item_id in self.settled:
+                if item_id in self.settled_ids:
                     redraw = True  # a settled stroke grew again
                 elif item_id not in self.pending and not item.hidden_by:
                     self.pending.append(item_id)
@@ -907,6 +1029,11 @@ class BoardCanvas:
         if redraw:
             self.redraw(board, t)
             return True
+        if repaint:
+            # Ink added in the same frame is in ``pending`` already; hidden and shown items
+            # are found by comparing with what is on the page now.
+            self._repaint(board, t)
+            changed = True
         if self.pending:
             before = len(self.pending)
             self._settle(board, t)
@@ -919,24 +1046,12 @@ class BoardCanvas:
         if not self.pending:
             return frame
         view = _board_view(frame, self.lay)
-        size = (view.shape[1], view.shape[0])
-        kept: dict[str, tuple[int, Coverage | None]] = {}
         for item_id in self.pending:
             item = board.items.get(item_id)
-            if item is None or item.hidden_by:
-                continue
-            if not isinstance(item, Stroke):
-                paint_item(view, item, self.lay.scale, self.fonts)
-                continue
-            # A stroke that did not grow since the last frame keeps its coverage (many
-            # students drawing at once: only the strokes that moved are outlined again).
-            cached = self._coverage.get(item_id)
-            if cached is None or cached[0] != item.length:
-                cached = (item.length, stroke_coverage(item, self.lay.scale, size))
-            kept[item_id] = cached
-            if cached[1] is not None:
-                paint_coverage(view, cached[1], render._rgb(item.color))
-        self._coverage = kept
+            if item is not None and not item.hidden_by:
+                # A stroke that did not grow since the last frame keeps its coverage (many
+                # students drawing at once: only the strokes that moved are outlined again).
+                self._paint(view, item)
         return frame
 
 
@@ -1027,7 +1142,7 @@ def frames(
 
 
 def _is_board(event: Event) -> bool:
-    return event.type in INK_EVENTS or event.type in REDRAW_EVENTS
+    return event.type in INK_EVENTS or event.type in REDRAW_EVENTS or event.type in REPAINT_EVENTS
 
 
 def reference_frames(

@@ -96,24 +96,29 @@ def test_unchanged_frames_are_the_same_object(
 
 
 def test_the_page_is_redrawn_only_when_the_page_itself_changed(lesson: PictureLesson) -> None:
-    # Count the canvas's full redraws through the class the renderer uses.
-    redraws = 0
-    original = ef.BoardCanvas.redraw
+    # Count the canvas's full redraws and box repaints through the class the renderer uses.
+    canvases: list[ef.BoardCanvas] = []
+    original = ef.BoardCanvas.__init__
 
-    def counting(self: ef.BoardCanvas, board: Any, t: int) -> None:
-        nonlocal redraws
-        redraws += 1
-        original(self, board, t)
+    def keeping(self: ef.BoardCanvas, *args: Any) -> None:
+        original(self, *args)
+        canvases.append(self)
 
-    ef.BoardCanvas.redraw = counting  # type: ignore[method-assign]
+    ef.BoardCanvas.__init__ = keeping  # type: ignore[method-assign]
     try:
         frames = sum(1 for _ in ef.frames(lesson.source, width=320, height=180, fps=FPS))
     finally:
-        ef.BoardCanvas.redraw = original  # type: ignore[method-assign]
-    page_events = sum(1 for e in lesson.source.events if e.type in ef.REDRAW_EVENTS)
-    ink_events = sum(1 for e in lesson.source.events if e.type in ef.INK_EVENTS)
+        ef.BoardCanvas.__init__ = original  # type: ignore[method-assign]
+    (canvas,) = canvases
+    events = lesson.source.events
+    page_events = sum(1 for e in events if e.type in ef.REDRAW_EVENTS)
+    hiding = sum(1 for e in events if e.type in ef.REPAINT_EVENTS)
+    ink_events = sum(1 for e in events if e.type in ef.INK_EVENTS)
     assert frames > 100 and ink_events > 100
-    assert 1 <= redraws <= page_events + 1
+    # Page adds, background changes and the switch back redraw; the erase, undo, redo and
+    # clear repaint only the box of the ink they hid or showed.
+    assert 1 <= canvas.redraws <= page_events + 1
+    assert hiding == 4 and canvas.repaints == hiding
 
 
 def test_what_is_on_screen_at_the_lessons_moments(

@@ -3,6 +3,7 @@ graphics-safe area and shaped Urdu on the cards."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -285,3 +286,48 @@ def test_long_text_and_odd_names_stay_inside_the_safe_area() -> None:
         safe = frame[top:bottom, left:right]
         cards += int((np.abs(safe.astype(int) - ef.CARD_COLOR).max(axis=2) < 3).mean() > 0.5)
     assert cards >= 3
+
+
+def test_an_encoder_written_from_the_docs_gets_the_programme(
+    lesson: PictureLesson, tmp_path: Path
+) -> None:
+    """docs/exports.md as an encoder reads it: one frame per 1/fps s, an unchanged frame is the
+    same object (encode it once, repeat the packet's picture). Encoded with PyAV, decoded back."""
+    import av
+
+    width, height, fps = 320, 180, 5
+    path = tmp_path / "programme.mp4"
+    made = skipped = 0
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        previous: ef.Frame | None = None
+        picture: av.VideoFrame | None = None
+        for index, frame in enumerate(
+            ef.frames(lesson.source, width=width, height=height, fps=fps)
+        ):
+            if frame is not previous or picture is None:
+                picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+                made += 1
+            else:
+                skipped += 1
+            previous = frame
+            picture.pts = index
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    assert skipped > made  # most frames of a lesson repeat the one before
+    with av.open(str(path)) as container:
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(decoded) == ef.frame_count(lesson.source, fps)
+    left, top, right, bottom = ef.layout(width, height).safe
+
+    def share(frame: ef.Frame, color: tuple[int, ...]) -> float:
+        inner = frame[top + 8 : bottom - 8, left + 8 : right - 8].astype(int)
+        return float((np.abs(inner - color).max(axis=2) < 14).mean())
+
+    at = lambda name: decoded[(lesson.marks[name] - lesson.source.start_ms) * fps // 1000]  # noqa: E731
+    assert share(at("poll_results"), ef.CARD_COLOR) > 0.5
+    assert share(at("cleared"), (255, 255, 255)) > 0.5
+    assert share(at("camera"), (232, 236, 228)) > 0.5

@@ -56,6 +56,17 @@ ACCENT = (34, 110, 180)
 
 Rgb = tuple[int, int, int]
 
+# The subjects the lesson details offer (classroom.lessons.SUBJECTS), as the web app names them.
+SUBJECT_NAMES = {
+    "urdu": ("Urdu", "اردو"),
+    "english": ("English", "انگریزی"),
+    "maths": ("Maths", "ریاضی"),
+    "science": ("Science", "سائنس"),
+    "islamiat": ("Islamiat", "اسلامیات"),
+    "social_studies": ("Social Studies", "معاشرتی علوم"),
+    "computer": ("Computer", "کمپیوٹر"),
+}
+
 
 # --- what goes in ---------------------------------------------------------------------------
 
@@ -202,7 +213,17 @@ class Slides:
             if ttfont is not None:
                 ttfont.close()
 
-    def lines(self, x: float, y: float, w: float, value: str, *, size: float, most: int) -> float:
+    def lines(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        value: str,
+        *,
+        size: float,
+        most: int,
+        align: str | None = None,
+    ) -> float:
         """``value`` wrapped into at most ``most`` lines; returns the y below them."""
         pdf = self.pdf
         pdf.set_font("nastaliq" if has_arabic_script(value) else "sans", size=size)
@@ -210,7 +231,7 @@ class Slides:
         pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if is_rtl(value) else "ltr")
         wrapped = wrap_lines(value, lambda line: pdf.get_string_width(line) <= w, most)
         for line in wrapped:
-            y += self.text(x, y, w, line, size=size, align="R" if is_rtl(value) else "L")
+            y += self.text(x, y, w, line, size=size, align=align or ("R" if is_rtl(value) else "L"))
         return y
 
     def heading(self, english: str, urdu: str, when: str = "") -> None:
@@ -356,7 +377,7 @@ def title_page(slides: Slides, source: LessonSource) -> None:
     pdf.add_page()
     title = str(summary.get("title") or source.class_id)
     width = PAGE_W - 2 * MARGIN
-    slides.lines(MARGIN, 30, width, title, size=34, most=2)
+    slides.lines(MARGIN, 30, width, title, size=34, most=2, align="C")
     values = {
         "teacher": str(summary.get("teacher_name") or ""),
         "school": str(summary.get("school") or ""),
@@ -388,6 +409,8 @@ def title_page(slides: Slides, source: LessonSource) -> None:
         if key == "duration":
             en_value = _duration(source.duration_ms, "en")
             ur_value = _duration(source.duration_ms, "ur")
+        elif key == "subject" and value in SUBJECT_NAMES:
+            en_value, ur_value = SUBJECT_NAMES[value]
         en_label = english.get(key, "Duration")
         ur_label = urdu.get(key, "دورانیہ")
         slides.text(MARGIN, y, 32, en_label, size=12, color=MUTED, align="L")

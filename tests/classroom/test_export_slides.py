@@ -67,6 +67,7 @@ def test_the_title_page_is_in_urdu_and_english_and_selectable(pdf: Path) -> None
         assert urdu in title, urdu
     assert TEACHER_NAME.split()[-1] in title and SCHOOL.split()[-1] in title
     assert "2025-11-27" in title and "min" in title and "منٹ" in title
+    assert "Social Studies" in title and "معاشرتی علوم" in title  # the subject, named
     assert TITLE.split(" · ")[0].split()[0] in title
 
 

@@ -144,3 +144,21 @@ def test_long_text_and_odd_names_make_a_pdf(tmp_path: Path) -> None:
         "Board, page 1",
     ]
     assert "…" in pages[1]  # the 500-character question is cut short, not run off the page
+
+
+def test_a_page_is_taken_before_much_of_its_ink_is_erased_not_before_a_little() -> None:
+    from classroom.export import source as export_source
+    from testkit.lessons import LessonMaker
+
+    maker = LessonMaker("erasing")
+    strokes = [maker.stroke(batches=2) for _ in range(8)]
+    maker.tick(1000)
+    maker.erase(strokes[:1])  # a little: no page of its own
+    maker.tick(1000)
+    maker.erase(strokes[1:5])  # half of what is left: the page is taken just before
+    maker.tick(1000)
+    maker.stroke(batches=2)
+    maker.tick(1000)
+    takes = slides.collect(export_source.from_events(maker.events)).takes
+    assert [len(take.items) for take in takes] == [7, 4]  # before the big erase; at the end
+    assert {item.id for item, _ in takes[0].items} == set(strokes[1:])

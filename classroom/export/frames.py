@@ -678,7 +678,7 @@ class CardPainter:
                 pairs = tally.get("words", [])[:8]
                 labels = [str(pair[0]) for pair in pairs]
                 counts = [int(pair[1]) for pair in pairs]
-        self._bars(draw, box, y, labels, counts)
+        self._bars(draw, box, y, labels, counts, rtl=is_rtl(poll.question))
 
     def _question(
         self,

@@ -304,6 +304,17 @@ const en = {
   "details.errRange": "{field} must lie inside the lesson.",
   "details.errField": "Please check “{field}”: it is too long or has characters that are not allowed.",
   "details.errClock": "Write {field} as minutes:seconds, e.g. 2:30.",
+  "present.open": "Big screen",
+  "present.title": "Shown on the big screen",
+  "present.answered": "{n} answered",
+  "present.answeredOf": "{n} of {m} answered",
+  "poll.ratingEnds": "{min} = not at all, {max} = very much",
+  "poll.maxWords": "Words per student",
+  "poll.tooManyWords": "At most {n} words, please: you wrote {m}.",
+  "lobby.count": "{n} joined",
+  "lobby.none": "Waiting for students to join…",
+  "quiz.endConfirm": "End the quiz now? The questions not yet asked are left out.",
+  "quiz.showPodium": "Show the winners",
 } as const;
 
 export type Key = keyof typeof en;
@@ -607,6 +618,17 @@ const ur: Record<Key, string> = {
   "details.errRange": "{field} سبق کے اندر ہونا چاہیے۔",
   "details.errField": "براہِ کرم «{field}» دیکھیں: یہ بہت لمبا ہے یا اس میں ایسے حروف ہیں جن کی اجازت نہیں۔",
   "details.errClock": "{field} منٹ:سیکنڈ میں لکھیں، مثلاً 2:30۔",
+  "present.open": "بڑی اسکرین",
+  "present.title": "بڑی اسکرین پر",
+  "present.answered": "{n} نے جواب دیا",
+  "present.answeredOf": "{m} میں سے {n} نے جواب دیا",
+  "poll.ratingEnds": "{min} = بالکل نہیں، {max} = بہت زیادہ",
+  "poll.maxWords": "ہر طالب علم کے الفاظ",
+  "poll.tooManyWords": "زیادہ سے زیادہ {n} الفاظ لکھیں: آپ نے {m} لکھے۔",
+  "lobby.count": "{n} شامل ہوئے",
+  "lobby.none": "طلبہ کے شامل ہونے کا انتظار ہے…",
+  "quiz.endConfirm": "کیا کوئز ابھی ختم کریں؟ جو سوال ابھی نہیں پوچھے گئے وہ رہ جائیں گے۔",
+  "quiz.showPodium": "جیتنے والے دکھائیں",
 };
 
 export const STRINGS: Record<Lang, Record<Key, string>> = { en, ur };

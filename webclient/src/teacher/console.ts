@@ -130,7 +130,8 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
       e.preventDefault();
       try {
         const created: ClassInfo = await api("POST", "/api/classes", { title: title.value }, me.token);
-        void openClass(root, me, created.class_id, created);
+        // A new class starts with its join screen: the lobby where students appear as they join.
+        void openClass(root, me, created.class_id, created, true);
       } catch (err) {
         toast(errorText(err), "error");
       }
@@ -162,7 +163,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
   render();
 }
 
-async function openClass(root: HTMLElement, me: TeacherSession, classId: string, known?: ClassInfo): Promise<void> {
+async function openClass(root: HTMLElement, me: TeacherSession, classId: string, known?: ClassInfo, lobby = false): Promise<void> {
   let info = known;
   try {
     info ??= await api("GET", `/api/classes/${encodeURIComponent(classId)}`, undefined, me.token);
@@ -213,7 +214,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
       h("header", { class: "topbar" }, [
         h("button", { class: "btn", type: "button", onclick: () => { voice.stop(); session.conn.close(); void classList(root, me); } }, [`‹ ${t("console.classes")}`]),
         h("div", { class: "class-title", dir: "auto" }, [cls.title]),
-        h("button", { class: "join-chip", type: "button", "aria-label": `${t("console.showCode")}: ${cls.join_code}`, onclick: () => showJoin(cls, me) }, [
+        h("button", { class: "join-chip", type: "button", "aria-label": `${t("console.showCode")}: ${cls.join_code}`, onclick: () => void showJoin(cls, me, session) }, [
           h("small", {}, [t("console.joinCode")]),
           h("strong", { dir: "ltr" }, [cls.join_code]),
         ]),
@@ -230,8 +231,8 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
           }
         } }, [t("console.endClass")]),
       ]),
-      h("main", { class: "console" }, [
-        board ? h("aside", { class: "console-tools" }, [toolbar(board, session, { teacher: true, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]) : h("aside", {}),
+      h("main", { class: session.ended ? "console ended" : "console" }, [
+        board ? h("aside", { class: "console-tools", inert: session.ended, "aria-disabled": session.ended ? "true" : null }, [toolbar(board, session, { teacher: true, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]) : h("aside", {}),
         h("section", { class: "console-board" }, [
           session.ended
             ? h("div", { class: "banner row" }, [
@@ -251,6 +252,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
   };
 
   tickCountdowns(session);
+  if (lobby) void showJoin(cls, me, session);
   session.on((what) => {
     if (what === "status") return;
     if (what === "snapshot") {
@@ -293,9 +295,24 @@ function voiceButton(voice: VoiceRecorder, ended: boolean): HTMLElement {
   } }, [t("console.voiceRecord")]);
 }
 
-/** The join code, link and QR code, full screen, readable from the back of the room. */
-async function showJoin(cls: ClassInfo, me: TeacherSession): Promise<void> {
+/**
+ * The join code, link and QR code, full screen, readable from the back of the room; a lobby: the
+ * number and names of the students who have joined, updated as they join.
+ */
+async function showJoin(cls: ClassInfo, me: TeacherSession, session: ClassSession): Promise<void> {
   const img = h("img", { class: "qr", alt: t("qr.alt") });
+  const lobby = h("section", { class: "lobby", "aria-live": "polite" });
+  const renderLobby = (): void => {
+    const names = [...session.students.values()].map((s) => s.name);
+    replace(lobby, [
+      h("p", { class: "lobby-count", "data-joined": names.length }, [names.length ? t("lobby.count", { n: names.length }) : t("lobby.none")]),
+      h("ul", { class: "lobby-names" }, names.map((n) => h("li", { dir: "auto" }, [n]))),
+    ]);
+  };
+  renderLobby();
+  const off = session.on((what) => {
+    if (what === "core" || what === "snapshot") renderLobby();
+  });
   const dialog = h("dialog", { class: "join-screen", "aria-label": t("console.showCode") }, [
     h("div", { class: "join-grid" }, [
       h("div", {}, [
@@ -308,9 +325,13 @@ async function showJoin(cls: ClassInfo, me: TeacherSession): Promise<void> {
       ]),
       img,
     ]),
+    lobby,
     h("button", { class: "btn big", type: "button", onclick: () => dialog.close() }, [t("common.close")]),
   ]);
-  dialog.addEventListener("close", () => dialog.remove());
+  dialog.addEventListener("close", () => {
+    off();
+    dialog.remove();
+  });
   document.body.append(dialog);
   dialog.showModal();
   try {

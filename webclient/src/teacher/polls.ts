@@ -6,6 +6,7 @@ import { t, type Key, errorText } from "../i18n";
 import { tallyChart, type Poll, type PollKind } from "../polls";
 import type { ClassSession } from "../session";
 import type { ClassInfo } from "./console";
+import { present } from "./present";
 import { downloadButton } from "./reports";
 
 const KINDS: PollKind[] = ["single", "multiple", "yes_no", "rating", "word_cloud", "open_text"];
@@ -46,7 +47,8 @@ export function pollsPanel(session: ClassSession, me: TeacherSession, cls: Class
   ]);
 }
 
-function pollItem(session: ClassSession, poll: Poll): HTMLElement {
+/** The teacher's buttons for a poll in its current state (the side panel and the big screen). */
+export function pollButtons(session: ClassSession, poll: Poll): HTMLElement[] {
   const act = (event: string) => async (): Promise<void> => {
     const ack = await session.conn.send(event, { poll_id: poll.poll_id });
     if (!ack.ok) toast(errorText(ack.error), "error");
@@ -56,6 +58,17 @@ function pollItem(session: ClassSession, poll: Poll): HTMLElement {
   if (poll.status === "open") buttons.push(h("button", { class: "btn", type: "button", "data-action": "close", onclick: act("poll_close") }, [t("poll.close")]));
   if (poll.status === "closed" && !poll.results_shown) buttons.push(h("button", { class: "btn primary", type: "button", "data-action": "show", onclick: act("poll_show_results") }, [t("poll.show")]));
   if (poll.results_shown) buttons.push(h("button", { class: "btn", type: "button", "data-action": "hide", onclick: act("poll_hide_results") }, [t("poll.hide")]));
+  return buttons;
+}
+
+function pollItem(session: ClassSession, poll: Poll): HTMLElement {
+  const buttons = pollButtons(session, poll);
+  buttons.push(
+    h("button", { class: "btn", type: "button", "data-action": "present", onclick: () => present(session, { poll: poll.poll_id }, () => {
+      const now = session.polls.polls.get(poll.poll_id);
+      return now ? h("div", { class: "row present-controls" }, pollButtons(session, now)) : null;
+    }) }, [t("present.open")]),
+  );
   const answers = poll.kind === "open_text" && poll.answers?.length ? h("ul", { class: "answers" }, poll.answers.map((a) => h("li", { dir: "auto" }, [a.text]))) : null;
   return h("article", { class: "card poll-item", "data-poll": poll.poll_id, "data-status": poll.status }, [
     h("header", { class: "row" }, [h("h3", { dir: "auto" }, [poll.question]), h("span", { class: `badge ${poll.status}` }, [t(`poll.status.${poll.status}` as Key)])]),

@@ -48,7 +48,7 @@ const en = {
   "status.pending": "{n} waiting to send",
   "join.title": "Join your class",
   "join.code": "Class code",
-  "join.codeHint": "The code is on the board, e.g. ABC-234",
+  "join.codeHint": "The code is on the board, e.g. HX4M9T",
   "join.name": "Your name",
   "join.submit": "Join",
   "join.teacher": "I am a teacher",
@@ -315,6 +315,7 @@ const en = {
   "lobby.none": "Waiting for students to join…",
   "quiz.endConfirm": "End the quiz now? The questions not yet asked are left out.",
   "quiz.showPodium": "Show the winners",
+  "poll.pickAnswers": "Tick the answers to show the class",
 } as const;
 
 export type Key = keyof typeof en;
@@ -362,7 +363,7 @@ const ur: Record<Key, string> = {
   "status.pending": "{n} بھیجنا باقی",
   "join.title": "اپنی کلاس میں شامل ہوں",
   "join.code": "کلاس کوڈ",
-  "join.codeHint": "کوڈ بورڈ پر لکھا ہے، مثلاً ABC-234",
+  "join.codeHint": "کوڈ بورڈ پر لکھا ہے، مثلاً HX4M9T",
   "join.name": "آپ کا نام",
   "join.submit": "شامل ہوں",
   "join.teacher": "میں استاد ہوں",
@@ -629,6 +630,7 @@ const ur: Record<Key, string> = {
   "lobby.none": "طلبہ کے شامل ہونے کا انتظار ہے…",
   "quiz.endConfirm": "کیا کوئز ابھی ختم کریں؟ جو سوال ابھی نہیں پوچھے گئے وہ رہ جائیں گے۔",
   "quiz.showPodium": "جیتنے والے دکھائیں",
+  "poll.pickAnswers": "جو جوابات کلاس کو دکھانے ہیں ان پر نشان لگائیں",
 };
 
 export const STRINGS: Record<Lang, Record<Key, string>> = { en, ur };

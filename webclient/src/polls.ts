@@ -14,6 +14,8 @@ export interface Tally {
   counts?: number[];
   mean?: number | null;
   words?: [string, number][];
+  /** Open text: the answers the teacher chose to show the class. */
+  answers?: string[];
 }
 
 export interface Poll {
@@ -147,6 +149,9 @@ export function tallyChart(poll: Poll, tally: Tally | null | undefined): HTMLEle
     const labels = tally.options && poll.kind !== "yes_no" ? tally.options : choiceLabels(poll);
     box.append(barList(labels, tally.counts, tally.responses));
     if (tally.mean !== undefined && tally.mean !== null) box.append(h("p", {}, [t("poll.mean", { n: tally.mean })]));
+    if (poll.kind === "rating") box.append(h("p", { class: "hint rating-ends" }, [t("poll.ratingEnds", { min: 1, max: poll.scale_max })]));
+  } else if (tally.answers) {
+    box.append(h("ul", { class: "shown-answers", "aria-label": t("poll.results") }, tally.answers.map((a) => h("li", { dir: "auto" }, [a]))));
   } else if (tally.words) {
     const max = Math.max(1, ...tally.words.map((w) => w[1]));
     box.append(

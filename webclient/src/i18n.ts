@@ -315,6 +315,8 @@ const en = {
   "lobby.none": "Waiting for students to join…",
   "quiz.endConfirm": "End the quiz now? The questions not yet asked are left out.",
   "quiz.showPodium": "Show the winners",
+  "console.foldPanel": "Fold the side panel away",
+  "console.unfoldPanel": "Open the side panel",
   "poll.pickAnswers": "Tick the answers to show the class",
 } as const;
 
@@ -630,6 +632,8 @@ const ur: Record<Key, string> = {
   "lobby.none": "طلبہ کے شامل ہونے کا انتظار ہے…",
   "quiz.endConfirm": "کیا کوئز ابھی ختم کریں؟ جو سوال ابھی نہیں پوچھے گئے وہ رہ جائیں گے۔",
   "quiz.showPodium": "جیتنے والے دکھائیں",
+  "console.foldPanel": "سائیڈ پینل بند کریں",
+  "console.unfoldPanel": "سائیڈ پینل کھولیں",
   "poll.pickAnswers": "جو جوابات کلاس کو دکھانے ہیں ان پر نشان لگائیں",
 };
 

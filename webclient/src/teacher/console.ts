@@ -3,7 +3,7 @@ import { ApiError, api, assetUrl, blobUrl, sessions, type TeacherSession } from 
 import { BoardView } from "../board/view";
 import { confirmDialog, field, langButton, statusPill } from "../common";
 import { h, replace, toast } from "../dom";
-import { fmtDate, t, sep, errorText } from "../i18n";
+import { fmtDate, fmtNumber, t, sep, errorText } from "../i18n";
 import { tickCountdowns } from "../quiz";
 import { ClassSession } from "../session";
 import { toolbar } from "../toolbar";
@@ -191,6 +191,15 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
   // stroke being drawn.
   const voiceSlot = h("span", { class: "voice-slot" });
   const renderVoice = (): void => replace(voiceSlot, [voiceButton(voice, session.ended)]);
+  // Raised hands show in the top bar whatever tab is open (or with the side panel folded away).
+  const handSlot = h("span", { class: "hand-slot" });
+  const renderHands = (): void => {
+    const n = session.hands.length;
+    replace(handSlot, n ? [h("button", { class: "btn hand-badge", type: "button", "data-hands": n, "aria-label": `${t("roster.hand")}: ${n}`, onclick: () => { tab = "students"; panelOpen = true; render(); } }, [`✋ ${fmtNumber(n)}`])] : []);
+  };
+  // On a small screen (1280x720 at 150%) the side panel starts folded to its tabs, so the board
+  // gets the room; a tab opens it, the fold button closes it.
+  let panelOpen = window.innerWidth >= 1500;
 
   const renderPanel = (): void => {
     if (!session.ready) return;
@@ -206,7 +215,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
       (window as any).takhti.board = board;
     }
     const tabs = (["students", "pages", "polls", "quiz"] as const).map((name) =>
-      h("button", { class: "tab", role: "tab", type: "button", "aria-selected": String(tab === name), "data-tab": name, onclick: () => { tab = name; render(); } }, [
+      h("button", { class: "tab", role: "tab", type: "button", "aria-selected": String(tab === name && panelOpen), "data-tab": name, onclick: () => { tab = name; panelOpen = true; render(); } }, [
         t(`console.tab${name[0]!.toUpperCase()}${name.slice(1)}` as "console.tabStudents"),
       ]),
     );
@@ -219,6 +228,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
           h("strong", { dir: "ltr" }, [cls.join_code]),
         ]),
         h("div", { class: "spacer" }),
+        handSlot,
         statusPill(session),
         voiceSlot,
         langButton(render),
@@ -231,7 +241,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
           }
         } }, [t("console.endClass")]),
       ]),
-      h("main", { class: session.ended ? "console ended" : "console" }, [
+      h("main", { class: `console${session.ended ? " ended" : ""}${panelOpen ? "" : " panel-folded"}` }, [
         board ? h("aside", { class: "console-tools", inert: session.ended, "aria-disabled": session.ended ? "true" : null }, [toolbar(board, session, { teacher: true, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]) : h("aside", {}),
         h("section", { class: "console-board" }, [
           session.ended
@@ -242,10 +252,17 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
                 h("a", { class: "btn big", href: "/lessons" }, [t("lessons.title")]),
               ])
             : null, board ? board.el : h("p", {}, [t("common.loading")]), bar]),
-        h("aside", { class: "console-panel" }, [h("div", { class: "tabs", role: "tablist" }, tabs), panel]),
+        h("aside", { class: "console-panel" }, [
+          h("div", { class: "tabs", role: "tablist" }, [
+            ...tabs,
+            h("button", { class: "tab fold", type: "button", "data-action": "fold-panel", "aria-expanded": String(panelOpen), "aria-label": t(panelOpen ? "console.foldPanel" : "console.unfoldPanel"), onclick: () => { panelOpen = !panelOpen; render(); } }, [panelOpen ? "»" : "«"]),
+          ]),
+          panel,
+        ]),
       ]),
     ]);
     renderVoice();
+    renderHands();
     if (board) board.canvas.setAttribute("aria-label", t("board.label"));
     replace(bar, session.ready ? [pageBar(session)] : []);
     renderPanel();
@@ -265,6 +282,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
       replace(bar, [pageBar(session)]);
       if (tab === "pages" || tab === "students") renderPanel();
     } else if (what === "core") {
+      renderHands();
       if (session.ended) render();
       else if (tab === "students") renderPanel();
     } else if ((what === "polls" && tab === "polls") || (what === "quiz" && tab === "quiz")) {

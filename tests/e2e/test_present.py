@@ -72,6 +72,9 @@ async def test_new_class_opens_the_lobby_which_counts_students_live(pages: Pages
     names = await teacher.locator("dialog.join-screen .lobby-names li").all_inner_texts()
     assert sorted(names) == ["Ayesha", "Bilal"]
     assert "2 joined" in await lobby.inner_text()
+    # Everything on the join screen, its Close button too, is inside the 1080p screen.
+    close = await teacher.locator("dialog.join-screen .btn.big").bounding_box()
+    assert close is not None and close["y"] + close["height"] <= BOARD["height"]
     # Closed, it stays closed; the chip opens it again, still counting.
     await teacher.click("dialog.join-screen .btn.big")
     await teacher.wait_for_selector("dialog.join-screen", state="detached")

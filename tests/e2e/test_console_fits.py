@@ -79,3 +79,22 @@ async def test_a_raised_hand_shows_on_every_tab(pages: Pages) -> None:
     await badge.click()
     await teacher.wait_for_selector("[data-tab=students][aria-selected=true]")
     await teacher.wait_for_selector(".student-list .hand-up")
+
+
+async def test_a_long_connection_status_does_not_move_the_board(pages: Pages) -> None:
+    for lang in ("en", "ur"):
+        teacher, _ = await console_at(pages, 1280, 720, lang)
+        before = await teacher.locator(".board-canvas").bounding_box()
+        # The longest status the pill shows: refused, with the server's reason, and waiting ink.
+        await teacher.evaluate(
+            """() => { document.querySelector('.topbar .status').lastChild.textContent =
+                 'The server refused the connection: this class has ended, 12 strokes waiting '
+                 + 'to be sent, please check the network and try again'; }"""
+        )
+        await teacher.wait_for_timeout(0)
+        after = await teacher.locator(".board-canvas").bounding_box()
+        assert before == after, (lang, before, after)
+        assert not await teacher.evaluate(
+            "document.scrollingElement.scrollWidth > innerWidth"
+            " || document.scrollingElement.scrollHeight > innerHeight"
+        )

@@ -48,6 +48,10 @@ async def test_teacher_strokes_appear_on_student_board(pages: Pages, artifacts: 
     await online(teacher)
     code = (await teacher.inner_text(".join-chip strong")).strip()
     student = await pages.student(code, "Ayesha")
+    # A new class opens on its join screen (the lobby); the teacher closes it to teach.
+    await teacher.wait_for_selector("dialog.join-screen .lobby-count[data-joined='1']")
+    await teacher.click("dialog.join-screen .btn.big")
+    await teacher.wait_for_selector("dialog.join-screen", state="detached")
 
     await draw(teacher, zigzag(0.2))
     await teacher.click("[data-color='#c0392b']")

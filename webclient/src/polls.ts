@@ -14,6 +14,8 @@ export interface Tally {
   counts?: number[];
   mean?: number | null;
   words?: [string, number][];
+  /** Open text: the answers the teacher chose to show the class. */
+  answers?: string[];
 }
 
 export interface Poll {
@@ -145,23 +147,11 @@ export function tallyChart(poll: Poll, tally: Tally | null | undefined): HTMLEle
   box.append(h("p", { class: "chart-total" }, [t("poll.responses", { n: tally.responses })]));
   if (tally.counts) {
     const labels = tally.options && poll.kind !== "yes_no" ? tally.options : choiceLabels(poll);
-    const max = Math.max(1, ...tally.counts);
-    const total = Math.max(1, tally.responses);
-    const list = h("ul", { class: "bars", "aria-label": t("poll.chart") });
-    tally.counts.forEach((count, i) => {
-      const label = labels[i] ?? String(i + 1);
-      const bar = h("span", { class: `bar pattern-${i % 4}`, "aria-hidden": "true" });
-      bar.style.inlineSize = `${(count / max) * 100}%`;
-      list.append(
-        h("li", { class: "bar-row", "data-count": count }, [
-          h("span", { class: "bar-label" }, [label]),
-          h("span", { class: "bar-track" }, [bar]),
-          h("span", { class: "bar-value" }, [`${fmtNumber(count)}${sep()}${fmtPercent(count / total)}`]),
-        ]),
-      );
-    });
-    box.append(list);
+    box.append(barList(labels, tally.counts, tally.responses));
     if (tally.mean !== undefined && tally.mean !== null) box.append(h("p", {}, [t("poll.mean", { n: tally.mean })]));
+    if (poll.kind === "rating") box.append(h("p", { class: "hint rating-ends" }, [t("poll.ratingEnds", { min: 1, max: poll.scale_max })]));
+  } else if (tally.answers) {
+    box.append(h("ul", { class: "shown-answers", "aria-label": t("poll.results") }, tally.answers.map((a) => h("li", { dir: "auto" }, [a]))));
   } else if (tally.words) {
     const max = Math.max(1, ...tally.words.map((w) => w[1]));
     box.append(
@@ -170,11 +160,34 @@ export function tallyChart(poll: Poll, tally: Tally | null | undefined): HTMLEle
         { class: "cloud", "aria-label": t("poll.results") },
         tally.words.map(([word, count]) => {
           const li = h("li", {}, [word, h("small", {}, [` ${fmtNumber(count)}`])]);
-          li.style.fontSize = `${1 + (count / max) * 1.6}rem`;
+          li.style.fontSize = `${1 + (count / max) * 1.6}em`;
           return li;
         }),
       ),
     );
   }
   return box;
+}
+
+/**
+ * One bar per option, its length the option's share of everyone who answered (not of the
+ * largest bar), with the count and the percentage written out; ``correct`` marks right answers.
+ */
+export function barList(labels: string[], counts: number[], responses: number, correct?: Set<number>): HTMLElement {
+  const total = Math.max(1, responses);
+  const list = h("ul", { class: "bars", "aria-label": t("poll.chart") });
+  counts.forEach((count, i) => {
+    const label = labels[i] ?? String(i + 1);
+    const share = Math.min(1, count / total);
+    const bar = h("span", { class: `bar pattern-${i % 4}`, "aria-hidden": "true" });
+    bar.style.inlineSize = `${share * 100}%`;
+    list.append(
+      h("li", { class: `bar-row shape-${i % 4}${correct?.has(i) ? " is-correct" : ""}`, "data-count": count, "data-share": share.toFixed(4) }, [
+        h("span", { class: "bar-label" }, [h("span", { class: "shape", "aria-hidden": "true" }), h("span", { dir: "auto" }, [label]), correct?.has(i) ? " ✓" : ""]),
+        h("span", { class: "bar-track" }, [bar]),
+        h("span", { class: "bar-value" }, [`${fmtNumber(count)}${sep()}${fmtPercent(count / total)}`]),
+      ]),
+    );
+  });
+  return list;
 }

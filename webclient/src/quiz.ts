@@ -22,6 +22,8 @@ export interface Question {
   points: number;
   status: "open" | "closed" | "skipped";
   deadline_ms: number | null;
+  /** The question's time limit, for the shrinking time bar (live only). */
+  time_limit_ms?: number | null;
   answered: number;
   correct?: unknown;
   distribution?: number[] | null;
@@ -102,6 +104,7 @@ export class QuizModel {
           points: d.points,
           status: "open",
           deadline_ms: d.time_limit_ms == null ? null : (event.ts ?? Date.now()) + d.time_limit_ms,
+          time_limit_ms: d.time_limit_ms ?? null,
           answered: 0,
         };
         quiz.questions = d.questions;

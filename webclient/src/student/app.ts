@@ -162,6 +162,7 @@ function pollCard(session: ClassSession, poll: Poll): HTMLElement {
         }),
       ),
     );
+    if (poll.kind === "rating") card.append(h("p", { class: "hint rating-ends" }, [t("poll.ratingEnds", { min: 1, max: poll.scale_max })]));
   } else if (poll.kind === "multiple") {
     const boxes = poll.options.map((label, i) => {
       const input = h("input", { type: "checkbox", value: i, checked: Array.isArray(mine) && mine.includes(i) });
@@ -178,7 +179,12 @@ function pollCard(session: ClassSession, poll: Poll): HTMLElement {
       e.preventDefault();
       const value = input.value.trim();
       if (!value) return;
-      if (poll.kind === "word_cloud") void send({ words: value.split(/\s+/).slice(0, poll.max_words) });
+      if (poll.kind === "word_cloud") {
+        // Extra words are refused with a message (the server refuses them too), never dropped.
+        const words = value.split(/\s+/);
+        if (words.length > poll.max_words) return void (status.textContent = t("poll.tooManyWords", { n: poll.max_words, m: words.length }));
+        void send({ words });
+      }
       else void send({ text: value });
     });
     card.append(poll.kind === "word_cloud" ? h("p", { class: "hint" }, [t("poll.words", { n: poll.max_words })]) : null as never, form);

@@ -3,7 +3,7 @@ import { ApiError, api, assetUrl, blobUrl, sessions, type TeacherSession } from 
 import { BoardView } from "../board/view";
 import { confirmDialog, field, langButton, statusPill } from "../common";
 import { h, replace, toast } from "../dom";
-import { fmtDate, t, sep, errorText } from "../i18n";
+import { fmtDate, fmtNumber, t, sep, errorText } from "../i18n";
 import { tickCountdowns } from "../quiz";
 import { ClassSession } from "../session";
 import { toolbar } from "../toolbar";
@@ -130,7 +130,8 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
       e.preventDefault();
       try {
         const created: ClassInfo = await api("POST", "/api/classes", { title: title.value }, me.token);
-        void openClass(root, me, created.class_id, created);
+        // A new class starts with its join screen: the lobby where students appear as they join.
+        void openClass(root, me, created.class_id, created, true);
       } catch (err) {
         toast(errorText(err), "error");
       }
@@ -162,7 +163,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
   render();
 }
 
-async function openClass(root: HTMLElement, me: TeacherSession, classId: string, known?: ClassInfo): Promise<void> {
+async function openClass(root: HTMLElement, me: TeacherSession, classId: string, known?: ClassInfo, lobby = false): Promise<void> {
   let info = known;
   try {
     info ??= await api("GET", `/api/classes/${encodeURIComponent(classId)}`, undefined, me.token);
@@ -190,6 +191,15 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
   // stroke being drawn.
   const voiceSlot = h("span", { class: "voice-slot" });
   const renderVoice = (): void => replace(voiceSlot, [voiceButton(voice, session.ended)]);
+  // Raised hands show in the top bar whatever tab is open (or with the side panel folded away).
+  const handSlot = h("span", { class: "hand-slot" });
+  const renderHands = (): void => {
+    const n = session.hands.length;
+    replace(handSlot, n ? [h("button", { class: "btn hand-badge", type: "button", "data-hands": n, "aria-label": `${t("roster.hand")}: ${n}`, onclick: () => { tab = "students"; panelOpen = true; render(); } }, [`✋ ${fmtNumber(n)}`])] : []);
+  };
+  // On a small screen (1280x720 at 150%) the side panel starts folded to its tabs, so the board
+  // gets the room; a tab opens it, the fold button closes it.
+  let panelOpen = window.innerWidth >= 1500;
 
   const renderPanel = (): void => {
     if (!session.ready) return;
@@ -205,7 +215,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
       (window as any).takhti.board = board;
     }
     const tabs = (["students", "pages", "polls", "quiz"] as const).map((name) =>
-      h("button", { class: "tab", role: "tab", type: "button", "aria-selected": String(tab === name), "data-tab": name, onclick: () => { tab = name; render(); } }, [
+      h("button", { class: "tab", role: "tab", type: "button", "aria-selected": String(tab === name && panelOpen), "data-tab": name, onclick: () => { tab = name; panelOpen = true; render(); } }, [
         t(`console.tab${name[0]!.toUpperCase()}${name.slice(1)}` as "console.tabStudents"),
       ]),
     );
@@ -213,11 +223,12 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
       h("header", { class: "topbar" }, [
         h("button", { class: "btn", type: "button", onclick: () => { voice.stop(); session.conn.close(); void classList(root, me); } }, [`‹ ${t("console.classes")}`]),
         h("div", { class: "class-title", dir: "auto" }, [cls.title]),
-        h("button", { class: "join-chip", type: "button", "aria-label": `${t("console.showCode")}: ${cls.join_code}`, onclick: () => showJoin(cls, me) }, [
+        h("button", { class: "join-chip", type: "button", "aria-label": `${t("console.showCode")}: ${cls.join_code}`, onclick: () => void showJoin(cls, me, session) }, [
           h("small", {}, [t("console.joinCode")]),
           h("strong", { dir: "ltr" }, [cls.join_code]),
         ]),
         h("div", { class: "spacer" }),
+        handSlot,
         statusPill(session),
         voiceSlot,
         langButton(render),
@@ -230,8 +241,8 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
           }
         } }, [t("console.endClass")]),
       ]),
-      h("main", { class: "console" }, [
-        board ? h("aside", { class: "console-tools" }, [toolbar(board, session, { teacher: true, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]) : h("aside", {}),
+      h("main", { class: `console${session.ended ? " ended" : ""}${panelOpen ? "" : " panel-folded"}` }, [
+        board ? h("aside", { class: "console-tools", inert: session.ended, "aria-disabled": session.ended ? "true" : null }, [toolbar(board, session, { teacher: true, onChange: () => Object.assign(tools, { tool: board!.tool, color: board!.color, width: board!.width }) })]) : h("aside", {}),
         h("section", { class: "console-board" }, [
           session.ended
             ? h("div", { class: "banner row" }, [
@@ -241,16 +252,24 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
                 h("a", { class: "btn big", href: "/lessons" }, [t("lessons.title")]),
               ])
             : null, board ? board.el : h("p", {}, [t("common.loading")]), bar]),
-        h("aside", { class: "console-panel" }, [h("div", { class: "tabs", role: "tablist" }, tabs), panel]),
+        h("aside", { class: "console-panel" }, [
+          h("div", { class: "tabs", role: "tablist" }, [
+            ...tabs,
+            h("button", { class: "tab fold", type: "button", "data-action": "fold-panel", "aria-expanded": String(panelOpen), "aria-label": t(panelOpen ? "console.foldPanel" : "console.unfoldPanel"), onclick: () => { panelOpen = !panelOpen; render(); } }, [panelOpen ? "»" : "«"]),
+          ]),
+          panel,
+        ]),
       ]),
     ]);
     renderVoice();
+    renderHands();
     if (board) board.canvas.setAttribute("aria-label", t("board.label"));
     replace(bar, session.ready ? [pageBar(session)] : []);
     renderPanel();
   };
 
   tickCountdowns(session);
+  if (lobby) void showJoin(cls, me, session);
   session.on((what) => {
     if (what === "status") return;
     if (what === "snapshot") {
@@ -263,6 +282,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
       replace(bar, [pageBar(session)]);
       if (tab === "pages" || tab === "students") renderPanel();
     } else if (what === "core") {
+      renderHands();
       if (session.ended) render();
       else if (tab === "students") renderPanel();
     } else if ((what === "polls" && tab === "polls") || (what === "quiz" && tab === "quiz")) {
@@ -293,9 +313,24 @@ function voiceButton(voice: VoiceRecorder, ended: boolean): HTMLElement {
   } }, [t("console.voiceRecord")]);
 }
 
-/** The join code, link and QR code, full screen, readable from the back of the room. */
-async function showJoin(cls: ClassInfo, me: TeacherSession): Promise<void> {
+/**
+ * The join code, link and QR code, full screen, readable from the back of the room; a lobby: the
+ * number and names of the students who have joined, updated as they join.
+ */
+async function showJoin(cls: ClassInfo, me: TeacherSession, session: ClassSession): Promise<void> {
   const img = h("img", { class: "qr", alt: t("qr.alt") });
+  const lobby = h("section", { class: "lobby", "aria-live": "polite" });
+  const renderLobby = (): void => {
+    const names = [...session.students.values()].map((s) => s.name);
+    replace(lobby, [
+      h("p", { class: "lobby-count", "data-joined": names.length }, [names.length ? t("lobby.count", { n: names.length }) : t("lobby.none")]),
+      h("ul", { class: "lobby-names" }, names.map((n) => h("li", { dir: "auto" }, [n]))),
+    ]);
+  };
+  renderLobby();
+  const off = session.on((what) => {
+    if (what === "core" || what === "snapshot") renderLobby();
+  });
   const dialog = h("dialog", { class: "join-screen", "aria-label": t("console.showCode") }, [
     h("div", { class: "join-grid" }, [
       h("div", {}, [
@@ -308,9 +343,13 @@ async function showJoin(cls: ClassInfo, me: TeacherSession): Promise<void> {
       ]),
       img,
     ]),
+    lobby,
     h("button", { class: "btn big", type: "button", onclick: () => dialog.close() }, [t("common.close")]),
   ]);
-  dialog.addEventListener("close", () => dialog.remove());
+  dialog.addEventListener("close", () => {
+    off();
+    dialog.remove();
+  });
   document.body.append(dialog);
   dialog.showModal();
   try {

@@ -1,10 +1,12 @@
 /** Import a quiz file, run it (timer, reveal, leaderboard), finish with the podium. */
 import { ApiError, type TeacherSession, ServerError } from "../api";
+import { confirmDialog } from "../common";
 import { h, toast } from "../dom";
 import { fmtNumber, t, type Key, errorText } from "../i18n";
 import { describeCorrect, leaderboardList, optionLabels, podium, type Quiz } from "../quiz";
 import type { ClassSession } from "../session";
 import type { ClassInfo } from "./console";
+import { present } from "./present";
 import { downloadButton } from "./reports";
 
 async function parseQuizFile(file: File, cls: ClassInfo, me: TeacherSession): Promise<unknown> {
@@ -46,13 +48,42 @@ export function quizPanel(session: ClassSession, me: TeacherSession, cls: ClassI
   ]);
 }
 
-function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: ClassInfo): HTMLElement {
-  const send = (event: string, extra: Record<string, unknown> = {}) => async (): Promise<void> => {
+function sender(session: ClassSession, quiz: Quiz) {
+  return (event: string, extra: Record<string, unknown> = {}) => async (): Promise<void> => {
     const ack = await session.conn.send(event, { quiz_id: quiz.quiz_id, ...extra });
     if (!ack.ok) toast(errorText(ack.error), "error");
   };
+}
+
+/**
+ * Next / show answer / skip / end for the running question (the side panel and the big screen).
+ * After the last question "Next" becomes "Show the winners"; "End quiz" asks first.
+ */
+export function quizButtons(session: ClassSession, quiz: Quiz): HTMLElement {
+  const send = sender(session, quiz);
+  const q = quiz.current;
+  if (quiz.status !== "running" || !q) return h("div", { class: "row" });
+  const last = q.question + 1 >= quiz.questions;
+  const endQuiz = async (): Promise<void> => {
+    if (await confirmDialog(t("quiz.endConfirm"))) await send("quiz_end")();
+  };
+  return h("div", { class: "row quiz-controls" }, [
+    h("button", { class: "btn primary big", type: "button", "data-action": "next", "data-last": String(last && q.status !== "open"), onclick: send("quiz_next") }, [
+      q.status === "open" ? t("quiz.reveal") : last ? t("quiz.showPodium") : t("quiz.next"),
+    ]),
+    q.status === "open" ? h("button", { class: "btn", type: "button", "data-action": "skip", onclick: send("quiz_skip") }, [t("quiz.skip")]) : null,
+    h("button", { class: "btn danger", type: "button", "data-action": "end", onclick: () => void endQuiz() }, [t("quiz.end")]),
+  ]);
+}
+
+function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: ClassInfo): HTMLElement {
+  const send = sender(session, quiz);
+  const presentButton = h("button", { class: "btn", type: "button", "data-action": "present", onclick: () => present(session, { quiz: quiz.quiz_id }, () => {
+    const now = session.quizzes.quizzes.get(quiz.quiz_id);
+    return now ? quizButtons(session, now) : null;
+  }) }, [t("present.open")]);
   const card = h("article", { class: "card quiz-item", "data-quiz": quiz.quiz_id, "data-status": quiz.status }, [
-    h("header", { class: "row" }, [h("h3", { dir: "auto" }, [quiz.title]), h("span", { class: "badge" }, [t(`quiz.status.${quiz.status}` as Key)])]),
+    h("header", { class: "row" }, [h("h3", { dir: "auto" }, [quiz.title]), h("span", { class: "badge" }, [t(`quiz.status.${quiz.status}` as Key)]), presentButton]),
   ]);
   if (quiz.status === "ready") {
     const mode = h("select", { "aria-label": t("quiz.timed") }, [h("option", { value: "timed" }, [t("quiz.timed")]), h("option", { value: "untimed" }, [t("quiz.untimed")])]);
@@ -73,14 +104,7 @@ function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: Cl
         card.append(h("ul", { class: "dist" }, q.distribution.map((n, i) => h("li", {}, [`${labels[i] ?? ""}: ${fmtNumber(n)}`]))));
       }
     }
-    const last = q.question + 1 >= quiz.questions;
-    card.append(
-      h("div", { class: "row" }, [
-        h("button", { class: "btn primary big", type: "button", "data-action": "next", onclick: send("quiz_next") }, [q.status === "open" ? t("quiz.reveal") : last ? t("quiz.end") : t("quiz.next")]),
-        q.status === "open" ? h("button", { class: "btn", type: "button", "data-action": "skip", onclick: send("quiz_skip") }, [t("quiz.skip")]) : null,
-        h("button", { class: "btn danger", type: "button", "data-action": "end", onclick: send("quiz_end") }, [t("quiz.end")]),
-      ]),
-    );
+    card.append(quizButtons(session, quiz));
     if (q.status !== "open" && quiz.leaderboard) card.append(h("h3", {}, [t("quiz.leaderboard")]), leaderboardList(quiz.leaderboard.top));
   }
   if (quiz.status === "ended" && quiz.final) {

@@ -15,5 +15,5 @@ export function downloadButton(label: string, path: string, filename: string, me
     } catch (err) {
       toast(errorText(err), "error");
     }
-  } }, ["⭳ ", label]);
+  } }, [h("span", { class: "icon", "aria-hidden": "true" }, ["↓"]), " ", label]);
 }

@@ -1,4 +1,4 @@
-"""The ``classroom`` command: run the server, manage teachers, regenerate protocol docs."""
+"""The ``classroom`` command: run the server, manage teachers, export lessons, regenerate docs."""
 
 from __future__ import annotations
 
@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="start N ms after the class's first event (negative: before it)",
     )
     _add_store_flags(attach)
+
+    from classroom.export.command import add_parser as add_export_parser
+
+    add_export_parser(commands, _add_store_flags)
 
     docs = commands.add_parser(
         "docs",
@@ -278,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
             from classroom import audio_attach
 
             return audio_attach.main(args, _settings(args))
+        if args.command == "export":
+            from classroom.export import command
+
+            return command.main(args, _settings(args))
         if args.command == "docs":
             from classroom import protocol_docs
 

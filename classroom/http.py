@@ -1129,3 +1129,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/classes/{class_id}/replay/info", replay_info)
     app.router.add_get("/api/classes/{class_id}/replay/events", replay_events)
     app.router.add_post("/api/classes/{class_id}/share", share_lesson)
+    from classroom import http_exports
+
+    http_exports.add_routes(app)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from classroom.export_jobs import ExportJobs
     from classroom.live import LiveServer
     from classroom.services import Services
     from classroom.settings import Settings
@@ -17,3 +18,5 @@ SERVICES: web.AppKey[Services] = web.AppKey("services")
 # The Socket.IO side, for HTTP routes that end live connections (sign out everywhere).
 LIVE: web.AppKey[LiveServer] = web.AppKey("live")
 TRANSPORT: web.AppKey[Transport] = web.AppKey("transport")
+# The console's export queue (classroom.export_jobs).
+EXPORTS: web.AppKey[ExportJobs] = web.AppKey("exports")

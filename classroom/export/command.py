@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from classroom.errors import ClassroomError, InvalidPayload
+from classroom.errors import ClassroomError, ExportFailed, InvalidPayload
 from classroom.export import FORMATS, Cancelled, ExportOptions
 from classroom.settings import Settings
 
@@ -60,7 +61,7 @@ def add_parser(
     commands: Any, add_store_flags: Callable[[argparse.ArgumentParser], None]
 ) -> argparse.ArgumentParser:
     """The ``export`` sub-command's flags."""
-    export = commands.add_parser(
+    export: argparse.ArgumentParser = commands.add_parser(
         "export",
         help="write a recorded lesson as broadcast, web, PDF or chapter files",
         description="Export a recorded lesson. FORMATS is a comma list of "
@@ -107,7 +108,13 @@ class _Reporter:
         self.stream = stream
         self._last = 0.0
         self._bar: Any = None
-        if mode == "bar":
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last < PROGRESS_EVERY_S:
+            return
+        self._last = now
+        if self.mode == "bar" and self._bar is None:
             from tqdm import tqdm
 
             self._bar = tqdm(
@@ -116,12 +123,6 @@ class _Reporter:
                 bar_format="{desc:<32.32} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
                 mininterval=PROGRESS_EVERY_S,
             )
-
-    def __call__(self, fraction: float, stage: str) -> None:
-        now = time.monotonic()
-        if fraction < 1.0 and now - self._last < PROGRESS_EVERY_S:
-            return
-        self._last = now
         if self._bar is not None:
             self._bar.set_description_str(stage, refresh=False)
             self._bar.update(max(0, round(fraction * 1000) - self._bar.n))
@@ -143,10 +144,8 @@ def _raise_cancelled(signum: int, frame: FrameType | None) -> None:
 
 
 def _lower_priority() -> None:
-    try:
+    with contextlib.suppress(OSError):  # already as low as allowed
         os.nice(NICE)
-    except OSError:
-        pass  # already as low as allowed
 
 
 async def _load(settings: Settings, class_id: str) -> Any:
@@ -154,11 +153,17 @@ async def _load(settings: Settings, class_id: str) -> Any:
     from classroom.storage import open_store
 
     store = open_store(settings.store_url, data_dir=settings.data_dir)
-    await store.open()
     try:
-        return await source.load(store, class_id, school=settings.school)
-    finally:
-        await store.close()
+        await store.open()
+        try:
+            return await source.load(store, class_id, school=settings.school)
+        finally:
+            await store.close()
+    except ClassroomError:
+        raise
+    except Exception as exc:  # the store's own errors (sqlite3, redis, OSError)
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ExportFailed(f"cannot read the lesson from {settings.store_url}: {reason}") from exc
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -170,8 +175,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     _lower_priority()
     try:
         run.writers(args.formats)  # a missing writer is said before the lesson is read
-        run.check_out_dir(args.out)
-        reporter(0.0, "reading the lesson")
         lesson = asyncio.run(_load(settings, args.class_id))
         options = ExportOptions(lang=args.lang, leader=args.leader, interlaced=args.interlaced)
         result = run.run(lesson, args.formats, args.out, options, reporter)

@@ -66,6 +66,14 @@ class DiskFull(ExportFailed):
     http_status = 507
 
 
+class QcFailed(ExportFailed):
+    """Every file was written, but a QC report measured from it did not pass (files kept)."""
+
+    code = "QC_FAILED"
+    http_status = 500
+    result: Any = None  # the export's files and verdicts (classroom.export.run.ExportResult)
+
+
 class NotWritable(ExportFailed):
     """The export's output folder cannot be made or written to."""
 

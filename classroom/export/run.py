@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classroom.errors import DiskFull, ExportFailed, InvalidPayload, NotWritable
+from classroom.errors import DiskFull, ExportFailed, InvalidPayload, NotWritable, QcFailed
 from classroom.export import (
     FORMATS,
     WRITERS,
@@ -54,17 +54,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "package": ("lesson.html", "lesson.kolibri.zip"),
 }
 STAGING_PREFIX = ".export-"
-
-
-class QcFailed(ExportFailed):
-    """Every file was written, but a QC report measured from it did not pass."""
-
-    code = "QC_FAILED"
-    http_status = 500
-
-    def __init__(self, message: str, result: ExportResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass
@@ -271,7 +260,9 @@ def _check_qc(result: ExportResult) -> None:
             checks = failed_checks(report)
             failures.append(f"{name}: " + (", ".join(checks) if checks else "failed"))
     if failures:
-        raise QcFailed("QC did not pass: " + "; ".join(failures), result)
+        failed = QcFailed("QC did not pass: " + "; ".join(failures))
+        failed.result = result
+        raise failed
 
 
 def remove_tree(path: Path) -> None:

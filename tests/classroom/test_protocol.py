@@ -578,6 +578,9 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     await call("POST", "share_lesson", f"{base}/share", auth=token, json={"shared": True})
     await call("GET", "replay_info", f"{base}/replay/info", auth=token)
     await call("GET", "replay_events", f"{base}/replay/events?limit=100", auth=token)
+    await call("GET", "get_export", f"{base}/export", auth=token)
+    await call("POST", "start_export", f"{base}/export", auth=token, json={"formats": ["chapters"]})
+    await call("POST", "cancel_export", f"{base}/export/cancel", auth=token)
     login = await call("POST", "login", "/api/login", json=login)
     changed = await call(
         "POST", "change_password", "/api/password", auth=login["token"],

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from classroom.classes import ClassRecord
-from classroom.export.run import QcFailed, parse_formats, qc_passed
+from classroom.errors import QcFailed
+from classroom.export.run import parse_formats, qc_passed
 from classroom.storage.sqlite import SqliteStore
 from testkit.export_lesson import short_lesson
 from testkit.lessons import LessonMaker, student

@@ -155,19 +155,19 @@ def nal_types(packet: bytes) -> list[int]:
     return types
 
 
-def integrated_lufs(samples: np.ndarray[Any, Any], rate: int) -> float:
-    """FFmpeg's ebur128 meter over mono or (channels, n) float samples."""
+def loudness(samples: np.ndarray[Any, Any], rate: int) -> tuple[float, float]:
+    """FFmpeg's ebur128 meter over mono samples: (integrated LUFS, true peak dBTP)."""
     planar = samples.reshape(1, -1) if samples.ndim == 1 else samples[:1]
     graph = av.filter.Graph()
     src = graph.add_abuffer(
         format="fltp", sample_rate=rate, layout="mono", time_base=Fraction(1, rate)
     )
-    meter = graph.add("ebur128", "metadata=1")
+    meter = graph.add("ebur128", "metadata=1:peak=true")
     sink = graph.add("abuffersink")
     src.link_to(meter)
     meter.link_to(sink)
     graph.configure()
-    last = "nan"
+    last, peak = "nan", "nan"
     for start in range(0, planar.shape[1], rate // 10):
         chunk = np.ascontiguousarray(planar[:, start : start + rate // 10], np.float32)
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
@@ -180,4 +180,5 @@ def integrated_lufs(samples: np.ndarray[Any, Any], rate: int) -> float:
             except (av.error.BlockingIOError, av.error.EOFError):
                 break
             last = got.metadata.get("lavfi.r128.I", last)
-    return float(last)
+            peak = got.metadata.get("lavfi.r128.true_peak", peak)
+    return float(last), 20 * float(np.log10(max(float(peak), 1e-12)))

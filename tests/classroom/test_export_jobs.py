@@ -232,3 +232,26 @@ async def test_a_restart_does_not_leave_a_job_running(tmp_path: Path) -> None:
         assert json.loads((folder / JOB_FILE).read_text())["state"] == "failed"
     finally:
         await runner.cleanup()
+
+
+async def test_a_running_export_is_cancelled_and_leaves_no_files(
+    running_sqlite: Running, tmp_path: Path
+) -> None:
+    api, token = running_sqlite.api, running_sqlite.teacher_token
+    class_id = await _stored_lesson(running_sqlite, tmp_path, "c_cancel")
+    base = f"/api/classes/{class_id}/export"
+    status, _ = await api.request("POST", base, token=token, json={"formats": ["pdf", "web"]})
+    assert status == 202
+    for _ in range(600):  # until the worker reports progress past its start
+        _, body = await api.request("GET", base, token=token)
+        if body["job"]["state"] == "running" and body["job"]["fraction"] > 0:
+            break
+        assert body["job"]["state"] in ("queued", "running"), body
+        await asyncio.sleep(0.05)
+    status, cancelling = await api.request("POST", f"{base}/cancel", token=token)
+    assert status == 200 and cancelling["job"]["cancel_requested"]
+    finished = await _until_finished(api, token, class_id)
+    assert finished["job"]["state"] == "cancelled", finished
+    assert finished["files"] == []
+    folder = tmp_path / "exports" / class_id
+    assert sorted(p.name for p in folder.iterdir()) == [JOB_FILE]

@@ -198,3 +198,18 @@ def test_formats_are_a_comma_list_in_the_order_given_each_once() -> None:
 def test_a_qc_report_passes_only_when_it_says_so(report: object, verdict: bool | None) -> None:
     assert qc_passed(report) is verdict
     assert issubclass(QcFailed, Exception)
+
+
+def test_a_later_format_failing_leaves_none_of_the_earlier_ones(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    # chapters.vtt (a few hundred bytes) is written; the web ladder's first large segment is
+    # not: the run fails and DIR shows nothing of it, not even the chapters that were done.
+    full = run_export(
+        "c_export", "--format", "chapters,web", "--out", str(out), "--data-dir", str(data_dir),
+        limit_bytes=48 * 1024,
+    )  # fmt: skip
+    assert full.returncode == 1, full.stderr
+    assert "the disk filled up while writing web" in full.stderr.strip().splitlines()[-1]
+    assert sorted(p.name for p in out.iterdir()) == []

@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classroom.errors import DiskFull, ExportFailed, InvalidPayload, NotWritable, QcFailed
+from classroom.errors import (
+    ClassroomError,
+    DiskFull,
+    ExportFailed,
+    InvalidPayload,
+    NotWritable,
+    QcFailed,
+)
 from classroom.export import (
     FORMATS,
     WRITERS,
@@ -44,15 +51,6 @@ from classroom.export import (
 from classroom.export.source import LessonSource
 
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
-# What each format writes in DIR (documentation, the console's labels and tests).
-OUTPUTS: dict[str, tuple[str, ...]] = {
-    "broadcast": ("broadcast.mov", "broadcast.qc.json"),
-    "mxf": ("broadcast.mxf", "broadcast.mxf.qc.json"),
-    "web": ("web/master.m3u8", "lesson.mp4"),
-    "pdf": ("slides.pdf",),
-    "chapters": ("chapters.vtt",),
-    "package": ("lesson.html", "lesson.kolibri.zip"),
-}
 STAGING_PREFIX = ".export-"
 
 
@@ -203,8 +201,8 @@ def run(
         if isinstance(exc, PermissionError):
             raise NotWritable(f"cannot write {fmt} into {out}: {exc.strerror}") from exc
         raise ExportFailed(f"the {fmt} export failed: {exc}") from exc
-    except (ExportFailed, InvalidPayload, Cancelled):
-        raise
+    except (ClassroomError, Cancelled):
+        raise  # a writer's own verdict (NOTHING_TO_EXPORT, QC_FAILED) as it said it
     except Exception as exc:
         if disk_error(exc) is not None:
             raise DiskFull(f"the disk filled up while writing {fmt} into {out}") from exc

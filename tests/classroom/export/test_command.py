@@ -60,7 +60,8 @@ async def _store(data_dir: Path, make: Callable[[SqliteStore, Path], object]) ->
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A store with the short lesson (c_export), a lesson with 100 long-titled polls
-    (c_polls: a chapters.vtt of ~90 KB) and a class that was made and never used (c_empty)."""
+    (c_polls: a chapters.vtt of ~90 KB), a class made and never used (c_empty) and one where a
+    student only joined (c_joined)."""
     lesson = short_lesson(4.0).source
 
     def polls_lesson() -> list[object]:
@@ -76,6 +77,9 @@ def data_dir(tmp_path: Path) -> Path:
         await store_lesson(store, db, list(lesson.events), dict(lesson.assets))
         await store_lesson(store, db, polls_lesson())  # type: ignore[arg-type]
         await store.create_class(ClassRecord("c_empty", "amina", "Never used", "ZZZ999", 1))
+        joined = LessonMaker("c_joined", seed=6)
+        joined.join(student(1))  # one event, no length: nothing to show
+        await store_lesson(store, db, list(joined.events))
 
     asyncio.run(_store(tmp_path, fill))
     return tmp_path
@@ -118,6 +122,7 @@ def test_json_progress_ends_with_the_files(data_dir: Path, tmp_path: Path) -> No
     [
         (["c_nope", "--format", "chapters"], "no class 'c_nope'"),
         (["c_empty", "--format", "chapters"], "nothing to export"),
+        (["c_joined", "--format", "chapters"], "no length"),
         (["c_export", "--format", "chapters,mp4"], "unknown format 'mp4'"),
         (["c_export", "--format", ","], "no format given"),
         (["c_export", "--format", "chapters", "--lang", "fr"], "invalid choice: 'fr'"),

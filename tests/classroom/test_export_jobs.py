@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import aiohttp
 from classroom.auth import hash_password
 from classroom.classes import ClassRecord, TeacherRecord
 from classroom.export_jobs import JOB_FILE
-from classroom.keys import SERVICES
+from classroom.keys import EXPORTS, SERVICES
 from classroom.settings import Settings
 from testkit.client import Api
 from testkit.export_lesson import short_lesson
@@ -248,6 +249,11 @@ async def test_a_running_export_is_cancelled_and_leaves_no_files(
             break
         assert body["job"]["state"] in ("queued", "running"), body
         await asyncio.sleep(0.05)
+    # The export runs in a worker process, at lower priority than the server.
+    child = running_sqlite.app[EXPORTS]._child
+    assert child is not None and child.pid != os.getpid()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, child.pid) >= min(19, own + 10)
     status, cancelling = await api.request("POST", f"{base}/cancel", token=token)
     assert status == 200 and cancelling["job"]["cancel_requested"]
     finished = await _until_finished(api, token, class_id)

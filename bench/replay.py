@@ -29,8 +29,6 @@ import asyncio
 import gzip
 import json
 import os
-import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -39,27 +37,19 @@ from typing import Any
 
 import _path  # noqa: F401
 import aiohttp
-import numpy as np
 from aiohttp import web
 
-from boardclient.audio import encode_opus
-from classroom import audio as audio_feature
-from classroom import auth, board, classes
+from classroom import auth
 from classroom.app import STATIC_DIR, create_app
 from classroom.auth import hash_password
-from classroom.classes import ClassRecord, TeacherRecord
+from classroom.classes import TeacherRecord
 from classroom.keys import SERVICES
-from classroom.log import Actor, Event, Proposed
 from classroom.settings import Settings
-from testkit.lessons import LessonMaker, student
+from testkit.long_lesson import TEACHER, make_lesson, write_lesson
 
-RATE = 48_000
-SEGMENT_MS = 3000
-LESSON_MS = 30 * 60 * 1000
 LINK_BYTES_PER_S = 64_000 / 8
 RTT_S = 0.3
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-TEACHER = "amina"
 
 
 def log(*parts: object) -> None:
@@ -69,112 +59,6 @@ def log(*parts: object) -> None:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def speech_like(seconds: float, seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """Voiced syllables (a wandering pitch with harmonics and noise) at ~4 a second, with pauses."""
-    rng = np.random.default_rng(seed)
-    n = round(seconds * RATE)
-    t = np.arange(n) / RATE
-    pitch = 140 + 30 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 6))
-    phase = 2 * np.pi * np.cumsum(pitch) / RATE
-    voice = sum(np.sin(k * phase) / k for k in range(1, 8)) + 0.3 * rng.standard_normal(n)
-    envelope = np.clip(np.sin(2 * np.pi * rng.uniform(3.5, 4.5) * t), 0, None) ** 2
-    pauses = (np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6)) > -0.6).astype(np.float32)
-    room = 0.004 * rng.standard_normal(n)
-    return (0.25 * voice * envelope * pauses + room).astype(np.float32)
-
-
-def make_lesson(
-    class_id: str, strokes: int, *, with_audio: bool, distinct_audio: int, seed: int = 1
-) -> tuple[list[Event], dict[str, bytes]]:
-    """The lesson's events (with their own times) and its audio assets."""
-    maker = LessonMaker(class_id, seed=seed)
-    rng = random.Random(seed)
-    pupils = [student(n) for n in range(1, 31)]
-    for actor in pupils:
-        maker.join(actor)
-    pages = [board.FIRST_PAGE_ID] + [maker.add_page() for _ in range(9)]
-    maker.switch_page(board.FIRST_PAGE_ID)
-    start = maker.now
-    length = LESSON_MS * strokes // 2000
-    step = length // strokes
-    polls_at = {strokes * k // 4 for k in (1, 2, 3)}
-    quiz_at = strokes * 7 // 8
-    encoded = [
-        encode_opus(speech_like(SEGMENT_MS / 1000, n))
-        for n in range(distinct_audio if with_audio else 0)
-    ]
-    assets: dict[str, bytes] = {}
-    device = Actor("board", "mic1", "Classroom PC")
-    next_audio = start + SEGMENT_MS
-
-    def audio_until(now: int) -> None:
-        nonlocal next_audio
-        while with_audio and next_audio <= now:
-            number = len(assets)
-            segment_id = f"seg{number}"
-            asset_id = audio_feature.asset_id(segment_id)
-            assets[asset_id] = encoded[number % len(encoded)]
-            data = {
-                "segment_id": segment_id,
-                "asset_id": asset_id,
-                "captured_at_ms": next_audio - SEGMENT_MS,
-                "duration_ms": SEGMENT_MS,
-                "codec": "opus",
-                "container": "ogg",
-                "sample_rate": RATE,
-                "channels": 1,
-            }
-            maker.commit(device, [Proposed("audio_added", data)])
-            next_audio += SEGMENT_MS
-
-    for number in range(strokes):
-        target = start + number * step
-        maker.now = max(maker.now, target)
-        audio_until(maker.now)
-        if number and number % (strokes // 10) == 0:
-            maker.switch_page(pages[(number // (strokes // 10)) % 10])
-            maker.keyframe(captured_ago_ms=200)
-        if number in polls_at:
-            maker.poll("کیا آپ سمجھ گئے؟ Did you understand?", ["ہاں", "نہیں"], pupils)
-        if number == quiz_at:
-            maker.quiz([f"{a} x {a + 1}?" for a in range(3, 8)], pupils[:20])
-        maker.stroke(batches=rng.randrange(4, 14), points=3)
-    maker.now = max(maker.now, start + length)
-    audio_until(maker.now)
-    return maker.events, assets
-
-
-async def write_lesson(
-    app: web.Application, db: Path, class_id: str, events: list[Event], assets: dict[str, bytes]
-) -> None:
-    store = app[SERVICES].store
-    await store.create_class(
-        ClassRecord(
-            id=class_id,
-            teacher=TEACHER,
-            title="Fractions",
-            join_code=classes.new_join_code(),
-            created_at=events[0].ts,
-        )
-    )
-    for asset_id, data in assets.items():
-        await store.put_asset(class_id, asset_id, "audio/ogg", data)
-    rows = [
-        (
-            class_id,
-            e.seq,
-            e.actor.role,
-            e.actor.id,
-            None,
-            json.dumps(e.to_record(), ensure_ascii=False, separators=(",", ":")),
-        )
-        for e in events
-    ]
-    with sqlite3.connect(db) as conn:
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
-    await store.mark_class_ended(class_id, events[-1].ts)
 
 
 async def fetch_replay(url: str, class_id: str, token: str) -> dict[str, Any]:
@@ -328,7 +212,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"  {len(events)} events, {len(assets)} audio segments"
             f" in {time.perf_counter() - made:.1f} s"
         )
-        await write_lesson(app, db, "c_bench30", events, assets)
+        await write_lesson(app[SERVICES].store, db, "c_bench30", events, assets)
         got = await fetch_replay(url, "c_bench30", token)
         first_bytes = got["info_gzip"] + got["first_gzip"]
         # The page asks for the info and the first events page at once: one round trip.
@@ -362,7 +246,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             events5k, _ = make_lesson(
                 "c_bench5k", args.seek_strokes, with_audio=False, distinct_audio=0
             )
-            await write_lesson(app, db, "c_bench5k", events5k, {})
+            await write_lesson(app[SERVICES].store, db, "c_bench5k", events5k, {})
             log(f"  {len(events5k)} events; the first requests, cold ...")
             result.update(await first_requests(url, "c_bench5k", token))
             log("seeking in Chromium ...")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from classroom.export_jobs import ExportJobs
 from classroom.http import add_routes, error_middleware
 from classroom.hub import Hub
-from classroom.keys import LIVE, SERVICES, SETTINGS, TRANSPORT
+from classroom.keys import EXPORTS, LIVE, SERVICES, SETTINGS, TRANSPORT
 from classroom.live import Fanout, LiveServer
 from classroom.presence import PresenceLog
 from classroom.protocol import EVENTS
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICES] = services
     app[TRANSPORT] = transport
     app[LIVE] = live
+    app[EXPORTS] = exports = ExportJobs(settings)
     transport.attach(app)
     add_routes(app)
     _add_static(app)
@@ -70,6 +72,13 @@ def create_app(settings: Settings) -> web.Application:
         await services.close()
 
     app.cleanup_ctx.append(services_ctx)
+
+    async def exports_ctx(app: web.Application) -> AsyncIterator[None]:
+        await exports.open()
+        yield
+        await exports.close()
+
+    app.cleanup_ctx.append(exports_ctx)
     return app
 
 

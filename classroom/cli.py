@@ -1,4 +1,4 @@
-"""The ``classroom`` command: run the server, manage teachers, regenerate protocol docs."""
+"""The ``classroom`` command: run the server, manage teachers, export lessons, regenerate docs."""
 
 from __future__ import annotations
 
@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lib_pull.add_argument("url", metavar="URL", help="e.g. http://192.168.1.20:8080")
     _add_store_flags(lib_pull)
+    from classroom.export.command import add_parser as add_export_parser
+
+    add_export_parser(commands, _add_store_flags)
 
     docs = commands.add_parser(
         "docs",
@@ -306,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
             from classroom import library_travel
 
             return library_travel.main(args, _settings(args))
+        if args.command == "export":
+            from classroom.export import command
+
+            return command.main(args, _settings(args))
         if args.command == "docs":
             from classroom import protocol_docs
 

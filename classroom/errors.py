@@ -52,6 +52,35 @@ class NothingToExport(ClassroomError):
     http_status = 409
 
 
+class ExportFailed(ClassroomError):
+    """An export could not be written (a writer failed, or its QC report did not pass)."""
+
+    code = "EXPORT_FAILED"
+    http_status = 500
+
+
+class DiskFull(ExportFailed):
+    """The disk filled up while an export was written: nothing was left under a final name."""
+
+    code = "DISK_FULL"
+    http_status = 507
+
+
+class QcFailed(ExportFailed):
+    """Every file was written, but a QC report measured from it did not pass (files kept)."""
+
+    code = "QC_FAILED"
+    http_status = 500
+    result: Any = None  # the export's files and verdicts (classroom.export.run.ExportResult)
+
+
+class NotWritable(ExportFailed):
+    """The export's output folder cannot be made or written to."""
+
+    code = "NOT_WRITABLE"
+    http_status = 500
+
+
 class PayloadTooLarge(ClassroomError):
     """The request or message is larger than allowed."""
 

@@ -1127,3 +1127,6 @@ def add_routes(app: web.Application) -> None:
     from classroom import library_http  # it uses this module's helpers
 
     library_http.add_routes(app)
+    from classroom import http_exports
+
+    http_exports.add_routes(app)

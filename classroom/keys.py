@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from classroom.export_jobs import ExportJobs
     from classroom.library_http import LibraryHttp
     from classroom.live import LiveServer
     from classroom.services import Services
@@ -20,3 +21,5 @@ LIVE: web.AppKey[LiveServer] = web.AppKey("live")
 TRANSPORT: web.AppKey[Transport] = web.AppKey("transport")
 # The library routes' per-address limits and answers made (classroom/library_http.py).
 LIBRARY: web.AppKey[LibraryHttp] = web.AppKey("library")
+# The console's export queue (classroom.export_jobs).
+EXPORTS: web.AppKey[ExportJobs] = web.AppKey("exports")

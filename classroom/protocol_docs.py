@@ -141,7 +141,9 @@ def openapi_path(path: str) -> tuple[str, list[tuple[str, list[str]]]]:
 
     def plain(match: re.Match[str]) -> str:
         words = match.group(2)
-        params.append((match.group(1), words.split("|") if words else []))
+        # ``{fmt:svg|png}`` lists its words; another pattern (``{name:.+}``) is a free string.
+        listed = bool(words) and re.fullmatch(r"[\w|-]+", words) is not None
+        params.append((match.group(1), words.split("|") if listed else []))
         return "{" + match.group(1) + "}"
 
     return _PATH_PARAM.sub(plain, path), params

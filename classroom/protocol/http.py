@@ -119,6 +119,19 @@ class ShareBody(Body):
     shared: bool
 
 
+class ExportBody(Body):
+    """Which files to make of a recorded lesson, and in which language (cards, slates)."""
+
+    formats: list[Literal["broadcast", "mxf", "web", "pdf", "chapters", "package"]] = Field(
+        min_length=1,
+        max_length=6,
+        description="broadcast (broadcast.mov), mxf (broadcast.mxf), web (web/ + lesson.mp4), "
+        "pdf (slides.pdf), chapters (chapters.vtt), package (the offline lesson). A format "
+        "this installation lacks is INVALID_PAYLOAD.",
+    )
+    lang: Literal["ur", "en"] = "ur"
+
+
 class DeviceBody(Body):
     """A board device (the camera PC running ``boardclient``) and its name."""
 
@@ -383,6 +396,58 @@ class ReplayEvents(Answer):
     next_after_seq: int = Field(description="Pass as `after_seq` for the next page.")
     head_seq: int
     more: bool
+
+
+class ExportError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        description="As `classroom export` says it: NOT_FOUND, NOTHING_TO_EXPORT, DISK_FULL, "
+        "NOT_WRITABLE, EXPORT_FAILED, QC_FAILED, INTERRUPTED (the server restarted), ..."
+    )
+    message: str
+
+
+class ExportJobInfo(BaseModel):
+    """A lesson's latest export job (one at a time per lesson; one running per server)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str
+    class_id: str
+    teacher: str
+    formats: list[str]
+    lang: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    fraction: float = Field(description="0-1 over all its formats.")
+    stage: str = Field(description="What it does now, e.g. `pdf: page 3` (for people).")
+    files: list[str] = Field(
+        description="Once done: the files, relative (`web/master.m3u8`); download each from "
+        "`export/files/{name}`. Kept when only QC failed."
+    )
+    qc: dict[str, bool] = Field(description="Each QC report and whether it passed.")
+    error: ExportError | None
+    cancel_requested: bool
+    created_at: int
+    started_at: int | None
+    finished_at: int | None
+    updated_at: int = Field(description="Written every few seconds while it runs.")
+
+
+class ExportFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    url: str = Field(description="Add `?token=` (the teacher's) for a link or a <video>.")
+    bytes: int
+    media_type: str
+
+
+class ExportAnswer(Answer):
+    job: ExportJobInfo | None = Field(description="Null: this lesson was never exported.")
+    files: list[ExportFile] = Field(description="The finished job's files that are on disk.")
+    available: list[str] = Field(description="The formats this installation can write.")
+    poll_ms: int = Field(description="How often to ask again while the job is queued/running.")
 
 
 class ShareAnswer(Answer):
@@ -882,6 +947,60 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
             ),
         ),
         errors=(Unauthorized, Forbidden, NotFound, InvalidPayload),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/export",
+        "get_export",
+        "The lesson's latest export job and its files (the console polls this every "
+        "`poll_ms` while the job is queued or running). A job a restart interrupted reads as "
+        "failed, INTERRUPTED.",
+        "teacher",
+        ExportAnswer,
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/export",
+        "start_export",
+        "Queue an export of the lesson (`classroom export` in a worker process at lower "
+        "priority, one at a time per server; files under DATA_DIR/exports/{class_id}/, "
+        "replaced only when every format asked for was written).",
+        "teacher",
+        ExportAnswer,
+        202,
+        body=ExportBody,
+        errors=(*_TEACHER_CLASS, InvalidPayload, Conflict, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/export/cancel",
+        "cancel_export",
+        "Cancel the lesson's queued or running export (it ends as `cancelled`, its files "
+        "unchanged); a finished job is answered as it is.",
+        "teacher",
+        ExportAnswer,
+        errors=(*_TEACHER_CLASS, Conflict),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/export/files/{name:.+}",
+        "export_file",
+        "A file of the lesson's finished export, to the class's teacher only, with its media "
+        "type, an ETag and byte ranges (a video can seek).",
+        "class",
+        None,
+        media=(
+            "video/quicktime",
+            "application/mxf",
+            "video/mp4",
+            "application/vnd.apple.mpegurl",
+            "application/pdf",
+            "text/vtt",
+            "application/json",
+        ),
+        query=(Query("token", "The teacher's token, when no Authorization header can be sent."),),
+        errors=_TEACHER_CLASS,
     ),
     HttpRoute(
         "POST",

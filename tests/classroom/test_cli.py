@@ -32,6 +32,7 @@ def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         ["teacher", "passwd"],
         ["lesson"],
         ["lesson", "audio"],
+        ["export"],
         ["docs"],
     ],
 )

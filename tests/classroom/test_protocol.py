@@ -586,6 +586,9 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     await call("GET", "library_replay_info", f"{shelf}/replay/info")
     await call("GET", "library_replay_events", f"{shelf}/replay/events?limit=100")
     await call("GET", "library_manifest", "/api/library/manifest")
+    await call("GET", "get_export", f"{base}/export", auth=token)
+    await call("POST", "start_export", f"{base}/export", auth=token, json={"formats": ["chapters"]})
+    await call("POST", "cancel_export", f"{base}/export/cancel", auth=token)
     login = await call("POST", "login", "/api/login", json=login)
     changed = await call(
         "POST", "change_password", "/api/password", auth=login["token"],

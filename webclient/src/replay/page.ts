@@ -109,6 +109,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     audio,
   ]);
   replace(root, [player]);
+  if (options.me.role === "teacher") void showVideo(player, options);
 
   for (const chapter of info.chapters) {
     if (chapter.t_ms < begin || chapter.t_ms > end) continue; // cut away by a trim point
@@ -407,5 +408,18 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     await load();
   } catch (err) {
     loading.textContent = errorText(err);
+  }
+}
+
+/** A "Video" link beside the title once the lesson was exported as lesson.mp4 (the teacher's). */
+async function showVideo(player: HTMLElement, options: ReplayOptions): Promise<void> {
+  try {
+    const state = await api("GET", `/api/classes/${encodeURIComponent(options.classId)}/export`, undefined, options.token);
+    const mp4 = (state.files as { name: string; url: string }[]).find((f) => f.name === "lesson.mp4");
+    if (!mp4) return;
+    const href = `${mp4.url}?token=${encodeURIComponent(options.token)}`;
+    player.querySelector("h2")?.after(h("p", { class: "replay-video" }, [h("a", { class: "btn big", href, target: "_blank", rel: "noopener" }, [t("export.video")])]));
+  } catch {
+    /* not exported, or offline: the replay plays without it */
   }
 }

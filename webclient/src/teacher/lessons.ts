@@ -3,6 +3,7 @@ import { ApiError, api, sessions, type TeacherSession } from "../api";
 import { field, langButton } from "../common";
 import { h, replace, toast } from "../dom";
 import { errorText, fmtDate, fmtNumber, t, type Key } from "../i18n";
+import { exportPanel } from "./exports";
 
 /** Between the parts of a line: a middle dot reads as an Urdu zero ("۵ · ۲" as "۵۰۲"). */
 const SEP = (): string => t("lessons.and");
@@ -193,6 +194,7 @@ async function lessonPage(root: HTMLElement, me: TeacherSession, classId: string
         h("div", { class: "replay-root" }),
         h("a", { class: "btn big", href: "/lessons" }, [`‹ ${t("lessons.title")}`]),
       ]),
+      exportPanel(classId, me),
     ]);
   render();
   const slot = root.querySelector<HTMLElement>(".replay-root");

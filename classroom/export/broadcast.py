@@ -267,17 +267,17 @@ def _encode(
 
         total_frames = plan.total_s * FPS
         last_picture: Picture | None = None
-        last_frame: av.VideoFrame | None = None
         fields = _FieldOrder(master.pix_fmt) if master.interlaced else None
+        frame = av.VideoFrame(WIDTH, HEIGHT, master.pix_fmt)
         for index, picture in enumerate(_pictures(source, options, plan)):
+            # A still board is the same array frame after frame: convert it once.
             if picture is not last_picture:
-                last_frame = _video_frame(picture, master.pix_fmt)
+                frame = _video_frame(picture, master.pix_fmt)
                 if fields is not None:
-                    last_frame = fields(last_frame)
+                    frame = fields(frame)
                 last_picture = picture
-            assert last_frame is not None
-            last_frame.pts = index
-            for packet in video.encode(last_frame):
+            frame.pts = index
+            for packet in video.encode(frame):
                 container.mux(packet)
             _write_sound(container, tracks, master, _sound_at(index, plan, programme), index)
             if index % FPS == 0:

@@ -180,10 +180,13 @@ class Meter:
             self._add(np.asarray(data[lo : lo + _CHUNK], dtype=np.float32))
 
     def _add(self, data: Samples) -> None:
-        self._samples += len(data)
         if not len(data):
             return
-        self._sample_peak = max(self._sample_peak, float(np.abs(data).max()))
+        peak = float(np.abs(data).max())
+        if not math.isfinite(peak):
+            raise ValueError("samples must be finite numbers (found NaN or infinity)")
+        self._samples += len(data)
+        self._sample_peak = max(self._sample_peak, peak)
         self._true_peak = max(self._true_peak, float(np.abs(self._peak(data)).max()))
         weighted = np.square(self._k(data)[0], dtype=np.float64)  # (n, channels)
         need = self._step - self._partial_n

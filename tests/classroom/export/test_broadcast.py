@@ -15,7 +15,7 @@ import av
 import numpy as np
 import pytest
 
-from classroom.export import ExportOptions, broadcast, no_progress, qc
+from classroom.export import ExportOptions, broadcast, no_progress, qc, writer
 from testkit.programmes import lesson_with_sound
 
 from .test_loudness import ffmpeg_r128
@@ -69,6 +69,11 @@ def gop_lengths(video: list[av.Packet]) -> list[int]:
             gops.append(0)
         gops[-1] += 1
     return gops
+
+
+def test_the_formats_are_registered() -> None:
+    assert writer("broadcast") is broadcast.write_mov
+    assert writer("mxf") is broadcast.write_mxf
 
 
 def test_broadcast_mov_is_h264_high_1080p25_bt709_closed_gop_cbr(

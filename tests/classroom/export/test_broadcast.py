@@ -262,3 +262,18 @@ def test_the_slate_counts_down_inside_the_graphics_safe_area() -> None:
     assert len(changed) and changed[:, 0].min() > 800  # only the countdown changes
     # Several Urdu words stay one right-to-left run, in their own order.
     assert broadcast._runs("جماعت پنجم، ریاضی 5") == [("rtl", "جماعت پنجم، ریاضی"), ("ltr", " 5")]
+
+
+def test_a_cancelled_export_leaves_nothing(speech_lesson: Any, tmp_path: Path) -> None:
+    from classroom.export import Cancelled
+
+    seen: list[float] = []
+
+    def cancel_midway(fraction: float, stage: str) -> None:
+        seen.append(fraction)
+        if stage == "picture" and fraction > 0.3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        broadcast.write_mxf(speech_lesson, tmp_path, ExportOptions(), cancel_midway)
+    assert seen and list(tmp_path.iterdir()) == []

@@ -46,6 +46,7 @@ def child(step: str, minutes: float, interlaced: bool) -> dict[str, Any]:
     source.timeline  # noqa: B018  (the fold is not what is measured)
     options = ExportOptions(interlaced=interlaced)
     programme_s = broadcast.layout(source, None).programme_s
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     extra: dict[str, Any] = {}
     if step == "frames":
@@ -72,6 +73,7 @@ def child(step: str, minutes: float, interlaced: bool) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "x_realtime": round(programme_s / seconds, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_before_step_mb": round(rss_before),  # the interpreter, PyAV and the lesson
         **extra,
     }
 

@@ -30,17 +30,23 @@ DETAILS = {
 
 def speech_like(seconds: float, *, seed: int = 1, level: float = 0.25) -> np.ndarray[Any, Any]:
     """Voiced syllables (a wandering pitch with harmonics and breath noise) at ~4 a second,
-    with pauses and room noise: loudness-wise like a teacher talking."""
+    with pauses and room noise: loudness-wise like a teacher talking. Made 10 s at a time, so
+    a long lesson's sound costs its float32 samples, not ten float64 copies."""
     rng = np.random.default_rng(seed)
+    drift, syllables, pause_phase = rng.uniform(0, 6), rng.uniform(3.5, 4.5), rng.uniform(0, 6)
     n = round(seconds * RATE)
-    t = np.arange(n) / RATE
-    pitch = 140 + 30 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 6))
-    phase = 2 * np.pi * np.cumsum(pitch) / RATE
-    voice = sum(np.sin(k * phase) / k for k in range(1, 8)) + 0.3 * rng.standard_normal(n)
-    envelope = np.clip(np.sin(2 * np.pi * rng.uniform(3.5, 4.5) * t), 0, None) ** 2
-    pauses = (np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6)) > -0.6).astype(np.float32)
-    room = 0.004 * rng.standard_normal(n)
-    out: np.ndarray[Any, Any] = (level * voice * envelope * pauses + room).astype(np.float32)
+    out = np.empty(n, dtype=np.float32)
+    phase0 = 0.0
+    for lo in range(0, n, 10 * RATE):
+        t = np.arange(lo, min(n, lo + 10 * RATE)) / RATE
+        pitch = 140 + 30 * np.sin(2 * np.pi * 0.7 * t + drift)
+        phase = phase0 + 2 * np.pi * np.cumsum(pitch) / RATE
+        phase0 = float(phase[-1])
+        voice = sum(np.sin(k * phase) / k for k in range(1, 8)) + 0.3 * rng.standard_normal(len(t))
+        envelope = np.clip(np.sin(2 * np.pi * syllables * t), 0, None) ** 2
+        pauses = np.sin(2 * np.pi * 0.25 * t + pause_phase) > -0.6
+        room = 0.004 * rng.standard_normal(len(t))
+        out[lo : lo + len(t)] = level * voice * envelope * pauses + room
     return out
 
 

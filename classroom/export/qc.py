@@ -470,8 +470,9 @@ class _Track:
             self.peak = max(self.peak, float(np.abs(samples).max()))
         tone_end = self.want.bars_s * RATE if self.want.leader_s else 0
         leader_end = self.want.leader_s * RATE
-        # Tone: leave 0.5 s at each end of the bars out (the tone's edges are not its level).
-        lo, hi = max(start, RATE // 2), min(self.samples, tone_end - RATE // 2)
+        # Tone: leave up to 0.5 s at each end of the bars out (its edges are not its level).
+        edge = min(RATE // 2, tone_end // 4)
+        lo, hi = max(start, edge), min(self.samples, tone_end - edge)
         if hi > lo:
             part = samples[lo - start : hi - start]
             self.tone_energy += float(np.square(part, dtype=np.float64).sum()) / channels

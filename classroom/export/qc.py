@@ -532,8 +532,6 @@ def _audio(container: Any, want: Expected) -> dict[str, Any]:
             }
         )
     tone = [t.tone_dbfs() for t in pair] if want.leader_s else []
-    if want.leader_s and not want.mono_tracks and pair:
-        tone = [pair[0].tone_dbfs()]
     return {
         "tracks": described,
         "programme": reading.as_dict(),

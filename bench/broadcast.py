@@ -8,10 +8,12 @@ Each step runs in its own child process (its peak RSS is its own):
 - ``sound``: the lesson's sound decoded and normalised to -23 LUFS (``programme_sound``);
 - ``mov`` / ``mxf``: the whole writer (sound, pictures, encoding, muxing, QC by decoding).
 
-Reported per step: seconds, x realtime (programme seconds / wall seconds), peak RSS (MB), and
-for the writers their share over the frames baseline; plus the machine's load before and
-after. Targets (issue 13): mov >= 3x realtime, mxf >= 1.5x. Progress goes to stderr; the last
-stdout line is one JSON object.
+Reported per step: seconds, x realtime (programme seconds / wall seconds), CPU seconds of
+all its threads and programme seconds per CPU second (what one free core gives: the machine
+is shared, wall time depends on the others' load), peak RSS (MB), and for the writers their
+share over the frames baseline; plus the machine's load before and after. Targets (issue 13):
+mov >= 3x realtime, mxf >= 1.5x. Progress goes to stderr; the last stdout line is one JSON
+object.
 
 Run (benchmarks never overlap on this machine)::
 
@@ -47,6 +49,7 @@ def child(step: str, minutes: float, interlaced: bool) -> dict[str, Any]:
     options = ExportOptions(interlaced=interlaced)
     programme_s = broadcast.layout(source, None).programme_s
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu_before = time.process_time()  # every thread of this process: x264's, FFmpeg's too
     started = time.perf_counter()
     extra: dict[str, Any] = {}
     if step == "frames":
@@ -67,11 +70,16 @@ def child(step: str, minutes: float, interlaced: bool) -> dict[str, Any]:
             extra["qc_passed"] = report["passed"]
             extra["integrated_lufs"] = report["audio"]["programme"]["integrated_lufs"]
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
     return {
         "step": step,
         "programme_s": programme_s,
         "seconds": round(seconds, 2),
         "x_realtime": round(programme_s / seconds, 2),
+        # CPU seconds, all threads: on a machine shared with other work, programme / CPU is the
+        # speed one free core would give (two free cores give up to twice that).
+        "cpu_s": round(cpu, 2),
+        "x_realtime_per_cpu_s": round(programme_s / cpu, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "rss_before_step_mb": round(rss_before),  # the interpreter, PyAV and the lesson
         **extra,

@@ -180,10 +180,13 @@ class Meter:
             self._add(np.asarray(data[lo : lo + _CHUNK], dtype=np.float32))
 
     def _add(self, data: Samples) -> None:
-        self._samples += len(data)
         if not len(data):
             return
-        self._sample_peak = max(self._sample_peak, float(np.abs(data).max()))
+        peak = float(np.abs(data).max())
+        if not math.isfinite(peak):
+            raise ValueError("samples must be finite numbers (found NaN or infinity)")
+        self._samples += len(data)
+        self._sample_peak = max(self._sample_peak, peak)
         self._true_peak = max(self._true_peak, float(np.abs(self._peak(data)).max()))
         weighted = np.square(self._k(data)[0], dtype=np.float64)  # (n, channels)
         need = self._step - self._partial_n
@@ -295,8 +298,10 @@ def normalise(
     first_gain_db = gain_db = target_lufs - before.integrated_lufs
     ceiling_db = max_true_peak_dbtp - _HEADROOM_DB
     tried: list[tuple[float, float]] = []  # (gain, loudness reached)
+    out = np.empty_like(data)  # one buffer for every round: a long programme is large
     for _ in range(12):
-        out = _limit((data * np.float32(10 ** (gain_db / 20))).astype(np.float32), ceiling_db, rate)
+        np.multiply(data, np.float32(10 ** (gain_db / 20)), out=out)
+        _limit(out, ceiling_db, rate)
         after = measure(out, rate)
         short = target_lufs - after.integrated_lufs
         over = after.true_peak_dbtp - max_true_peak_dbtp
@@ -321,23 +326,25 @@ def normalise(
 
 
 def _limit(samples: Samples, ceiling_db: float, rate: int) -> Samples:
-    """``samples`` with every true peak brought under ``ceiling_db`` by a smooth gain.
+    """``samples`` with every true peak brought under ``ceiling_db`` by a smooth gain, in
+    place (the caller's own scaled copy: a 30-minute programme is 350 MB a copy).
 
     Worked in pieces of ``_CHUNK`` samples, each seen with a margin wide enough for the gain
-    around it, so memory stays flat and untouched pieces are copied as they are.
+    around it (the margin before a piece is kept as it was before limiting), so memory stays
+    flat and pieces with nothing over the ceiling are not touched.
     """
     ceiling = 10 ** (ceiling_db / 20)
     attack = max(1, round(_ATTACK_S * rate))
     hold = round(_HOLD_S * rate)
     margin = hold + 2 * attack + _PHASE_TAPS
-    out = np.empty_like(samples)
+    before: Samples = samples[:0].copy()  # the unlimited samples just before the piece
     for lo in range(0, len(samples), _CHUNK):
         hi = min(len(samples), lo + _CHUNK)
-        first = max(0, lo - margin)
-        piece = samples[first : min(len(samples), hi + margin)]
+        piece = np.concatenate([before, samples[lo : min(len(samples), hi + margin)]])
+        first = lo - len(before)
+        before = samples[max(0, hi - margin) : hi].copy()
         envelope = _peak_envelope(piece)
         if float(envelope.max(initial=0.0)) <= ceiling:
-            out[lo:hi] = samples[lo:hi]
             continue
         need = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-12))
         # The lowest need over [n - hold, n + attack], averaged over the last `attack`
@@ -347,9 +354,8 @@ def _limit(samples: Samples, ceiling_db: float, rate: int) -> Samples:
         sums = np.concatenate([[0.0], np.cumsum(np.concatenate([np.full(attack, low[0]), low]))])
         gain = np.minimum((sums[attack + 1 :] - sums[1 : len(low) + 1]) / attack, need)
         shaped = gain[lo - first : hi - first].astype(np.float32)
-        part = samples[lo:hi]
-        out[lo:hi] = part * (shaped if part.ndim == 1 else shaped[:, None])
-    return out
+        samples[lo:hi] *= shaped if samples.ndim == 1 else shaped[:, None]
+    return samples
 
 
 def _peak_envelope(samples: Samples) -> _F64:

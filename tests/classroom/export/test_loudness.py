@@ -185,9 +185,18 @@ def test_an_impossible_target_is_a_clear_error() -> None:
         loudness.normalise(sine(5, 1000, -20), -5.0, -20.0)
 
 
-def test_bad_shapes_are_refused() -> None:
+def test_bad_samples_are_refused() -> None:
     meter = loudness.Meter(RATE, 2)
     with pytest.raises(ValueError, match="expected"):
         meter.add(np.zeros(100, dtype=np.float32))
+    with pytest.raises(ValueError, match="expected"):
+        loudness.measure(np.zeros((10, 2, 2), dtype=np.float32))
+    broken = sine(1, 1000, -20)
+    broken[100] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        loudness.normalise(broken, -23.0, -1.0)
+    nothing = loudness.measure(np.zeros(0, dtype=np.float32))
+    assert nothing.integrated_lufs == -math.inf and nothing.duration_s == 0.0
+    assert loudness.normalise(np.zeros(0, dtype=np.float32), -23.0, -1.0).shape == (0,)
     with pytest.raises(ValueError, match="too low"):
         loudness.Meter(100, 1)

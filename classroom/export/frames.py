@@ -407,8 +407,35 @@ def _font(urdu: bool, size: int) -> render.AnyFont:
     return render._load_font("rtl" if urdu else "ltr", size)
 
 
+def script_runs(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut where it changes script: (piece, Arabic script?) in logical order.
+
+    Noto Nastaliq Urdu has no Latin letters and Noto Sans no Nastaliq, so a line that mixes
+    them ("کیا آپ سمجھ گئے؟ Did you understand?") is drawn run by run, each in its own font.
+    Spaces, digits and punctuation stay with the run before them.
+    """
+    runs: list[tuple[str, bool]] = []
+    piece, arabic = "", None
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        strong = True if kind in ("R", "AL") else False if kind == "L" else None
+        if strong is None or arabic is None or strong == arabic:
+            piece += char
+            if arabic is None:
+                arabic = strong
+        else:
+            runs.append((piece, bool(arabic)))
+            piece, arabic = char, strong
+    if piece:
+        runs.append((piece, bool(arabic)))
+    return runs
+
+
 class Typesetter:
-    """Draws one line of text, shaped (raqm: joining, Nastaliq, bidi), shrunk to fit a width."""
+    """Draws one line of text, shaped (raqm: joining, Nastaliq, bidi), shrunk to fit a width.
+
+    A line mixing Urdu and Latin letters is drawn as runs, each in the font that has its
+    letters, laid out in the line's direction (its first strong character's)."""
 
     def __init__(self) -> None:
         self.raqm = features.check_feature("raqm")
@@ -419,8 +446,15 @@ class Typesetter:
     def _options(self, text: str) -> dict[str, Any]:
         return {"direction": "rtl"} if self.raqm and is_rtl(text) else {}
 
+    def _run_width(self, piece: str, arabic: bool, size: int) -> float:
+        options: dict[str, Any] = {"direction": "rtl"} if self.raqm and arabic else {}
+        return float(_font(arabic, size).getlength(piece, **options))
+
     def width(self, text: str, size: int) -> float:
-        return float(self.font(text, size).getlength(text, **self._options(text)))
+        runs = script_runs(text)
+        if len(runs) <= 1:
+            return float(self.font(text, size).getlength(text, **self._options(text)))
+        return sum(self._run_width(piece, arabic, size) for piece, arabic in runs)
 
     def draw(
         self,
@@ -445,12 +479,50 @@ class Typesetter:
             # Noto Nastaliq Urdu has no U+2026: three full stops read the same.
             ellipsis = "..." if has_arabic_script(text) else ELLIPSIS
             text = fit_line(text, lambda line: self.width(line, size) <= max_width, ellipsis)
+        runs = script_runs(text)
+        x, y = xy
+        if len(runs) > 1:
+            return self._draw_runs(draw, (x, y), runs, size=size, fill=fill, anchor=anchor)
         font = self.font(text, size)
         options = self._options(text)
         box = font.getbbox(text, anchor=anchor, **options)
         draw.text(xy, text, font=font, fill=fill, anchor=anchor, **options)
-        x, y = xy
         return (int(x + box[0]), int(y + box[1]), int(x + box[2]), int(y + box[3]))
+
+    def _draw_runs(
+        self,
+        draw: ImageDraw.ImageDraw,
+        xy: tuple[float, float],
+        runs: list[tuple[str, bool]],
+        *,
+        size: int,
+        fill: Rgb,
+        anchor: str,
+    ) -> tuple[int, int, int, int]:
+        widths = [self._run_width(piece, arabic, size) for piece, arabic in runs]
+        total = sum(widths)
+        x, y = xy
+        left = {"l": x, "m": x - total / 2, "r": x - total}.get(anchor[0], x)
+        vertical = anchor[1] if len(anchor) > 1 else "a"
+        rtl = next((arabic for piece, arabic in runs if piece.strip()), False)
+        order = list(zip(runs, widths, strict=True))
+        if rtl:  # the first run sits at the right
+            order.reverse()
+        boxes = []
+        for (piece, arabic), wide in order:
+            options: dict[str, Any] = {"direction": "rtl"} if self.raqm and arabic else {}
+            font = _font(arabic, size)
+            run_anchor = "l" + vertical
+            box = font.getbbox(piece, anchor=run_anchor, **options)
+            draw.text((left, y), piece, font=font, fill=fill, anchor=run_anchor, **options)
+            boxes.append((left + box[0], y + box[1], left + box[2], y + box[3]))
+            left += wide
+        return (
+            int(min(b[0] for b in boxes)),
+            int(min(b[1] for b in boxes)),
+            int(max(b[2] for b in boxes)),
+            int(max(b[3] for b in boxes)),
+        )
 
 
 class CardPainter:

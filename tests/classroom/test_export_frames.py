@@ -331,3 +331,31 @@ def test_an_encoder_written_from_the_docs_gets_the_programme(
     assert share(at("poll_results"), ef.CARD_COLOR) > 0.5
     assert share(at("cleared"), (255, 255, 255)) > 0.5
     assert share(at("camera"), (232, 236, 228)) > 0.5
+
+
+def test_a_line_mixing_urdu_and_english_draws_each_in_a_font_that_has_its_letters() -> None:
+    """Noto Nastaliq Urdu has no Latin letters: "کیا آپ سمجھ گئے؟ Did you understand?" drawn
+    in it alone shows empty boxes for the English half (seen in an exported poll card)."""
+    english = "Did you understand?"
+    mixed = f"کیا آپ سمجھ گئے؟ {english}"
+    assert [arabic for _, arabic in ef.script_runs(mixed)] == [True, False]
+    typeset = ef.Typesetter()
+
+    def drawn(text: str) -> np.ndarray[Any, Any]:
+        image = Image.new("L", (1400, 160), 255)
+        typeset.draw(
+            ImageDraw.Draw(image), (1380, 80), text, size=60, fill=0, anchor="rm", max_width=1360
+        )
+        return np.asarray(image)
+
+    alone, both = drawn(english), drawn(mixed)
+    # The English run sits at the line's left end (Urdu leads, from the right), drawn exactly
+    # as the English text alone is drawn: in Noto Sans, not as the Nastaliq font's boxes.
+    wide = round(typeset.width(english, 60))
+    ink_alone = np.nonzero(alone.min(axis=0) < 128)[0]
+    ink_both = np.nonzero(both.min(axis=0) < 128)[0]
+    left = ink_both[0]
+    part = both[:, left : left + (ink_alone[-1] - ink_alone[0]) + 1]
+    expected = alone[:, ink_alone[0] : ink_alone[-1] + 1]
+    assert part.shape == expected.shape and wide > 300
+    assert np.mean(np.abs(part.astype(int) - expected.astype(int))) < 3

@@ -29,7 +29,7 @@ FALLBACK_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Takhti</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font-family: sans-serif; font-size: 1.4rem; margin: 2rem">
-<h1>Takhti · تختی</h1>
+<h1>Takhti — تختی</h1>
 <p>The server is running. The browser app has not been built in this copy:
 run <code>make run</code> from the project folder.</p>
 </body></html>

@@ -239,7 +239,7 @@ class Slides:
         pdf = self.pdf
         pdf.add_page()
         width = (PAGE_W - 2 * MARGIN) / 2
-        line = f"{english} · {when}" if when else english
+        line = f"{english}, {when}" if when else english
         self.text(MARGIN, MARGIN - 2, width, line, size=16, color=ACCENT, align="L")
         self.text(MARGIN + width, MARGIN - 4, width, urdu, size=16, color=ACCENT, align="R")
         pdf.set_draw_color(*MUTED)
@@ -420,13 +420,13 @@ def title_page(slides: Slides, source: LessonSource) -> None:
         slides.text(right - column, y - 2, column - 32, ur_value, size=14, align="R")
         y += 14
     slides.text(
-        MARGIN, PAGE_H - MARGIN - 8, width, "Takhti · تختی", size=10, color=MUTED, align="C"
+        MARGIN, PAGE_H - MARGIN - 8, width, "Takhti  تختی", size=10, color=MUTED, align="C"
     )
 
 
 def board_page(slides: Slides, take: BoardTake, source: LessonSource, pictures: Pictures) -> None:
     when = clock_text(take.t - source.start_ms)
-    slides.heading(f"Board, page {take.number}", f"بورڈ، صفحہ {take.number} · {when}", when)
+    slides.heading(f"Board, page {take.number}", f"بورڈ، صفحہ {take.number}، {when}", when)
     slides.board(take, pictures)
 
 
@@ -434,7 +434,7 @@ def keyframe_page(
     slides: Slides, number: int, t: int, image: Image.Image, source: LessonSource
 ) -> None:
     when = clock_text(t - source.start_ms)
-    slides.heading(f"Board photo {number}", f"بورڈ کی تصویر {number} · {when}", when)
+    slides.heading(f"Board photo {number}", f"بورڈ کی تصویر {number}، {when}", when)
     top = MARGIN + HEAD_H
     slides.picture(image, MARGIN, top, PAGE_W - 2 * MARGIN, PAGE_H - MARGIN - top)
 
@@ -475,7 +475,7 @@ def poll_page(
     poll = state.part("polls").polls[poll_id]
     result = tally(state.part("polls"), poll_id)
     when = clock_text(t - source.start_ms)
-    slides.heading("Poll results", f"رائے شماری کے نتائج · {when}", when)
+    slides.heading("Poll results", f"رائے شماری کے نتائج، {when}", when)
     width = PAGE_W - 2 * MARGIN
     y = MARGIN + HEAD_H + 2
     y = slides.lines(MARGIN, y, width, poll.question, size=22, most=3) + 4
@@ -499,7 +499,7 @@ def quiz_page(
 ) -> None:
     quiz = state.part("quizzes").quizzes[quiz_id]
     when = clock_text(t - source.start_ms)
-    slides.heading("Quiz summary", f"کوئز کا خلاصہ · {when}", when)
+    slides.heading("Quiz summary", f"کوئز کا خلاصہ، {when}", when)
     width = PAGE_W - 2 * MARGIN
     y = MARGIN + HEAD_H + 2
     y = slides.lines(MARGIN, y, width, quiz.definition.title, size=20, most=2) + 2
@@ -518,7 +518,7 @@ def quiz_page(
         line = f"{index + 1}. {question.question}"
         size = min(13.0, pitch / PT / 2.2)
         slides.text(MARGIN, y, width * 0.55, line, size=size, align="L", rtl=False)
-        figures = f"{answer}  ·  {right}/{answered} correct ({round(100 * right / players)}%)"
+        figures = f"{answer}: {right}/{answered} correct ({round(100 * right / players)}%)"
         slides.text(MARGIN + width * 0.56, y, width * 0.44, figures, size=size, color=MUTED,
                     align="L")  # fmt: skip
         y += pitch

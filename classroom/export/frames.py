@@ -1,23 +1,81 @@
 """The programme's pictures: the board as the class saw it, one frame every ``1/fps`` s.
 
 Frame ``i`` shows the lesson at ``source.start_ms + i * 1000 / fps`` (every event whose clock is
-at or before it). This first version redraws the whole page whenever an event changed the
-state (``classroom.render.render_image``); it is the reference the incremental renderer is
-checked against.
+at or before it). What is on screen (docs/exports.md, "The picture"):
+
+* a **card** (full frame) while a poll is open, a quiz question is open, and for
+  ``CARD_MS`` after a poll's results were shown, a question's leaderboard or a quiz's podium;
+  when several apply, the one that began last;
+* else the **camera board** or the **board ink**, by :class:`ViewRule`: whichever changed
+  last, each kept on screen at least ``VIEW_HOLD_MS`` once shown (lessons without a camera
+  picture show the ink throughout).
+
+Every graphic sits inside the EBU R95 graphics-safe area (5 % in from each edge: x 96-1824,
+y 54-1026 at 1920x1080, scaled with the frame): the 1920x1080 board is drawn at 0.9 into it;
+outside it the frame is ``FRAME_COLOR``.
+
+:func:`frames` draws incrementally: ink onto a kept canvas, the page redrawn only on a page
+switch, erase, undo/redo, clear or background change; a frame nothing changed is the previous
+frame's array object (encoders skip it). :func:`reference_frames` redraws the whole screen with
+:func:`classroom.render.render_image` whenever anything changed: the reference the incremental
+renderer is checked against (slow: a 2,000-stroke page costs ~200 ms at 1080p).
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import io
 import math
-from collections.abc import Iterator
-from typing import Any
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
+from PIL import Image, ImageDraw, features
 
-from classroom import render
+from classroom import render, timeline
+from classroom.board import BoardState, Item, Page, Shape, Stroke, visible_items
 from classroom.export.source import LessonSource
+from classroom.lesson import ClassState
+from classroom.log import Event
+from classroom.polls import Poll
+from classroom.protocol.board import BOARD_HEIGHT, BOARD_WIDTH, HIGHLIGHTER_OPACITY
 
 Frame = np.ndarray[Any, np.dtype[np.uint8]]  # (height, width, 3) RGB
+Lang = Literal["ur", "en"]
+Rgb = tuple[int, int, int]
+
+FRAME_COLOR: Rgb = (38, 42, 48)  # the surround outside the safe area (and behind cards)
+CARD_COLOR: Rgb = (250, 247, 240)
+INK_COLOR: Rgb = (24, 28, 36)
+ACCENT_COLOR: Rgb = (34, 110, 180)
+MUTED_COLOR: Rgb = (110, 116, 126)
+SAFE_MARGIN = 0.05  # EBU R95 graphics-safe: 5 % of the width / height in from each edge
+CARD_MS = 10_000  # results, leaderboards and podiums stay on screen this long
+VIEW_HOLD_MS = 4_000  # the camera board or the ink stays at least this long once shown
+IDLE_MS = 5_000  # a stroke not extended for this long is kept on the canvas as it is
+SUPERSAMPLE = 2  # stroke edges: coverage from a 2x2 grid per pixel
+
+# Board events that change the page as a whole: the page is drawn again from its background.
+REDRAW_EVENTS = frozenset(
+    {
+        "items_erased",
+        "page_cleared",
+        "board_undone",
+        "board_redone",
+        "page_added",
+        "page_switched",
+        "page_deleted",
+        "page_background_set",
+        "drawing_revoked",
+    }
+)
+INK_EVENTS = frozenset(
+    {"stroke_started", "stroke_extended", "stroke_ended", "shape_added", "text_added"}
+)
+CARD_EVENTS_PREFIXES = ("poll_", "quiz_")
 
 
 def frame_count(source: LessonSource, fps: int) -> int:
@@ -30,21 +88,961 @@ def frame_time(source: LessonSource, index: int, fps: int) -> int:
     return source.start_ms + (index * 1000) // fps
 
 
+# --- layout ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where things go in a frame: the safe area and the board inside it (pixels)."""
+
+    width: int
+    height: int
+    safe: tuple[int, int, int, int]  # left, top, right, bottom (exclusive)
+    board: tuple[int, int, int, int]  # left, top, width, height of the drawn board
+    scale: float  # board units -> pixels
+
+
+def layout(width: int, height: int) -> Layout:
+    """The EBU R95 graphics-safe area of a frame and the board fitted, centred, inside it."""
+    if width < 16 or height < 16:
+        raise ValueError(f"a frame must be at least 16x16 pixels, not {width}x{height}")
+    left, top = round(width * SAFE_MARGIN), round(height * SAFE_MARGIN)
+    right, bottom = width - left, height - top
+    scale = min((right - left) / BOARD_WIDTH, (bottom - top) / BOARD_HEIGHT)
+    # The size render.render_image draws at this scale.
+    bw, bh = max(1, round(BOARD_WIDTH * scale)), max(1, round(BOARD_HEIGHT * scale))
+    bx = left + (right - left - bw) // 2
+    by = top + (bottom - top - bh) // 2
+    return Layout(width, height, (left, top, right, bottom), (bx, by, bw, bh), scale)
+
+
+def blank_frame(lay: Layout) -> Frame:
+    frame = np.empty((lay.height, lay.width, 3), np.uint8)
+    frame[:] = FRAME_COLOR
+    return frame
+
+
+def _board_view(frame: Frame, lay: Layout) -> Frame:
+    bx, by, bw, bh = lay.board
+    return frame[by : by + bh, bx : bx + bw]
+
+
+# --- pictures ---------------------------------------------------------------------------------
+
+
+class Pictures:
+    """Decoded pictures of the lesson (backgrounds, camera boards) by asset id; None if the
+    bytes are missing or are not an image."""
+
+    def __init__(self, source: LessonSource) -> None:
+        self._source = source
+        self._decoded: dict[str, Image.Image | None] = {}
+
+    def get(self, asset_id: str) -> Image.Image | None:
+        if asset_id not in self._decoded:
+            data = self._source.asset(asset_id)
+            image: Image.Image | None = None
+            if data is not None:
+                try:
+                    with Image.open(io.BytesIO(data)) as opened:
+                        image = opened.convert("RGB")
+                except (OSError, ValueError, Image.DecompressionBombError):
+                    image = None
+            self._decoded[asset_id] = image
+        return self._decoded[asset_id]
+
+    def backgrounds(self, state: BoardState) -> dict[str, Image.Image]:
+        """The background pictures of the board's pages, for ``render.render_image``."""
+        found: dict[str, Image.Image] = {}
+        for page in state.pages.values():
+            image_id = page.background.get("image")
+            if page.background.get("kind") == "image" and isinstance(image_id, str):
+                image = self.get(image_id)
+                if image is not None:
+                    found[image_id] = image
+        return found
+
+
+def fit_picture(image: Image.Image, lay: Layout) -> Frame:
+    """A camera picture fitted (aspect kept) and centred in the board's place of a frame."""
+    frame = blank_frame(lay)
+    bx, by, bw, bh = lay.board
+    ratio = min(bw / image.width, bh / image.height)
+    size = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
+    fitted = np.asarray(image.resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
+    x, y = bx + (bw - size[0]) // 2, by + (bh - size[1]) // 2
+    frame[y : y + size[1], x : x + size[0]] = fitted
+    return frame
+
+
+# --- what is on screen --------------------------------------------------------------------------
+
+
+def _clocks(events: Sequence[Event]) -> list[int]:
+    clock, out = 0, []
+    for event in events:
+        clock = max(clock, event.ts)
+        out.append(clock)
+    return out
+
+
+@dataclass
+class LessonMarks:
+    """Times (lesson clock, ms) the screen rules look up, gathered once from the log."""
+
+    board_changes: list[int] = field(default_factory=list)
+    camera_changes: list[tuple[int, str]] = field(default_factory=list)  # (time, asset id)
+    begun: dict[tuple[str, ...], list[int]] = field(default_factory=dict)  # card -> times
+
+    @classmethod
+    def of(cls, source: LessonSource, pictures: Pictures) -> LessonMarks:
+        events = source.timeline.events
+        marks = cls()
+        camera: list[tuple[int, str]] = []
+        last_live: tuple[int, str] | None = None
+        for event, clock in zip(events, _clocks(events), strict=True):
+            kind, data = event.type, event.data
+            if kind in INK_EVENTS or kind in REDRAW_EVENTS:
+                if event.audience == "all":
+                    marks.board_changes.append(clock)
+            elif kind == "camera_keyframe_added":
+                asset_id = str(data.get("asset_id"))
+                if pictures.get(asset_id) is not None:
+                    camera.append((int(data.get("captured_at_ms", clock)), asset_id))
+            elif kind == "camera_updated":
+                last_live = (clock, str(data.get("asset_id")))
+            elif kind == "poll_opened":
+                marks.begun.setdefault(("poll", str(data.get("poll_id"))), []).append(clock)
+            elif kind == "poll_results_shown":
+                marks.begun.setdefault(("results", str(data.get("poll_id"))), []).append(clock)
+            elif kind == "quiz_question_opened":
+                key = ("question", str(data.get("quiz_id")), str(data.get("question")))
+                marks.begun.setdefault(key, []).append(clock)
+            elif kind == "quiz_leaderboard":
+                key = ("leaderboard", str(data.get("quiz_id")), str(data.get("question")))
+                marks.begun.setdefault(key, []).append(clock)
+            elif kind == "quiz_ended":
+                marks.begun.setdefault(("podium", str(data.get("quiz_id"))), []).append(clock)
+        # Only the latest live view's bytes are kept: it is true from its event on.
+        if last_live is not None and pictures.get(last_live[1]) is not None:
+            camera.append(last_live)
+        marks.camera_changes = sorted(camera)
+        return marks
+
+    def began(self, key: tuple[str, ...], t: int) -> int | None:
+        """When the card ``key`` last began at or before ``t``."""
+        times = self.begun.get(key)
+        if not times:
+            return None
+        position = bisect.bisect_right(times, t)
+        return times[position - 1] if position else None
+
+    def last_board_change(self, t: int) -> int | None:
+        position = bisect.bisect_right(self.board_changes, t)
+        return self.board_changes[position - 1] if position else None
+
+    def camera_at(self, t: int) -> tuple[int, str] | None:
+        """The camera picture showing the board at ``t``: (when it changed, its asset id)."""
+        position = bisect.bisect_right(self.camera_changes, (t, "\uffff"))
+        return self.camera_changes[position - 1] if position else None
+
+
+class ViewRule:
+    """Camera board or board ink: whichever changed last, each held ``VIEW_HOLD_MS`` once shown.
+
+    Ask in time order (``view(t)`` with ``t`` not decreasing): the rule has a memory.
+    """
+
+    def __init__(self, marks: LessonMarks, hold_ms: int = VIEW_HOLD_MS) -> None:
+        self._marks = marks
+        self._hold = hold_ms
+        self.view: Literal["board", "camera"] = "board"
+        self._since: int | None = None
+
+    def at(self, t: int) -> tuple[Literal["board", "camera"], str | None]:
+        """The view at ``t`` and, for the camera, the picture's asset id."""
+        camera = self._marks.camera_at(t)
+        if camera is None:
+            return "board", None
+        ink = self._marks.last_board_change(t)
+        want: Literal["board", "camera"] = "camera" if ink is None or camera[0] >= ink else "board"
+        if want != self.view and (self._since is None or t - self._since >= self._hold):
+            self.view, self._since = want, t
+        return self.view, camera[1] if self.view == "camera" else None
+
+
+CardKey = tuple[Any, ...]
+
+
+def card_at(state: ClassState, marks: LessonMarks, t: int) -> CardKey | None:
+    """The card on screen at ``t`` (a hashable key naming it and what it shows), or None."""
+    found: list[tuple[int, CardKey]] = []
+    for poll in state.part("polls").polls.values():
+        if poll.status == "open":
+            began = marks.began(("poll", poll.poll_id), t)
+            found.append((began or 0, ("poll", poll.poll_id, len(poll.votes))))
+        elif poll.results_shown:
+            began = marks.began(("results", poll.poll_id), t)
+            if began is not None and t < began + CARD_MS:
+                found.append((began, ("results", poll.poll_id)))
+    for quiz in state.part("quizzes").quizzes.values():
+        run = quiz.current_run()
+        if quiz.status == "running" and run is not None:
+            if run.status == "open":
+                began = marks.began(("question", quiz.quiz_id, str(run.index)), t) or 0
+                left = None
+                if run.deadline_ms is not None:
+                    left = max(0, math.ceil((run.deadline_ms - t) / 1000))
+                key = ("question", quiz.quiz_id, run.index, len(run.answers), left)
+                found.append((began, key))
+            elif quiz.last_leaderboard is not None:
+                question = str(quiz.last_leaderboard.get("question"))
+                began = marks.began(("leaderboard", quiz.quiz_id, question), t)
+                if began is not None and t < began + CARD_MS:
+                    found.append((began, ("leaderboard", quiz.quiz_id, question)))
+        elif quiz.status == "ended":
+            began = marks.began(("podium", quiz.quiz_id), t)
+            if began is not None and t < began + CARD_MS:
+                found.append((began, ("podium", quiz.quiz_id)))
+    if not found:
+        return None
+    return max(found, key=lambda pair: pair[0])[1]
+
+
+# --- cards ----------------------------------------------------------------------------------
+
+WORDS: dict[str, dict[Lang, str]] = {
+    "poll": {"en": "Poll", "ur": "رائے شماری"},
+    "results": {"en": "Poll results", "ur": "رائے شماری کے نتائج"},
+    "responses": {"en": "{n} responses", "ur": "{n} جوابات"},
+    "question": {"en": "Question {n} of {of}", "ur": "سوال {n} از {of}"},
+    "answered": {"en": "{n} answered", "ur": "{n} نے جواب دیا"},
+    "seconds": {"en": "{n} s left", "ur": "{n} سیکنڈ باقی"},
+    "leaderboard": {"en": "Leaderboard", "ur": "درجہ بندی"},
+    "podium": {"en": "Final scores", "ur": "حتمی نتائج"},
+    "points": {"en": "{n} points", "ur": "{n} نمبر"},
+    "players": {"en": "{n} players", "ur": "{n} کھلاڑی"},
+}
+
+
+def word(key: str, lang: Lang, **values: object) -> str:
+    return WORDS[key][lang].format(**values)
+
+
+def is_rtl(text: str) -> bool:
+    """Whether a text is written right to left (its first strong character is)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def has_arabic_script(text: str) -> bool:
+    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
+
+
+ELLIPSIS = "…"
+
+
+def fit_line(text: str, fits: Callable[[str], bool], ellipsis: str = ELLIPSIS) -> str:
+    """``text``, or its longest start ending in an ellipsis that ``fits`` (never empty)."""
+    if fits(text):
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with the ellipsis
+        middle = (low + high + 1) // 2
+        if fits(text[:middle].rstrip() + ellipsis):
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + ellipsis
+
+
+def wrap_lines(
+    text: str, fits: Callable[[str], bool], most: int, ellipsis: str = ELLIPSIS
+) -> list[str]:
+    """Greedy word wrap into at most ``most`` lines that ``fits``; the last one cut short."""
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < most:
+        line = words.pop(0)
+        while words and fits(f"{line} {words[0]}"):
+            line = f"{line} {words.pop(0)}"
+        lines.append(line)
+    if words:
+        lines[-1] = fit_line(f"{lines[-1]} {' '.join(words)}", fits, ellipsis)
+    return [fit_line(line, fits, ellipsis) for line in lines] or [""]
+
+
+@functools.lru_cache(maxsize=64)
+def _font(urdu: bool, size: int) -> render.AnyFont:
+    # Loading Noto Nastaliq Urdu costs ~10 ms: each size once per process.
+    return render._load_font("rtl" if urdu else "ltr", size)
+
+
+class Typesetter:
+    """Draws one line of text, shaped (raqm: joining, Nastaliq, bidi), shrunk to fit a width."""
+
+    def __init__(self) -> None:
+        self.raqm = features.check_feature("raqm")
+
+    def font(self, text: str, size: int) -> render.AnyFont:
+        return _font(has_arabic_script(text), size)
+
+    def _options(self, text: str) -> dict[str, Any]:
+        return {"direction": "rtl"} if self.raqm and is_rtl(text) else {}
+
+    def width(self, text: str, size: int) -> float:
+        return float(self.font(text, size).getlength(text, **self._options(text)))
+
+    def draw(
+        self,
+        draw: ImageDraw.ImageDraw,
+        xy: tuple[float, float],
+        text: str,
+        *,
+        size: int,
+        fill: Rgb,
+        anchor: str,
+        max_width: float,
+    ) -> tuple[int, int, int, int]:
+        """Draw ``text`` at ``xy`` (PIL ``anchor``), shrinking it to ``max_width`` (to 60 % of
+        ``size`` at most, then cut short with an ellipsis); its box."""
+        # Shaping Nastaliq is the cost here (~5 ms a call): measure as few times as possible.
+        smallest = max(8, round(size * 0.6))
+        wide = self.width(text, size)
+        if wide > max_width:  # widths scale with the size: one guess, then small steps
+            size = max(smallest, int(size * max_width / wide))
+            while size > smallest and self.width(text, size) > max_width:
+                size = max(smallest, int(size * 0.9))
+            # Noto Nastaliq Urdu has no U+2026: three full stops read the same.
+            ellipsis = "..." if has_arabic_script(text) else ELLIPSIS
+            text = fit_line(text, lambda line: self.width(line, size) <= max_width, ellipsis)
+        font = self.font(text, size)
+        options = self._options(text)
+        box = font.getbbox(text, anchor=anchor, **options)
+        draw.text(xy, text, font=font, fill=fill, anchor=anchor, **options)
+        x, y = xy
+        return (int(x + box[0]), int(y + box[1]), int(x + box[2]), int(y + box[3]))
+
+
+class CardPainter:
+    """Full-frame cards for polls and quizzes, everything inside the safe area."""
+
+    def __init__(self, lay: Layout, lang: Lang) -> None:
+        self.lay = lay
+        self.lang = lang
+        self.type = Typesetter()
+        self._cache: dict[CardKey, Frame] = {}
+        self._static: dict[CardKey, Frame] = {}
+
+    def frame(self, key: CardKey, state: ClassState) -> Frame:
+        """The card ``key`` names. Its footer (responses, seconds left) changes often: the rest
+        is painted once and the footer laid on a copy (a card costs ~100 ms, a footer ~2)."""
+        cached = self._cache.get(key)
+        if cached is None:
+            static_key = key[:3] if key[0] == "question" else key[:2]
+            base = self._static.get(static_key)
+            if base is None:
+                if len(self._static) >= 4:
+                    self._static.clear()
+                base = self._static[static_key] = self._paint(key, state)
+            if len(self._cache) >= 8:  # a 1080p card is 6 MB
+                self._cache.clear()
+            cached = self._cache[key] = self._with_footer(base, self.footer(key, state))
+        return cached
+
+    def footer(self, key: CardKey, state: ClassState) -> str:
+        kind = key[0]
+        if kind == "poll":
+            return word("responses", self.lang, n=key[2])
+        if kind == "results":
+            poll = state.part("polls").polls[key[1]]
+            responses = (poll.shown_tally or {}).get("responses", len(poll.votes))
+            return word("responses", self.lang, n=responses)
+        if kind == "question":
+            text = word("answered", self.lang, n=key[3])
+            if key[4] is not None:
+                text = f"{text} · {word('seconds', self.lang, n=key[4])}"
+            return text
+        quiz = state.part("quizzes").quizzes[key[1]]
+        shown = (quiz.last_leaderboard if kind == "leaderboard" else quiz.final) or {}
+        return word("players", self.lang, n=shown.get("players", len(shown.get("top", []))))
+
+    def _box(self) -> tuple[int, int, int, int]:
+        left, top, right, bottom = self.lay.safe
+        pad = round(48 * self._unit())
+        return (left + pad, top + pad, right - pad, bottom - pad)
+
+    def _footer_band(self) -> tuple[int, int, int, int]:
+        left, _, right, bottom = self._box()
+        return left, bottom - round(64 * self._unit()), right, bottom
+
+    def _with_footer(self, base: Frame, text: str) -> Frame:
+        x0, y0, x1, y1 = self._footer_band()
+        band = Image.fromarray(base[y0:y1, x0:x1])
+        rtl = self.lang == "ur"
+        self.type.draw(
+            ImageDraw.Draw(band),
+            (x1 - x0 if rtl else 0, y1 - y0),
+            text,
+            size=round(36 * self._unit()),
+            fill=MUTED_COLOR,
+            anchor="rd" if rtl else "ld",
+            max_width=x1 - x0,
+        )
+        frame = base.copy()
+        frame[y0:y1, x0:x1] = np.asarray(band, dtype=np.uint8)
+        return frame
+
+    # drawing helpers, in pixels of this frame
+
+    def _unit(self) -> float:
+        return self.lay.height / 1080
+
+    def _paint(self, key: CardKey, state: ClassState) -> Frame:
+        lay = self.lay
+        image = Image.new("RGB", (lay.width, lay.height), FRAME_COLOR)
+        draw = ImageDraw.Draw(image)
+        left, top, right, bottom = lay.safe
+        u = self._unit()
+        draw.rounded_rectangle(
+            (left, top, right - 1, bottom - 1), radius=max(1, round(24 * u)), fill=CARD_COLOR
+        )
+        box = self._box()
+        kind = key[0]
+        if kind in ("poll", "results"):
+            poll = state.part("polls").polls[key[1]]
+            self._poll(draw, box, poll, results=kind == "results")
+        elif kind == "question":
+            quiz = state.part("quizzes").quizzes[key[1]]
+            self._question(draw, box, quiz, int(key[2]))
+        elif kind == "leaderboard":
+            quiz = state.part("quizzes").quizzes[key[1]]
+            rows = list((quiz.last_leaderboard or {}).get("top", []))
+            players = int((quiz.last_leaderboard or {}).get("players", len(rows)))
+            self._ranking(
+                draw, box, word("leaderboard", self.lang), quiz.definition.title, rows, players
+            )
+        elif kind == "podium":
+            quiz = state.part("quizzes").quizzes[key[1]]
+            rows = list((quiz.final or {}).get("top", []))
+            players = int((quiz.final or {}).get("players", len(rows)))
+            self._ranking(
+                draw, box, word("podium", self.lang), quiz.definition.title, rows, players
+            )
+        return np.asarray(image, dtype=np.uint8)
+
+    def _heading(
+        self, draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], label: str, title: str
+    ) -> int:
+        """The card's label and title lines; returns the y below them."""
+        left, top, right, _ = box
+        u = self._unit()
+        rtl = self.lang == "ur"
+        x = right if rtl else left
+        anchor = "ra" if rtl else "la"
+        drawn = self.type.draw(
+            draw,
+            (x, top),
+            label,
+            size=round(40 * u),
+            fill=ACCENT_COLOR,
+            anchor=anchor,
+            max_width=right - left,
+        )
+        y = drawn[3] + round(24 * u)
+        title_rtl = is_rtl(title)
+        size = round(64 * u)
+        ellipsis = "..." if has_arabic_script(title) else ELLIPSIS
+        lines = wrap_lines(
+            title, lambda line: self.type.width(line, size) <= right - left, 3, ellipsis
+        )
+        for line in lines:
+            drawn = self.type.draw(
+                draw,
+                (right if title_rtl else left, y),
+                line,
+                size=size,
+                fill=INK_COLOR,
+                anchor="ra" if title_rtl else "la",
+                max_width=right - left,
+            )
+            y = drawn[3] + round(12 * u)
+        return y + round(28 * u)
+
+    def _bars(
+        self,
+        draw: ImageDraw.ImageDraw,
+        box: tuple[int, int, int, int],
+        y: int,
+        labels: Sequence[str],
+        counts: Sequence[int] | None,
+        *,
+        rtl: bool | None = None,
+    ) -> None:
+        """One row per option: its label and, with counts, a bar and the count."""
+        left, _, right, bottom = box
+        u = self._unit()
+        rtl = self.lang == "ur" if rtl is None else rtl
+        footer = round(70 * u)
+        rows = max(1, len(labels))
+        pitch = min(round(110 * u), max(1, (bottom - footer - y) // rows))
+        total = sum(counts) if counts else 0
+        label_w = (right - left) * 0.35
+        bar_w = (right - left) * 0.45
+        for index, label in enumerate(labels):
+            row_y = y + index * pitch + pitch // 2
+            size = min(round(48 * u), max(8, round(pitch * 0.55)))
+            label_x = right if rtl else left
+            self.type.draw(
+                draw,
+                (label_x, row_y),
+                label,
+                size=size,
+                fill=INK_COLOR,
+                anchor="rm" if rtl else "lm",
+                max_width=label_w,
+            )
+            if counts is None:
+                continue
+            count = counts[index] if index < len(counts) else 0
+            share = count / total if total else 0.0
+            height = max(1, round(pitch * 0.5))
+            length = round(bar_w * share)
+            bar_start = (
+                (right - label_w - round(24 * u)) if rtl else (left + label_w + round(24 * u))
+            )
+            x0, x1 = (bar_start - length, bar_start) if rtl else (bar_start, bar_start + length)
+            if length > 0:
+                draw.rectangle(
+                    (x0, row_y - height // 2, x1, row_y + height // 2), fill=ACCENT_COLOR
+                )
+            figure = f"{count} ({round(share * 100)}%)"
+            self.type.draw(
+                draw,
+                ((x0 - round(16 * u)) if rtl else (x1 + round(16 * u)), row_y),
+                figure,
+                size=size,
+                fill=INK_COLOR,
+                anchor="rm" if rtl else "lm",
+                max_width=(right - left) - label_w - bar_w - round(60 * u),
+            )
+
+    def _poll(
+        self,
+        draw: ImageDraw.ImageDraw,
+        box: tuple[int, int, int, int],
+        poll: Poll,
+        *,
+        results: bool,
+    ) -> None:
+        label = word("results" if results else "poll", self.lang)
+        y = self._heading(draw, box, label, poll.question)
+        tally = poll.shown_tally if results and poll.shown_tally else None
+        labels = list(poll.choices())
+        counts: list[int] | None = None
+        if tally is not None:
+            labels = [str(option) for option in tally.get("options", labels)]
+            counts = [int(count) for count in tally.get("counts", [])] or None
+            if poll.kind == "rating" and counts:
+                labels = [str(n) for n in range(1, len(counts) + 1)]
+            elif poll.kind == "word_cloud":
+                pairs = tally.get("words", [])[:8]
+                labels = [str(pair[0]) for pair in pairs]
+                counts = [int(pair[1]) for pair in pairs]
+        self._bars(draw, box, y, labels, counts)
+
+    def _question(
+        self,
+        draw: ImageDraw.ImageDraw,
+        box: tuple[int, int, int, int],
+        quiz: Any,
+        index: int,
+    ) -> None:
+        question = quiz.questions[index]
+        label = word("question", self.lang, n=index + 1, of=len(quiz.questions))
+        y = self._heading(draw, box, label, question.question)
+        options = [str(option) for option in getattr(question, "options", ())]
+        self._bars(draw, box, y, options, None, rtl=is_rtl(question.question))
+
+    def _ranking(
+        self,
+        draw: ImageDraw.ImageDraw,
+        box: tuple[int, int, int, int],
+        label: str,
+        title: str,
+        rows: Sequence[Mapping[str, Any]],
+        players: int,
+    ) -> None:
+        y = self._heading(draw, box, label, title)
+        left, _, right, bottom = box
+        u = self._unit()
+        rtl = self.lang == "ur"
+        shown = list(rows)[:8]
+        pitch = min(round(80 * u), max(1, (bottom - round(70 * u) - y) // max(1, len(shown))))
+        size = min(round(44 * u), max(8, round(pitch * 0.6)))
+        for number, row in enumerate(shown):
+            row_y = y + number * pitch + pitch // 2
+            name = str(row.get("name") or row.get("student_id") or "")
+            line = f"{row.get('rank', number + 1)}. {name}"
+            self.type.draw(
+                draw,
+                (right if rtl else left, row_y),
+                line,
+                size=size,
+                fill=INK_COLOR,
+                anchor="rm" if rtl else "lm",
+                max_width=(right - left) * 0.6,
+            )
+            self.type.draw(
+                draw,
+                (left if rtl else right, row_y),
+                word("points", self.lang, n=row.get("score", 0)),
+                size=size,
+                fill=ACCENT_COLOR,
+                anchor="lm" if rtl else "rm",
+                max_width=(right - left) * 0.35,
+            )
+
+
+# --- the incremental board ----------------------------------------------------------------------
+
+
+def _blend(region: Frame, coverage: np.ndarray[Any, Any], color: Rgb) -> None:
+    """Lay ``color`` over ``region`` (h, w, 3) at ``coverage`` (h, w) float32 in 0..1."""
+    rows = np.nonzero(coverage.any(axis=1))[0]
+    if rows.size == 0:
+        return
+    inked = region.astype(np.float32)
+    inked += (np.asarray(color, np.float32) - inked) * coverage[..., None]
+    np.rint(inked, out=inked)
+    region[:] = inked.astype(np.uint8)
+
+
+Coverage = tuple[int, int, np.ndarray[Any, np.dtype[np.float32]]]  # x0, y0, (h, w) 0..1
+
+
+def stroke_coverage(stroke: Stroke, scale: float, size: tuple[int, int]) -> Coverage | None:
+    """How much of each pixel a stroke's perfect-freehand outline covers (non-zero winding, as
+    the browser fills it), from a 2x2 grid per pixel, on a board of ``size`` (w, h) pixels;
+    highlighter ink at its opacity. None when it covers nothing."""
+    outline = render.stroke_outline(stroke)
+    if len(outline) < 3:
+        return None
+    width, height = size
+    s = SUPERSAMPLE
+    polygon = np.asarray(outline, dtype=np.float64) * (scale * s)
+    filled = render._nonzero_mask(polygon, (width * s, height * s))
+    if filled is None:
+        return None
+    (left, top), inside = filled
+    # Align the supersampled box to whole output pixels, then average each s x s block.
+    pad_l, pad_t = left % s, top % s
+    h, w = inside.shape
+    rows, cols = -(-(h + pad_t) // s), -(-(w + pad_l) // s)
+    grid = np.zeros((rows * s, cols * s), np.float32)
+    grid[pad_t : pad_t + h, pad_l : pad_l + w] = inside
+    coverage = grid.reshape(rows, s, cols, s).mean(axis=(1, 3))
+    x0, y0 = (left - pad_l) // s, (top - pad_t) // s
+    coverage = coverage[: height - y0, : width - x0]
+    if stroke.tool == "highlighter":
+        coverage *= HIGHLIGHTER_OPACITY
+    return x0, y0, coverage
+
+
+def paint_coverage(view: Frame, covered: Coverage, color: Rgb) -> None:
+    x0, y0, coverage = covered
+    region = view[y0 : y0 + coverage.shape[0], x0 : x0 + coverage.shape[1]]
+    _blend(region, coverage, color)
+
+
+def paint_stroke(view: Frame, stroke: Stroke, scale: float) -> None:
+    """Fill a stroke onto ``view`` (the board's pixels (h, w, 3)), anti-aliased."""
+    covered = stroke_coverage(stroke, scale, (view.shape[1], view.shape[0]))
+    if covered is not None:
+        paint_coverage(view, covered, render._rgb(stroke.color))
+
+
+def paint_item(view: Frame, item: Item, scale: float, fonts: dict[tuple[str, int], Any]) -> None:
+    """Draw one board item onto the board's pixels ``view`` (h, w, 3)."""
+    if isinstance(item, Stroke):
+        paint_stroke(view, item, scale)
+        return
+    # Shapes and texts (rare): drawn white on black by render.py's own code, used as coverage.
+    height, width = view.shape[:2]
+    mask = Image.new("RGB", (width, height), (0, 0, 0))
+    draw = ImageDraw.Draw(mask)
+    if isinstance(item, Shape):
+        render._draw_shape(draw, replace(item, color="#ffffff"), scale)
+    else:
+        render._draw_text(draw, replace(item, color="#ffffff"), scale, fonts)
+    box = mask.getbbox()
+    if box is None:
+        return
+    x0, y0, x1, y1 = box
+    coverage = np.asarray(mask.crop(box), dtype=np.float32)[..., 0] / 255.0
+    _blend(view[y0:y1, x0:x1], coverage, render._rgb(item.color))
+
+
+class BoardCanvas:
+    """The board drawn incrementally: a kept canvas with the page's settled ink, and the ink
+    still being drawn laid over a copy of it for each frame that changed.
+
+    Items settle in drawing order: the canvas holds the longest run of the page's visible items
+    from the first that are finished (a stroke ended, or not extended for ``IDLE_MS``; shapes
+    and texts at once); later items are drawn over each changed frame. So the picture equals a
+    full redraw, which happens only on page switch, erase, undo/redo, clear, background change
+    or a settled stroke growing again.
+    """
+
+    def __init__(self, lay: Layout, pictures: Pictures) -> None:
+        self.lay = lay
+        self.pictures = pictures
+        self.base = blank_frame(lay)
+        self.view = _board_view(self.base, lay)
+        self.page: str | None = None
+        self.settled: set[str] = set()
+        self.pending: list[str] = []
+        self.touched: dict[str, int] = {}  # stroke id -> lesson time it last grew
+        self.fonts: dict[tuple[str, int], Any] = {}
+        self._backgrounds: dict[str, Frame] = {}
+        self._coverage: dict[str, tuple[int, Coverage | None]] = {}
+        self.redraws = 0
+
+    def _background(self, page: Page) -> Frame:
+        key = repr(sorted(page.background.items()))
+        cached = self._backgrounds.get(key)
+        if cached is None:
+            empty = BoardState(pages={page.id: Page(page.id, dict(page.background))},
+                               order=[page.id], current=page.id)  # fmt: skip
+            images = self.pictures.backgrounds(empty)
+            picture = render.render_image(
+                empty, page.id, scale=self.lay.scale, supersample=2, images=images
+            )
+            if len(self._backgrounds) > 16:
+                self._backgrounds.clear()
+            cached = self._backgrounds[key] = np.asarray(picture, dtype=np.uint8)
+        return cached
+
+    def redraw(self, board: BoardState, t: int) -> None:
+        """Draw the shown page again from its background."""
+        self.redraws += 1
+        page = board.pages[board.current]
+        self.page = page.id
+        self.view[:] = self._background(page)
+        self.settled = set()
+        self.pending = [item.id for item in visible_items(board, page.id, None)]
+        self._settle(board, t)
+
+    def _finished(self, item: Item, t: int) -> bool:
+        if not isinstance(item, Stroke) or item.done:
+            return True
+        return t - self.touched.get(item.id, t) >= IDLE_MS
+
+    def _settle(self, board: BoardState, t: int) -> None:
+        count = 0
+        for item_id in self.pending:
+            item = board.items.get(item_id)
+            if item is None:
+                count += 1
+                continue
+            if not self._finished(item, t):
+                break
+            paint_item(self.view, item, self.lay.scale, self.fonts)
+            self.settled.add(item_id)
+            count += 1
+        del self.pending[:count]
+
+    def update(self, board: BoardState, events: Sequence[Event], t: int) -> bool:
+        """Take the board after ``events`` (already folded into ``board``); True if the picture
+        changed."""
+        redraw = self.page != board.current
+        changed = redraw
+        for event in events:
+            kind = event.type
+            if kind in REDRAW_EVENTS:
+                redraw = True
+            elif kind in INK_EVENTS and not redraw:
+                item_id = str(event.data.get("id"))
+                item = board.items.get(item_id)
+                if item is None or item.page != board.current or event.audience != "all":
+                    continue
+                if kind != "stroke_ended":
+                    self.touched[item_id] = t
+                if item_id in self.settled:
+                    redraw = True  # a settled stroke grew again
+                elif item_id not in self.pending and not item.hidden_by:
+                    self.pending.append(item_id)
+                changed = True
+        if redraw:
+            self.redraw(board, t)
+            return True
+        if self.pending:
+            before = len(self.pending)
+            self._settle(board, t)
+            changed = changed or len(self.pending) != before
+        return changed
+
+    def picture(self, board: BoardState) -> Frame:
+        """A new frame: the canvas with the unsettled ink over it."""
+        frame = self.base.copy()
+        if not self.pending:
+            return frame
+        view = _board_view(frame, self.lay)
+        size = (view.shape[1], view.shape[0])
+        kept: dict[str, tuple[int, Coverage | None]] = {}
+        for item_id in self.pending:
+            item = board.items.get(item_id)
+            if item is None or item.hidden_by:
+                continue
+            if not isinstance(item, Stroke):
+                paint_item(view, item, self.lay.scale, self.fonts)
+                continue
+            # A stroke that did not grow since the last frame keeps its coverage (many
+            # students drawing at once: only the strokes that moved are outlined again).
+            cached = self._coverage.get(item_id)
+            if cached is None or cached[0] != item.length:
+                cached = (item.length, stroke_coverage(item, self.lay.scale, size))
+            kept[item_id] = cached
+            if cached[1] is not None:
+                paint_coverage(view, cached[1], render._rgb(item.color))
+        self._coverage = kept
+        return frame
+
+
+# --- the programme ------------------------------------------------------------------------------
+
+
+class _Screen:
+    """Shared by both renderers: the rules for what is on screen and the card/camera frames."""
+
+    def __init__(self, source: LessonSource, lay: Layout, lang: Lang) -> None:
+        self.pictures = Pictures(source)
+        self.marks = LessonMarks.of(source, self.pictures)
+        self.rule = ViewRule(self.marks)
+        self.cards = CardPainter(lay, lang)
+        self.lay = lay
+        self._camera: tuple[str, Frame] | None = None
+
+    def camera_frame(self, asset_id: str) -> Frame:
+        if self._camera is None or self._camera[0] != asset_id:
+            image = self.pictures.get(asset_id)
+            frame = fit_picture(image, self.lay) if image is not None else blank_frame(self.lay)
+            self._camera = (asset_id, frame)
+        return self._camera[1]
+
+    def choose(self, state: ClassState, t: int) -> tuple[str, Any]:
+        """("card", key) | ("camera", asset id) | ("board", None) at ``t``."""
+        card = card_at(state, self.marks, t)
+        view, asset_id = self.rule.at(t)  # asked every frame: the rule keeps its hold
+        if card is not None:
+            return "card", card
+        if view == "camera" and asset_id is not None:
+            return "camera", asset_id
+        return "board", None
+
+
 def frames(
-    source: LessonSource, *, width: int = 1920, height: int = 1080, fps: int = 25
+    source: LessonSource,
+    *,
+    width: int = 1920,
+    height: int = 1080,
+    fps: int = 25,
+    lang: Lang = "ur",
+    start_index: int = 0,
 ) -> Iterator[Frame]:
-    """Yield every frame of the programme as an RGB array, in order."""
+    """Yield every frame of the programme as an RGB array (height, width, 3) uint8, in order.
+
+    A frame that shows what the one before it showed is the same array object. ``lang`` is
+    the language of the cards' labels. ``start_index`` starts at that frame (benches).
+    """
+    lay = layout(width, height)
+    screen = _Screen(source, lay, lang)
     line = source.timeline
-    last_index = -1
+    events = line.events
+    first_t = frame_time(source, start_index, fps)
+    moment = line.state_at(first_t)
+    state = moment.state
+    done = line.index_at(first_t)
+    canvas = BoardCanvas(lay, screen.pictures)
+    canvas.redraw(state.part("board"), first_t)
+    board_frame = canvas.picture(state.part("board"))
+    board_stale = False
+    shown: tuple[str, Any] | None = None
+    picture: Frame = board_frame
+    for i in range(start_index, frame_count(source, fps)):
+        t = frame_time(source, i, fps)
+        upto = line.index_at(t)
+        batch = events[done:upto]
+        for event in batch:
+            timeline.apply(state, event)
+        done = upto
+        board = state.part("board")
+        board_events = [e for e in batch if _is_board(e)]
+        if (board_events or canvas.pending) and canvas.update(board, board_events, t):
+            board_stale = True
+        what = screen.choose(state, t)
+        if what[0] == "board":
+            if board_stale:
+                board_frame = canvas.picture(board)
+                board_stale = False
+            picture = board_frame
+        elif what != shown:
+            if what[0] == "card":
+                picture = screen.cards.frame(what[1], state)
+            else:
+                picture = screen.camera_frame(str(what[1]))
+        shown = what
+        yield picture
+
+
+def _is_board(event: Event) -> bool:
+    return event.type in INK_EVENTS or event.type in REDRAW_EVENTS
+
+
+def reference_frames(
+    source: LessonSource,
+    *,
+    width: int = 1920,
+    height: int = 1080,
+    fps: int = 25,
+    lang: Lang = "ur",
+    start_index: int = 0,
+    on_redraw: Callable[[int], None] | None = None,
+) -> Iterator[Frame]:
+    """The same programme redrawn whole (``render.render_image`` of the lesson at each frame's
+    moment) whenever an event came or the screen changed: slow, the reference for tests."""
+    lay = layout(width, height)
+    screen = _Screen(source, lay, lang)
+    line = source.timeline
+    last: tuple[int, tuple[str, Any]] | None = None
     picture: Frame | None = None
-    for i in range(frame_count(source, fps)):
-        index = line.index_at(frame_time(source, i, fps))
-        if picture is None or index != last_index:
-            moment = line.state_at(frame_time(source, i, fps))
-            board = moment.state.part("board")
-            image = render.render_image(
-                board, moment.page_id, scale=width / 1920, supersample=1
-            ).resize((width, height))
-            picture = np.asarray(image, dtype=np.uint8)
-            last_index = index
+    for i in range(start_index, frame_count(source, fps)):
+        t = frame_time(source, i, fps)
+        index = line.index_at(t)
+        moment = line.state_at(t)
+        what = screen.choose(moment.state, t)
+        if picture is None or last != (index, what):
+            if what[0] == "card":
+                picture = screen.cards.frame(what[1], moment.state)
+            elif what[0] == "camera":
+                picture = screen.camera_frame(str(what[1]))
+            else:
+                board = moment.state.part("board")
+                image = render.render_image(
+                    board,
+                    moment.page_id,
+                    scale=lay.scale,
+                    supersample=SUPERSAMPLE,
+                    images=screen.pictures.backgrounds(board),
+                )
+                picture = blank_frame(lay)
+                _board_view(picture, lay)[:] = np.asarray(image, dtype=np.uint8)
+            if on_redraw is not None:
+                on_redraw(i)
+            last = (index, what)
         yield picture

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -284,10 +283,6 @@ def _converted(
     }
 
 
-def _frames_in_order(source: LessonSource) -> Iterator[np.ndarray[Any, Any]]:
-    yield from frames.frames(source, width=TOP[0], height=TOP[1], fps=FPS)
-
-
 def write(
     source: LessonSource, out: Path, options: ExportOptions, progress: Progress
 ) -> list[Path]:
@@ -316,7 +311,9 @@ def write(
             last: np.ndarray[Any, Any] | None = None
             converted: dict[tuple[int, int], av.VideoFrame] = {}
             step = max(1, total // 200)
-            for index, picture in enumerate(_frames_in_order(source)):
+            for index, picture in enumerate(
+                frames.frames(source, width=TOP[0], height=TOP[1], fps=FPS, lang=options.lang)
+            ):
                 if picture is not last:
                     converted = _converted(picture, sizes)
                     last = picture

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from classroom.export import Cancelled, ExportOptions, chapters, web, writer
-from classroom.export.source import LessonSource
+from classroom.export.source import LessonSource, from_events
 from testkit.export_lesson import short_lesson, voice
+from testkit.lessons import LessonMaker
 from tests.classroom.export import media, vtt
 
 # name: (width, height, fps, video cap bit/s, whole-segment cap bit/s)
@@ -244,3 +245,20 @@ def test_the_caps_hold_on_a_picture_that_changes_every_frame(
             assert video_bps <= video_cap, video_bps
         if total_cap is not None:
             assert segment.size * 8 / 6 <= total_cap, segment.size * 8 / 6
+
+
+def test_a_lesson_with_no_sound_gets_a_silent_track(tmp_path: Path) -> None:
+    maker = LessonMaker("c_quiet")
+    for _ in range(6):
+        maker.stroke(batches=4)
+        maker.tick(400)
+    source = from_events(maker.events)
+    assert 2000 < source.duration_ms < 5000 and not source.audio()
+    web.write(source, tmp_path, ExportOptions(lang="en"), lambda f, s: None)
+    samples = np.concatenate([f.to_ndarray()[0] for f in media.decode_all(tmp_path / "lesson.mp4")])
+    assert len(samples) / 48_000 == pytest.approx(source.duration_ms / 1000, abs=0.1)
+    assert float(np.max(np.abs(samples))) == 0.0
+    _, variants = media.parse_master((tmp_path / "web" / "master.m3u8").read_text())
+    assert len(variants) == 5
+    _, segments = _segments(tmp_path / "web" / "416x234")
+    assert len(segments) == 1 and segments[0].streams["video"].packets[0][2]

@@ -324,9 +324,12 @@ def write(
                     output.audio_until(audio_packets, audio_pts)
                 if index % step == 0:
                     progress(0.05 + 0.9 * index / total, "web: pictures")
+            # The sound ends with the pictures: AAC's padding past them would make a last
+            # segment of a few ms whose bit rate (bytes over a tiny EXTINF) is meaningless.
+            end_pts = total * AUDIO_RATE // FPS
             for output in outputs:
                 output.flush()
-                output.audio_until(audio_packets, 1 << 62)
+                output.audio_until(audio_packets, end_pts)
         progress(0.96, "web: master playlist")
         (web_temp / MASTER).write_text(master_playlist(web_temp), encoding="utf-8")
     progress(1.0, "web")

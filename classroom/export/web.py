@@ -358,10 +358,10 @@ def measure_variant(folder: Path, fps: float | None = None) -> Variant:
     (read from its init segment); ``fps`` is the rung's (an init segment has no frames)."""
     text = (folder / PLAYLIST).read_text(encoding="utf-8")
     segments = [(float(d), folder / name.strip()) for d, name in _EXTINF.findall(text)]
-    init_bits = (folder / INIT).stat().st_size * 8
-    rates = [path.stat().st_size * 8 / seconds for seconds, path in segments if seconds > 0]
+    sized = [(seconds, path.stat().st_size * 8) for seconds, path in segments]
+    peak = peak_segment_bps(sized, SEGMENT_S)
     total_s = sum(seconds for seconds, _ in segments)
-    total_bits = sum(path.stat().st_size * 8 for _, path in segments) + init_bits
+    total_bits = sum(path.stat().st_size * 8 for _, path in segments)
     codecs: list[str] = []
     width = height = None
     with av.open(str(folder / INIT)) as init:
@@ -376,13 +376,35 @@ def measure_variant(folder: Path, fps: float | None = None) -> Variant:
             codecs.append(AUDIO_CODECS)
     return Variant(
         folder.name,
-        round(max(rates)) if rates else 0,
+        round(peak),
         round(total_bits / total_s) if total_s else 0,
         ",".join(codecs),
         width,
         height,
         fps,
     )
+
+
+def peak_segment_bps(sized: list[tuple[float, int]], target_s: float) -> float:
+    """RFC 8216 4.3.4.2's peak segment bit rate: the largest bit rate of any contiguous set of
+    segments ((seconds, bits) each) lasting 0.5-1.5 times the target duration. A last segment
+    of a few frames is so counted with the one before it, not alone (alone, its IDR frame over
+    a few ms would look like megabits a second). A playlist too short for any such set: the
+    whole of it."""
+    best = 0.0
+    for first in range(len(sized)):
+        seconds = bits = 0.0
+        for duration, size in sized[first:]:
+            seconds += duration
+            bits += size
+            if seconds > 1.5 * target_s:
+                break
+            if seconds >= 0.5 * target_s:
+                best = max(best, bits / seconds)
+    if best == 0.0 and sized:
+        total = sum(duration for duration, _ in sized)
+        best = sum(size for _, size in sized) / total if total else 0.0
+    return best
 
 
 def avc1_codecs(extradata: bytes) -> str:

@@ -562,7 +562,8 @@ class CardPainter:
         if kind == "question":
             text = word("answered", self.lang, n=key[3])
             if key[4] is not None:
-                text = f"{text}{'، ' if self.lang == 'ur' else ', '}{word('seconds', self.lang, n=key[4])}"
+                comma = "، " if self.lang == "ur" else ", "
+                text = f"{text}{comma}{word('seconds', self.lang, n=key[4])}"
             return text
         quiz = state.part("quizzes").quizzes[key[1]]
         shown = (quiz.last_leaderboard if kind == "leaderboard" else quiz.final) or {}

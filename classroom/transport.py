@@ -14,7 +14,8 @@ Tested with python-socketio 5.18, python-engineio 4.15 and aiohttp 3.14, pinned 
 * engineio ``AsyncSocket.queue``, ``.upgraded``, ``.upgrading``, ``.closed``, ``.closing``,
   ``.close(wait=False, abort=True)``, and that its websocket writer task, or a long poll, waits
   in ``queue.get()`` when it has nothing to send;
-* engineio ``AsyncServer.sockets`` (Engine.IO sid -> socket);
+* engineio ``AsyncServer.sockets`` (Engine.IO sid -> socket), ``.handle_request`` (the
+  aiohttp route of every Engine.IO request; a new session is one without ``sid``);
 * engineio ``AsyncServer.start_background_task`` and that ``AsyncSocket.schedule_ping`` starts
   its ``_send_ping`` through it (the task is cancelled when the socket closes);
 * socketio ``AsyncServer._engineio_server_class``, ``._handle_eio_connect``,
@@ -101,11 +102,17 @@ class WriteCounts:
         self.queued = 0
 
 
+# Asked about every request that opens an Engine.IO session (no ``sid``) before any work is
+# done for it: None lets it in, a response refuses it.
+Admit = Callable[[web.Request], web.StreamResponse | None]
+
+
 @dataclass(frozen=True)
 class _Limits:
     writes: WriteCounts
     max_backlog: int
     poll_stall_s: float
+    admit: Admit | None = None
 
 
 class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
@@ -383,6 +390,14 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
         return SendQueue(self._limits)
 
+    async def handle_request(self, request: web.Request, *args: Any, **kwargs: Any) -> Any:
+        admit = self._limits.admit
+        if admit is not None and "sid" not in request.query:
+            refusal = admit(request)
+            if refusal is not None:
+                return refusal
+        return await super().handle_request(request, *args, **kwargs)
+
     def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
         task = super().start_background_task(target, *args, **kwargs)
         if getattr(target, "__name__", "") == "_send_ping":
@@ -512,11 +527,13 @@ class Transport:
         poll_stall_s: float = POLL_STALL_S,
         ping_interval: float = 10,
         ping_timeout: float = 10,
+        admit: Admit | None = None,
     ) -> None:
+        """``admit`` is asked about each new connection before any work is done for it."""
         self.writes = WriteCounts()
         packet_class = type("ClassroomPacket", (TolerantPacket,), {"events": frozenset(events)})
         self._sio = _SocketServer(
-            _Limits(self.writes, max_backlog, poll_stall_s),
+            _Limits(self.writes, max_backlog, poll_stall_s, admit),
             async_mode="aiohttp",
             serializer=packet_class,
             cors_allowed_origins="*",

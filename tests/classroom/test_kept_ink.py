@@ -72,3 +72,4 @@ async def test_kept_ink_is_compact_and_resumes_and_retries_as_logged(running: Ru
     changed = {**start, "points": _points(1)}
     refused = await teacher.call("stroke_start", changed)
     assert refused["ok"] is False
+    await teacher.disconnect()

@@ -104,7 +104,7 @@ class WriteCounts:
 
 # Asked about every request that opens an Engine.IO session (no ``sid``) before any work is
 # done for it: None lets it in, a response refuses it.
-Admit = Callable[[web.Request], web.StreamResponse | None]
+Admit = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
 
 @dataclass(frozen=True)
@@ -393,7 +393,7 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
     async def handle_request(self, request: web.Request, *args: Any, **kwargs: Any) -> Any:
         admit = self._limits.admit
         if admit is not None and "sid" not in request.query:
-            refusal = admit(request)
+            refusal = await admit(request)
             if refusal is not None:
                 return refusal
         return await super().handle_request(request, *args, **kwargs)

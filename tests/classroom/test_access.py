@@ -270,7 +270,7 @@ async def test_connects_on_one_token_are_limited_before_the_store_is_read(
 async def test_new_connections_from_one_address_are_limited_before_any_work(
     tmp_path: Path,
 ) -> None:
-    """Engine.IO handshakes from one address past its allowance are answered 429 at once (no
+    """Engine.IO handshakes from one address past its allowance are answered 429 (no
     session, no websocket); other addresses and the server's own computer get in."""
     async with server(
         tmp_path, f"sqlite://{tmp_path / 'db.sqlite3'}", trusted_proxies=("127.0.0.1",)
@@ -284,13 +284,21 @@ async def test_new_connections_from_one_address_are_limited_before_any_work(
                 return resp.status, await resp.text(), resp.headers.get("Retry-After")
 
         allowed = int(CONNECT_ATTEMPTS_PER_ADDRESS.burst)
-        answers = [await handshake("198.51.100.8") for _ in range(allowed)]
-        assert all(status == 200 and text.startswith("0{") for status, text, _ in answers)
-        status, text, retry_after = await handshake("198.51.100.8")
+        started = time.monotonic()
+        opened = 0
+        while True:
+            sessions = len(srv.app[TRANSPORT]._sio.eio.sockets)  # the seam's own table
+            status, text, retry_after = await handshake("198.51.100.8")
+            if status != 200:
+                break
+            assert text.startswith("0{")
+            opened += 1
+            assert opened <= 2 * allowed, "the address was never held back"
+        # The burst, and what the rate gave back meanwhile; then a refusal that made nothing.
+        rate = CONNECT_ATTEMPTS_PER_ADDRESS.per_s
+        assert allowed <= opened <= allowed + rate * (time.monotonic() - started) + 1
         assert status == 429 and json.loads(text)["error"]["code"] == "RATE_LIMITED"
         assert retry_after is not None and int(retry_after) >= 1
-        sessions = len(srv.app[TRANSPORT]._sio.eio.sockets)  # the seam's own table
-        assert (await handshake("198.51.100.8"))[0] == 429
         assert len(srv.app[TRANSPORT]._sio.eio.sockets) == sessions  # nothing was made
         assert (await handshake("198.51.100.9"))[0] == 200
         own = [(await handshake(None))[0] for _ in range(allowed + 5)]

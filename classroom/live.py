@@ -192,8 +192,8 @@ class LiveServer:
         The server's own computer (its browser, simulated students) is not counted. A refusal
         is answered after :data:`REFUSAL_HOLD_S` (at most :data:`MAX_HELD_REFUSALS` held at
         once; beyond, at once): a client retrying in a loop then makes about one attempt a
-        second per connection. Answered at once, 2,000 attempts from one address were refused in 0.8 s
-        and that burst took the class's ink p99 from 4.6 to 28 ms (bench/abuse.py).
+        second per connection. Answered at once, 2,000 attempts from one address were refused
+        in 0.8 s and that burst took the class's ink p99 from 4.6 to 28 ms (bench/abuse.py).
         """
         if on_own_address(request):
             return None

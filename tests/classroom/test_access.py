@@ -20,6 +20,7 @@ from classroom.auth import hash_password
 from classroom.boundary import client_address, limit_key
 from classroom.classes import TeacherRecord
 from classroom.keys import LIVE, SERVICES, TRANSPORT
+from classroom.live import REFUSAL_HOLD_S
 from classroom.ratelimit import (
     CONNECT_ATTEMPTS_PER_ADDRESS,
     CONNECTS_PER_TOKEN,
@@ -288,6 +289,7 @@ async def test_new_connections_from_one_address_are_limited_before_any_work(
         opened = 0
         while True:
             sessions = len(srv.app[TRANSPORT]._sio.eio.sockets)  # the seam's own table
+            asked = time.monotonic()
             status, text, retry_after = await handshake("198.51.100.8")
             if status != 200:
                 break
@@ -300,6 +302,8 @@ async def test_new_connections_from_one_address_are_limited_before_any_work(
         assert status == 429 and json.loads(text)["error"]["code"] == "RATE_LIMITED"
         assert retry_after is not None and int(retry_after) >= 1
         assert len(srv.app[TRANSPORT]._sio.eio.sockets) == sessions  # nothing was made
+        # Answered after a while: a client retrying in a loop slows down to that pace.
+        assert time.monotonic() - asked >= 0.9 * REFUSAL_HOLD_S
         assert (await handshake("198.51.100.9"))[0] == 200
         own = [(await handshake(None))[0] for _ in range(allowed + 5)]
         assert own == [200] * (allowed + 5)

@@ -26,9 +26,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from _receiver import Receiver, Record
+from _receiver import Messages, Receiver, Record, split_frames
 
-_TAIL = b"\x00\x00\xff\xff"
 SIO_PATH = "/socket.io/?EIO=4&transport=websocket"
 
 
@@ -99,9 +98,7 @@ class WireSocket(asyncio.Protocol):
         self.buffer = bytearray()
         self.handshaken = False
         self.status_line = ""
-        self.inflater: Any = None
-        self.fragments: list[bytes] = []
-        self.fragment_deflated = False
+        self.messages = Messages()
         self.opened: asyncio.Future[None] = loop.create_future()  # Engine.IO open packet
         self.connected: asyncio.Future[None] = loop.create_future()  # Socket.IO connect
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -181,32 +178,14 @@ class WireSocket(asyncio.Protocol):
                     self.transport.close()
                 return
             if "permessage-deflate" in head.lower():
-                self.inflater = zlib.decompressobj(-15)
+                self.messages.inflater = zlib.decompressobj(-15)
             self.handshaken = True
             del buffer[: end + 4]
-        pos = 0
-        size = len(buffer)
-        while size - pos >= 2:
-            first = buffer[pos]
-            length = buffer[pos + 1] & 0x7F
-            head_len = 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
-                head_len = 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
-                head_len = 10
-            if size - pos < head_len + length:
-                break
-            body = bytes(buffer[pos + head_len : pos + head_len + length])
-            pos += head_len + length
+        frames, used = split_frames(buffer)
+        if used:
+            del buffer[:used]
+        for first, body in frames:
             self._frame(first, body)
-        if pos:
-            del buffer[:pos]
 
     def _resume_reading(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -228,17 +207,9 @@ class WireSocket(asyncio.Protocol):
             elif opcode == 8 and self.transport is not None:
                 self.transport.close()
             return
-        if opcode != 0:
-            self.fragment_deflated = bool(first & 0x40)
-        if not first & 0x80:
-            self.fragments.append(body)
-            return
-        if self.fragments:
-            body = b"".join([*self.fragments, body])
-            self.fragments = []
-        if self.fragment_deflated and self.inflater is not None:
-            body = self.inflater.decompress(body + _TAIL)
-        self._message(body)
+        message = self.messages.add(first, body)
+        if message is not None:
+            self._message(message)
 
     def _message(self, message: bytes) -> None:
         if message.startswith(b"43"):

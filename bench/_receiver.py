@@ -5,7 +5,8 @@ received message costs ~75 us of the receiver's CPU, on the same two cores as th
 test. This one is an ``asyncio.Protocol`` that does the websocket handshake itself, parses frames
 in ``data_received``, inflates permessage-deflate with one ``zlib`` stream per connection
 (context takeover, as browsers do), answers Engine.IO pings, and records ink arrivals with one
-timestamp per read. It only receives: the teachers use ``_common.RawSocket``.
+timestamp per read. It only receives: the teachers use ``_common.RawSocket``. Its frame parsing
+(:func:`split_frames`, :class:`Messages`) is shared with ``_abuse_clients.WireSocket``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,59 @@ _TAIL = b"\x00\x00\xff\xff"
 Record = tuple[str, int, float]
 
 
+def split_frames(buffer: bytes | bytearray) -> tuple[list[tuple[int, bytes]], int]:
+    """The complete websocket frames (from a server: unmasked) at the start of ``buffer``, as
+    (first header byte, payload), and how many bytes they took."""
+    frames: list[tuple[int, bytes]] = []
+    pos = 0
+    size = len(buffer)
+    while size - pos >= 2:
+        first = buffer[pos]
+        length = buffer[pos + 1] & 0x7F
+        head_len = 2
+        if length == 126:
+            if size - pos < 4:
+                break
+            length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
+            head_len = 4
+        elif length == 127:
+            if size - pos < 10:
+                break
+            length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
+            head_len = 10
+        if size - pos < head_len + length:
+            break
+        frames.append((first, bytes(buffer[pos + head_len : pos + head_len + length])))
+        pos += head_len + length
+    return frames, pos
+
+
+class Messages:
+    """Data frames into messages: fragments joined, permessage-deflate inflated (one stream per
+    connection, context takeover, as browsers do; ``inflater`` is set once it was agreed)."""
+
+    __slots__ = ("_deflated", "_fragments", "inflater")
+
+    def __init__(self) -> None:
+        self.inflater: Any = None
+        self._fragments: list[bytes] = []
+        self._deflated = False
+
+    def add(self, first: int, body: bytes) -> bytes | None:
+        """Take one data frame; the whole message once its last frame came, else None."""
+        if first & 0x0F != 0:
+            self._deflated = bool(first & 0x40)
+        if not first & 0x80:
+            self._fragments.append(body)
+            return None
+        if self._fragments:
+            body = b"".join([*self._fragments, body])
+            self._fragments = []
+        if self._deflated and self.inflater is not None:
+            body = self.inflater.decompress(body + _TAIL)
+        return body
+
+
 class Receiver(asyncio.Protocol):
     """One student: websocket + Engine.IO + Socket.IO connect, then records ink arrivals."""
 
@@ -41,9 +95,7 @@ class Receiver(asyncio.Protocol):
         self.wire_bytes = 0
         self.buffer = b""
         self.handshaken = False
-        self.inflater: Any = None
-        self.fragments: list[bytes] = []
-        self.fragment_deflated = False
+        self.messages = Messages()
         self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = False
 
@@ -60,7 +112,7 @@ class Receiver(asyncio.Protocol):
         if self.transport is None:
             return
         first = 0x81
-        if self.inflater is not None:
+        if self.messages.inflater is not None:
             deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
             text = (deflater.compress(text) + deflater.flush(zlib.Z_SYNC_FLUSH))[:-4]
             first |= 0x40
@@ -84,31 +136,13 @@ class Receiver(asyncio.Protocol):
                 self.connected.set_exception(ConnectionError(head.split("\r\n", 1)[0]))
                 return
             if "permessage-deflate" in head.lower():
-                self.inflater = zlib.decompressobj(-15)
+                self.messages.inflater = zlib.decompressobj(-15)
             self.handshaken = True
             buffer = buffer[end + 4 :]
-        pos = 0
-        size = len(buffer)
-        while size - pos >= 2:
-            first = buffer[pos]
-            length = buffer[pos + 1] & 0x7F
-            head_len = 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
-                head_len = 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
-                head_len = 10
-            if size - pos < head_len + length:
-                break
-            body = buffer[pos + head_len : pos + head_len + length]
-            pos += head_len + length
+        frames, used = split_frames(buffer)
+        for first, body in frames:
             self._frame(first, body, now)
-        self.buffer = buffer[pos:]
+        self.buffer = buffer[used:]
 
     def _frame(self, first: int, body: bytes, now: float) -> None:
         opcode = first & 0x0F
@@ -118,17 +152,9 @@ class Receiver(asyncio.Protocol):
             elif opcode == 8 and self.transport is not None:
                 self.transport.close()
             return
-        if opcode != 0:
-            self.fragment_deflated = bool(first & 0x40)
-        if not first & 0x80:
-            self.fragments.append(body)
-            return
-        if self.fragments:
-            body = b"".join([*self.fragments, body])
-            self.fragments = []
-        if self.fragment_deflated:
-            body = self.inflater.decompress(body + _TAIL)
-        self._message(body, now)
+        message = self.messages.add(first, body)
+        if message is not None:
+            self._message(message, now)
 
     def _message(self, message: bytes, now: float) -> None:
         if message.startswith(INK_PREFIXES):

@@ -19,7 +19,8 @@ the attacker and not on the class:
   draws (at least 25 s);
 * ``join_guessing``: 9 wrong join codes per real join, then forged X-Forwarded-For, then
   lock-outs aimed at a victim's address, at the teacher and at a neighbour behind the proxy;
-* ``image_uploads``: six 40-megapixel PNGs uploaded at once;
+* ``image_uploads``: six 40-megapixel PNGs uploaded at once, then six 12-megapixel ones (the
+  most a server that refuses bigger PNGs before decoding still decodes);
 * ``invalid_frames``: websocket handshakes (no token) each followed by one invalid frame;
 * ``fd_exhaustion``: half-open HTTP requests and idle sockets past the server's open-file limit.
 
@@ -728,8 +729,10 @@ class Run:
                 )
                 log(f"board: {info['board']}")
             png = self.workdir / "big.png"
+            png_decoded = self.workdir / "decoded.png"
             if "image_uploads" in attacks:
                 make_png(png)
+                make_png(png_decoded, 4000, 3000)
                 info["png_mb"] = round(png.stat().st_size / 2**20, 2)
             try:
                 from classroom import classes
@@ -750,6 +753,7 @@ class Run:
                 "students": setup["students"],
                 "addresses": addresses,
                 "png_path": str(png),
+                "png_decoded_path": str(png_decoded),
                 "binary_mb": args.binary_mb,
                 "token_connections": args.token_connections,
                 "late_read_rate": args.late_read_mb_s * 2**20,

@@ -43,9 +43,13 @@ def create_app(settings: Settings) -> web.Application:
     store = open_store(settings.store_url, data_dir=settings.data_dir)
     # Built in dependency order, each given what it talks to: the hub sends what its classes
     # apply to the fan-out, which writes to the transport; the live server dispatches events.
-    # Two hooks name objects made further down (``live``, ``presence``): they run only once the
+    # Three hooks name objects made further down (``live``, ``presence``): they run only once the
     # app serves, long after this function returned.
-    transport = Transport(events=EVENTS, max_message_bytes=settings.max_message_bytes)
+    transport = Transport(
+        events=EVENTS,
+        max_message_bytes=settings.max_message_bytes,
+        admit=lambda request: live.admit(request),
+    )
     fanout = Fanout(transport, on_class_ended=lambda class_id: live.end_class_sessions(class_id))
     hub = Hub(
         store,

@@ -27,7 +27,7 @@ import dataclasses
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import cycle
 from typing import Any, Literal
 
@@ -129,6 +129,36 @@ def delta_points(q: array[int], n: int) -> list[int]:
     deltas[4:] -= values[:-4]
     coded: list[int] = deltas.tolist()
     return coded
+
+
+# Log events that carry ink points ("pts", flat floats), kept compactly where events are kept in
+# memory outside the board (the class runtime's tail and idempotency index).
+INK_EVENTS = frozenset({"stroke_started", "stroke_extended"})
+
+
+def compact_ink(event: Event) -> Event:
+    """Return ``event`` with its ink points held as stored integers (16 bytes a point instead of
+    ~130 as floats), or ``event`` itself where that would not give the same points back."""
+    if event.type not in INK_EVENTS:
+        return event
+    pts = event.data.get("pts")
+    if not isinstance(pts, list) or len(pts) % 4 or not all(type(v) is float for v in pts):
+        return event
+    try:
+        q = quantise(pts)
+    except (OverflowError, TypeError, ValueError):
+        return event
+    if unquantise(q) != pts:
+        return event
+    return replace(event, data={**event.data, "pts": q})
+
+
+def expand_ink(event: Event) -> Event:
+    """Return an event kept by :func:`compact_ink` as it was logged (points as floats)."""
+    pts = event.data.get("pts") if event.type in INK_EVENTS else None
+    if not isinstance(pts, array):
+        return event
+    return replace(event, data={**event.data, "pts": unquantise(pts)})
 
 
 @dataclass(slots=True)

@@ -99,3 +99,18 @@ def on_this_computer(request: web.Request) -> bool:
     if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
         return False
     return is_loopback(request.remote or "")
+
+
+_OWN_ADDRESSES = frozenset({"127.0.0.1", "::1"})
+
+
+def on_own_address(request: web.Request) -> bool:
+    """Whether ``request`` comes from the server's own computer as its browser and its
+    simulations do: 127.0.0.1 or ::1, straight (no proxy). Connection limits exempt only
+    these; the rest of 127.0.0.0/8 is loopback too, but only a program that binds such an
+    address on purpose uses it (a test rig standing in for tablets on a LAN), so it is
+    counted like a tablet."""
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    parsed = _parse(request.remote or "")
+    return parsed is not None and str(parsed) in _OWN_ADDRESSES

@@ -88,6 +88,13 @@ class PayloadTooLarge(ClassroomError):
     http_status = 413
 
 
+class PictureTooLarge(PayloadTooLarge):
+    """A picture has more pixels than the server decodes (save it smaller, or as JPEG)."""
+
+    code = "PICTURE_TOO_LARGE"
+    http_status = 413
+
+
 class Unauthorized(ClassroomError):
     """No valid token: log in or join again."""
 

@@ -522,10 +522,11 @@ async def asset(request: web.Request) -> web.Response:
 async def upload_image(request: web.Request) -> web.Response:
     """Upload a picture for a page background (PNG, JPEG or WebP; raw body).
 
-    The picture (at most 40 megapixels) is decoded, scaled to fit the 1920 x 1080 page and
-    stored as PNG or JPEG without its metadata (classroom.pictures); the answer gives the
-    asset id to use in ``page_add`` or ``page_set_background``. BUSY (503): too many pictures
-    are being decoded; retry.
+    The picture (a JPEG of at most 40 megapixels, a PNG or WebP of at most 12) is decoded,
+    scaled to fit the 1920 x 1080 page and stored as PNG or JPEG without its metadata
+    (classroom.pictures); the answer gives the asset id to use in ``page_add`` or
+    ``page_set_background``. BUSY (503): too many pictures are being decoded; retry.
+    PICTURE_TOO_LARGE (413): more pixels than that.
     """
     _, record = await _own_class(request)
     if request.content_length is not None and request.content_length > MAX_IMAGE_UPLOAD:

@@ -16,7 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
-from classroom import lesson
+from classroom import board, lesson
 from classroom.log import LEAN_EVENTS, Actor, Event
 from classroom.storage.base import Store
 
@@ -137,10 +137,13 @@ class ClassRuntime:
                 "class %s: applying seq %d (%s) failed", self.class_id, event.seq, event.type
             )
             self.state.seq = event.seq
-        self.tail.append(event)
+        # Kept with their ink compact: as floats, the tail and the index held ~70 MB for a
+        # board of 384,000 points; they give the events back as logged (board.expand_ink).
+        kept = board.compact_ink(event)
+        self.tail.append(kept)
         cid = event.client_id
         if cid is not None and event.type not in LEAN_EVENTS and "#" not in cid:
-            self._keyed[(event.actor.role, event.actor.id, cid)] = event
+            self._keyed[(event.actor.role, event.actor.id, cid)] = kept
         self._release_waiters()
         if emit:
             try:
@@ -187,24 +190,26 @@ class ClassRuntime:
         """The first event ``actor`` appended with idempotency key ``client_id``, or None."""
         found = self._keyed.get((actor.role, actor.id, client_id))
         if found is not None:
-            return found
+            return board.expand_ink(found)
         for event in reversed(self.tail):
             if event.client_id == client_id and (event.actor.role, event.actor.id) == (
                 actor.role,
                 actor.id,
             ):
-                return event
+                return board.expand_ink(event)
         return await self._store.find_by_client_id(self.class_id, actor, client_id)
 
     def find_applied(self, actor: Actor, client_id: str) -> Event | None:
         """Like :meth:`find_keyed` for requests other than ink batches, from memory only."""
-        return self._keyed.get((actor.role, actor.id, client_id))
+        found = self._keyed.get((actor.role, actor.id, client_id))
+        return None if found is None else board.expand_ink(found)
 
     async def events_after(self, after_seq: int, limit: int) -> list[Event]:
         """Events with seq > ``after_seq``, from the in-memory tail when it covers them."""
         if self.tail and self.tail[0].seq <= after_seq + 1 and after_seq < self.state.seq:
             start = after_seq + 1 - self.tail[0].seq
-            return [self.tail[i] for i in range(start, min(len(self.tail), start + limit))]
+            tail = self.tail
+            return [board.expand_ink(tail[i]) for i in range(start, min(len(tail), start + limit))]
         if after_seq >= self.state.seq and self.tail:
             return []
         return await self._store.read_after(self.class_id, after_seq, limit)

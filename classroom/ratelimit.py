@@ -225,6 +225,39 @@ class JoinGuard:
         return bucket.take(now)
 
 
+# Connection attempts, counted before any store read (classroom/live.py, ``Admission``).
+# Engine.IO handshakes from one client address: a whole class at once behind one address,
+# then 10 a second. The server's own computer (127.0.0.1, ::1) is not counted.
+CONNECT_ATTEMPTS_PER_ADDRESS = Rate(per_s=10, burst=100)
+# Socket.IO connects with one token: a reloaded page or a tablet whose Wi-Fi came back
+# reconnects a few times a minute; one in a loop gets 10 at once, then one every 2 s. 2,000
+# attempts on one token used to cost two store reads each and stall the class's ink.
+CONNECTS_PER_TOKEN = Rate(per_s=0.5, burst=10)
+
+
+class Buckets:
+    """A token bucket per key (a client address, a token's owner), made on first use.
+
+    Bounded memory: at most ``max_keys`` keys are remembered (least recently used dropped; a
+    dropped key starts again with a full bucket).
+    """
+
+    def __init__(self, rate: Rate, *, max_keys: int = 10_000) -> None:
+        self.rate = rate
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[object, TokenBucket] = OrderedDict()
+
+    def take(self, key: object, now: float) -> float:
+        """Take one attempt for ``key``: 0.0 if allowed, else the seconds until it would be."""
+        bucket = self._buckets.pop(key, None)
+        if bucket is None:
+            bucket = TokenBucket(self.rate, now)
+        self._buckets[key] = bucket
+        while len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return bucket.take(now)
+
+
 Identity = tuple[str, str, str]  # (class_id, role, actor id)
 
 

@@ -30,6 +30,7 @@ from classroom.errors import (
     NotFound,
     OutOfRange,
     PayloadTooLarge,
+    PictureTooLarge,
     RateLimited,
     StoreUnavailable,
     Unauthorized,
@@ -809,12 +810,13 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "/api/classes/{class_id}/images",
         "upload_image",
         "Upload a page background picture as the raw body; it is scaled to fit the "
-        "1920 x 1080 page and stored without its metadata.",
+        "1920 x 1080 page and stored without its metadata. A JPEG may have up to 40 "
+        "megapixels, a PNG or WebP up to 12 (`PICTURE_TOO_LARGE` beyond).",
         "teacher",
         ImageUploaded,
         201,
         upload=_IMAGE_TYPES,
-        errors=(*_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+        errors=(*_TEACHER_CLASS, InvalidPayload, PayloadTooLarge, PictureTooLarge),
     ),
     HttpRoute(
         "POST",

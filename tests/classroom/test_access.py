@@ -19,8 +19,11 @@ from aiohttp.test_utils import make_mocked_request
 from classroom.auth import hash_password
 from classroom.boundary import client_address, limit_key
 from classroom.classes import TeacherRecord
-from classroom.keys import LIVE, SERVICES
+from classroom.keys import LIVE, SERVICES, TRANSPORT
+from classroom.live import REFUSAL_HOLD_S
 from classroom.ratelimit import (
+    CONNECT_ATTEMPTS_PER_ADDRESS,
+    CONNECTS_PER_TOKEN,
     STUDENTS_PER_CLASS_AND_ADDRESS,
     WRONG_CODES_GLOBAL,
     WRONG_CODES_PER_ADDRESS,
@@ -217,6 +220,93 @@ async def test_connections_per_address_are_capped(tmp_path: Path) -> None:
         await connect_via(late, srv.url, {"token": tokens[3]}, school)
         for peer in [*peers, late, elsewhere, here]:
             await peer.disconnect()
+
+
+async def test_connects_on_one_token_are_limited_before_the_store_is_read(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A tablet reconnecting in a loop (or 2,000 attempts on one token) is refused before its
+    student is looked up; its classmates at the same address and the teacher on the server's
+    own computer are not held back."""
+    tablet = "198.51.100.7"
+    async with server(tmp_path, store_url, trusted_proxies=("127.0.0.1",)) as srv:
+        token = (await srv.login())["token"]
+        cls = await srv.new_class(token)
+        code = str(cls["join_code"])
+        looping, classmate = (await srv.join(code, via=tablet))[1], (await srv.join(code))[1]
+        store = srv.services.store
+        lookups = 0
+        look_up = store.get_student
+
+        async def counted(*args: Any) -> Any:
+            nonlocal lookups
+            lookups += 1
+            return await look_up(*args)
+
+        store.get_student = counted  # type: ignore[method-assign]  # a count, same store
+        burst = int(CONNECTS_PER_TOKEN.burst)
+        answers: list[str] = []
+        for _ in range(burst + 5):
+            peer = Peer()
+            try:
+                await connect_via(peer, srv.url, {"token": looping["token"]}, tablet)
+            except socketio.exceptions.ConnectionError:
+                refusal = peer.connect_errors[-1]["data"]
+                answers.append(refusal["code"])
+                assert refusal["retry_after_s"] > 0
+                continue
+            answers.append("ok")
+            await peer.disconnect()
+        assert answers == ["ok"] * burst + ["RATE_LIMITED"] * 5
+        assert lookups == burst
+        peer = Peer()
+        await connect_via(peer, srv.url, {"token": classmate["token"]}, tablet)
+        await peer.disconnect()
+        for _ in range(burst + 5):
+            teacher = Peer()
+            await teacher.connect(srv.url, {"token": token, "class_id": cls["class_id"]})
+            await teacher.disconnect()
+
+
+async def test_new_connections_from_one_address_are_limited_before_any_work(
+    tmp_path: Path,
+) -> None:
+    """Engine.IO handshakes from one address past its allowance are answered 429 (no
+    session, no websocket); other addresses and the server's own computer get in."""
+    async with server(
+        tmp_path, f"sqlite://{tmp_path / 'db.sqlite3'}", trusted_proxies=("127.0.0.1",)
+    ) as srv:
+
+        async def handshake(via: str | None) -> tuple[int, str, str | None]:
+            headers = {} if via is None else {"X-Forwarded-For": via}
+            async with srv.http.get(
+                srv.url + "/socket.io/?EIO=4&transport=polling", headers=headers
+            ) as resp:
+                return resp.status, await resp.text(), resp.headers.get("Retry-After")
+
+        allowed = int(CONNECT_ATTEMPTS_PER_ADDRESS.burst)
+        started = time.monotonic()
+        opened = 0
+        while True:
+            sessions = len(srv.app[TRANSPORT]._sio.eio.sockets)  # the seam's own table
+            asked = time.monotonic()
+            status, text, retry_after = await handshake("198.51.100.8")
+            if status != 200:
+                break
+            assert text.startswith("0{")
+            opened += 1
+            assert opened <= 2 * allowed, "the address was never held back"
+        # The burst, and what the rate gave back meanwhile; then a refusal that made nothing.
+        rate = CONNECT_ATTEMPTS_PER_ADDRESS.per_s
+        assert allowed <= opened <= allowed + rate * (time.monotonic() - started) + 1
+        assert status == 429 and json.loads(text)["error"]["code"] == "RATE_LIMITED"
+        assert retry_after is not None and int(retry_after) >= 1
+        assert len(srv.app[TRANSPORT]._sio.eio.sockets) == sessions  # nothing was made
+        # Answered after a while: a client retrying in a loop slows down to that pace.
+        assert time.monotonic() - asked >= 0.9 * REFUSAL_HOLD_S
+        assert (await handshake("198.51.100.9"))[0] == 200
+        own = [(await handshake(None))[0] for _ in range(allowed + 5)]
+        assert own == [200] * (allowed + 5)
 
 
 async def until(predicate: Any, timeout: float = 10) -> None:

@@ -9,8 +9,10 @@ message through a writer task), and nothing else would notice.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import tomllib
+import weakref
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -307,6 +309,56 @@ async def test_a_long_polling_client_that_stops_polling_is_dropped(bound: str) -
         await student.disconnect()
     finally:
         await server.stop()
+
+
+async def _raw_engineio(url: str, sio: Any) -> tuple[Any, asyncio.StreamWriter]:
+    """A bare websocket handshake; returns (a weak reference to the server's side of the
+    connection, the client's writer)."""
+    port = int(url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    assert head.startswith(b"HTTP/1.1 101")
+    opened = await asyncio.wait_for(reader.readexactly(2), 10)  # an unmasked text frame
+    await reader.readexactly(opened[1] & 0x7F)  # the Engine.IO open packet
+    (environ,) = sio.environ.values()
+    return weakref.ref(environ["aiohttp.request"]), writer
+
+
+@pytest.mark.parametrize("ending", ["closed", "invalid_frame", "not_engineio"])
+async def test_a_closed_connection_is_freed_at_once(echo: EchoServer, ending: str) -> None:
+    """Not after Engine.IO's ping interval, nor at the next full garbage collection (which the
+    server runs rarely): 1,700 handshakes a second, each ending in an invalid frame, kept
+    ~17,000 closed connections in memory and took the server from 115 to 319 MB."""
+    sio = echo.transport._sio  # the seam's own internals
+    sockets = sio.eio.sockets
+    gc.collect()
+    gc.disable()
+    try:
+        connection, writer = await _raw_engineio(echo.url, sio)
+        if ending == "invalid_frame":
+            writer.write(bytes((0x83, 0x80)) + bytes(4))  # a reserved opcode
+        elif ending == "not_engineio":
+            writer.write(bytes((0x81, 0x83)) + bytes(4) + b"zzz")  # text, not a packet
+        else:
+            writer.write(bytes((0x88, 0x80)) + bytes(4))  # a close frame
+        await writer.drain()
+        deadline = asyncio.get_running_loop().time() + 10
+        while sockets:
+            assert asyncio.get_running_loop().time() < deadline, "the socket was kept"
+            await asyncio.sleep(0.01)  # polling the server's table, not a synchronisation
+        writer.close()
+        await asyncio.sleep(0)  # let the closing callbacks run once
+        if ending != "not_engineio":
+            # (Not for that one here: aiohttp logs the error, and pytest keeps the record with
+            # its traceback. The server's error middleware logs one line and keeps nothing.)
+            assert connection() is None, "the closed connection is still referenced"
+    finally:
+        gc.enable()
 
 
 def test_the_libraries_installed_are_the_versions_the_seam_is_pinned_to() -> None:

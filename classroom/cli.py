@@ -127,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_store_flags(attach)
 
+    simulate = commands.add_parser(
+        "simulate",
+        help="fill a class with simulated students (practice, demos, load tests)",
+        description="Join a class with N simulated students: real Socket.IO clients that "
+        "answer polls and quizzes after human-like delays, raise hands, draw when allowed and "
+        "drop off and come back. The same --seed makes the same choices. Prints one JSON "
+        "summary line when it stops (at --duration, when the class ends, or on Ctrl-C).",
+    )
+    from classroom.simulate import add_arguments
+
+    add_arguments(simulate)
+
     docs = commands.add_parser(
         "docs",
         help="regenerate docs/protocol.md, asyncapi.json, openapi.json and the browser types",
@@ -271,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
             from classroom import audio_attach
 
             return audio_attach.main(args, _settings(args))
+        if args.command == "simulate":
+            from classroom import simulate as sim
+
+            return asyncio.run(sim.run_cli(args))
         if args.command == "docs":
             from classroom import protocol_docs
 

@@ -275,7 +275,9 @@ class Student:
         ack = dict(ack) if isinstance(ack, dict) else {}
         if ack.get("ok") is False:
             code = str(ack.get("error", {}).get("code", "?"))
-            (self.sim.stats.raced if code in RACE_CODES else self.sim.stats.errors)[code] += 1
+            # An ink batch on its way when the teacher stopped students drawing is a race too.
+            raced = code in RACE_CODES or (event.startswith("stroke_") and not self.may_draw)
+            (self.sim.stats.raced if raced else self.sim.stats.errors)[code] += 1
             if self.sim.verbose:
                 print(f"{self.name}: {event} refused: {ack}", file=sys.stderr)
         return ack

@@ -71,7 +71,7 @@ async def _lesson(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     cls = await running.new_class()
     teacher = await running.teacher(str(cls["class_id"]))
-    sim = await Sim.start(running.url, str(cls["join_code"]), n, seed)
+    sim = await Sim.start(running.url, str(cls["join_code"]), n, seed, "--time-scale", "0.3")
     try:
         await _wait_online(teacher, n)
         tallies = [
@@ -103,3 +103,115 @@ async def test_a_seeded_run_repeats_its_answers_in_a_fresh_class(running_sqlite:
     # Every kind got answers (the word cloud has words, the open text answers).
     assert first[0]["responses"] == 4 and sum(first[0]["counts"]) == 4
     assert first[2]["words"]
+
+
+QUIZ = {
+    "title": "Tables",
+    "questions": [
+        {"type": "single", "question": "7 x 8?", "options": ["54", "56", "58"], "correct": [1]},
+        {"type": "numeric", "question": "6 x 7?", "correct": 42},
+        {"type": "true_false", "question": "9 is odd", "correct": True},
+    ],
+}
+
+
+def _count(teacher: Peer, event: str, **match: Any) -> int:
+    return sum(
+        1
+        for e, d in teacher.events
+        if e == event and all(d["data"].get(k) == v for k, v in match.items())
+    )
+
+
+async def test_a_quiz_runs_to_the_podium_and_a_dropped_student_keeps_their_score(
+    running_sqlite: Running,
+) -> None:
+    running = running_sqlite
+    n = 3
+    cls = await running.new_class()
+    teacher = await running.teacher(str(cls["class_id"]))
+    os.environ["TAKHTI_SIMULATE_TEACHER_TOKEN"] = running.teacher_token
+    try:
+        sim = await Sim.start(running.url, str(cls["join_code"]), n, "q", "--wrong-rate", "0")
+    finally:
+        del os.environ["TAKHTI_SIMULATE_TEACHER_TOKEN"]
+    try:
+        await _wait_online(teacher, n)
+        quiz_id = (await teacher.ok("quiz_create", {"quiz": QUIZ}))["quiz_id"]
+        await teacher.ok("quiz_start", {"quiz_id": quiz_id, "mode": "untimed"})
+        await teacher.wait_until(lambda: _count(teacher, "quiz_answered", question=0) >= n)
+        await teacher.ok("quiz_next", {"quiz_id": quiz_id})  # close q0: scores counted
+        snap = await teacher.ok("class_snapshot")
+        ranking = snap["state"]["quizzes"]["quizzes"][0]["ranking"]
+        scores = {r["student_id"]: r["score"] for r in ranking}
+        assert len(scores) == n and all(s > 0 for s in scores.values())  # all right (rate 0)
+
+        # Student 0 drops off the Wi-Fi and comes back with the same token.
+        await sim.send({"drop": 0, "away_s": 0.3})
+        await teacher.wait_until(lambda: _count(teacher, "student_disconnected") >= 1)
+        dropped = next(
+            d["data"]["student_id"] for e, d in teacher.events if e == "student_disconnected"
+        )
+        await teacher.wait_until(
+            lambda: _count(teacher, "student_connected", student_id=dropped) >= 2
+        )
+        snap = await teacher.ok("class_snapshot")
+        again = {
+            r["student_id"]: r["score"] for r in snap["state"]["quizzes"]["quizzes"][0]["ranking"]
+        }
+        assert again[dropped] == scores[dropped]
+        assert len(snap["state"]["core"]["students"]) == n  # the same student, not a new one
+
+        for question in (1, 2):
+            await teacher.ok("quiz_next", {"quiz_id": quiz_id})  # open
+            await teacher.wait_until(
+                lambda: _count(teacher, "quiz_answered", question=question) >= n
+            )
+            await teacher.ok("quiz_next", {"quiz_id": quiz_id})  # close
+        await teacher.ok("quiz_next", {"quiz_id": quiz_id})  # past the last: the podium
+        await teacher.wait_until(lambda: _count(teacher, "quiz_ended") == 1)
+        ended = next(d["data"] for e, d in teacher.events if e == "quiz_ended")
+        assert ended["players"] == n and len(ended["podium"]) == n
+        assert all(entry["score"] > scores[entry["student_id"]] for entry in ended["podium"])
+    finally:
+        summary = await sim.stop()
+        await teacher.disconnect()
+    assert summary["error_acks"] == 0, summary["errors"]
+    assert summary["answers"] == 3 * n and summary["drops"] == 1 and summary["rejoins"] == 1
+
+
+async def test_a_busy_class_draws_raises_hands_within_every_rate_limit(
+    running_sqlite: Running,
+) -> None:
+    running = running_sqlite
+    n = 5
+    cls = await running.new_class()
+    teacher = await running.teacher(str(cls["class_id"]))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "classroom.cli", "simulate", "--server", running.url,
+        "--code", str(cls["join_code"]), "--students", str(n), "--profile", "busy",
+        "--time-scale", "0.05", "--control",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    sim = Sim(proc)
+    try:
+        await _wait_online(teacher, n)
+        await teacher.ok("board_allow_drawing", {})
+        tally = await _poll_round(
+            teacher, n, kind="single", question="Best fruit?", options=["Mango", "Apple"]
+        )
+        assert tally["responses"] == n
+        await teacher.wait_until(lambda: _count(teacher, "stroke_ended") >= n, timeout=30)
+        await teacher.wait_until(lambda: _count(teacher, "hand_raised") >= 2, timeout=30)
+        hand = next(d["data"]["student_id"] for e, d in teacher.events if e == "hand_raised")
+        await teacher.ok("hand_lower", {"student_id": hand})
+        await teacher.ok("board_revoke_drawing", {})
+    finally:
+        summary = await sim.stop()
+        await teacher.disconnect()
+    assert summary["error_acks"] == 0, summary["errors"]
+    assert summary["strokes"] >= n and summary["hands"] >= 2
+    # Every stroke arrived whole: started, extended in order, ended with its length.
+    ends = [d["data"] for e, d in teacher.events if e == "stroke_ended"]
+    assert all(end["n"] >= 20 for end in ends)

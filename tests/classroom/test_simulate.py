@@ -165,7 +165,7 @@ async def test_a_quiz_runs_to_the_podium_and_a_dropped_student_keeps_their_score
         for question in (1, 2):
             await teacher.ok("quiz_next", {"quiz_id": quiz_id})  # open
             await teacher.wait_until(
-                lambda: _count(teacher, "quiz_answered", question=question) >= n
+                lambda q=question: _count(teacher, "quiz_answered", question=q) >= n
             )
             await teacher.ok("quiz_next", {"quiz_id": quiz_id})  # close
         await teacher.ok("quiz_next", {"quiz_id": quiz_id})  # past the last: the podium

@@ -1,0 +1,85 @@
+"""Practice classes: the server runs simulated students as a child process; the debrief."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Running
+
+
+def _count(events: list[tuple[str, Any]], name: str) -> int:
+    return sum(1 for e, _ in events if e == name)
+
+
+async def test_a_practice_class_fills_runs_changes_ends_and_debriefs(
+    running_sqlite: Running,
+) -> None:
+    running = running_sqlite
+    # Children ten times quicker than real ones (the setting is frozen: set for this test).
+    object.__setattr__(running.services.settings, "practice_time_scale", 0.1)
+    api, token = running.api, running.teacher_token
+    status, created = await api.request(
+        "POST", "/api/practice", token=token, json={"students": 3, "profile": "calm"}
+    )
+    assert status == 201, created
+    assert created["practice"] is True and created["simulation"]["running"] is True
+    class_id = created["class_id"]
+    teacher = await running.teacher(class_id)
+    await teacher.wait_until(lambda: _count(teacher.events, "student_connected") >= 3, 30)
+
+    # Marked practice in the class list, left out of the lesson list unless asked.
+    _, listed = await api.request("GET", "/api/classes", token=token)
+    assert [c["practice"] for c in listed["classes"] if c["class_id"] == class_id] == [True]
+    _, lessons = await api.request("GET", "/api/lessons", token=token)
+    assert class_id not in [lesson["class_id"] for lesson in lessons["lessons"]]
+    _, lessons = await api.request("GET", "/api/lessons?practice=include", token=token)
+    assert class_id in [lesson["class_id"] for lesson in lessons["lessons"]]
+
+    # A poll: the simulated votes arrive.
+    poll_id = (await teacher.ok("poll_create", {"kind": "yes_no", "question": "Is 9 odd?"}))[
+        "poll_id"
+    ]
+    await teacher.ok("poll_open", {"poll_id": poll_id})
+
+    def responses() -> int:
+        tallies = [d["tally"] for e, d in teacher.events if e == "poll_tally"]
+        return max((t["responses"] for t in tallies), default=0)
+
+    await teacher.wait_until(lambda: responses() >= 2, 30)
+    await teacher.ok("poll_close", {"poll_id": poll_id})
+    await teacher.ok("poll_show_results", {"poll_id": poll_id})
+
+    # More students while it runs.
+    status, changed = await api.request(
+        "POST", f"/api/classes/{class_id}/practice", token=token, json={"students": 4}
+    )
+    assert status == 200 and changed["students"] == 4
+    await teacher.wait_until(lambda: _count(teacher.events, "student_joined") >= 4, 30)
+
+    # Bad input: a clear error, nothing changed.
+    for body in ({"students": 0}, {"students": 61}, {"profile": "sleepy"}, {"students": "5"}):
+        status, refused = await api.request(
+            "POST", f"/api/classes/{class_id}/practice", token=token, json=body
+        )
+        assert status == 400 and refused["error"]["code"] == "INVALID_PAYLOAD", body
+    _, ordinary = await api.request("POST", "/api/classes", token=token, json={"title": "Real"})
+    status, refused = await api.request(
+        "POST", f"/api/classes/{ordinary['class_id']}/practice", token=token, json={}
+    )
+    assert status == 409 and refused["error"]["code"] == "CONFLICT"
+
+    # Ending the class stops the students' process.
+    status, _ = await api.request("POST", f"/api/classes/{class_id}/end", token=token)
+    assert status == 200
+    _, state = await api.request("GET", f"/api/classes/{class_id}/practice", token=token)
+    assert state["running"] is False and state["error_acks"] == 0
+
+    _, debrief = await api.request("GET", f"/api/classes/{class_id}/debrief", token=token)
+    facts = debrief["facts"]
+    assert facts["students"] == 4
+    [item] = facts["items"]
+    assert item["kind"] == "poll" and item["closed"] and item["shown"]
+    assert item["answered"] >= 2
+    assert any("Is 9 odd?" in line and "results were shown" in line for line in debrief["en"])
+    assert any("Is 9 odd?" in line and "نتائج دکھائے گئے" in line for line in debrief["ur"])
+    await teacher.disconnect()

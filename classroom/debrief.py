@@ -89,7 +89,7 @@ def facts(events: Sequence[Event], *, class_id: str = "") -> dict[str, Any]:
             raised = hands.pop(str(data["student_id"]), None)
             if raised is not None:
                 hand_waits.append(event.ts - raised)
-        elif event.type == "page_switched":
+        elif event.type == "page_switched" or (event.type == "page_added" and data.get("switch")):
             pages_shown.append(str(data.get("page")))
         elif event.type == "stroke_started" and event.actor.role == "student":
             ink[str(data.get("page"))] += 1

@@ -215,3 +215,34 @@ async def test_a_busy_class_draws_raises_hands_within_every_rate_limit(
     # Every stroke arrived whole: started, extended in order, ended with its length.
     ends = [d["data"] for e, d in teacher.events if e == "stroke_ended"]
     assert all(end["n"] >= 20 for end in ends)
+
+
+async def test_a_weak_link_class_drops_and_comes_back_without_error_acks(
+    running_sqlite: Running,
+) -> None:
+    running = running_sqlite
+    n = 4
+    cls = await running.new_class()
+    teacher = await running.teacher(str(cls["class_id"]))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "classroom.cli", "simulate", "--server", running.url,
+        "--code", str(cls["join_code"]), "--students", str(n), "--profile", "weak-link",
+        "--time-scale", "0.03", "--seed", "2g", "--control",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    sim = Sim(proc)
+    try:
+        await _wait_online(teacher, n)
+        # Several drops and rejoins: every student's device disconnects and connects again.
+        await teacher.wait_until(lambda: _count(teacher, "student_disconnected") >= 3, timeout=30)
+        await teacher.wait_until(lambda: _count(teacher, "student_connected") >= n + 3, timeout=30)
+    finally:
+        summary = await sim.stop()
+        await teacher.disconnect()
+    assert summary["error_acks"] == 0, summary["errors"]
+    # (the last rejoin may still be reading its snapshot when the run stops)
+    assert summary["drops"] >= 3 and summary["rejoins"] >= 2
+    assert summary["joined"] == n  # rejoining is the same student, never a new one
+    roster = {d["data"]["student_id"] for e, d in teacher.events if e == "student_joined"}
+    assert len(roster) == n

@@ -694,8 +694,9 @@ class Student:
             self.sim.stats.rejoins += 1
 
     async def run(self, start_delay: float) -> None:
-        await self.sim.sleep(start_delay)
-        if self.stopped or not await self.join():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.sim.stopping.wait(), start_delay * self.sim.time_scale)
+        if self.stopped or self.sim.stopping.is_set() or not await self.join():
             return
         if not await self.connect():
             return

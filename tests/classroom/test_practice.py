@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import Running
+import aiohttp
+
+from classroom.auth import hash_password
+from classroom.classes import TeacherRecord
+from classroom.keys import SERVICES
+from classroom.practice import PRACTICES
+from classroom.settings import Settings
+from testkit.client import Api
+from tests.conftest import Running, start_app
 
 
 def _count(events: list[tuple[str, Any]], name: str) -> int:
@@ -83,3 +92,32 @@ async def test_a_practice_class_fills_runs_changes_ends_and_debriefs(
     assert any("Is 9 odd?" in line and "results were shown" in line for line in debrief["en"])
     assert any("Is 9 odd?" in line and "نتائج دکھائے گئے" in line for line in debrief["ur"])
     await teacher.disconnect()
+
+
+async def test_stopping_the_server_stops_its_simulated_students(tmp_path: Path) -> None:
+    settings = Settings(
+        host="127.0.0.1", port=0, store_url=f"sqlite://{tmp_path / 't.sqlite3'}", data_dir=tmp_path
+    )
+    runner, url = await start_app(settings)
+    store = runner.app[SERVICES].store
+    await store.add_teacher(TeacherRecord("rabia", hash_password("correct-horse-9"), 0))
+    async with aiohttp.ClientSession() as http:
+        api = Api(url, http)
+        token = await api.login("rabia", "correct-horse-9")
+        status, created = await api.request(
+            "POST", "/api/practice", token=token, json={"students": 2}
+        )
+        assert status == 201
+        run = runner.app[PRACTICES].runs[created["class_id"]]
+        assert run.running
+        # One simulator per class: a change goes to the running one, no second process.
+        status, _ = await api.request(
+            "POST",
+            f"/api/classes/{created['class_id']}/practice",
+            token=token,
+            json={"profile": "busy"},
+        )
+        assert status == 200
+        assert runner.app[PRACTICES].runs[created["class_id"]] is run and run.running
+        await runner.cleanup()
+    assert run.proc.returncode is not None  # the child process is gone with the server

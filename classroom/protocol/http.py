@@ -884,10 +884,10 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "share_lesson",
         "Share the recorded lesson with the class's students, or stop (logs `lesson_shared`, "
         "like the socket event `lesson_share`). With an `Idempotency-Key` header, a retry "
-        "answers the first result.",
+        "answers the first result. A practice class is never shared (CONFLICT).",
         "teacher",
         ShareAnswer,
         body=ShareBody,
-        errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+        errors=(IdempotencyConflict, *_TEACHER_CLASS, Conflict, InvalidPayload, PayloadTooLarge),
     ),
 )

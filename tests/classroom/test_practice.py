@@ -44,6 +44,14 @@ async def test_a_practice_class_fills_runs_changes_ends_and_debriefs(
     _, lessons = await api.request("GET", "/api/lessons?practice=include", token=token)
     assert class_id in [lesson["class_id"] for lesson in lessons["lessons"]]
 
+    # Never published: sharing a practice class is refused, over HTTP and the socket.
+    status, refused = await api.request(
+        "POST", f"/api/classes/{class_id}/share", token=token, json={"shared": True}
+    )
+    assert status == 409 and refused["error"]["code"] == "CONFLICT"
+    ack = await teacher.call("lesson_share", {"shared": True})
+    assert ack["error"]["code"] == "CONFLICT"
+
     # A poll: the simulated votes arrive.
     poll_id = (await teacher.ok("poll_create", {"kind": "yes_no", "question": "Is 9 odd?"}))[
         "poll_id"

@@ -129,3 +129,36 @@ async def test_stopping_the_server_stops_its_simulated_students(tmp_path: Path) 
         assert runner.app[PRACTICES].runs[created["class_id"]] is run and run.running
         await runner.cleanup()
     assert run.proc.returncode is not None  # the child process is gone with the server
+
+
+async def test_a_practice_request_a_student_might_send_is_refused_and_changes_nothing(
+    running_sqlite: Running,
+) -> None:
+    api, token = running_sqlite.api, running_sqlite.teacher_token
+    bodies: list[Any] = [
+        {"students": 61},
+        {"students": -1},
+        {"students": 2.5},
+        {"students": True},
+        {"profile": "calm; rm -rf /"},
+        {"title": "x" * 201},
+        {"title": "\u0000"},
+        {"students": 3, "seed": "mine"},
+        [],
+        "practice",
+    ]
+    for body in bodies:
+        status, refused = await api.request("POST", "/api/practice", token=token, json=body)
+        assert status == 400 and refused["error"]["code"] == "INVALID_PAYLOAD", body
+    status, refused = await api.request("POST", "/api/practice", json={"students": 2})
+    assert status == 401 and refused["error"]["code"] == "UNAUTHORIZED"
+    # A student's token is not a teacher's.
+    cls = await running_sqlite.new_class()
+    joined = await api.join(str(cls["join_code"]), "Ali")
+    status, refused = await api.request(
+        "POST", "/api/practice", token=str(joined["token"]), json={"students": 2}
+    )
+    assert status in (401, 403)
+    _, listed = await api.request("GET", "/api/classes", token=token)
+    assert not any(c["practice"] for c in listed["classes"])  # nothing was made
+    assert running_sqlite.app[PRACTICES].runs == {}

@@ -24,6 +24,14 @@ def _ur(n: int | float | str) -> str:
     return str(n).translate(_UR_DIGITS)
 
 
+def _dur_en(s: int) -> str:
+    return f"{s} s" if s < 60 else f"{s // 60} min {s % 60} s"
+
+
+def _dur_ur(s: int) -> str:
+    return f"{_ur(s)} سیکنڈ" if s < 60 else f"{_ur(s // 60)} منٹ {_ur(s % 60)} سیکنڈ"
+
+
 def _secs(ms: int) -> int:
     return max(0, round(ms / 1000))
 
@@ -130,24 +138,19 @@ def debrief(events: Sequence[Event], *, class_id: str = "") -> dict[str, Any]:
     """``{"facts": ..., "en": [lines], "ur": [lines]}``: short sentences a teacher reads."""
     f = facts(events, class_id=class_id)
     n = f["students"]
-    en: list[str] = [
-        f"{n} students took part over {f['duration_s'] // 60} min {f['duration_s'] % 60} s."
-    ]
-    ur: list[str] = [
-        f"{_ur(n)} طلبہ نے {_ur(f['duration_s'] // 60)} منٹ "
-        f"{_ur(f['duration_s'] % 60)} سیکنڈ حصہ لیا۔"
-    ]
+    en: list[str] = [f"{n} students took part over {_dur_en(f['duration_s'])}."]
+    ur: list[str] = [f"{_ur(n)} طلبہ نے {_dur_ur(f['duration_s'])} حصہ لیا۔"]
     for item in f["items"]:
         noun_en = "The poll" if item["kind"] == "poll" else "The question"
         noun_ur = "سروے" if item["kind"] == "poll" else "سوال"
         state_en = "was open" if item["closed"] else "was still open after"
         en.append(
-            f"{noun_en} “{item['title']}” {state_en} {item['open_s']} s: "
+            f"{noun_en} “{item['title']}” {state_en} {_dur_en(item['open_s'])}: "
             f"{item['answered']} of {n} had answered."
             + (" The results were shown." if item["shown"] else " The results were not shown.")
         )
         ur.append(
-            f"{noun_ur} “{item['title']}” {_ur(item['open_s'])} سیکنڈ کھلا رہا: "
+            f"{noun_ur} “{item['title']}” {_dur_ur(item['open_s'])} کھلا رہا: "
             f"{_ur(n)} میں سے {_ur(item['answered'])} نے جواب دیا۔"
             + (" نتائج دکھائے گئے۔" if item["shown"] else " نتائج نہیں دکھائے گئے۔")
         )
@@ -162,12 +165,12 @@ def debrief(events: Sequence[Event], *, class_id: str = "") -> dict[str, Any]:
         line_ur = f"ہاتھ اٹھائے گئے: {_ur(f['hands'])}۔"
         if f["hand_wait_s"] is not None:
             line_en += (
-                f" Half came down within {f['hand_wait_s']} s; the longest wait was "
-                f"{f['hand_wait_max_s']} s."
+                f" Half came down within {_dur_en(f['hand_wait_s'])}; the longest wait was "
+                f"{_dur_en(f['hand_wait_max_s'])}."
             )
             line_ur += (
-                f" آدھے {_ur(f['hand_wait_s'])} سیکنڈ میں نیچے ہوئے؛ سب سے لمبا انتظار "
-                f"{_ur(f['hand_wait_max_s'])} سیکنڈ۔"
+                f" آدھے {_dur_ur(f['hand_wait_s'])} میں نیچے ہوئے؛ سب سے لمبا انتظار "
+                f"{_dur_ur(f['hand_wait_max_s'])}۔"
             )
         if f["hands_still_up"]:
             line_en += f" {f['hands_still_up']} still up at the end."

@@ -58,3 +58,15 @@ def test_an_empty_lesson_has_a_debrief_too() -> None:
     assert out["facts"]["students"] == 0
     assert "No poll or quiz question was asked." in out["en"]
     assert "کسی نے ہاتھ نہیں اٹھایا۔" in out["ur"]
+
+
+def test_long_times_read_in_minutes() -> None:
+    maker = LessonMaker()
+    pupil = student(1)
+    maker.join(pupil)
+    maker.raise_hand(pupil)
+    maker.tick(95_000)
+    maker.commit(TEACHER, roster.propose_hand_lower(maker.state.roster, pupil.id))
+    out = debrief(maker.events)
+    assert any("longest wait was 1 min 35 s" in line for line in out["en"])
+    assert any("۱ منٹ ۳۵ سیکنڈ" in line for line in out["ur"])

@@ -18,7 +18,9 @@ QUIZ = {
 }
 
 
-async def test_practice_class_poll_quiz_and_debrief(pages: Pages, tmp_path: Path) -> None:
+async def test_practice_class_poll_quiz_and_debrief(
+    pages: Pages, tmp_path: Path, artifacts: Path
+) -> None:
     running = pages.running
     # Simulated children ten times quicker than real ones (a frozen setting, set for the test).
     object.__setattr__(running.services.settings, "practice_time_scale", 0.1)
@@ -30,6 +32,7 @@ async def test_practice_class_poll_quiz_and_debrief(pages: Pages, tmp_path: Path
     teacher = await ctx.new_page()
     await teacher.goto(f"{pages.url}/teacher")
     await teacher.click("[data-action=practice]")
+    await teacher.screenshot(path=str(artifacts / "practice-dialog.png"))
     await teacher.fill(".practice-dialog input[name=students]", "4")
     await teacher.select_option(".practice-dialog select[name=profile]", "busy")
     await teacher.click(".practice-dialog button[type=submit]")
@@ -44,6 +47,7 @@ async def test_practice_class_poll_quiz_and_debrief(pages: Pages, tmp_path: Path
     assert len(names) == 4 and all(name.strip() for name in names)
     # Drawing allowed: the simulated students draw a few strokes.
     await teacher.click("[data-action=allow-all]")
+    await teacher.screenshot(path=str(artifacts / "practice-console.png"))
 
     # A poll: the votes arrive and the live chart converges on the final tally.
     await teacher.click("[data-tab=polls]")
@@ -86,6 +90,7 @@ async def test_practice_class_poll_quiz_and_debrief(pages: Pages, tmp_path: Path
     await teacher.click("dialog.confirm .btn.danger")
     await teacher.wait_for_selector("[data-debrief=ready]", timeout=30_000)
     text = await teacher.inner_text("[data-debrief]")
+    await teacher.screenshot(path=str(artifacts / "practice-debrief.png"))
     assert "Which planet is largest?" in text and "results were shown" in text
     assert "7 x 8 = ?" in text and "strokes" in text
     _, state = await running.api.request("GET", f"/api/classes/{class_id}/practice", token=token)

@@ -34,6 +34,9 @@ class ClassRecord:
     join_code: str
     created_at: int
     ended_at: int | None = None
+    # A practice class (simulated students, issue 16): shown as such everywhere, never
+    # published, left out of reports unless asked for.
+    practice: bool = False
 
     @property
     def ended(self) -> bool:

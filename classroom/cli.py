@@ -160,6 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
     from classroom.export.command import add_parser as add_export_parser
 
     add_export_parser(commands, _add_store_flags)
+    simulate = commands.add_parser(
+        "simulate",
+        help="fill a class with simulated students (practice, demos, load tests)",
+        description="Join a class with N simulated students: real Socket.IO clients that "
+        "answer polls and quizzes after human-like delays, raise hands, draw when allowed and "
+        "drop off and come back. The same --seed makes the same choices. Prints one JSON "
+        "summary line when it stops (at --duration, when the class ends, or on Ctrl-C).",
+    )
+    from classroom.simulate import add_arguments
+
+    add_arguments(simulate)
 
     docs = commands.add_parser(
         "docs",
@@ -313,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
             from classroom.export import command
 
             return command.main(args, _settings(args))
+        if args.command == "simulate":
+            from classroom import simulate as sim
+
+            return asyncio.run(sim.run_cli(args))
         if args.command == "docs":
             from classroom import protocol_docs
 

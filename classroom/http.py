@@ -28,11 +28,13 @@ from classroom import (
     lessons,
     netaddr,
     pictures,
+    practice,
     quiz_import,
     render,
     reports,
     roster,
 )
+from classroom import debrief as debrief_feature
 from classroom.auth import (
     MIN_PASSWORD_CHARS,
     TokenClaims,
@@ -81,6 +83,8 @@ from classroom.protocol.http import (
     JoinBody,
     LoginBody,
     PasswordBody,
+    PracticeBody,
+    PracticeChangeBody,
     SetupBody,
     ShareBody,
 )
@@ -283,6 +287,7 @@ def _class_json(request: web.Request, record: ClassRecord) -> dict[str, Any]:
         "ended": record.ended,
         "qr_svg": f"/api/classes/{record.id}/qr.svg",
         "qr_png": f"/api/classes/{record.id}/qr.png",
+        "practice": record.practice,
     }
 
 
@@ -753,6 +758,9 @@ async def list_lessons(request: web.Request) -> web.Response:
         claims.subject, limit=limit + 1, before=cursor
     )
     page = records[:limit]
+    if request.query.get("practice") != "include":
+        # Practice classes are not lessons anyone should publish or count (issue 16).
+        page = [record for record in page if not record.practice]
     # One after another: each may fold its log, and a list is not worth reading many logs at
     # once on a 2-core school server.
     summaries = [await _lesson_summary(request, record) for record in page]
@@ -792,13 +800,22 @@ async def create_class(request: web.Request) -> web.Response:
             if existing.title != title:
                 raise IdempotencyConflict(f"{IDEMPOTENCY_HEADER} was used for another class")
             return web.json_response({"ok": True, **_class_json(request, existing)})
+    record = await _new_class(request, claims.subject, title, class_id)
+    return web.json_response({"ok": True, **_class_json(request, record)}, status=201)
+
+
+async def _new_class(
+    request: web.Request, teacher: str, title: str, class_id: str, *, practice: bool = False
+) -> ClassRecord:
+    store = _services(request).store
     for _ in range(8):  # a collision among 148M codes is rare; try again with a new one
         record = ClassRecord(
             id=class_id,
-            teacher=claims.subject,
+            teacher=teacher,
             title=title,
             join_code=classes.new_join_code(),
             created_at=_now_ms(),
+            practice=practice,
         )
         try:
             await store.create_class(record)
@@ -809,8 +826,99 @@ async def create_class(request: web.Request) -> web.Response:
         # Tablets behind the teacher's address can see this code on the board.
         services = _services(request)
         services.join_guard.mark_home(limit_key(_address(request)), record.id, time.monotonic())
-        return web.json_response({"ok": True, **_class_json(request, record)}, status=201)
+        return record
     raise InternalError("could not allocate a join code")
+
+
+# practice classes (issue 16)
+
+
+def _own_server_url(request: web.Request) -> str:
+    """Where the server's own child process reaches it: the address this request came in on."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if not sockname:
+        return f"http://127.0.0.1:{request.url.port or 80}"
+    host, port = str(sockname[0]), int(sockname[1])
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _bearer(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+
+
+def _practice_json(run: practice.Run | None) -> dict[str, Any]:
+    if run is None:
+        return {"ok": True, "running": False, "students": 0, "profile": "calm"}
+    return {"ok": True, **run.state()}
+
+
+async def create_practice(request: web.Request) -> web.Response:
+    claims = await _teacher(request)
+    body = await _parse(request, PracticeBody)
+    title = classes.clean_display_name(body.title, field="title", limit=classes.MAX_TITLE_CHARS)
+    record = await _new_class(request, claims.subject, title, classes.new_id("c"), practice=True)
+    run = await request.app[practice.PRACTICES].start(
+        record.id,
+        server=_own_server_url(request),
+        code=record.join_code,
+        students=body.students,
+        profile=body.profile,
+        teacher_token=_bearer(request),
+        time_scale=_services(request).settings.practice_time_scale,
+    )
+    answer = {"ok": True, **_class_json(request, record), "simulation": _practice_json(run)}
+    return web.json_response(answer, status=201)
+
+
+async def _own_practice(request: web.Request) -> ClassRecord:
+    _, record = await _own_class(request)
+    if not record.practice:
+        raise Conflict("this is not a practice class", field="class_id")
+    return record
+
+
+async def get_practice(request: web.Request) -> web.Response:
+    record = await _own_practice(request)
+    run = request.app[practice.PRACTICES].runs.get(record.id)
+    return web.json_response(_practice_json(run))
+
+
+async def change_practice(request: web.Request) -> web.Response:
+    record = await _own_practice(request)
+    body = await _parse(request, PracticeChangeBody)
+    if record.ended:
+        raise ClassEnded("this class has ended")
+    practices = request.app[practice.PRACTICES]
+    run = practices.runs.get(record.id)
+    if run is None or not run.running:
+        run = await practices.start(
+            record.id,
+            server=_own_server_url(request),
+            code=record.join_code,
+            students=body.students or (run.students if run else practice.DEFAULT_STUDENTS),
+            profile=body.profile or (run.profile if run else "calm"),
+            teacher_token=_bearer(request),
+            time_scale=_services(request).settings.practice_time_scale,
+        )
+    else:
+        await practices.change(record.id, students=body.students, profile=body.profile)
+    return web.json_response(_practice_json(run))
+
+
+async def debrief(request: web.Request) -> web.Response:
+    _, record = await _own_class(request)
+    store = _services(request).store
+    events: list[Any] = []
+    while True:
+        chunk = await store.read_after(record.id, events[-1].seq if events else 0, 5000)
+        events.extend(chunk)
+        if len(chunk) < 5000:
+            break
+    # A fold of the whole log is CPU work: off the event loop.
+    answer = await asyncio.to_thread(debrief_feature.debrief, events, class_id=record.id)
+    return web.json_response({"ok": True, **answer})
 
 
 async def get_class(request: web.Request) -> web.Response:
@@ -830,6 +938,8 @@ async def end_class(request: web.Request) -> web.Response:
                 services, _http_session(request, teacher, record.id), "class_end", payload
             )
         await services.store.mark_class_ended(record.id, _now_ms())
+    if record.practice:
+        await request.app[practice.PRACTICES].stop(record.id)
     return web.json_response({"ok": True, "class_id": record.id, "ended": True})
 
 
@@ -1131,3 +1241,8 @@ def add_routes(app: web.Application) -> None:
     from classroom import http_exports
 
     http_exports.add_routes(app)
+    app.router.add_post("/api/practice", create_practice)
+    app.router.add_get("/api/classes/{class_id}/practice", get_practice)
+    app.router.add_post("/api/classes/{class_id}/practice", change_practice)
+    app.router.add_get("/api/classes/{class_id}/debrief", debrief)
+    practice.install(app)

@@ -89,6 +89,9 @@ class Settings:
     request_body_timeout_s: float = 30.0
     # The school's name, shown (read-only) with every recorded lesson's details.
     school: str = ""
+    # Practice classes' simulated students wait this many times as long as real children
+    # (below 1 only for demos and tests: env TAKHTI_PRACTICE_TIME_SCALE).
+    practice_time_scale: float = 1.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -114,6 +117,8 @@ class Settings:
             values["request_body_timeout_s"] = float(env["TAKHTI_REQUEST_BODY_TIMEOUT_S"])
         if "TAKHTI_SCHOOL" in env:
             values["school"] = " ".join(env["TAKHTI_SCHOOL"].split())
+        if "TAKHTI_PRACTICE_TIME_SCALE" in env:
+            values["practice_time_scale"] = float(env["TAKHTI_PRACTICE_TIME_SCALE"])
         if "TAKHTI_LOG_LEVEL" in env:
             values["log_level"] = env["TAKHTI_LOG_LEVEL"].upper()
         return cls(**values)

@@ -419,9 +419,7 @@ def title_page(slides: Slides, source: LessonSource) -> None:
         slides.text(right - 30, y - 2, 30, ur_label, size=12, color=MUTED, align="R")
         slides.text(right - column, y - 2, column - 32, ur_value, size=14, align="R")
         y += 14
-    slides.text(
-        MARGIN, PAGE_H - MARGIN - 8, width, "Takhti  تختی", size=10, color=MUTED, align="C"
-    )
+    slides.text(MARGIN, PAGE_H - MARGIN - 8, width, "Takhti  تختی", size=10, color=MUTED, align="C")
 
 
 def board_page(slides: Slides, take: BoardTake, source: LessonSource, pictures: Pictures) -> None:

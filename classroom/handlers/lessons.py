@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from classroom import lessons
+from classroom.errors import Conflict
 from classroom.handlers.base import Call, Handler
 from classroom.protocol import lessons as p
 
@@ -17,6 +18,11 @@ async def on_lesson_details_update(call: Call, payload: p.LessonDetailsSet) -> d
 
 async def on_lesson_share(call: Call, payload: p.LessonShare) -> dict[str, Any]:
     state: lessons.LessonState = call.runtime.state.part("lesson")
+    if payload.shared:
+        record = await call.services.store.get_class(call.session.class_id)
+        if record is not None and record.practice:
+            # Simulated students, not a lesson: never published (issue 16).
+            raise Conflict("a practice class cannot be shared", field="shared")
     return await call.append_ack(lessons.propose_share(state, payload.shared))
 
 

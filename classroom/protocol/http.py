@@ -219,6 +219,11 @@ class ClassInfo(Answer):
     ended: bool
     qr_svg: str = Field(description="Path of the join QR code (SVG).")
     qr_png: str = Field(description="Path of the join QR code (PNG).")
+    practice: bool = Field(
+        False,
+        description="A practice class (simulated students): never published, left out of "
+        "the lesson list unless asked for.",
+    )
 
 
 class ClassSummary(BaseModel):
@@ -235,11 +240,59 @@ class ClassSummary(BaseModel):
     ended: bool
     qr_svg: str
     qr_png: str
+    practice: bool = False
 
 
 class ClassList(Answer):
     classes: list[ClassSummary] = Field(description="Newest first, at most `limit`.")
     next: str | None = Field(description="Pass as `before` for the next (older) page, or null.")
+
+
+PracticeProfile = Literal["calm", "busy", "weak-link"]
+_PRACTICE_STUDENTS = "How many simulated students, 1-60."
+
+
+class PracticeBody(Body):
+    """A practice class: its title and its simulated students."""
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "Practice class"
+    students: int = Field(25, ge=1, le=60, description=_PRACTICE_STUDENTS)
+    profile: PracticeProfile = Field(
+        "calm",
+        description="How they behave: `calm`, `busy` (quick, many hands, much drawing) or "
+        "`weak-link` (slow links, drop off and come back often).",
+    )
+
+
+class PracticeChangeBody(Body):
+    """Change a running practice class's students; a field left out stays as it is."""
+
+    students: int | None = Field(None, ge=1, le=60, description=_PRACTICE_STUDENTS)
+    profile: PracticeProfile | None = None
+
+
+class PracticeAnswer(Answer):
+    running: bool = Field(description="Whether the simulated students are in the class now.")
+    students: int
+    profile: str
+    error_acks: int | None = Field(
+        None, description="Once they stopped: error acks they got (a normal run has none)."
+    )
+    votes: int | None = Field(None, description="Once they stopped: poll votes they sent.")
+    answers: int | None = Field(None, description="Once they stopped: quiz answers they sent.")
+
+
+class PracticeCreated(ClassInfo):
+    simulation: PracticeAnswer
+
+
+class DebriefAnswer(Answer):
+    en: list[str] = Field(description="The debrief in English, a sentence a line.")
+    ur: list[str] = Field(description="The same in Urdu.")
+    facts: dict[str, Any] = Field(
+        description="The numbers behind it: per poll and question (`items`: open_s, answered, "
+        "shown), hands and how long until lowered, pages, the students' strokes."
+    )
 
 
 class ClassEndedAnswer(Answer):
@@ -690,6 +743,52 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         retry_status=200,
     ),
     HttpRoute(
+        "POST",
+        "/api/practice",
+        "create_practice",
+        "Start a practice class: a class marked `practice` filled with simulated students "
+        "(`classroom simulate` run by the server as a separate process, stopped when the class "
+        "ends or the server stops).",
+        "teacher",
+        PracticeCreated,
+        201,
+        body=PracticeBody,
+        errors=(Unauthorized, Forbidden, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/practice",
+        "get_practice",
+        "A practice class's simulated students: running or not, how many, how they behave.",
+        "teacher",
+        PracticeAnswer,
+        errors=(*_TEACHER_CLASS, Conflict),
+    ),
+    HttpRoute(
+        "POST",
+        "/api/classes/{class_id}/practice",
+        "change_practice",
+        "Change how many simulated students a practice class has and how they behave, while "
+        "it runs (they are started again if they had stopped). CONFLICT for a class that is "
+        "not a practice class.",
+        "teacher",
+        PracticeAnswer,
+        body=PracticeChangeBody,
+        errors=(*_TEACHER_CLASS, ClassEnded, Conflict, InvalidPayload, PayloadTooLarge),
+    ),
+    HttpRoute(
+        "GET",
+        "/api/classes/{class_id}/debrief",
+        "debrief",
+        "A short summary of the lesson from its log, in English and Urdu: how long each poll "
+        "and question stayed open and how many had answered, results shown or not, hands and "
+        "how long until lowered, pages used, what the students drew. Shown when a practice "
+        "class ends; any class of the teacher's may ask.",
+        "teacher",
+        DebriefAnswer,
+        errors=_TEACHER_CLASS,
+    ),
+    HttpRoute(
         "GET",
         "/api/classes/{class_id}",
         "get_class",
@@ -917,6 +1016,11 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         query=(
             Query("limit", f"Lessons per page, 1-{LESSON_PAGE_MAX}; default 20.", kind="number"),
             Query("before", "The `next` cursor of the previous page."),
+            Query(
+                "practice",
+                "`include` lists practice classes too (left out by default).",
+                enum=("include",),
+            ),
         ),
         errors=(Unauthorized, Forbidden, InvalidPayload),
     ),
@@ -1010,11 +1114,11 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "share_lesson",
         "Share the recorded lesson with the class's students, or stop (logs `lesson_shared`, "
         "like the socket event `lesson_share`). With an `Idempotency-Key` header, a retry "
-        "answers the first result.",
+        "answers the first result. A practice class is never shared (CONFLICT).",
         "teacher",
         ShareAnswer,
         body=ShareBody,
-        errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+        errors=(IdempotencyConflict, *_TEACHER_CLASS, Conflict, InvalidPayload, PayloadTooLarge),
     ),
     HttpRoute(
         "POST",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import secrets
@@ -301,6 +302,7 @@ class RedisStore:
                 "join_code": record.join_code,
                 "created_at": record.created_at,
                 "ended_at": record.ended_at,
+                "practice": record.practice,
             },
             ensure_ascii=False,
         )
@@ -317,6 +319,7 @@ class RedisStore:
             body["join_code"],
             int(body["created_at"]),
             body["ended_at"],
+            bool(body.get("practice", False)),
         )
 
     async def create_class(self, record: ClassRecord) -> None:
@@ -381,9 +384,7 @@ class RedisStore:
         record = await self.get_class(class_id)
         if record is None or record.ended:
             return
-        ended = ClassRecord(
-            record.id, record.teacher, record.title, record.join_code, record.created_at, ended_at
-        )
+        ended = dataclasses.replace(record, ended_at=ended_at)
         await self._call(self.redis.set(_class_key(class_id, "class"), self._class_body(ended)))
 
     # students and devices

@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS teachers (
     token_generation INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS classes (
     id TEXT PRIMARY KEY, teacher TEXT NOT NULL, title TEXT NOT NULL,
-    join_code TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, ended_at INTEGER);
+    join_code TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, ended_at INTEGER,
+    practice INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS classes_by_teacher ON classes (teacher, created_at);
 CREATE INDEX IF NOT EXISTS classes_by_teacher_newest ON classes (teacher, created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS students (
@@ -88,6 +89,15 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if "token_generation" not in columns:
         conn.execute("ALTER TABLE teachers ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0")
         conn.commit()
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(classes)")}
+    if "practice" not in columns:
+        conn.execute("ALTER TABLE classes ADD COLUMN practice INTEGER NOT NULL DEFAULT 0")
+        conn.commit()
+
+
+def _class_row(row: tuple[Any, ...]) -> ClassRecord:
+    class_id, teacher, title, join_code, created_at, ended_at, practice = row
+    return ClassRecord(class_id, teacher, title, join_code, created_at, ended_at, bool(practice))
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -317,7 +327,7 @@ class SqliteStore:
         def op(conn: sqlite3.Connection) -> None:
             try:
                 conn.execute(
-                    "INSERT INTO classes VALUES (?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO classes ({self._CLASS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         record.id,
                         record.teacher,
@@ -325,6 +335,7 @@ class SqliteStore:
                         record.join_code,
                         record.created_at,
                         record.ended_at,
+                        int(record.practice),
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -332,7 +343,7 @@ class SqliteStore:
 
         await self._write(op)
 
-    _CLASS_COLUMNS = "id, teacher, title, join_code, created_at, ended_at"
+    _CLASS_COLUMNS = "id, teacher, title, join_code, created_at, ended_at, practice"
 
     async def get_class(self, class_id: str) -> ClassRecord | None:
         row = await self._read(
@@ -340,7 +351,7 @@ class SqliteStore:
                 f"SELECT {self._CLASS_COLUMNS} FROM classes WHERE id = ?", (class_id,)
             ).fetchone()
         )
-        return ClassRecord(*row) if row else None
+        return _class_row(row) if row else None
 
     async def find_class_by_code(self, join_code: str) -> ClassRecord | None:
         row = await self._read(
@@ -348,7 +359,7 @@ class SqliteStore:
                 f"SELECT {self._CLASS_COLUMNS} FROM classes WHERE join_code = ?", (join_code,)
             ).fetchone()
         )
-        return ClassRecord(*row) if row else None
+        return _class_row(row) if row else None
 
     async def list_classes(
         self, teacher: str, *, limit: int, before: tuple[int, str] | None = None
@@ -366,7 +377,7 @@ class SqliteStore:
                 (*args, limit),
             ).fetchall()
         )
-        return [ClassRecord(*row) for row in rows]
+        return [_class_row(row) for row in rows]
 
     async def mark_class_ended(self, class_id: str, ended_at: int) -> None:
         await self._write(

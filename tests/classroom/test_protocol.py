@@ -567,6 +567,14 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     assert made["questions"] == len(parsed["quiz"]["questions"])
     await call("GET", "quiz_report", f"{base}/reports/quizzes/{made['quiz_id']}.json", auth=token)
     await call("GET", "polls_report", f"{base}/reports/polls.json", auth=token)
+    await call("GET", "debrief", f"{base}/debrief", auth=token)
+    trial = await call("POST", "create_practice", "/api/practice", auth=token, json={"students": 1})
+    trial_base = f"/api/classes/{trial['class_id']}"
+    await call("GET", "get_practice", f"{trial_base}/practice", auth=token)
+    await call(
+        "POST", "change_practice", f"{trial_base}/practice", auth=token, json={"students": 2}
+    )
+    await call("POST", "end_class", f"{trial_base}/end", auth=token)
     fields = f"segment_id=s1&captured_at_ms={time.time_ns() // 1_000_000 - 1000}&duration_ms=1000"
     audio = encode_opus(beeps(1.0, [0.5]), container="webm")
     await call(

@@ -10,6 +10,7 @@ import { toolbar } from "../toolbar";
 import { detailsDialog } from "./lessons";
 import { pagesPanel, pageBar } from "./pages";
 import { pollsPanel } from "./polls";
+import { debriefPanel, practiceButton, practicePanel } from "./practice";
 import { quizPanel } from "./quiz";
 import { rosterPanel } from "./roster";
 import { VoiceRecorder, voiceSupport } from "./voice";
@@ -24,6 +25,8 @@ export interface ClassInfo {
   qr_svg: string;
   ended: boolean;
   created_at: number;
+  /** A practice class (simulated students): never published. */
+  practice?: boolean;
 }
 
 export function startTeacher(root: HTMLElement): void {
@@ -142,7 +145,7 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
           { class: "class-list" },
           classes.map((c) =>
             h("li", { class: c.ended ? "ended" : "" }, [
-              h("div", {}, [h("strong", { dir: "auto" }, [c.title]), h("small", {}, [`${sep()}${t("classes.created", { date: fmtDate(c.created_at) })}`, c.ended ? `${sep()}${t("classes.ended")}` : ""])]),
+              h("div", {}, [h("strong", { dir: "auto" }, [c.title]), c.practice ? h("span", { class: "badge practice", "data-practice": "" }, [t("practice.badge")]) : null, h("small", {}, [`${sep()}${t("classes.created", { date: fmtDate(c.created_at) })}`, c.ended ? `${sep()}${t("classes.ended")}` : ""])]),
               h("span", { class: "code", dir: "ltr" }, [c.join_code]),
               h("button", { class: "btn", type: "button", onclick: () => void openClass(root, me, c.class_id, c) }, [t("classes.open")]),
             ]),
@@ -152,7 +155,8 @@ async function classList(root: HTMLElement, me: TeacherSession): Promise<void> {
     const more = next
       ? h("button", { class: "btn", type: "button", onclick: async () => { if (await loadPage()) render(); } }, [t("classes.more")])
       : null;
-    shell(root, render, [h("section", { class: "card wide" }, [h("h1", {}, [t("classes.title")]), form, list, more])], [
+    const practice = practiceButton(me, (created: ClassInfo) => void openClass(root, me, created.class_id, created));
+    shell(root, render, [h("section", { class: "card wide" }, [h("h1", {}, [t("classes.title")]), form, practice, list, more])], [
       h("a", { class: "btn", href: "/lessons" }, [t("lessons.title")]),
       h("div", { class: "who" }, [me.teacher]),
       h("button", { class: "btn", type: "button", onclick: () => { sessions.setTeacher(null); void signIn(root); } }, [t("classes.signOut")]),
@@ -251,7 +255,9 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
                 h("button", { class: "btn primary big", type: "button", "data-action": "lesson-details", onclick: () => void detailsDialog(cls.class_id, me) }, [t("details.open")]),
                 h("a", { class: "btn big", href: "/lessons" }, [t("lessons.title")]),
               ])
-            : null, board ? board.el : h("p", {}, [t("common.loading")]), bar]),
+            : null,
+          cls.practice ? (session.ended ? debriefPanel(cls.class_id, me) : practicePanel(cls.class_id, me)) : null,
+          board ? board.el : h("p", {}, [t("common.loading")]), bar]),
         h("aside", { class: "console-panel" }, [
           h("div", { class: "tabs", role: "tablist" }, [
             ...tabs,

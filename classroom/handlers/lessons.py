@@ -19,15 +19,21 @@ async def on_lesson_details_update(call: Call, payload: p.LessonDetailsSet) -> d
 async def on_lesson_share(call: Call, payload: p.LessonShare) -> dict[str, Any]:
     state: lessons.LessonState = call.runtime.state.part("lesson")
     if payload.shared:
-        record = await call.services.store.get_class(call.session.class_id)
-        if record is not None and record.practice:
-            # Simulated students, not a lesson: never published (issue 16).
-            raise Conflict("a practice class cannot be shared", field="shared")
+        await _refuse_practice(call, "shared", "shared")
     return await call.append_ack(lessons.propose_share(state, payload.shared))
+
+
+async def _refuse_practice(call: Call, field: str, what: str) -> None:
+    record = await call.services.store.get_class(call.session.class_id)
+    if record is not None and record.practice:
+        # Simulated students, not a lesson: never shared or published (issue 16).
+        raise Conflict(f"a practice class cannot be {what}", field=field)
 
 
 async def on_lesson_publish(call: Call, payload: p.LessonPublish) -> dict[str, Any]:
     state: lessons.LessonState = call.runtime.state.part("lesson")
+    if payload.published:
+        await _refuse_practice(call, "published", "published")
     ended = bool(call.runtime.state.roster.ended)
     return await call.append_ack(lessons.propose_publish(state, payload.published, ended=ended))
 

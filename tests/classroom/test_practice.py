@@ -99,6 +99,14 @@ async def test_a_practice_class_fills_runs_changes_ends_and_debriefs(
     assert item["answered"] >= 2
     assert any("Is 9 odd?" in line and "results were shown" in line for line in debrief["en"])
     assert any("Is 9 odd?" in line and "نتائج دکھائے گئے" in line for line in debrief["ur"])
+
+    # Ended, it is still never published in the school's library.
+    status, refused = await api.request(
+        "POST", f"/api/classes/{class_id}/publish", token=token, json={"published": True}
+    )
+    assert status == 409 and refused["error"]["code"] == "CONFLICT", refused
+    _, library = await api.request("GET", "/api/library")
+    assert class_id not in [lesson["class_id"] for lesson in library["lessons"]]
     await teacher.disconnect()
 
 

@@ -196,7 +196,9 @@ async def test_snapshot_requests_from_one_student_do_not_stall_the_ink(
         assert sum(ack["ok"] for ack in acks) >= 20
         gap = longest_gap(ink_times(watcher, mark))
         print(f"longest gap {gap * 1000:.0f} ms, {quiet * 1000:.0f} ms before; {elapsed:.2f} s")
-        assert gap < quiet + 0.1, f"ink stalled {gap * 1000:.0f} ms ({quiet * 1000:.0f} before)"
+        # Built on the loop, 120 snapshot requests stalled the ink for 4.4 s; what is left is
+        # this machine's scheduling (46-162 ms seen on 2 shared cores): 250 ms of slack.
+        assert gap < quiet + 0.25, f"ink stalled {gap * 1000:.0f} ms ({quiet * 1000:.0f} before)"
 
 
 def longest_gap(times: list[float]) -> float:

@@ -22,6 +22,7 @@ from classroom import board, classes
 from classroom.classes import ClassRecord
 from classroom.log import Actor, Event, Proposed
 from classroom.storage.base import Store
+from testkit import programmes
 from testkit.lessons import LessonMaker, student
 
 RATE = 48_000
@@ -31,19 +32,8 @@ TEACHER = "amina"
 
 
 def speech_like(seconds: float, seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """Voiced syllables (a wandering pitch with harmonics and noise) at ~4 a second, with pauses."""
-    rng = np.random.default_rng(seed)
-    n = round(seconds * RATE)
-    t = np.arange(n) / RATE
-    pitch = 140 + 30 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 6))
-    phase = 2 * np.pi * np.cumsum(pitch) / RATE
-    voice = sum(np.sin(k * phase) / k for k in range(1, 8)) + 0.3 * rng.standard_normal(n)
-    envelope = np.clip(np.sin(2 * np.pi * rng.uniform(3.5, 4.5) * t), 0, None) ** 2
-    pauses = (np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6)) > -0.6).astype(np.float32)
-    room = 0.004 * rng.standard_normal(n)
-    samples: np.ndarray[Any, np.dtype[np.float32]] = (
-        0.25 * voice * envelope * pauses + room
-    ).astype(np.float32)
+    """Voiced syllables at ~4 a second, with pauses (``testkit.programmes.speech_like``)."""
+    samples: np.ndarray[Any, np.dtype[np.float32]] = programmes.speech_like(seconds, seed=seed)
     return samples
 
 

@@ -903,7 +903,13 @@ async def change_practice(request: web.Request) -> web.Response:
             time_scale=_services(request).settings.practice_time_scale,
         )
     else:
-        await practices.change(record.id, students=body.students, profile=body.profile)
+        await practices.change(
+            record.id,
+            students=body.students,
+            profile=body.profile,
+            drop=body.drop,
+            away_s=body.away_s,
+        )
     return web.json_response(_practice_json(run))
 
 

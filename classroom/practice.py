@@ -115,8 +115,15 @@ class Practices:
             await stdin.drain()
 
     async def change(
-        self, class_id: str, *, students: int | None = None, profile: str | None = None
+        self,
+        class_id: str,
+        *,
+        students: int | None = None,
+        profile: str | None = None,
+        drop: int | None = None,
+        away_s: float = 5.0,
     ) -> Run | None:
+        """Change a running class's students; ``drop`` (from 1) takes one off the Wi-Fi."""
         run = self.runs.get(class_id)
         if run is None or not run.running:
             return run
@@ -125,6 +132,8 @@ class Practices:
             order["students"] = run.students = students
         if profile is not None:
             order["profile"] = run.profile = profile
+        if drop is not None and drop <= run.students:
+            order["drop"], order["away_s"] = drop - 1, away_s
         if order:
             await self._send(run, order)
         return run

@@ -269,6 +269,14 @@ class PracticeChangeBody(Body):
 
     students: int | None = Field(None, ge=1, le=60, description=_PRACTICE_STUDENTS)
     profile: PracticeProfile | None = None
+    drop: int | None = Field(
+        None,
+        ge=1,
+        le=60,
+        description="Take simulated student number N (from 1, in joining order) off the "
+        "Wi-Fi for `away_s` seconds: it comes back with the same token, votes and score.",
+    )
+    away_s: float = Field(5.0, ge=1, le=60, description="How long a dropped student is away.")
 
 
 class PracticeAnswer(Answer):

@@ -75,15 +75,41 @@ async def test_practice_class_poll_quiz_and_debrief(
     quiz_file.write_text(json.dumps(QUIZ), encoding="utf-8")
     await teacher.set_input_files("#quiz-file", str(quiz_file))
     await teacher.click(".quiz-item [data-action=start]")
-    for _ in QUIZ["questions"]:
+    scores_js = """() => Object.fromEntries([...document.querySelectorAll(
+      '.quiz-item .leaderboard li')].map(li => [li.querySelector('.name').innerText.trim(),
+      +li.dataset.score]))"""
+    dropped, before = "", 0
+    for number, _ in enumerate(QUIZ["questions"]):
         await teacher.wait_for_function(
             "+(document.querySelector('.answered')?.dataset.answered || 0) >= 3",
             timeout=30_000,
         )
         await teacher.click(".quiz-item [data-action=next]")  # reveal + leaderboard
         await teacher.wait_for_selector(".quiz-item .leaderboard li")
+        if number == 0:
+            # The trainer takes a student off the Wi-Fi: they go offline, come back as
+            # themselves (no new student), and keep their score.
+            board = await teacher.evaluate(scores_js)
+            await teacher.click("[data-tab=students]")  # the class list shows who is online
+            await teacher.click("[data-action=practice-drop]")
+            away = await teacher.wait_for_selector(
+                ".student-list li[data-online=false] .name", timeout=30_000
+            )
+            dropped = (await away.text_content() or "").strip()
+            before = board.get(dropped, 0)
+            await teacher.wait_for_function(
+                "document.querySelectorAll('.student-list li[data-online=true]').length === 4"
+                " && document.querySelectorAll('.student-list li').length === 4",
+                timeout=30_000,
+            )
+            await teacher.click("[data-tab=quiz]")
+        final_scores = await teacher.evaluate(scores_js)
         await teacher.click(".quiz-item [data-action=next]")  # next question, or the podium
     await teacher.wait_for_selector(".quiz-item .podium")
+    assert dropped and final_scores.get(dropped, 0) >= before, (dropped, before, final_scores)
+    await teacher.click("[data-tab=students]")
+    await teacher.wait_for_selector(".student-list li")
+    assert len(await teacher.locator(".student-list li").all()) == 4  # nobody joined twice
 
     # Ending the practice class shows the debrief, and the students' process stops.
     await teacher.click("header .btn.danger")

@@ -73,6 +73,15 @@ export function practicePanel(classId: string, me: TeacherSession): HTMLElement 
     field(t("practice.students"), count),
     field(t("practice.behaviour"), profile),
     h("button", { class: "btn", type: "submit" }, [t("practice.apply")]),
+    // For training: what a tablet losing the Wi-Fi looks like (it comes back as itself).
+    h("button", { class: "btn", type: "button", "data-action": "practice-drop", onclick: async () => {
+      const n = readCount(count) ?? 1;
+      try {
+        show(await api("POST", `/api/classes/${encodeURIComponent(classId)}/practice`, { drop: 1 + Math.floor(Math.random() * n), away_s: 20 }, me.token));
+      } catch (err) {
+        toast(errorText(err), "error");
+      }
+    } }, [t("practice.drop")]),
     state,
   ]);
   const show = (s: any): void => {

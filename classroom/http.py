@@ -12,7 +12,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import segno
@@ -33,6 +33,7 @@ from classroom import (
     render,
     reports,
     roster,
+    timeline,
 )
 from classroom import debrief as debrief_feature
 from classroom.auth import (
@@ -1099,6 +1100,30 @@ def _replay_cache(request: web.Request, ended: bool, tag: str) -> dict[str, str]
     return {"Cache-Control": "private, max-age=86400", "ETag": etag}
 
 
+def replay_timing(
+    chapters: Iterable[timeline.Chapter],
+    segments: Iterable[dict[str, Any]],
+    start: int,
+    *,
+    assets: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A replay's chapters and audio segments (``audio_added`` data) as its info answers
+    them: times from the lesson's ``start``, segments in capture order, each under ``assets``."""
+    marks = [{**c.to_json(), "t_ms": max(0, c.ts - start)} for c in chapters]
+    ordered = sorted(segments, key=lambda d: (int(d["captured_at_ms"]), str(d["segment_id"])))
+    audio = [
+        {
+            "segment_id": d["segment_id"],
+            "url": f"{assets}/{d['asset_id']}",
+            "t_ms": int(d["captured_at_ms"]) - start,
+            "duration_ms": int(d["duration_ms"]),
+            "container": d.get("container", ""),
+        }
+        for d in ordered
+    ]
+    return marks, audio
+
+
 async def replay_info(request: web.Request) -> web.StreamResponse:
     """What a replay needs before the events: details, span, chapters, audio, shared."""
     class_id = request.match_info["class_id"]
@@ -1115,21 +1140,12 @@ async def replay_info(request: web.Request) -> web.StreamResponse:
     # Kept per lesson and brought up to date with the new events only (classroom/replay_index).
     outline = await services.replay_index.outline(class_id, state.seq)
     start = outline.start_ms or 0
-    chapters = [{**c.to_json(), "t_ms": max(0, c.ts - start)} for c in outline.chapters]
-    segments = sorted(
+    chapters, audio = replay_timing(
+        outline.chapters,
         (e.data for e in outline.audio if e.visible_to(viewer)),
-        key=lambda d: (int(d["captured_at_ms"]), str(d["segment_id"])),
+        start,
+        assets=f"/api/classes/{class_id}/assets",
     )
-    audio = [
-        {
-            "segment_id": d["segment_id"],
-            "url": f"/api/classes/{class_id}/assets/{d['asset_id']}",
-            "t_ms": int(d["captured_at_ms"]) - start,
-            "duration_ms": int(d["duration_ms"]),
-            "container": d.get("container", ""),
-        }
-        for d in segments
-    ]
     body = {
         "ok": True,
         "lesson": summary,

@@ -36,6 +36,7 @@ from classroom.http import (
     _own_class,
     _parse,
     _services,
+    replay_timing,
 )
 from classroom.keys import LIBRARY
 from classroom.library_catalog import Entry
@@ -268,21 +269,12 @@ async def library_replay_info(request: web.Request) -> web.Response:
             class_id=entry.class_id,
         )
         start = line.start_ms or 0
-        chapters = [{**c.to_json(), "t_ms": max(0, c.ts - start)} for c in line.chapters]
-        segments = sorted(
+        chapters, audio = replay_timing(
+            line.chapters,
             (e.data for e in view if e.type == "audio_added"),
-            key=lambda d: (int(d["captured_at_ms"]), str(d["segment_id"])),
+            start,
+            assets=f"/api/library/{entry.class_id}/assets",
         )
-        audio = [
-            {
-                "segment_id": d["segment_id"],
-                "url": f"/api/library/{entry.class_id}/assets/{d['asset_id']}",
-                "t_ms": int(d["captured_at_ms"]) - start,
-                "duration_ms": int(d["duration_ms"]),
-                "container": d.get("container", ""),
-            }
-            for d in segments
-        ]
         body = {
             "ok": True,
             "lesson": {**entry.summary, "downloads": downloads},

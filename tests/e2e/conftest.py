@@ -119,15 +119,22 @@ class Pages:
             await store.add_teacher(TeacherRecord(E2E_TEACHER, hash_password(E2E_PASSWORD), 0))
         return E2E_TEACHER
 
+    async def teacher_context(self, *, lang: str = "en", **options: Any) -> Any:
+        """A browser context whose pages are signed in as the test server's teacher."""
+        ctx = await self.context(lang=lang, **options)
+        token = self.running.teacher_token
+        await ctx.add_init_script(
+            f"localStorage.setItem('takhti.teacher', JSON.stringify({{token: {token!r}, teacher: 't'}}));"
+        )
+        return ctx
+
     async def teacher_console(
         self, *, lang: str = "en", **options: Any
     ) -> tuple[Any, dict[str, Any]]:
         """A teacher page already signed in, on a new class's console."""
         cls = await self.running.new_class()
-        ctx = await self.context(lang=lang, viewport={"width": 1600, "height": 900}, **options)
-        token = self.running.teacher_token
-        await ctx.add_init_script(
-            f"localStorage.setItem('takhti.teacher', JSON.stringify({{token: {token!r}, teacher: 't'}}));"
+        ctx = await self.teacher_context(
+            lang=lang, viewport={"width": 1600, "height": 900}, **options
         )
         page = await ctx.new_page()
         await page.goto(f"{self.url}/teacher?class={cls['class_id']}")

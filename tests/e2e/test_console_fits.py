@@ -34,11 +34,7 @@ LAYOUT_JS = """() => {
 
 async def console_at(pages: Pages, width: int, height: int, lang: str) -> tuple[Any, Any]:
     cls = await pages.running.new_class()
-    ctx = await pages.context(lang=lang, viewport={"width": width, "height": height})
-    token = pages.running.teacher_token
-    await ctx.add_init_script(
-        f"localStorage.setItem('takhti.teacher', JSON.stringify({{token: {token!r}, teacher: 't'}}));"
-    )
+    ctx = await pages.teacher_context(lang=lang, viewport={"width": width, "height": height})
     page = await ctx.new_page()
     await page.goto(f"{pages.url}/teacher?class={cls['class_id']}")
     await online(page)

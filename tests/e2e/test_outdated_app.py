@@ -16,11 +16,7 @@ async def test_a_refused_outdated_app_reloads_once_then_says_so(
         classroom.protocol, "PROTOCOL_VERSION", classroom.protocol.PROTOCOL_VERSION + 1
     )
     cls = await pages.running.new_class()
-    ctx = await pages.context(viewport={"width": 1600, "height": 900})
-    token = pages.running.teacher_token
-    await ctx.add_init_script(
-        f"localStorage.setItem('takhti.teacher', JSON.stringify({{token: {token!r}, teacher: 't'}}));"
-    )
+    ctx = await pages.teacher_context(viewport={"width": 1600, "height": 900})
     page = await ctx.new_page()
     loads: list[str] = []
     page.on("load", lambda _: loads.append(page.url))

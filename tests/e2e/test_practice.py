@@ -24,11 +24,8 @@ async def test_practice_class_poll_quiz_and_debrief(
     running = pages.running
     # Simulated children ten times quicker than real ones (a frozen setting, set for the test).
     object.__setattr__(running.services.settings, "practice_time_scale", 0.1)
-    ctx = await pages.context(viewport={"width": 1600, "height": 900})
+    ctx = await pages.teacher_context(viewport={"width": 1600, "height": 900})
     token = running.teacher_token
-    await ctx.add_init_script(
-        f"localStorage.setItem('takhti.teacher', JSON.stringify({{token: {token!r}, teacher: 't'}}));"
-    )
     teacher = await ctx.new_page()
     await teacher.goto(f"{pages.url}/teacher")
     await teacher.click("[data-action=practice]")

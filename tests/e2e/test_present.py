@@ -50,11 +50,7 @@ async def teacher_on_board(pages: Pages, lang: str = "en") -> tuple[Any, dict[st
 
 
 async def test_new_class_opens_the_lobby_which_counts_students_live(pages: Pages) -> None:
-    ctx = await pages.context(viewport=BOARD)
-    token = pages.running.teacher_token
-    await ctx.add_init_script(
-        f"localStorage.setItem('takhti.teacher', JSON.stringify({{token: {token!r}, teacher: 't'}}));"
-    )
+    ctx = await pages.teacher_context(viewport=BOARD)
     teacher = await ctx.new_page()
     await teacher.goto(f"{pages.url}/teacher")
     await teacher.fill("input[name=title]", "Science 7B")

@@ -124,11 +124,7 @@ def _diff(a: Image.Image, b: Image.Image) -> float:
 
 
 async def _open_teacher(pages: Pages, class_id: str, *, lang: str = "en") -> Any:
-    ctx = await pages.context(lang=lang, viewport={"width": 1400, "height": 1000})
-    token = pages.running.teacher_token
-    await ctx.add_init_script(
-        f"localStorage.setItem('takhti.teacher', JSON.stringify({{token: {token!r}, teacher: 't'}}));"
-    )
+    ctx = await pages.teacher_context(lang=lang, viewport={"width": 1400, "height": 1000})
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -39,10 +39,8 @@ from typing import Any
 
 import _path  # noqa: F401
 import aiohttp
-from aiohttp import web
 
 from classroom import auth
-from classroom.app import create_app
 from classroom.auth import hash_password
 from classroom.classes import TeacherRecord
 from classroom.export import FORMATS
@@ -50,6 +48,7 @@ from classroom.export.source import from_events
 from classroom.export_jobs import format_available
 from classroom.keys import SERVICES
 from classroom.settings import Settings
+from testkit.inprocess import start_app
 from testkit.long_lesson import TEACHER, make_lesson, write_lesson
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,12 +147,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         data_dir = Path(tmp)
         db = data_dir / "takhti.sqlite3"
         settings = Settings(store_url="sqlite:///", data_dir=data_dir, port=0)
-        app = create_app(settings)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        runner, url = await start_app(settings)
+        app = runner.app
         services = app[SERVICES]
         await services.store.add_teacher(TeacherRecord(TEACHER, hash_password("bench-pass-1"), 0))
         token = services.signer.issue(auth.TokenClaims(role="teacher", subject=TEACHER))

@@ -37,14 +37,14 @@ from typing import Any
 
 import _path  # noqa: F401
 import aiohttp
-from aiohttp import web
 
 from classroom import auth
-from classroom.app import STATIC_DIR, create_app
+from classroom.app import STATIC_DIR
 from classroom.auth import hash_password
 from classroom.classes import TeacherRecord
 from classroom.keys import SERVICES
 from classroom.settings import Settings
+from testkit.inprocess import start_app
 from testkit.long_lesson import TEACHER, make_lesson, write_lesson
 
 LINK_BYTES_PER_S = 64_000 / 8
@@ -193,12 +193,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite3"
         settings = Settings(store_url=f"sqlite://{db}", data_dir=Path(tmp), port=0)
-        app = create_app(settings)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        runner, url = await start_app(settings)
+        app = runner.app
         services = app[SERVICES]
         await services.store.add_teacher(TeacherRecord(TEACHER, hash_password("bench-pass-1"), 0))
         token = services.signer.issue(auth.TokenClaims(role="teacher", subject=TEACHER))

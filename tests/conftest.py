@@ -13,13 +13,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from classroom.app import create_app
 from classroom.auth import hash_password
 from classroom.classes import TeacherRecord
 from classroom.keys import SERVICES
 from classroom.services import Services
 from classroom.settings import Settings
 from testkit.client import Api, Peer
+from testkit.inprocess import start_app
 from testkit.procs import RedisServer
 
 TEACHER = "amina"
@@ -81,16 +81,6 @@ class Running:
         for peer in self.peers:
             with contextlib.suppress(Exception):
                 await peer.disconnect()
-
-
-async def start_app(settings: Settings) -> tuple[web.AppRunner, str]:
-    app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", settings.port)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

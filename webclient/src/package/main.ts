@@ -12,17 +12,14 @@
  */
 import { h, replace } from "../dom";
 import { STRINGS, locale, type Key, type Lang } from "../i18n";
-import { BOARD_HEIGHT, BOARD_WIDTH, type BoardItem } from "../board/model";
-import { HIGHLIGHTER_OPACITY, drawBackground, drawItem, outlinePath, strokeOutline } from "../board/render";
-import { ReplayState, type ReplayInfo } from "../replay/player";
+import { BOARD_HEIGHT, BOARD_WIDTH } from "../board/model";
+import { HIGHLIGHTER_OPACITY, drawBackground, drawItem } from "../board/render";
+import { AUDIO_DRIFT_MS, PathCache, ReplayState, SPEEDS, STEP_MS, clock as lessonClock, type ReplayInfo } from "../replay/player";
 import type { WireEvent } from "../net/types";
 import { gunzip } from "./inflate";
 import css from "./package.css?inline";
 
-const SPEEDS = [0.5, 0.75, 1, 1.5, 2];
-const STEP_MS = 5000;
 const CANVAS_SCALE = 0.5;
-const AUDIO_DRIFT_MS = 300;
 const VIEWER = { role: "student", id: "" };
 
 let lang: Lang = "en";
@@ -36,13 +33,7 @@ function t(key: Key, params: Record<string, string | number> = {}): string {
 function num(n: number, options: Intl.NumberFormatOptions = {}): string {
   return new Intl.NumberFormat(locale(lang), options).format(n);
 }
-function clock(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const two = (n: number): string => num(n, { minimumIntegerDigits: 2, useGrouping: false });
-  const hours = Math.floor(total / 3600);
-  const rest = `${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
-  return hours ? `${num(hours)}:${rest}` : rest;
-}
+const clock = (ms: number): string => lessonClock(ms, num);
 
 function block(id: string): string {
   return document.getElementById(id)?.textContent?.trim() ?? "";
@@ -63,18 +54,6 @@ async function gunzipText(bytes: Uint8Array<ArrayBuffer>): Promise<{ text: strin
   return { text: new TextDecoder().decode(gunzip(bytes)), by: "inflate" };
 }
 
-/** Stroke outlines by stroke id and length: a seek back rebuilds the model, not the outlines. */
-class PathCache {
-  private paths = new Map<string, { key: number; path: Path2D }>();
-  get(item: BoardItem & { type: "stroke" }): Path2D {
-    const key = item.pts.length * 2 + (item.done ? 1 : 0);
-    const hit = this.paths.get(item.id);
-    if (hit && hit.key === key) return hit.path;
-    const path = new Path2D(outlinePath(strokeOutline(item)));
-    this.paths.set(item.id, { key, path });
-    return path;
-  }
-}
 
 async function start(root: HTMLElement): Promise<void> {
   const info = JSON.parse(block("takhti-info")) as ReplayInfo & { lang?: Lang };

@@ -11,38 +11,17 @@ import { ApiError, api } from "../api";
 import { h, replace } from "../dom";
 import { fmtNumber, t, type Key, errorText } from "../i18n";
 import { BOARD_HEIGHT, BOARD_WIDTH, type BoardItem } from "../board/model";
-import { drawBackground, drawItem, outlinePath, strokeOutline, HIGHLIGHTER_OPACITY } from "../board/render";
-import { ReplayState, type ReplayAudio, type ReplayInfo } from "./player";
+import { drawBackground, drawItem, HIGHLIGHTER_OPACITY } from "../board/render";
+import { AUDIO_DRIFT_MS, PathCache, ReplayState, SPEEDS, STEP_MS, clock as lessonClock, type ReplayAudio, type ReplayInfo } from "./player";
 
 // The first page is small so the board shows after ~20 KB on a weak link; the rest come in
 // bigger pages (fewer round trips).
 const FIRST_PAGE_LIMIT = 300;
 const PAGE_LIMIT = 2000;
-const SPEEDS = [0.5, 0.75, 1, 1.5, 2];
-const STEP_MS = 5000;
 const CANVAS_SCALE = 0.5; // 960x540 backing store: what a tablet needs, a quarter of the pixels
-const AUDIO_DRIFT_MS = 300;
 
-function clock(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const two = (n: number): string => fmtNumber(n, { minimumIntegerDigits: 2, useGrouping: false });
-  const hours = Math.floor(total / 3600);
-  const rest = `${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
-  return hours ? `${fmtNumber(hours)}:${rest}` : rest;
-}
+const clock = (ms: number): string => lessonClock(ms, fmtNumber);
 
-/** Stroke outlines by stroke id and length: a seek back rebuilds the model, not the outlines. */
-class PathCache {
-  private paths = new Map<string, { key: number; path: Path2D }>();
-  get(item: BoardItem & { type: "stroke" }): Path2D {
-    const key = item.pts.length * 2 + (item.done ? 1 : 0);
-    const hit = this.paths.get(item.id);
-    if (hit && hit.key === key) return hit.path;
-    const path = new Path2D(outlinePath(strokeOutline(item)));
-    this.paths.set(item.id, { key, path });
-    return path;
-  }
-}
 
 export interface ReplayOptions {
   classId: string;

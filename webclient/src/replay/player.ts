@@ -14,6 +14,7 @@
  */
 import { BoardModel, type BoardItem, type Page } from "../board/model";
 import type { WireEvent } from "../net/types";
+import { outlinePath, strokeOutline } from "../board/render";
 
 export const CHECKPOINT_EVERY = 2000;
 
@@ -293,5 +294,35 @@ export class ReplayState {
         break;
       }
     }
+  }
+}
+
+// --- shared by the replay page (replay/page.ts) and the offline package (package/main.ts) ---
+
+/** The playback speeds offered, and how far the arrow keys step. */
+export const SPEEDS = [0.5, 0.75, 1, 1.5, 2];
+export const STEP_MS = 5000;
+/** How far the audio may drift from the player's clock before it is put back. */
+export const AUDIO_DRIFT_MS = 300;
+
+/** A lesson time as m:ss or h:mm:ss, the digits written by ``num`` (the UI's language). */
+export function clock(ms: number, num: (n: number, options?: Intl.NumberFormatOptions) => string): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const two = (n: number): string => num(n, { minimumIntegerDigits: 2, useGrouping: false });
+  const hours = Math.floor(total / 3600);
+  const rest = `${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
+  return hours ? `${num(hours)}:${rest}` : rest;
+}
+
+/** Stroke outlines by stroke id and length: a seek back rebuilds the model, not the outlines. */
+export class PathCache {
+  private paths = new Map<string, { key: number; path: Path2D }>();
+  get(item: BoardItem & { type: "stroke" }): Path2D {
+    const key = item.pts.length * 2 + (item.done ? 1 : 0);
+    const hit = this.paths.get(item.id);
+    if (hit && hit.key === key) return hit.path;
+    const path = new Path2D(outlinePath(strokeOutline(item)));
+    this.paths.set(item.id, { key, path });
+    return path;
   }
 }

@@ -180,12 +180,14 @@ async def open_receiver(
     flags: dict[str, bool],
     *,
     deflate: bool = True,
+    kind: type[Receiver] = Receiver,
 ) -> Receiver:
-    """Connect one receiver and wait until Socket.IO accepted it."""
+    """Connect one receiver (a ``kind``, e.g. a subclass that also sends) and wait until
+    Socket.IO accepted it."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     loop = asyncio.get_running_loop()
-    factory: Callable[[], Receiver] = lambda: Receiver(auth, records, flags)  # noqa: E731
+    factory: Callable[[], Receiver] = lambda: kind(auth, records, flags)  # noqa: E731
     transport, receiver = await loop.create_connection(factory, host, port)
     key = base64.b64encode(os.urandom(16)).decode()
     extension = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"

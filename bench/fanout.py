@@ -119,8 +119,12 @@ async def _receivers(
 # --- teachers (own process) -------------------------------------------------------------------
 
 
-def teacher_process(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Connection) -> None:
-    asyncio.run(_teachers(url, auths, pen, pipe))
+def teacher_process(
+    url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Connection, name: str = "c"
+) -> None:
+    """Teachers drawing in ``auths``' classes; stroke ids start with ``name`` (unique per
+    process when several teacher processes draw)."""
+    asyncio.run(_teachers(url, auths, pen, pipe, name))
 
 
 class Stroke:
@@ -184,7 +188,9 @@ class Stroke:
         return None
 
 
-async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Connection) -> None:
+async def _teachers(
+    url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Connection, name: str
+) -> None:
     commands = await _commands(pipe)
     sockets: list[RawSocket] = await gather_limited([RawSocket.open(url, a) for a in auths], 16)
     pipe.send(("connected", len(sockets)))
@@ -199,6 +205,8 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Conne
         "gaps": 0,
     }
     ack_ms: list[float] = []
+    # (stroke id, offset) of every ink message acked ok, the whole run (stroke_end: offset -1).
+    acked: list[tuple[str, int]] = []
     late_ms: list[float] = []  # how late each drawing tick ran: the teachers' own lag
     marked = {"on": False}
 
@@ -217,11 +225,16 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Conne
         await asyncio.sleep(k * pen.batch_s / max(1, len(sockets)))  # spread the classes' ticks
         next_tick = time.monotonic()
         serial = 1
-        stroke = Stroke(f"c{k}-{serial}", next_tick, pen.point_s, rng)
+        stroke = Stroke(f"{name}{k}-{serial}", next_tick, pen.point_s, rng)
         in_flight = [0]
 
         def answered(
-            fut: asyncio.Future[Any], stroke: Stroke, event: str, sent_at: float, timed: bool
+            fut: asyncio.Future[Any],
+            stroke: Stroke,
+            event: str,
+            offset: int,
+            sent_at: float,
+            timed: bool,
         ) -> None:
             in_flight[0] -= 1
             if fut.cancelled():
@@ -230,6 +243,7 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Conne
                 ack_ms.append((time.monotonic() - sent_at) * 1000)
             ack = fut.result()
             if ack.get("ok"):
+                acked.append((stroke.id, offset))
                 if event == "stroke_end":
                     stats["strokes"] += 1
                 return
@@ -256,6 +270,7 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Conne
                     break
                 event, payload, count = message
                 sent_at = time.monotonic()
+                offset = -1  # stroke_end's key (bench/scale.py checks each acked key)
                 if count:
                     offset = stroke.sent
                     stroke.sent += count
@@ -270,8 +285,8 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Conne
                 fut = await sock.call(event, payload)
                 # Timed when the ack arrives, not at the next tick that looks at it.
                 fut.add_done_callback(
-                    lambda f, s=stroke, e=event, at=sent_at, m=marked["on"]: answered(
-                        f, s, e, at, m
+                    lambda f, s=stroke, e=event, o=offset, at=sent_at, m=marked["on"]: answered(
+                        f, s, e, o, at, m
                     )
                 )
                 stats["messages"] += 1
@@ -279,7 +294,7 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Conne
                     # The pen goes down again after a short lift; its acks may still be coming.
                     serial += 1
                     lifted = stroke.drawn_at[-1] + rng.uniform(*PEN_UP_S)
-                    stroke = Stroke(f"c{k}-{serial}", lifted, pen.point_s, rng)
+                    stroke = Stroke(f"{name}{k}-{serial}", lifted, pen.point_s, rng)
                     break
             else:
                 if marked["on"] and stroke.sent < len(stroke.points):
@@ -305,7 +320,7 @@ async def _teachers(url: str, auths: list[dict[str, Any]], pen: Pen, pipe: Conne
             stats["ack_p50_ms"] = round(percentile(ack_ms, 0.5), 2)
             stats["ack_p99_ms"] = round(percentile(ack_ms, 0.99), 2)
             stats["tick_late_p99_ms"] = round(percentile(late_ms, 0.99), 2)
-            pipe.send(("result", batches, stats))
+            pipe.send(("result", batches, {**stats, "acked": acked}))
         elif command == "quit":
             for sock in sockets:
                 await sock.close()
@@ -461,6 +476,7 @@ def measure(
         machine_cpu = (_busy(psutil.cpu_times()) - machine_start) / wall
         teacher_pipe.send("stop")
         _, batches, stats = _expect(teacher_pipe, "result")
+        stats.pop("acked")
         for pipe in [*pipes, teacher_pipe]:
             pipe.send("quit")
             _expect(pipe, "bye")

@@ -219,17 +219,49 @@ def redis_cluster(data_dir: Path) -> Iterator[Store]:
 
 
 def redis_cpu(nodes: dict[str, int]) -> dict[str, dict[str, Any]]:
-    """Each node's CPU seconds so far (``INFO cpu``: used_cpu_sys + used_cpu_user) and role."""
+    """Each node's CPU seconds so far (``INFO cpu``: used_cpu_sys + used_cpu_user), its role
+    and its command counters (``INFO commandstats``: calls and microseconds per command)."""
     found: dict[str, dict[str, Any]] = {}
     for name, port in nodes.items():
         client = redis.Redis(port=port)
         try:
             cpu = client.info("cpu")
             role = client.info("replication")["role"]
+            commands = client.info("commandstats")
         finally:
             client.close()
-        found[name] = {"cpu_s": cpu["used_cpu_sys"] + cpu["used_cpu_user"], "role": role}
+        found[name] = {
+            "cpu_s": cpu["used_cpu_sys"] + cpu["used_cpu_user"],
+            "role": role,
+            "commands": {
+                key.removeprefix("cmdstat_"): (int(v["calls"]), int(v["usec"]))
+                for key, v in commands.items()
+            },
+        }
     return found
+
+
+def command_time(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], wall: float
+) -> dict[str, dict[str, float]]:
+    """Calls/s and CPU share (cores) of each Redis command over the window, all nodes summed,
+    the costliest first: what Redis spends its time on (fsync and networking not included)."""
+    calls: Counter[str] = Counter()
+    usec: Counter[str] = Counter()
+    for node, stats in after.items():
+        for command, (n, us) in stats["commands"].items():
+            n0, us0 = before[node]["commands"].get(command, (0, 0))
+            calls[command] += n - n0
+            usec[command] += us - us0
+    return {
+        command: {
+            "per_s": round(calls[command] / wall, 1),
+            "cores": round(us / wall / 1e6, 4),
+            "us_per_call": round(us / max(1, calls[command]), 1),
+        }
+        for command, us in usec.most_common(6)
+        if us > 0
+    }
 
 
 # --- one side ---------------------------------------------------------------------------------
@@ -414,9 +446,11 @@ async def _side(
             await ok(teacher, "poll_open", {"poll_id": made["poll_id"]})
             polls[k] = made["poll_id"]
         log(f"{name}: vote burst, {len(lesson.seats)} students within {args.within} s")
+        burst_began = time.monotonic()
         for pipe in pipes:
             pipe.send(("vote", polls, args.within))
         votes = [v for pipe in pipes for v in (await expect(pipe, "voted"))[1]]
+        burst_ended = time.monotonic()
         await asyncio.sleep(max(0.0, started + args.seconds - time.monotonic()))
 
         for pipe in pipes:
@@ -466,6 +500,12 @@ async def _side(
         for sid, off, arrived in records
         if (sid, off) in batches
     )
+    # Ink sent outside the vote burst: the lesson's steady state.
+    quiet_ms = sorted(
+        (arrived - batches[(sid, off)][0]) * 1000
+        for sid, off, arrived in records
+        if (sid, off) in batches and not burst_began <= batches[(sid, off)][0] <= burst_ended
+    )
     vote_ms = sorted(ms for _, _, ms, ack in votes if ack.get("ok"))
     appended = sum(1 for events in logs for e in events if wall_ms_start <= e["ts"] <= wall_ms_end)
     redis_nodes = {
@@ -486,6 +526,8 @@ async def _side(
         "deliveries_per_s": round(deliveries_per_s, 1),
         "ink_p50_ms": round(percentile(ink_ms, 0.5), 2),
         "ink_p99_ms": round(percentile(ink_ms, 0.99), 2),
+        "ink_p99_outside_burst_ms": round(percentile(quiet_ms, 0.99), 2),
+        "vote_burst_s": round(burst_ended - burst_began, 2),
         "vote_ack_p50_ms": round(percentile(vote_ms, 0.5), 2),
         "vote_ack_p99_ms": round(percentile(vote_ms, 0.99), 2),
         **check_logs(logs, starts, ink_acked, votes, seen),
@@ -501,6 +543,7 @@ async def _side(
             "other": round(max(0.0, machine_cpu - redis_total - server_total - clients_cpu), 3),
         },
         "redis_us_per_event": round(redis_total * 1e6 / max(1.0, appended / wall), 1),
+        "redis_commands": command_time(redis_before, redis_after, wall),
         "servers_us_per_delivery": round(server_total * 1e6 / max(1.0, deliveries_per_s), 1),
         "closed_students": sum(c for *_, c in drained),
         "seconds": round(wall, 1),

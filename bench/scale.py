@@ -12,7 +12,7 @@ class has clients on every process, as behind ``ip_hash`` in a school. Clients a
 cheapest the repo has, in their own processes:
 
 * teachers: ``bench/fanout.py``'s drawing teachers (raw Socket.IO, one process per server),
-  a batch every ``--batch-ms`` (a lighter pen than the browser's 33 ms: 60 classes at the
+  a batch every ``--batch-ms`` (400 ms: a lighter pen than the browser's 33 ms; 60 classes at the
   browser's rate would be 54,000 deliveries/s, far past what 2 cores carry);
 * students: ``bench/_receiver.py`` receivers (the websocket by hand in an ``asyncio.Protocol``)
   that also note the seq of every log event they receive and send one ``poll_vote``;
@@ -438,13 +438,15 @@ async def _side(
             pipe.send(("mark",) if pipe in pipes else "mark")
 
         await asyncio.sleep(max(0.0, args.seconds / 2 - args.within / 2))
-        polls = {}
-        for k, teacher in enumerate(lesson.teachers):
+
+        async def open_poll(teacher: CrowdClient) -> str:
             made = await ok(
                 teacher, "poll_create", {"kind": "single", "question": "?", "options": OPTIONS}
             )
             await ok(teacher, "poll_open", {"poll_id": made["poll_id"]})
-            polls[k] = made["poll_id"]
+            return str(made["poll_id"])
+
+        polls = dict(enumerate(await asyncio.gather(*map(open_poll, lesson.teachers))))
         log(f"{name}: vote burst, {len(lesson.seats)} students within {args.within} s")
         burst_began = time.monotonic()
         for pipe in pipes:
@@ -562,7 +564,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="measured time per side")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--within", type=float, default=2.0, help="seconds the vote burst spans")
-    parser.add_argument("--batch-ms", type=float, default=200, help="a teacher sends a batch every")
+    parser.add_argument(
+        "--batch-ms",
+        type=float,
+        default=400,
+        help="a teacher sends a batch every (at 200 ms, 60 x 30 saturated both cores here)",
+    )
     parser.add_argument("--point-ms", type=float, default=16, help="the pen gives a point every")
     parser.add_argument("--client-procs", type=int, default=3, help="student processes")
     parser.add_argument("--only", choices=["single", "cluster"], help="measure one side")

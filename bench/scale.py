@@ -241,6 +241,23 @@ def redis_cpu(nodes: dict[str, int]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def log_memory(nodes: dict[str, int]) -> tuple[int, int]:
+    """Bytes the class logs take on the masters (``MEMORY USAGE``) and the events in them;
+    a replica holds a copy of its master's."""
+    size = events = 0
+    for port in nodes.values():
+        client = redis.Redis(port=port)
+        try:
+            if client.info("replication")["role"] != "master":
+                continue
+            for key in client.scan_iter(match="tk:*:log", count=1000):
+                size += int(client.memory_usage(key, samples=0) or 0)
+                events += int(client.llen(key))  # type: ignore[arg-type]
+        finally:
+            client.close()
+    return size, events
+
+
 def command_time(
     before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], wall: float
 ) -> dict[str, dict[str, float]]:
@@ -518,6 +535,7 @@ async def _side(
         for node in store.nodes
     }
     redis_total = sum(n["cpu"] for n in redis_nodes.values())
+    log_bytes, log_events = log_memory(store.nodes)
     server_total = sum(servers_cpu)
     deliveries_per_s = delivered / wall
     errors = Counter(
@@ -545,6 +563,7 @@ async def _side(
             "other": round(max(0.0, machine_cpu - redis_total - server_total - clients_cpu), 3),
         },
         "redis_us_per_event": round(redis_total * 1e6 / max(1.0, appended / wall), 1),
+        "redis_log_bytes_per_event": round(log_bytes / max(1, log_events)),
         "redis_commands": command_time(redis_before, redis_after, wall),
         "servers_us_per_delivery": round(server_total * 1e6 / max(1.0, deliveries_per_s), 1),
         "closed_students": sum(c for *_, c in drained),

@@ -37,7 +37,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -82,8 +82,8 @@ def parse_cluster_url(url: str) -> dict[str, Any]:
     if not url.startswith(CLUSTER_SCHEMES):
         raise ValueError(f"not a Redis Cluster URL: {url!r}")
     scheme, _, rest = url.partition("://")
-    netloc, _, tail = rest.partition("/")
-    path_query = "/" + tail
+    rest, _, query_text = rest.partition("?")
+    netloc = rest.partition("/")[0]
     auth, at, hosts = netloc.rpartition("@")
     nodes: list[tuple[str, int]] = []
     for item in hosts.split(","):
@@ -91,7 +91,7 @@ def parse_cluster_url(url: str) -> dict[str, Any]:
         if not colon or not host or not port.isdigit():
             raise ValueError(f"{url!r}: each node is HOST:PORT")
         nodes.append((host.strip("[]"), int(port)))
-    query = parse_qs(urlsplit(path_query).query)
+    query = parse_qs(query_text)
     options: dict[str, Any] = {
         "nodes": nodes,
         "ssl": scheme == "rediss+cluster",

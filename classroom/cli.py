@@ -29,9 +29,11 @@ def _port(raw: str) -> int:
 
 
 def _store_url(raw: str) -> str:
-    if not raw.startswith(("sqlite://", "redis://", "rediss://", "unix://")):
+    schemes = ("sqlite://", "redis://", "rediss://", "unix://", "redis+cluster://")
+    if not raw.startswith((*schemes, "rediss+cluster://")):
         raise argparse.ArgumentTypeError(
-            f"{raw!r}: use sqlite:///PATH/TO/FILE or redis://HOST:PORT/DB"
+            f"{raw!r}: use sqlite:///PATH/TO/FILE, redis://HOST:PORT/DB or "
+            "redis+cluster://HOST:PORT[,HOST:PORT...]"
         )
     return raw
 
@@ -42,7 +44,7 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
         type=_store_url,
         metavar="URL",
         help="sqlite:///PATH (default: DATA_DIR/takhti.sqlite3) or "
-        "redis://HOST:PORT/DB (env TAKHTI_STORE)",
+        "redis://HOST:PORT/DB or redis+cluster://HOST:PORT[,HOST:PORT...] (env TAKHTI_STORE)",
     )
     parser.add_argument(
         "--data-dir",

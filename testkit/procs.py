@@ -238,3 +238,173 @@ def add_teacher(store_url: str, data_dir: Path, name: str, password: str) -> Non
         capture_output=True,
         timeout=60,
     )
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+class RedisCluster:
+    """A real Redis Cluster: 3 masters and 3 replicas, AOF fsync on every write, on free ports.
+
+    Made with ``redis-cli --cluster create --cluster-replicas 1``; ``start`` returns when every
+    node says ``cluster_state:ok`` and every master has its replica's link up (so ``WAIT 1``
+    can succeed). ``node_timeout_ms`` is small so a killed master's replica takes over in
+    about two seconds.
+    """
+
+    def __init__(self, data_dir: Path, *, nodes: int = 6, node_timeout_ms: int = 1000) -> None:
+        self.binary = need_binary("redis-server")
+        self.cli = need_binary("redis-cli")
+        self.data_dir = data_dir
+        self.node_timeout_ms = node_timeout_ms
+        self.ports = [_free_cluster_port() for _ in range(nodes)]
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    def start_node(self, port: int) -> None:
+        node_dir = self.data_dir / str(port)
+        node_dir.mkdir(parents=True, exist_ok=True)
+        self.procs[port] = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(node_dir / "nodes.conf"),
+                "--cluster-node-timeout",
+                str(self.node_timeout_ms),
+                # A replica may always take over (this is about speed, not old data: WAIT
+                # made sure it has every acknowledged write).
+                "--cluster-replica-validity-factor",
+                "0",
+                # The other masters' classes keep working while one shard fails over.
+                "--cluster-require-full-coverage",
+                "no",
+                # A replica's first full sync starts at once (the default waits 5 s).
+                "--repl-diskless-sync-delay",
+                "0",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(node_dir),
+                "--protected-mode",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(port, self.procs[port])
+
+    def start(self, timeout: float = 30.0) -> None:
+        for port in self.ports:
+            self.start_node(port)
+        subprocess.run(
+            [
+                self.cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{port}" for port in self.ports),
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        self.wait_healthy(timeout)
+
+    def command(self, port: int, *args: str) -> str:
+        """One redis-cli command against one node; its reply as text."""
+        done = subprocess.run(
+            [self.cli, "-p", str(port), *args], capture_output=True, timeout=10, check=True
+        )
+        return done.stdout.decode()
+
+    def _info(self, port: int, *args: str) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        for line in self.command(port, *args).splitlines():
+            key, sep, value = line.strip().partition(":")
+            if sep:
+                fields[key] = value
+        return fields
+
+    def masters(self) -> list[int]:
+        return [p for p in self.alive() if self._info(p, "info", "replication")["role"] == "master"]
+
+    def alive(self) -> list[int]:
+        return [p for p, proc in self.procs.items() if proc.poll() is None]
+
+    def wait_healthy(self, timeout: float = 30.0, *, masters: int = 3) -> None:
+        """Until every live node says the cluster is ok and ``masters`` masters have a replica."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(subprocess.SubprocessError, KeyError):
+                states = [self._info(p, "cluster", "info")["cluster_state"] for p in self.alive()]
+                replicated = [
+                    p
+                    for p in self.alive()
+                    if (info := self._info(p, "info", "replication"))["role"] == "master"
+                    and "state=online" in info.get("slave0", "")
+                    and int(info.get("connected_slaves", "0")) >= 1
+                ]
+                if all(s == "ok" for s in states) and len(replicated) >= masters:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the Redis Cluster did not become healthy")
+            time.sleep(0.05)  # readiness poll of external processes, not test synchronisation
+
+    def owner_of(self, key: str) -> int:
+        """The port of the master that holds ``key``'s slot."""
+        slot = int(self.command(self.alive()[0], "cluster", "keyslot", key).strip())
+        for port in self.masters():
+            for line in self.command(port, "cluster", "nodes").splitlines():
+                parts = line.split()
+                if "myself" not in parts[2]:
+                    continue
+                for span in parts[8:]:
+                    low, _, high = span.partition("-")
+                    if low.isdigit() and int(low) <= slot <= int(high or low):
+                        return port
+        raise LookupError(f"no master holds slot {slot}")
+
+    def kill(self, port: int) -> None:
+        """SIGKILL one node."""
+        proc = self.procs[port]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)

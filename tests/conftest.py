@@ -20,7 +20,7 @@ from classroom.services import Services
 from classroom.settings import Settings
 from testkit.client import Api, Peer
 from testkit.inprocess import start_app
-from testkit.procs import RedisServer
+from testkit.procs import RedisCluster, RedisServer
 
 TEACHER = "amina"
 PASSWORD = "correct-horse-9"
@@ -38,6 +38,28 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     return os.environ.get("REDIS_URL") or redis_server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """One real Redis Cluster for the session: 3 masters, 3 replicas, AOF fsync always."""
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_url(redis_cluster: RedisCluster) -> str:
+    return os.environ.get("REDIS_CLUSTER_URL") or redis_cluster.url
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def shared_store_url(request: pytest.FixtureRequest) -> str:
+    """A store several server processes share: one Redis server, or a Redis Cluster."""
+    return str(request.getfixturevalue("redis_url" if request.param == "redis" else "cluster_url"))
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -631,18 +631,19 @@ class RedisStore:
                 continue
             if message is None or message.get("type") != "message":
                 continue
-            channel = str(message["channel"])
-            class_id = channel[len(PREFIX) + 2 : channel.index("}")]
-            try:
-                group = [
-                    Event.from_record(class_id, record) for record in json.loads(message["data"])
-                ]
-            except (ValueError, KeyError, TypeError):
-                logger.exception("malformed feed message on %s", channel)
-                continue
-            for event in group:
-                for listener in tuple(self._listeners.get(class_id, ())):
-                    try:
-                        listener.deliver(event)
-                    except Exception:
-                        logger.exception("feed listener failed")
+            self._deliver_message(str(message["channel"]), message["data"])
+
+    def _deliver_message(self, channel: str, data: str) -> None:
+        """Hand one feed message (a group of events in seq order) to the class's listeners."""
+        class_id = channel[len(PREFIX) + 2 : channel.index("}")]
+        try:
+            group = [Event.from_record(class_id, record) for record in json.loads(data)]
+        except (ValueError, KeyError, TypeError):
+            logger.exception("malformed feed message on %s", channel)
+            return
+        for event in group:
+            for listener in tuple(self._listeners.get(class_id, ())):
+                try:
+                    listener.deliver(event)
+                except Exception:
+                    logger.exception("feed listener failed")

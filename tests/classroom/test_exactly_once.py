@@ -39,10 +39,12 @@ PASSWORD = "scale-test-pass"
 
 
 @pytest.fixture
-def two_servers(tmp_path: Path, redis_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    add_teacher(redis_url, tmp_path, TEACHER, PASSWORD)
-    a = ServerProcess(redis_url, tmp_path / "a")
-    b = ServerProcess(redis_url, tmp_path / "b")
+def two_servers(
+    tmp_path: Path, shared_store_url: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    add_teacher(shared_store_url, tmp_path, TEACHER, PASSWORD)
+    a = ServerProcess(shared_store_url, tmp_path / "a")
+    b = ServerProcess(shared_store_url, tmp_path / "b")
     a.start()
     b.start()
     yield a, b

@@ -1,4 +1,4 @@
-"""One contract, every backend: SQLite files and a real Redis server."""
+"""One contract, every backend: SQLite files, a real Redis server and a real Redis Cluster."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ class Recorder:
                 await self.changed.wait()
 
         await asyncio.wait_for(wait(), timeout)
+
+
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every backend: a SQLite file, one Redis server, a Redis Cluster of 3 masters."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'takhti.sqlite3'}"
+    return str(request.getfixturevalue("redis_url" if request.param == "redis" else "cluster_url"))
 
 
 @pytest.fixture

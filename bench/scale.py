@@ -65,7 +65,7 @@ from fanout import Pen, _busy, _commands, _expect, teacher_process
 from testkit.client import with_client_id
 from testkit.crowd import OPTIONS, bounded, crowd_session, http_json, ok, whole_log
 from testkit.crowd_client import CrowdClient
-from testkit.procs import RedisServer, ServerProcess, add_teacher
+from testkit.procs import RedisCluster, RedisServer, ServerProcess, add_teacher
 
 TEACHER = "bench"
 PASSWORD = "bench-scale-pass"
@@ -208,12 +208,11 @@ def single_redis(data_dir: Path) -> Iterator[Store]:
 
 @contextlib.contextmanager
 def redis_cluster(data_dir: Path) -> Iterator[Store]:
-    from testkit.procs import RedisCluster  # type: ignore[attr-defined]  # wt-cluster's launcher
-
+    """3 masters + 3 replicas (``testkit.procs.RedisCluster``)."""
     cluster = RedisCluster(data_dir / "cluster")
     cluster.start()
     try:
-        yield Store(cluster.url, {f"node-{n.port}": n.port for n in cluster.nodes})
+        yield Store(cluster.url, {f"node-{port}": port for port in cluster.ports})
     finally:
         cluster.stop()
 
@@ -573,6 +572,121 @@ async def _side(
     return result
 
 
+# --- the Redis side alone ----------------------------------------------------------------------
+
+
+def _body(size: int) -> str:
+    """A logged ink batch's record without seq and ts, about ``size`` bytes."""
+    pts = ",".join(["512.3,384.1,0.52,120"] * max(1, (size - 120) // 21))
+    by = '"by":{"role":"teacher","id":"t_bench","name":"bench"}'
+    return f'"type":"stroke_extended",{by},"data":{{"id":"s1","offset":0,"pts":[{pts}]}}}}'
+
+
+async def redis_alone(
+    store: Store, *, cluster: bool, classes: int, rate: float, seconds: float, size: int
+) -> dict[str, Any]:
+    """The store's append script at ``rate`` events/s per class for ``seconds``, on each class's
+    master, followed by ``WAIT 1`` on a cluster, with 3 subscribers per node standing in for the
+    3 server processes (sharded pub/sub on a cluster: ``SSUBSCRIBE`` on the slot's master).
+
+    No server process and no client: what one appended event costs Redis, and what replication
+    and ``WAIT 1`` add to an append's latency.
+    """
+    import redis.asyncio as aioredis
+
+    from classroom.storage.redis import APPEND_SCRIPT
+
+    script = APPEND_SCRIPT.replace("'PUBLISH'", "'SPUBLISH'") if cluster else APPEND_SCRIPT
+    roles = redis_cpu(store.nodes)
+    masters = [store.nodes[n] for n, v in roles.items() if v["role"] == "master"]
+    any_node = aioredis.Redis(port=masters[0])
+    owner: dict[int, int] = {}  # class -> master port
+    if cluster:
+        for start, end, (_, port, *_), *_ in await any_node.execute_command("CLUSTER", "SLOTS"):
+            for k in range(classes):
+                slot = await any_node.execute_command("CLUSTER", "KEYSLOT", f"tk:{{c{k}}}:log")
+                if start <= slot <= end:
+                    owner[k] = int(port)
+    else:
+        owner = dict.fromkeys(range(classes), masters[0])
+    await any_node.aclose()
+    body = _body(size)
+    received = [0]
+    subscribers: list[Any] = []
+    readers: list[asyncio.Task[None]] = []
+
+    async def read(pubsub: Any) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is not None and message["type"] in ("message", "smessage"):
+                received[0] += 1
+
+    for port in masters:
+        channels = [f"tk:{{c{k}}}:feed" for k in range(classes) if owner[k] == port]
+        for _ in range(PROCESSES):
+            pubsub = aioredis.Redis(port=port).pubsub(ignore_subscribe_messages=True)
+            if channels:
+                await (pubsub.ssubscribe if cluster else pubsub.subscribe)(*channels)
+            subscribers.append(pubsub)
+            readers.append(asyncio.create_task(read(pubsub)))
+    latencies: list[float] = []
+    appended = [0]
+
+    async def append(k: int) -> None:
+        connection = aioredis.Redis(port=owner[k], single_connection_client=True)
+        sha = await connection.script_load(script)
+        keys = [f"tk:{{c{k}}}:{what}" for what in ("log", "ids", "akeys:1", "akeys:0")]
+        due = time.monotonic() + random.Random(k).uniform(0, 1 / rate)
+        n = 0
+        try:
+            while time.monotonic() < stop_at:
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                due += 1 / rate
+                n += 1
+                now_ms = int(time.time() * 1000)
+                sent = time.monotonic()
+                await connection.evalsha(
+                    sha, 4, *keys, keys[0].replace("log", "feed"), now_ms, now_ms + 1_200_000,
+                    "a", f"k{n}", body,
+                )  # fmt: skip
+                if cluster:  # the cluster store's rule: a replica has it before the ack
+                    await connection.execute_command("WAIT", 1, 1000)
+                latencies.append((time.monotonic() - sent) * 1000)
+                appended[0] += 1
+        finally:
+            await connection.aclose()
+
+    before = redis_cpu(store.nodes)
+    started = time.monotonic()
+    stop_at = started + seconds
+    await asyncio.gather(*(append(k) for k in range(classes)))
+    wall = time.monotonic() - started
+    after = redis_cpu(store.nodes)
+    expected = appended[0] * PROCESSES
+    deadline = time.monotonic() + 10
+    while received[0] < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    for pubsub in subscribers:
+        await pubsub.aclose()
+    cpu = {n: round((after[n]["cpu_s"] - before[n]["cpu_s"]) / wall, 3) for n in store.nodes}
+    rate_total = appended[0] / wall
+    on_masters = sum(c for n, c in cpu.items() if after[n]["role"] == "master")
+    latencies.sort()
+    return {
+        "appends_per_s": round(rate_total, 1),
+        "append_p50_ms": round(percentile(latencies, 0.5), 2),
+        "append_p99_ms": round(percentile(latencies, 0.99), 2),
+        "redis_cpu": {n: {"role": after[n]["role"], "cpu": c} for n, c in cpu.items()},
+        "redis_us_per_event": round(sum(cpu.values()) * 1e6 / max(1.0, rate_total), 1),
+        "masters_us_per_event": round(on_masters * 1e6 / max(1.0, rate_total), 1),
+        "subscriber_messages_missing": max(0, expected - received[0]),
+        "redis_commands": command_time(before, after, wall),
+    }
+
+
 RATIO_KEYS = ("deliveries_per_s", "ink_p99_ms", "vote_ack_p99_ms", "redis_us_per_event")
 
 
@@ -591,7 +705,11 @@ def main() -> None:
     )
     parser.add_argument("--point-ms", type=float, default=16, help="the pen gives a point every")
     parser.add_argument("--client-procs", type=int, default=3, help="student processes")
-    parser.add_argument("--only", choices=["single", "cluster"], help="measure one side")
+    parser.add_argument(
+        "--only",
+        choices=["single", "cluster", "redis"],
+        help="one side (and its Redis-alone run), or only the Redis-alone runs",
+    )
     args = parser.parse_args()
     result: dict[str, Any] = {
         "classes": args.classes,
@@ -602,15 +720,46 @@ def main() -> None:
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     kinds = {"single": single_redis, "cluster": redis_cluster}
+    alone: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="takhti-scale-") as tmp:
         for name, store_of in kinds.items():
-            if args.only and name != args.only:
-                continue
             workdir = Path(tmp) / name
             workdir.mkdir()
             with store_of(workdir) as store:
-                result[name] = side(name, store, args, workdir)
-    if "single" in result and "cluster" in result:
+                if args.only in (None, name):
+                    try:
+                        result[name] = side(name, store, args, workdir)
+                    except RuntimeError as failed:  # a server that would not start on it
+                        logs = sorted(workdir.glob("server-*/server-*.log"))
+                        last = logs[0].read_text().strip().splitlines()[-1:] if logs else []
+                        result[name] = {"not_run": f"{failed}: {' '.join(last)}"}
+                        log(f"{name}: not run: {result[name]['not_run']}")
+                if args.only in (None, name, "redis"):
+                    measured = result.get("single", {})
+                    rate = measured.get("appended_per_s", 4.0 * args.classes) / args.classes
+                    log(f"{name}: Redis alone, {rate:.1f} appends/s per class")
+                    alone[name] = asyncio.run(
+                        redis_alone(
+                            store,
+                            cluster=name == "cluster",
+                            classes=args.classes,
+                            rate=rate,
+                            seconds=args.seconds,
+                            size=measured.get("redis_log_bytes_per_event", 460),
+                        )
+                    )
+                    log(f"{name}: Redis alone: {json.dumps(alone[name])}")
+    result["redis_alone"] = alone
+    if "single" in alone and "cluster" in alone:
+        alone["ratio_cluster_over_single"] = {
+            key: round(alone["cluster"][key] / alone["single"][key], 3)
+            if alone["single"][key]
+            else None
+            for key in ("append_p50_ms", "append_p99_ms", "redis_us_per_event")
+        }
+    if "deliveries_per_s" in result.get("single", {}) and "deliveries_per_s" in result.get(
+        "cluster", {}
+    ):
         result["ratio_cluster_over_single"] = {
             key: round(result["cluster"][key] / result["single"][key], 3)
             if result["single"][key]

@@ -29,6 +29,9 @@ a master and its replica both killed before the replica fsynced its AOF (a doubl
 within about one fsync), or the replica's copy if both machines lose power at once. An event
 that was published live but whose WAIT failed may have been shown to other clients and then
 lost in the failover; it was never acknowledged to its author.
+
+Cost (``bench/cluster_wait.py``, one machine): WAIT 1 took the append p50 from 0.70 to 1.13 ms
+and p99 from 1.11 to 2.37 ms (docs/operations.md, "Redis Cluster").
 """
 
 from __future__ import annotations

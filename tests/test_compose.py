@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from classroom.storage.cluster import parse_cluster_url
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVICES = {"redis", "app1", "app2", "app3", "nginx"}
 NODES = [f"redis-node-{n}" for n in range(1, 7)]
@@ -87,9 +89,9 @@ def test_cluster_app_uses_every_node_and_sits_behind_sticky_nginx() -> None:
     services = compose()["services"]
     app = services["cluster-app"]
     store = app["environment"]["TAKHTI_STORE"]
-    scheme, _, hosts = store.partition("://")
-    assert scheme == "redis+cluster"
-    assert hosts.split(",") == [f"{node}:6379" for node in NODES]
+    options = parse_cluster_url(store)  # what `classroom serve` will make of it
+    assert options["nodes"] == [(node, 6379) for node in NODES]
+    assert options["wait_replicas"] == 1, "an ack must wait for a replica"
     assert app["deploy"]["replicas"] >= 2
     assert app["environment"]["TAKHTI_TRUST_PROXY"] == "1"
     nginx = services["cluster-nginx"]

@@ -15,6 +15,7 @@ from classroom import lessons
 from classroom.export import source as export_source
 from classroom.log import Actor, Proposed
 from classroom.protocol.lessons import LessonDetails
+from testkit import programmes
 from testkit.lessons import TEACHER, LessonMaker, student
 
 RATE = 48_000
@@ -24,7 +25,15 @@ QUIZ_QUESTION = "7 x 8 = ?"
 
 
 def voice(seconds: float, seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """Syllable-like bursts of a harmonic tone with a little noise (~4 a second)."""
+    """A teacher's voice: ``testkit.programmes.speech_like`` (voiced syllables at ~4 a second
+    with pauses, peaking ~18 dB over its loudness like real speech), the bench lesson's voice."""
+    samples: np.ndarray[Any, np.dtype[np.float32]] = programmes.speech_like(seconds, seed=seed)
+    return samples
+
+
+def gentle_voice(seconds: float, seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Syllable-like bursts of a harmonic tone with a little noise (~4 a second), no pauses:
+    a voice with gentler peaks than :func:`voice`."""
     rng = np.random.default_rng(seed)
     n = round(seconds * RATE)
     t = np.arange(n) / RATE

@@ -224,13 +224,12 @@ def write_master(
 
 def programme_sound(source: LessonSource, plan: Layout) -> sound.Samples:
     """The lesson's sound for the whole programme, at -23 LUFS once on both channels."""
-    samples = sound.lesson_audio(source, rate=RATE)
     total = plan.programme_s * RATE
-    if len(samples) < total:
-        samples = np.concatenate([samples, np.zeros(total - len(samples), dtype=np.float32)])
+    samples = sound.lesson_audio(source, rate=RATE, length=total)
     # The same mono signal on L and R measures 3.01 LU louder than the mono signal alone.
+    # In place: the programme's one buffer is all the sound the master holds.
     return loudness.normalise(
-        samples[:total], TARGET_LUFS - loudness.DUAL_MONO_LU, MAX_TRUE_PEAK_DBTP, rate=RATE
+        samples, TARGET_LUFS - loudness.DUAL_MONO_LU, MAX_TRUE_PEAK_DBTP, rate=RATE, in_place=True
     )
 
 

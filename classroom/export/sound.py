@@ -33,9 +33,10 @@ def decode_piece(piece: AudioPiece, rate: int) -> Samples:
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
-def lesson_audio(source: LessonSource, *, rate: int = 48000) -> Samples:
-    """The whole programme's sound, ``duration_ms`` long, as mono float samples."""
-    total = round(source.duration_ms * rate / 1000)
+def lesson_audio(source: LessonSource, *, rate: int = 48000, length: int | None = None) -> Samples:
+    """The whole programme's sound, ``duration_ms`` long (or ``length`` samples: cut, or filled
+    out with silence), as mono float samples: one buffer, each segment decoded on its own."""
+    total = round(source.duration_ms * rate / 1000) if length is None else length
     out = np.zeros(total, dtype=np.float32)
     for piece in source.audio():
         samples = decode_piece(piece, rate)

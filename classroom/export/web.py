@@ -31,6 +31,7 @@ muxer writes from container chapters). About 250 kbit/s at most: under 60 MB per
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -106,18 +107,24 @@ _X264_PRESET = "superfast"
 
 
 def normalise(samples: Samples, rate: int) -> Samples:
-    """The programme's sound at -16 LUFS integrated with true peaks under -3.5 dBTP.
+    """The programme's sound at -16 LUFS integrated with true peaks under -3.5 dBTP, in place
+    (``samples`` is the programme's one buffer; no copy of it is made).
 
-    A sound the limiter cannot bring there (hardly any sound would be) is given the gain that
-    puts its peak at the ceiling instead: quieter than asked, never clipped.
+    The speech compressor levels the voice first (a teacher's voice peaks far above its
+    loudness: the limiter alone would have to squash every syllable), then one gain and the
+    true-peak limiter. A sound that still cannot get there (hardly any sound would) is given
+    the gain that puts its true peak at the ceiling instead: quieter than asked, never clipped.
     """
+    samples = np.asarray(samples, dtype=np.float32)
     try:
-        return loudness.normalise(samples, TARGET_LUFS, TRUE_PEAK_DBTP, rate=rate)
+        return loudness.normalise(
+            samples, TARGET_LUFS, TRUE_PEAK_DBTP, rate=rate, compress=True, in_place=True
+        )
     except ValueError:
-        peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
-        if peak == 0.0:
-            return samples
-        return (samples * np.float32(10 ** (TRUE_PEAK_DBTP / 20) / peak)).astype(np.float32)
+        peak_db = loudness.measure(samples, rate).true_peak_dbtp
+        if math.isfinite(peak_db):
+            np.multiply(samples, np.float32(10 ** ((TRUE_PEAK_DBTP - peak_db) / 20)), out=samples)
+        return samples
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from classroom.export import loudness
+from testkit import programmes
 
 RATE = 48_000
 
@@ -200,3 +201,33 @@ def test_bad_samples_are_refused() -> None:
     assert loudness.normalise(np.zeros(0, dtype=np.float32), -23.0, -1.0).shape == (0,)
     with pytest.raises(ValueError, match="too low"):
         loudness.Meter(100, 1)
+
+
+def test_the_compressor_levels_without_pumping() -> None:
+    """On speech the compressor's gain moves smoothly: at most a few dB in any 100 ms (no
+    syllable-by-syllable pumping), and it brings the voice's peaks closer to its loudness so
+    -16 LUFS fits under a -3.5 dBTP ceiling."""
+    voice = programmes.speech_like(30, seed=4)
+    reading = loudness.measure(voice)
+    gain = loudness.compression_gain_db(voice, reading.integrated_lufs, RATE)
+    hops_per_100ms = round(0.1 / loudness._HOP_S)
+    windows = np.lib.stride_tricks.sliding_window_view(gain, hops_per_100ms + 1)
+    change = windows.max(axis=1) - windows.min(axis=1)
+    assert change.max() <= 5.0
+    assert np.percentile(change, 95) <= 3.0
+    assert gain.min() < -2.0  # it does compress the loudest syllables
+    assert gain.max() <= 0.0
+    out = loudness.normalise(voice, -16.0, -3.5, compress=True)
+    theirs = ffmpeg_r128(out)
+    assert theirs["I"] == pytest.approx(-16.0, abs=0.5)
+    assert theirs["TP"] <= -3.5 + 0.1
+
+
+def test_in_place_normalise_uses_the_one_buffer() -> None:
+    voice = speech_like(10, seed=2)
+    copy = loudness.normalise(voice, -23.0, -1.0)
+    assert not np.array_equal(copy, voice)  # the caller's samples were not touched
+    same = voice.copy()
+    out = loudness.normalise(same, -23.0, -1.0, in_place=True)
+    assert out is same
+    assert np.array_equal(out, copy)

@@ -7,14 +7,16 @@ import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 import pytest
 
-from classroom.export import Cancelled, ExportOptions, chapters, web, writer
-from classroom.export.source import LessonSource, from_events
-from testkit.export_lesson import short_lesson, voice
+from boardclient.audio import encode_opus
+from classroom.export import Cancelled, ExportOptions, chapters, loudness, sound, web, writer
+from classroom.export.source import AudioPiece, LessonSource, from_events
+from testkit.export_lesson import gentle_voice, short_lesson, voice
 from testkit.lessons import LessonMaker
 from tests.classroom.export import media, vtt
 
@@ -133,6 +135,37 @@ def test_audio_rung_is_aac_lc_at_minus_16_lufs(written: Written) -> None:
         [f.to_ndarray()[0] for f in media.decode_all(written.out / "lesson.mp4")]
     )
     assert media.loudness(mp4_samples, 48_000)[0] == pytest.approx(-16.0, abs=1.0)
+
+
+@pytest.mark.parametrize("speaker", [voice, gentle_voice], ids=["peaky", "gentle"])
+def test_web_sound_reaches_minus_16_lufs_for_a_peaky_voice_too(speaker: Any) -> None:
+    """3 s Opus segments of a voice, as the lesson's sound is recorded, through web.normalise
+    (compressor, gain, limiter) and the AAC encoder: decoded, FFmpeg's ebur128 reads -16 LUFS
+    +-1 LU with true peaks under -1 dBTP. A peaky voice (programmes.speech_like) peaks ~18 dB
+    over its loudness: the limiter alone could not bring it there under the ceiling."""
+    pieces = [
+        sound.decode_piece(
+            AudioPiece("a", 0, 3000, "ogg", encode_opus(speaker(3, n))), web.AUDIO_RATE
+        )
+        for n in range(6)
+    ]
+    samples = np.concatenate([p[: 3 * web.AUDIO_RATE] for p in pieces]).astype(np.float32)
+    before = loudness.measure(samples)
+    assert before.true_peak_dbtp - before.integrated_lufs > 12.5 or speaker is gentle_voice
+    out = web.normalise(samples, web.AUDIO_RATE)
+    assert out is samples  # in place: the programme's one buffer
+    ours = loudness.measure(out)
+    assert ours.integrated_lufs == pytest.approx(web.TARGET_LUFS, abs=0.2)
+    assert ours.true_peak_dbtp <= web.TRUE_PEAK_DBTP
+    codec = av.CodecContext.create("aac", "r")
+    codec.extradata = bytes([0x11, 0x88])  # AudioSpecificConfig: AAC-LC, 48 kHz, mono
+    decoded = []
+    for packet in web._encode_audio(out):
+        for frame in codec.decode(av.Packet(packet.data)):
+            decoded.append(frame.to_ndarray()[0])
+    lufs, true_peak = media.loudness(np.concatenate(decoded), web.AUDIO_RATE)
+    assert lufs == pytest.approx(-16.0, abs=1.0)
+    assert true_peak <= -1.0
 
 
 def test_master_playlist_names_every_rung_with_honest_numbers(written: Written) -> None:

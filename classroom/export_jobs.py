@@ -1,8 +1,9 @@
 """Export jobs from the teacher console: one lesson's export at a time, in a worker process.
 
 A job runs ``classroom export ... --progress json`` as a child process (its own session, at
-lower priority: the command ``os.nice``-s itself), so no export work touches the server's event
-loop: the loop only reads the child's progress lines from a pipe. Jobs wait in one queue per
+idle priority: the command puts itself under SCHED_IDLE with ``--priority idle``, and its
+session's autogroup at nice 19), so no export work touches the server's event loop: the loop
+only reads the child's progress lines from a pipe. Jobs wait in one queue per
 server process and run one at a time (a 2-core school box has no room for two encoders beside
 a live class).
 
@@ -277,6 +278,8 @@ class ExportJobs:
             job.lang,
             "--progress",
             "json",
+            "--priority",
+            "idle",
             "--store",
             self.settings.store_url,
             "--data-dir",

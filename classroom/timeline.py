@@ -529,21 +529,41 @@ class Timeline:
         for item in board.items.values():
             if type(item) is not Stroke or item.done:
                 continue
-            later = self._ink.stroke_batches.get(item.id)
-            if not later:
-                continue
-            position = bisect.bisect_left(later, count)
-            if position == len(later):
-                continue
-            index = later[position]
-            found = board_feature.extension(board, self.events[index])
-            if found is None:
-                continue
-            _, first, stop = found
-            shown = bisect.bisect_right(self.appear_times(index), t, first, stop) - first
-            if shown > 0:
-                ink[item.id] = list(self.events[index].data["pts"][first * 4 : (first + shown) * 4])
+            points = self.stroke_ink(board, item.id, count, t)
+            if points:
+                ink[item.id] = points
         return ink
+
+    def stroke_ink(self, board: BoardState, stroke_id: str, count: int, t: int) -> list[float]:
+        """One stroke's part of :meth:`ink_at`: the points of its next batch after the first
+        ``count`` events shown by ``t`` (``board`` is the fold of those events); empty for
+        none. An incremental renderer asks this for the strokes still open only."""
+        later = self._ink.stroke_batches.get(stroke_id)
+        if not later:
+            return []
+        position = bisect.bisect_left(later, count)
+        if position == len(later):
+            return []
+        index = later[position]
+        found = board_feature.extension(board, self.events[index])
+        if found is None:
+            return []
+        _, first, stop = found
+        shown = bisect.bisect_right(self.appear_times(index), t, first, stop) - first
+        if shown <= 0:
+            return []
+        return list(self.events[index].data["pts"][first * 4 : (first + shown) * 4])
+
+    def open_strokes(self) -> list[tuple[int, int, str]]:
+        """``(first, last, stroke_id)`` for each stroke with later batches: while a moment folds
+        more than ``first`` and at most ``last`` events, :meth:`stroke_ink` may show some of
+        its next batch (``first`` is the index of its first event, ``last`` of its last batch),
+        sorted by ``first``."""
+        spans = []
+        for stroke_id, batches in self._ink.stroke_batches.items():
+            spans.append((self._ink.started[stroke_id], batches[-1], stroke_id))
+        spans.sort()
+        return spans
 
     def events_between(self, t0: int, t1: int) -> tuple[Event, ...]:
         """The events with clock in ``(t0, t1]``: what an incremental renderer draws next."""
@@ -572,6 +592,7 @@ class _InkTimes:
     def __init__(self) -> None:
         self.stroke_batches: dict[str, list[int]] = {}  # stroke id -> its later batches' indexes
         self.batches: dict[int, _Batch] = {}  # event index -> how its points are timed
+        self.started: dict[str, int] = {}  # stroke id -> the index of its stroke_started
         self._origin: dict[str, int] = {}
         self._last_clock: dict[str, int] = {}
         self._last_t: dict[str, float] = {}
@@ -582,6 +603,7 @@ class _InkTimes:
         if event.type == "stroke_started":
             if stroke_id in self._origin:
                 return  # a repeated id: the fold keeps the first
+            self.started[stroke_id] = index
             last_t = float(points[-1]) if len(points) >= 4 else 0.0
             self._origin[stroke_id] = clock - round(last_t)
             self._last_clock[stroke_id] = clock

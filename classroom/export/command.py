@@ -6,8 +6,9 @@
         [--lang ur|en] [--leader] [--interlaced]
 
 The lesson is read from the store once (on an event loop that is closed before any writing
-starts), then the writers run in this process at lower priority (``os.nice``), with a progress
-bar on stderr. What lands in ``DIR`` follows :mod:`classroom.export.run`: all formats or none.
+starts), then the writers run in this process at lower priority (``os.nice``, or SCHED_IDLE
+with ``--priority idle``), with a progress bar on stderr. What lands in ``DIR`` follows
+:mod:`classroom.export.run`: all formats or none.
 
 Exit status: 0 every file written and every QC report passed; 1 the export failed (a full disk,
 a writer's error, QC not passed); 2 bad input (a bad flag, an unknown class or format, a lesson
@@ -39,6 +40,7 @@ from classroom.export import FORMATS, Cancelled, ExportOptions
 from classroom.settings import Settings
 
 NICE = 10  # below the live server (nice 0): a 2-core box keeps its class responsive
+IDLE_NICE = 19  # --priority idle: the lowest nice value, beside SCHED_IDLE
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 PROGRESS_EVERY_S = 0.2
 
@@ -96,6 +98,13 @@ def add_parser(
         default="bar",
         help="bar on stderr (default), JSON lines on stdout, or nothing",
     )
+    export.add_argument(
+        "--priority",
+        choices=("low", "idle"),
+        default="low",
+        help="low: nice 10 (default); idle: only CPU time nothing else wants (SCHED_IDLE on "
+        "Linux, else nice 19), as the console's export jobs run",
+    )
     add_store_flags(export)
     return export
 
@@ -143,9 +152,25 @@ def _raise_cancelled(signum: int, frame: FrameType | None) -> None:
     raise Cancelled("the export was cancelled")
 
 
-def _lower_priority() -> None:
+def _lower_priority(priority: str) -> None:
+    """Run below the live server: ``low`` is nice 10; ``idle`` (the console's jobs) is
+    SCHED_IDLE, so the export only gets CPU time nothing else wants.
+
+    Linux's autogroup scheduler shares the CPU between sessions first and only then by nice
+    value inside a session, so a nice value alone does not yield to a server in another
+    session. A process that leads its own session (the console's jobs start the command so)
+    also lowers its autogroup to nice 19; a command typed in a terminal leaves the terminal's
+    session as it is.
+    """
     with contextlib.suppress(OSError):  # already as low as allowed
-        os.nice(NICE)
+        os.nice(IDLE_NICE if priority == "idle" else NICE)  # the kernel stops at 19
+    if priority != "idle":
+        return
+    with contextlib.suppress(AttributeError, OSError):  # not Linux: nice 19 is what there is
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    if os.getsid(0) == os.getpid():
+        with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:
+            group.write(str(IDLE_NICE))
 
 
 async def _load(settings: Settings, class_id: str) -> Any:
@@ -172,7 +197,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
     reporter = _Reporter(args.progress, sys.stdout)
     previous = signal.signal(signal.SIGTERM, _raise_cancelled)
-    _lower_priority()
+    _lower_priority(args.priority)
     try:
         run.writers(args.formats)  # a missing writer is said before the lesson is read
         lesson = asyncio.run(_load(settings, args.class_id))

@@ -25,17 +25,22 @@ from __future__ import annotations
 
 import bisect
 import collections
+import contextlib
 import functools
 import io
 import math
+import queue
+import sys
+import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from PIL import Image, ImageDraw, features
 
+from classroom import board as board_feature
 from classroom import render, timeline
 from classroom.board import BoardState, Item, Page, Shape, Stroke, visible_items
 from classroom.export.source import LessonSource
@@ -938,6 +943,7 @@ class BoardCanvas:
         self.pending: list[str] = []  # in drawing order: laid over each frame
         self.touched: dict[str, int] = {}  # stroke id -> lesson time it last grew
         self.fonts: dict[tuple[str, int], Any] = {}
+        self.ink: dict[str, int] = {}  # stroke id -> points drawn ahead of its next batch
         self._backgrounds: dict[str, Frame] = {}
         self._covers: dict[str, tuple[int, Coverage | None]] = {}  # id -> (points, coverage)
         self._cover_bytes = 0
@@ -1072,15 +1078,37 @@ class BoardCanvas:
             count += 1
         del self.pending[:count]
 
-    def update(self, board: BoardState, events: Sequence[Event], t: int) -> bool:
-        """Take the board after ``events`` (already folded into ``board``); True if the picture
-        changed."""
+    def update(
+        self,
+        board: BoardState,
+        events: Sequence[Event],
+        t: int,
+        ink: Mapping[str, Sequence[float]] | None = None,
+    ) -> bool:
+        """Take the board after ``events`` (already folded into ``board``) with ``ink`` (the
+        points of batches still to come drawn by ``t``, already in ``board``'s strokes, see
+        ``Moment.ink``); True if the picture changed."""
         page = board.pages[board.current]
         redraw = self.page != board.current or self.background_key != repr(
             sorted(page.background.items())
         )
         repaint = False
         changed = redraw
+        drawn = {stroke_id: len(points) for stroke_id, points in (ink or {}).items()}
+        for stroke_id in drawn.keys() | self.ink.keys():
+            if drawn.get(stroke_id) == self.ink.get(stroke_id):
+                continue
+            # A stroke growing point by point between its batches (or its batch folded).
+            item = board.items.get(stroke_id)
+            if item is None or item.page != board.current:
+                continue
+            if stroke_id in drawn:
+                self.touched[stroke_id] = t
+            if stroke_id in self.settled_ids:
+                redraw = True
+            elif stroke_id in self.pending:
+                changed = True
+        self.ink = drawn
         for event in events:
             kind = event.type
             if kind in REPAINT_EVENTS:
@@ -1183,8 +1211,11 @@ def frames(
     state = moment.state
     done = line.index_at(first_t)
     canvas = BoardCanvas(lay, screen.pictures)
-    canvas.redraw(state.part("board"), first_t)
-    board_frame = canvas.picture(state.part("board"))
+    strokes = _OpenStrokes(line)
+    ink = strokes.ink(state.part("board"), done, first_t)
+    canvas.redraw(board_feature.with_ink(state.part("board"), ink), first_t)
+    canvas.ink = {stroke_id: len(points) for stroke_id, points in ink.items()}
+    board_frame = canvas.picture(board_feature.with_ink(state.part("board"), ink))
     board_stale = False
     shown: tuple[str, Any] | None = None
     picture: Frame = board_frame
@@ -1195,9 +1226,14 @@ def frames(
         for event in batch:
             timeline.apply(state, event)
         done = upto
-        board = state.part("board")
+        folded = state.part("board")
+        # The ink of the batches still to come drawn by t, point by point as the class saw it.
+        ink = strokes.ink(folded, done, t)
+        board = board_feature.with_ink(folded, ink)
         board_events = [e for e in batch if _is_board(e)]
-        if (board_events or canvas.pending) and canvas.update(board, board_events, t):
+        if (board_events or canvas.pending or ink or canvas.ink) and canvas.update(
+            board, board_events, t, ink
+        ):
             board_stale = True
         what = screen.choose(state, t)
         if what[0] == "board":
@@ -1212,6 +1248,86 @@ def frames(
                 picture = screen.camera_frame(str(what[1]))
         shown = what
         yield picture
+
+
+class _OpenStrokes:
+    """The strokes whose next batch may be partly drawn at the renderer's moment (a few at a
+    time), kept as the moment moves forward, so each frame asks only them for their ink."""
+
+    def __init__(self, line: timeline.Timeline) -> None:
+        self.line = line
+        self.spans = line.open_strokes()
+        self.starts = [first for first, _, _ in self.spans]
+        self.next = 0
+        self.open: dict[str, int] = {}  # stroke id -> the index of its last batch
+
+    def ink(self, board: BoardState, count: int, t: int) -> dict[str, list[float]]:
+        """:meth:`Timeline.ink_at` of the fold of the first ``count`` events (only forward)."""
+        while self.next < len(self.spans) and self.spans[self.next][0] < count:
+            _, last, stroke_id = self.spans[self.next]
+            self.open[stroke_id] = last
+            self.next += 1
+        ink: dict[str, list[float]] = {}
+        for stroke_id, last in list(self.open.items()):
+            if last < count:
+                del self.open[stroke_id]
+                continue
+            points = self.line.stroke_ink(board, stroke_id, count, t)
+            if points:
+                ink[stroke_id] = points
+        return ink
+
+
+T = TypeVar("T")
+_END = object()
+SWITCH_S = 0.0005  # the GIL's switch interval while pictures are made ahead
+
+
+def ahead(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+    """``items``, made in a worker thread up to ``depth`` ahead of the caller: the pictures of
+    a programme are drawn (and converted) while the encoder, which lets go of the GIL, codes
+    the ones before. An exception in the worker is raised here; closing this iterator (or an
+    exception in the caller, a cancel's included) stops the worker."""
+    made: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        made.put((item,), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            made.put(_END)
+        except BaseException as exc:  # handed to the caller's thread
+            made.put(exc)
+
+    worker = threading.Thread(target=work, name="export-frames", daemon=True)
+    # The encoder's thread needs the GIL back for a moment after each frame (to mux, to add
+    # the sound): handing it over every 0.5 ms instead of 5 ms keeps the encoder fed (a
+    # 3.4-minute mov: 46 s against 55 s).
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, SWITCH_S))
+    worker.start()
+    try:
+        while True:
+            got = made.get()
+            if got is _END:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got[0]
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):  # let a blocked put see the stop
+            while True:
+                made.get_nowait()
+        worker.join()
+        sys.setswitchinterval(switch)
 
 
 def _is_board(event: Event) -> bool:
@@ -1233,20 +1349,21 @@ def reference_frames(
     lay = layout(width, height)
     screen = _Screen(source, lay, lang)
     line = source.timeline
-    last: tuple[int, tuple[str, Any]] | None = None
+    last: tuple[int, tuple[str, Any], dict[str, int]] | None = None
     picture: Frame | None = None
     for i in range(start_index, frame_count(source, fps)):
         t = frame_time(source, i, fps)
         index = line.index_at(t)
         moment = line.state_at(t)
         what = screen.choose(moment.state, t)
-        if picture is None or last != (index, what):
+        drawn = {stroke_id: len(points) for stroke_id, points in moment.ink.items()}
+        if picture is None or last != (index, what, drawn):
             if what[0] == "card":
                 picture = screen.cards.frame(what[1], moment.state)
             elif what[0] == "camera":
                 picture = screen.camera_frame(str(what[1]))
             else:
-                board = moment.state.part("board")
+                board = moment.board()  # with the ink drawn by t of batches still to come
                 image = render.render_image(
                     board,
                     moment.page_id,
@@ -1258,5 +1375,5 @@ def reference_frames(
                 _board_view(picture, lay)[:] = np.asarray(image, dtype=np.uint8)
             if on_redraw is not None:
                 on_redraw(i)
-            last = (index, what)
+            last = (index, what, drawn)
         yield picture

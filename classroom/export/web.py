@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -290,6 +291,19 @@ def _converted(
     }
 
 
+def _each_converted(
+    pictures: Iterator[np.ndarray[Any, Any]], sizes: set[tuple[int, int]]
+) -> Iterator[dict[tuple[int, int], av.VideoFrame]]:
+    """:func:`_converted` of each picture; a still picture (the same array) converted once."""
+    last: np.ndarray[Any, Any] | None = None
+    converted: dict[tuple[int, int], av.VideoFrame] = {}
+    for picture in pictures:
+        if picture is not last:
+            converted = _converted(picture, sizes)
+            last = picture
+        yield converted
+
+
 def write(
     source: LessonSource, out: Path, options: ExportOptions, progress: Progress
 ) -> list[Path]:
@@ -315,15 +329,12 @@ def write(
             for output in outputs:
                 stack.enter_context(output.container)
             sizes = {(o.rung.width, o.rung.height) for o in outputs if o.rung is not None}
-            last: np.ndarray[Any, Any] | None = None
-            converted: dict[tuple[int, int], av.VideoFrame] = {}
             step = max(1, total // 200)
-            for index, picture in enumerate(
-                frames.frames(source, width=TOP[0], height=TOP[1], fps=FPS, lang=options.lang)
-            ):
-                if picture is not last:
-                    converted = _converted(picture, sizes)
-                    last = picture
+            pictures = frames.frames(
+                source, width=TOP[0], height=TOP[1], fps=FPS, lang=options.lang
+            )
+            # Drawn and scaled in a thread ahead of the encoders (which let go of the GIL).
+            for index, converted in enumerate(frames.ahead(_each_converted(pictures, sizes))):
                 for output in (*rungs, lesson):
                     output.offer(index, converted)
                 audio_pts = (index + 1) * AUDIO_RATE // FPS

@@ -3,6 +3,8 @@ graphics-safe area and shaped Urdu on the cards."""
 
 from __future__ import annotations
 
+import itertools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +77,7 @@ def test_incremental_board_frames_equal_a_fresh_canvas_exactly(
         if what[0] != "board" or index % 2:
             continue
         fresh = ef.BoardCanvas(lay, screen.pictures)
-        board = moment.state.part("board")
+        board = moment.board()
         fresh.redraw(board, t)
         assert np.array_equal(frame, fresh.picture(board)), f"frame {index}"
         compared += 1
@@ -359,3 +361,82 @@ def test_a_line_mixing_urdu_and_english_draws_each_in_a_font_that_has_its_letter
     expected = alone[:, ink_alone[0] : ink_alone[-1] + 1]
     assert part.shape == expected.shape and wide > 300
     assert np.mean(np.abs(part.astype(int) - expected.astype(int))) < 3
+
+
+def test_a_stroke_grows_point_by_point_between_its_batches() -> None:
+    """A slow stroke whose second batch reached the server 2 s after its first shows growing
+    across those 2 s (as the class's browsers drew it, by each point's ``t``), not all at once
+    when the batch is folded; each frame matches the server's own render of ``Moment.board()``."""
+    from classroom.export import source as export_source
+    from classroom.protocol import board as pb
+    from testkit.lessons import TEACHER, LessonMaker
+
+    maker = LessonMaker("slow1")
+    page = maker.state.part("board").current
+    points = [[300.0 + 24 * i, 500.0 + 40 * math.sin(i / 5), 0.5, 40.0 * i] for i in range(60)]
+    start = {"stroke_id": "slow", "page_id": page, "tool": "pen", "color": "#112233",
+             "width": 8.0, "points": points[:10]}  # fmt: skip
+    maker.tick(100)
+    maker._board(TEACHER, pb.StrokeStart.model_validate(start))
+    started = maker.now
+    maker.tick(2000)  # points 10..59 are drawn by t = 400..2360 ms; they come in one batch
+    extend = {"stroke_id": "slow", "offset": 10, "points": points[10:]}
+    maker._board(TEACHER, pb.StrokeExtend.model_validate(extend))
+    maker.tick(200)
+    maker._board(TEACHER, pb.StrokeEnd.model_validate({"stroke_id": "slow", "length": 60}))
+    maker.tick(500)
+    source = export_source.from_events(maker.events)
+    fps, (width, height) = 25, SIZE
+    frames = list(ef.frames(source, width=width, height=height, fps=fps))
+    lay = ef.layout(width, height)
+    background = board_of(frames[0], width, height).copy()
+
+    def inked(frame: ef.Frame) -> int:
+        board = board_of(frame, width, height).astype(np.int16)
+        return int((np.abs(board - background).max(axis=2) > 48).sum())
+
+    moments = [started + 300 + 400 * k for k in range(5)]  # all before the batch's clock
+    counts = []
+    for t in moments:
+        index = (t - source.start_ms) * fps // 1000
+        frame = frames[index]
+        counts.append(inked(frame))
+        moment = source.timeline.state_at(ef.frame_time(source, index, fps))
+        assert moment.ink, "the moment has ink drawn ahead of its batch"
+        image = render.render_image(
+            moment.board(), moment.page_id, scale=lay.scale, supersample=ef.SUPERSAMPLE
+        )
+        expected = np.asarray(image, dtype=np.uint8)
+        assert far_off(board_of(frame, width, height), expected) < 0.003, f"at {t}"
+    assert all(a < b for a, b in itertools.pairwise(counts)), counts
+    whole = inked(frames[-1])
+    assert counts[0] < whole / 2 and counts[-1] < whole
+
+
+def test_pictures_made_ahead_come_in_order_and_a_failure_or_a_stop_reaches_the_caller() -> None:
+    import threading
+
+    assert list(ef.ahead(iter(range(50)), depth=3)) == list(range(50))
+
+    def failing() -> Any:
+        yield 1
+        raise OSError("disk gone")
+
+    got = ef.ahead(failing())
+    assert next(got) == 1
+    with pytest.raises(OSError, match="disk gone"):
+        next(got)
+    made: list[int] = []
+
+    def endless() -> Any:
+        n = 0
+        while True:
+            made.append(n)
+            yield n
+            n += 1
+
+    stopped = ef.ahead(endless(), depth=2)
+    assert next(stopped) == 0
+    stopped.close()  # a cancel: the worker ends, nothing more is made
+    assert not any(t.name == "export-frames" for t in threading.enumerate())
+    assert len(made) <= 5

@@ -254,6 +254,12 @@ async def test_a_running_export_is_cancelled_and_leaves_no_files(
     assert child is not None and child.pid != os.getpid()
     own = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, child.pid) >= min(19, own + 10)
+    # Idle priority: only CPU time the live class does not want, its session's group included
+    # (Linux shares the CPU between sessions before nice values count).
+    assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+    group = Path(f"/proc/{child.pid}/autogroup")
+    if group.exists():
+        assert group.read_text().split()[-1] == "19"
     status, cancelling = await api.request("POST", f"{base}/cancel", token=token)
     assert status == 200 and cancelling["job"]["cancel_requested"]
     finished = await _until_finished(api, token, class_id)

@@ -22,7 +22,7 @@ from testkit.procs import RedisCluster, ServerProcess, add_teacher
 
 pytestmark = pytest.mark.slow
 
-STUDENTS = 120
+STUDENTS = 60
 TEACHER = "failover"
 PASSWORD = "failover-pass-1"
 

@@ -336,11 +336,12 @@ async def login(request: web.Request) -> web.Response:
     services = _services(request)
     body = await _parse(request, LoginBody)
     address = _address(request)
-    teacher = await services.store.get_teacher(body.name)
-    device = services.signer.remembered_device(body.device, body.name)
+    name = classes.teacher_name_key(body.name)
+    teacher = await services.store.get_teacher(name)
+    device = services.signer.remembered_device(body.device, name)
     # Made-up names share one key per address: cycling through thousands of them must not push
     # a real name's failures out of the lock-out's bounded table.
-    known = body.name if teacher is not None else ""
+    known = name if teacher is not None else ""
     key = f"device:{device}" if device else f"{limit_key(address)}|{known}"
     exempt = on_this_computer(request)
     now = time.monotonic()

@@ -638,10 +638,11 @@ async def quiz_report(request: web.Request) -> web.Response:
     kind = request.match_info.get("kind") or request.query.get("kind", "results")
     if kind not in ("results", "items"):
         raise InvalidPayload("kind must be results or items", field="kind")
+    lang = _report_lang(request)
     body = (
-        reports.quiz_results_csv(state, quiz_id)
+        reports.quiz_results_csv(state, quiz_id, lang)
         if kind == "results"
-        else reports.quiz_items_csv(state, quiz_id)
+        else reports.quiz_items_csv(state, quiz_id, lang)
     )
     return _csv_download(body, f"{record.join_code}-{quiz_id}-{kind}.csv")
 
@@ -657,8 +658,21 @@ async def polls_report(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "students")
     if kind not in ("students", "totals"):
         raise InvalidPayload("kind must be students or totals", field="kind")
-    body = reports.poll_results_csv(state) if kind == "students" else reports.poll_totals_csv(state)
+    lang = _report_lang(request)
+    body = (
+        reports.poll_results_csv(state, lang)
+        if kind == "students"
+        else reports.poll_totals_csv(state, lang)
+    )
     return _csv_download(body, f"{record.join_code}-polls-{kind}.csv")
+
+
+def _report_lang(request: web.Request) -> str:
+    """The language of a CSV report's headings and words: ``?lang=en`` (default) or ``ur``."""
+    lang = request.query.get("lang", "en")
+    if lang not in reports.LANGS:
+        raise InvalidPayload("lang must be en or ur", field="lang")
+    return lang
 
 
 def _csv_download(body: bytes, filename: str) -> web.Response:

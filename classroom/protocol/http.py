@@ -658,6 +658,11 @@ class HttpRoute:
 
 _FILENAME = Query("filename", "The file's name; its extension picks the format.", required=True)
 _TEACHER_CLASS = (Unauthorized, Forbidden, NotFound)
+_REPORT_LANG = Query(
+    "lang",
+    "CSV only: the language of headings and the server's own words; default en.",
+    enum=("en", "ur"),
+)
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 _QUIZ_TYPES = ("text/csv", "application/json", "application/yaml", "text/plain")
 _AUDIO_TYPES = ("audio/webm", "audio/ogg")
@@ -968,7 +973,10 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "teacher",
         QuizReport,
         media=("text/csv",),
-        query=(Query("kind", "CSV only; default results.", enum=("results", "items")),),
+        query=(
+            Query("kind", "CSV only; default results.", enum=("results", "items")),
+            _REPORT_LANG,
+        ),
         errors=(*_TEACHER_CLASS, InvalidPayload),
     ),
     HttpRoute(
@@ -979,7 +987,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "teacher",
         None,
         media=("text/csv",),
-        errors=_TEACHER_CLASS,
+        query=(_REPORT_LANG,),
+        errors=(*_TEACHER_CLASS, InvalidPayload),
     ),
     HttpRoute(
         "GET",
@@ -990,7 +999,10 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "teacher",
         PollsReport,
         media=("text/csv",),
-        query=(Query("kind", "CSV only; default students.", enum=("students", "totals")),),
+        query=(
+            Query("kind", "CSV only; default students.", enum=("students", "totals")),
+            _REPORT_LANG,
+        ),
         errors=(*_TEACHER_CLASS, InvalidPayload),
     ),
     HttpRoute(

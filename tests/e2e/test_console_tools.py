@@ -271,3 +271,28 @@ async def test_teacher_downloads_report_and_ends_class(pages: Pages) -> None:
     assert await teacher.locator("header .btn.danger").is_disabled()
     assert await student.evaluate("window.takhti.session.ended") is True
     assert teacher.errors == [] and student.errors == []
+
+
+async def test_a_report_downloaded_in_urdu_has_urdu_headings(pages: Pages) -> None:
+    """Issue 15.4: an Urdu teacher's CSV report speaks Urdu (headings, the server's own words)."""
+    teacher, cls = await pages.teacher_console(lang="ur")
+    teacher.errors = errors = []
+    teacher.on("pageerror", lambda exc: errors.append(str(exc)))
+    student = await pages.student(cls["join_code"], "رابعہ", lang="ur")
+    await teacher.click("[data-tab=polls]")
+    await teacher.select_option("select[name=kind]", "yes_no")
+    await teacher.fill("input[name=question]", "کیا پودے سانس لیتے ہیں؟")
+    await teacher.click(".poll-form button[type=submit]")
+    await teacher.click(".poll-item [data-action=open]")
+    await student.get_by_role("button", name="ہاں").click()
+    await teacher.wait_for_function(
+        "[...document.querySelectorAll('.poll-item .bar-row')].map(r => r.dataset.count).join() === '1,0'"
+    )
+    await teacher.click(".poll-item [data-action=close]")
+    async with teacher.expect_download() as info:
+        await teacher.click("[data-report$='polls.csv']")
+    download = await info.value
+    rows = Path(await download.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0] == "طالب علم کی شناخت,نام,کیا پودے سانس لیتے ہیں؟"
+    assert rows[1].endswith(",رابعہ,ہاں")
+    assert teacher.errors == [] and student.errors == []

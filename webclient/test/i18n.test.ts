@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../src/net/protocol.gen";
 import { errorText, fmtDateIn, STRINGS } from "../src/i18n";
+import { ur } from "../src/i18n-ur";
+
+STRINGS.ur = ur;
 
 describe("strings", () => {
   it("every English string has an Urdu translation with the same placeholders", () => {

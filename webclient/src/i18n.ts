@@ -27,6 +27,9 @@ const en = {
   "error.NOT_WRITABLE": "The export folder cannot be written to.",
   "error.QC_FAILED": "The files were made but did not pass the broadcast checks.",
   "error.PICTURE_TOO_LARGE": "This picture is too large. Use a smaller one (at most 12 megapixels).",
+  "error.PICTURE_MISSING": "The quiz shows the picture \u201c{name}\u201d, but it was not sent. Choose the quiz file and its pictures together, or a zip of them.",
+  "error.PICTURE_UNREADABLE": "The picture \u201c{name}\u201d cannot be read. Save it as PNG or JPEG and try again.",
+  "error.QUIZ_BUNDLE_INVALID": "This zip cannot be used for a quiz. Make a new zip of just the quiz file and its pictures.",
   "error.ALREADY_ANSWERED": "You already answered this question; your first answer counts.",
   "error.BUSY": "The server is busy. Try again in a moment.",
   "error.CLASS_ENDED": "This class has ended.",
@@ -218,7 +221,10 @@ const en = {
   "poll.text": "Your answer",
   "poll.chart": "Votes per option",
   "poll.count": "{label}: {n} votes ({pct})",
-  "quiz.import": "Import a quiz file (CSV, JSON or YAML)",
+  "quiz.import": "Import a quiz file (CSV, JSON, YAML or a zip)",
+  "quiz.importHint": "Choose the quiz file and its pictures together, or one zip of them.",
+  "quiz.chooseOne": "Choose one quiz file (with its pictures), or one zip.",
+  "quiz.picture": "The question's picture",
   "quiz.importing": "Reading the quiz file…",
   "quiz.imported": "Quiz \"{title}\" ready: {n} questions.",
   "quiz.none": "No quizzes yet. Import a file.",
@@ -482,23 +488,28 @@ export async function applyLang(next: Lang = lang): Promise<void> {
   }
 }
 
-function errorParts(err: unknown): { code: string | null; message: string } {
+function errorParts(err: unknown): { code: string | null; message: string; field: string } {
   if (err && typeof err === "object") {
-    const e = err as { code?: unknown; message?: unknown; body?: { code?: unknown; message?: unknown } };
-    if (e.body && typeof e.body.code === "string") return { code: e.body.code, message: String(e.body.message ?? "") };
-    if (typeof e.code === "string" && /^[A-Z_]+$/.test(e.code)) return { code: e.code, message: String(e.message ?? "") };
-    if (typeof e.message === "string") return { code: null, message: e.message };
+    const e = err as { code?: unknown; message?: unknown; field?: unknown; body?: { code?: unknown; message?: unknown; field?: unknown } };
+    if (e.body && typeof e.body.code === "string") return { code: e.body.code, message: String(e.body.message ?? ""), field: String(e.body.field ?? "") };
+    if (typeof e.code === "string" && /^[A-Z_]+$/.test(e.code)) return { code: e.code, message: String(e.message ?? ""), field: String(e.field ?? "") };
+    if (typeof e.message === "string") return { code: null, message: e.message, field: "" };
   }
-  return { code: null, message: String(err ?? "") };
+  return { code: null, message: String(err ?? ""), field: "" };
 }
+
+/** Codes whose words name what the error's ``field`` names (a picture's file name), in
+ * both languages: the name is the teacher's own, not English. */
+export const NAMED_ERRORS: ReadonlySet<string> = new Set(["PICTURE_MISSING", "PICTURE_UNREADABLE"]);
 
 /** What to show for an error, in the user's language. The server's stable code picks the
  * words (its message is English: shown as it is only in the English UI); an error that never
  * reached the server (no connection, a timeout) says so. */
 export function errorText(err: unknown, l: Lang = lang): string {
-  const { code, message } = errorParts(err);
+  const { code, message, field } = errorParts(err);
   const say = (key: Key, params: Record<string, string> = {}): string =>
     (STRINGS[l][key] ?? en[key]).replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? "");
+  if (code !== null && NAMED_ERRORS.has(code)) return say(`error.${code}` as Key, { name: field });
   if (l === "en" && message && code !== null) return say("common.error", { message });
   if (code === null) {
     if (/fetch|network|offline|time(d)? ?out/i.test(message)) return say("error.network");

@@ -439,7 +439,7 @@ async def test_a_lesson_page_carries_its_info_first_events_and_voice(
     )
     assert boot == {"class_id": class_id, "info": info, "events": first}
     assert boot["info"]["lesson"]["title"] == hostile
-    assert f'<audio id="library-audio" preload="auto" src="{info["audio"][0]["url"]}">' in page
+    assert f'<audio id="library-audio" preload="metadata" src="{info["audio"][0]["url"]}">' in page
     for secret in (lesson["student"], lesson["student_id"], lesson["private"]):
         assert secret not in page
     status, _, _, again = await get(

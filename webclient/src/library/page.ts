@@ -7,7 +7,9 @@ import { ApiError, api } from "../api";
 import { langButton } from "../common";
 import { h, replace } from "../dom";
 import { fmtDate, t, type Key } from "../i18n";
-import type { ReplayOptions } from "../replay/page";
+// The player comes with this chunk, not after it: one round trip less before a lesson plays
+// on a weak link (the list page carries ~5 KB it may not use).
+import { startReplay, type ReplayOptions } from "../replay/page";
 import { GRADES, LANGUAGES, SUBJECTS, fmtClock, gradeLabel, subjectLabel } from "../lessonfacts";
 
 interface Download {
@@ -124,17 +126,15 @@ async function startLesson(root: HTMLElement, classId: string): Promise<void> {
   const render = (): void => {
     const slot = h("div", { class: "replay-root" });
     replace(root, [topbar(render), h("main", { class: "center wide" }, [slot, h("a", { class: "btn big", href: "/library" }, [`‹ ${t("library.back")}`])])]);
-    void import("../replay/page").then(({ startReplay }) =>
-      startReplay(slot, {
-        classId,
-        token: "",
-        me: { role: "student", id: "" },
-        base: `/api/library/${encodeURIComponent(classId)}`,
-        boot: bootOf(classId),
-        stream: true,
-        extra: (info) => downloadLinks(((info.lesson as unknown as LibraryLesson).downloads ?? []) as Download[]),
-      }),
-    );
+    void startReplay(slot, {
+      classId,
+      token: "",
+      me: { role: "student", id: "" },
+      base: `/api/library/${encodeURIComponent(classId)}`,
+      boot: bootOf(classId),
+      stream: true,
+      extra: (info) => downloadLinks(((info.lesson as unknown as LibraryLesson).downloads ?? []) as Download[]),
+    });
   };
   render();
 }

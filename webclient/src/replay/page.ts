@@ -36,7 +36,8 @@ export interface ReplayOptions {
    * inside it, and its first voice segment already loading in an <audio> element). */
   boot?: { info: ReplayInfo; events: EventsPage; audio: HTMLAudioElement | null };
   /** Play voice segments from their URLs (the route answers byte ranges), not fetched whole
-   * first: play starts after the first few KB instead of after the whole segment. */
+   * first: play starts after the first few KB instead of after the whole segment, and the
+   * event pages need not wait for the voice (it takes only its bit rate of the line). */
   stream?: boolean;
 }
 
@@ -368,12 +369,11 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
       nextPage = new Promise((r) => (release = r));
       done();
       if (!page.more) break;
-      if (pages === 1 && segments.length) {
+      if (pages === 1 && segments.length && !options.stream) {
         // The voice of the first seconds before the rest of the board: on a 64 kbit/s link the
         // next pages would share the line with it and hold back the start of play by seconds.
         const first = segmentAt(0) ?? segments[0]!;
-        const heard = options.stream ? canPlay(audio) : blobOf(first).catch(() => undefined);
-        await Promise.race([heard, new Promise((r) => setTimeout(r, 4000))]);
+        await Promise.race([blobOf(first).catch(() => undefined), new Promise((r) => setTimeout(r, 4000))]);
       }
     }
     state.complete = true;
@@ -406,12 +406,6 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   } catch (err) {
     loading.textContent = errorText(err);
   }
-}
-
-/** Resolves once ``audio`` has enough of its source to play on. */
-function canPlay(audio: HTMLAudioElement): Promise<void> {
-  if (audio.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) return Promise.resolve();
-  return new Promise((resolve) => audio.addEventListener("canplay", () => resolve(), { once: true }));
 }
 
 /** A "Video" link beside the title once the lesson was exported as lesson.mp4 (the teacher's). */

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -201,61 +203,59 @@ async def test_first_run_setup_creates_one_teacher_only(running_sqlite: Running)
     assert status == 409 and body["error"]["code"] == "CONFLICT"
 
 
-async def test_first_run_setup_on_an_empty_server(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def empty_server(tmp_path: Path) -> AsyncIterator[Api]:
+    """A server on a new SQLite file with no teacher yet, and a client of it."""
     settings = Settings(
         host="127.0.0.1", port=0, store_url=f"sqlite://{tmp_path / 'new.db'}", data_dir=tmp_path
     )
     runner, url = await start_app(settings)
     try:
         async with aiohttp.ClientSession() as http:
-            api = Api(url, http)
-            _, body = await api.request("GET", "/api/setup")
-            assert body == {"ok": True, "needs_setup": True, "allowed_here": True}
-            status, body = await api.request(
-                "POST", "/api/setup", json={"name": "amina", "password": "short"}
-            )
-            assert status == 400 and body["error"]["field"] == "password"
-            status, body = await api.request(
-                "POST", "/api/setup", json={"name": "amina", "password": "long-enough-1"}
-            )
-            assert status == 201 and body["teacher"] == "amina"
-            created = await api.create_class(body["token"])
-            assert created["join_code"]
-            assert await api.login("amina", "long-enough-1")
-            _, body = await api.request("GET", "/api/setup")
-            assert body["needs_setup"] is False
+            yield Api(url, http)
     finally:
         await runner.cleanup()
+
+
+async def test_first_run_setup_on_an_empty_server(tmp_path: Path) -> None:
+    async with empty_server(tmp_path) as api:
+        _, body = await api.request("GET", "/api/setup")
+        assert body == {"ok": True, "needs_setup": True, "allowed_here": True}
+        status, body = await api.request(
+            "POST", "/api/setup", json={"name": "amina", "password": "short"}
+        )
+        assert status == 400 and body["error"]["field"] == "password"
+        status, body = await api.request(
+            "POST", "/api/setup", json={"name": "amina", "password": "long-enough-1"}
+        )
+        assert status == 201 and body["teacher"] == "amina"
+        created = await api.create_class(body["token"])
+        assert created["join_code"]
+        assert await api.login("amina", "long-enough-1")
+        _, body = await api.request("GET", "/api/setup")
+        assert body["needs_setup"] is False
 
 
 async def test_a_teacher_may_have_an_urdu_name(tmp_path: Path) -> None:
     """Every name a person types may be Urdu (issue 15.4): a teacher named in Urdu sets up and
     logs in; case and spacing do not make a second teacher; names that are not names are refused."""
-    settings = Settings(
-        host="127.0.0.1", port=0, store_url=f"sqlite://{tmp_path / 'new.db'}", data_dir=tmp_path
-    )
-    runner, url = await start_app(settings)
-    try:
-        async with aiohttp.ClientSession() as http:
-            api = Api(url, http)
-            for bad in ("<b>x</b>", ".amina", "a/b", "x" * 41, "علی\u202e"):
-                status, body = await api.request(
-                    "POST", "/api/setup", json={"name": bad, "password": "long-enough-1"}
-                )
-                assert status == 400 and body["error"]["field"] == "name", bad
+    async with empty_server(tmp_path) as api:
+        for bad in ("<b>x</b>", ".amina", "a/b", "x" * 41, "علی\u202e"):
             status, body = await api.request(
-                "POST", "/api/setup", json={"name": "  عائشہ   صدیقی ", "password": "long-enough-1"}
+                "POST", "/api/setup", json={"name": bad, "password": "long-enough-1"}
             )
-            assert status == 201 and body["teacher"] == "عائشہ صدیقی"
-            assert await api.login("عائشہ صدیقی", "long-enough-1")
-            # The same name typed with a double space still finds her.
-            assert await api.login("عائشہ  صدیقی", "long-enough-1")
-            created = await api.create_class(body["token"])
-            assert created["join_code"]
-            _, listing = await api.request("GET", "/api/classes", token=body["token"])
-            assert [c["class_id"] for c in listing["classes"]] == [created["class_id"]]
-    finally:
-        await runner.cleanup()
+            assert status == 400 and body["error"]["field"] == "name", bad
+        status, body = await api.request(
+            "POST", "/api/setup", json={"name": "  عائشہ   صدیقی ", "password": "long-enough-1"}
+        )
+        assert status == 201 and body["teacher"] == "عائشہ صدیقی"
+        assert await api.login("عائشہ صدیقی", "long-enough-1")
+        # The same name typed with a double space still finds her.
+        assert await api.login("عائشہ  صدیقی", "long-enough-1")
+        created = await api.create_class(body["token"])
+        assert created["join_code"]
+        _, listing = await api.request("GET", "/api/classes", token=body["token"])
+        assert [c["class_id"] for c in listing["classes"]] == [created["class_id"]]
 
 
 def test_teacher_names_fold_case_and_keep_old_names() -> None:

@@ -239,25 +239,50 @@ async def test_teacher_uses_every_tool_and_page_operation(pages: Pages, tmp_path
     assert teacher.errors == [] and student.errors == [] and late.errors == []
 
 
+async def poll_and_report(
+    teacher: Any,
+    student: Any,
+    *,
+    kind: str,
+    question: str,
+    answer: str,
+    counts: str,
+    options: str = "",
+) -> Any:
+    """Make, open and close a poll from the console with one student's answer, then download
+    the polls report; answers the download."""
+    await teacher.click("[data-tab=polls]")
+    await teacher.select_option("select[name=kind]", kind)
+    await teacher.fill("input[name=question]", question)
+    if options:
+        await teacher.fill("textarea[name=options]", options)
+    await teacher.click(".poll-form button[type=submit]")
+    await teacher.click(".poll-item [data-action=open]")
+    await student.get_by_role("button", name=answer).click()
+    await teacher.wait_for_function(
+        "[...document.querySelectorAll('.poll-item .bar-row')].map(r => r.dataset.count).join()"
+        f" === {counts!r}"
+    )
+    await teacher.click(".poll-item [data-action=close]")
+    async with teacher.expect_download() as info:
+        await teacher.click("[data-report$='polls.csv']")
+    return await info.value
+
+
 async def test_teacher_downloads_report_and_ends_class(pages: Pages) -> None:
     teacher, cls = await pages.teacher_console()
     teacher.errors = errors = []
     teacher.on("pageerror", lambda exc: errors.append(str(exc)))
     student = await pages.student(cls["join_code"], "Rabia")
-    await teacher.click("[data-tab=polls]")
-    await teacher.select_option("select[name=kind]", "single")
-    await teacher.fill("input[name=question]", "Which gas do plants take in?")
-    await teacher.fill("textarea[name=options]", "Oxygen\nCarbon dioxide")
-    await teacher.click(".poll-form button[type=submit]")
-    await teacher.click(".poll-item [data-action=open]")
-    await student.get_by_role("button", name="Carbon dioxide").click()
-    await teacher.wait_for_function(
-        "[...document.querySelectorAll('.poll-item .bar-row')].map(r => r.dataset.count).join() === '0,1'"
+    download = await poll_and_report(
+        teacher,
+        student,
+        kind="single",
+        question="Which gas do plants take in?",
+        options="Oxygen\nCarbon dioxide",
+        answer="Carbon dioxide",
+        counts="0,1",
     )
-    await teacher.click(".poll-item [data-action=close]")
-    async with teacher.expect_download() as info:
-        await teacher.click("[data-report$='polls.csv']")
-    download = await info.value
     assert download.suggested_filename == "polls.csv"
     csv_text = Path(await download.path()).read_text(encoding="utf-8-sig")
     assert "Which gas do plants take in?" in csv_text
@@ -279,19 +304,14 @@ async def test_a_report_downloaded_in_urdu_has_urdu_headings(pages: Pages) -> No
     teacher.errors = errors = []
     teacher.on("pageerror", lambda exc: errors.append(str(exc)))
     student = await pages.student(cls["join_code"], "رابعہ", lang="ur")
-    await teacher.click("[data-tab=polls]")
-    await teacher.select_option("select[name=kind]", "yes_no")
-    await teacher.fill("input[name=question]", "کیا پودے سانس لیتے ہیں؟")
-    await teacher.click(".poll-form button[type=submit]")
-    await teacher.click(".poll-item [data-action=open]")
-    await student.get_by_role("button", name="ہاں").click()
-    await teacher.wait_for_function(
-        "[...document.querySelectorAll('.poll-item .bar-row')].map(r => r.dataset.count).join() === '1,0'"
+    download = await poll_and_report(
+        teacher,
+        student,
+        kind="yes_no",
+        question="کیا پودے سانس لیتے ہیں؟",
+        answer="ہاں",
+        counts="1,0",
     )
-    await teacher.click(".poll-item [data-action=close]")
-    async with teacher.expect_download() as info:
-        await teacher.click("[data-report$='polls.csv']")
-    download = await info.value
     rows = Path(await download.path()).read_text(encoding="utf-8-sig").splitlines()
     assert rows[0] == "طالب علم کی شناخت,نام,کیا پودے سانس لیتے ہیں؟"
     assert rows[1].endswith(",رابعہ,ہاں")

@@ -124,3 +124,91 @@ async def test_the_board_fills_the_tablet_in_both_orientations(pages: Pages, art
     assert (await measure("draw-landscape", LANDSCAPE))["share"] >= 0.6
     assert (await measure("draw-portrait", PORTRAIT))["share"] >= 0.35
     (artifacts / f"tablet-{lang}-layout.json").write_text(json.dumps(seen, indent=1))
+
+
+WIDTHS_JS = """() => [...document.querySelectorAll('.toolbar .width')].map((b) => {
+  const r = b.getBoundingClientRect(), l = b.querySelector('.line').getBoundingClientRect();
+  return {button: [r.width, r.height], line: [l.width, l.height],
+          inside: l.left >= r.left && l.right <= r.right && l.top >= r.top && l.bottom <= r.bottom};
+})"""
+
+
+def ink_box(image: bytes, blank: bytes) -> tuple[int, int, int, int] | None:
+    """The box (left, top, right, bottom) of the pixels that differ from ``blank``."""
+    diff = ImageChops.difference(Image.open(io.BytesIO(image)).convert("L"), Image.open(io.BytesIO(blank)).convert("L"))
+    box: tuple[int, int, int, int] | None = diff.point(lambda v: 255 if v > 48 else 0).getbbox()
+    return box
+
+
+async def tool_ink(page: Any) -> list[dict[str, Any]]:
+    """For each tool button, where its icon's ink and its label's ink fall inside the button.
+
+    Three screenshots of the button: with neither, the icon alone and the label alone (the other
+    made invisible); the ink is what differs from the empty button."""
+    found = []
+    for button in await page.locator(".toolbar .tool").all():
+        await button.scroll_into_view_if_needed()
+        shots = {}
+        for show in ("none", "glyph", "label"):
+            await button.evaluate(
+                """(b, show) => {
+                  b.querySelector('.glyph').style.visibility = show === 'glyph' ? '' : 'hidden';
+                  b.querySelector('.tool-label').style.visibility = show === 'label' ? '' : 'hidden';
+                }""",
+                show,
+            )
+            shots[show] = await button.screenshot(animations="disabled", caret="hide")
+        await button.evaluate("(b) => b.querySelectorAll('span').forEach((s) => { s.style.visibility = ''; })")
+        size = Image.open(io.BytesIO(shots["none"])).size
+        found.append({
+            "tool": await button.evaluate("(b) => b.dataset.tool || b.dataset.action"),
+            "size": size,
+            "glyph": ink_box(shots["glyph"], shots["none"]),
+            "label": ink_box(shots["label"], shots["none"]),
+        })
+    return found
+
+
+def ink_problems(found: list[dict[str, Any]]) -> list[str]:
+    bad = []
+    for tool in found:
+        glyph, label, (w, h) = tool["glyph"], tool["label"], tool["size"]
+        if glyph is None or label is None:
+            bad.append(f"{tool['tool']}: no ink {tool}")
+            continue
+        # The icon's lowest inked row is above the label's highest (1 px apart at least).
+        if glyph[3] >= label[1]:
+            bad.append(f"{tool['tool']}: icon ink {glyph} reaches the label's {label}")
+        # Neither runs into the button's 2-3 px border (a cut-off label or icon).
+        for what, box in (("icon", glyph), ("label", label)):
+            if box[0] < 3 or box[1] < 3 or box[2] > w - 3 or box[3] > h - 3:
+                bad.append(f"{tool['tool']}: {what} ink {box} touches the edge of the {w}x{h} button")
+    return bad
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+async def test_tools_are_big_and_look_different(pages: Pages, lang: str) -> None:
+    student, teacher = await tablet(pages, lang, PORTRAIT)
+    await teacher.ok("board_allow_drawing", {"ink": "class", "client_id": "al-1"})
+    await student.wait_for_selector(".drawbar .toolbar")
+    cls = await pages.running.new_class()
+    console = await (await pages.teacher_context(lang=lang, viewport={"width": 1280, "height": 720})).new_page()
+    await console.goto(f"{pages.url}/teacher?class={cls['class_id']}")
+    await online(console)
+    await console.wait_for_selector(".console-tools .toolbar")
+    for where, page in (("tablet", student), ("console", console)):
+        widths = await page.evaluate(WIDTHS_JS)
+        assert len(widths) == 4, widths
+        # Previews 2.5, 5, 10, 20 px: each at least twice the last (was 2, 2.7, 5.3, 10.7 px in a
+        # 10 px wide box, where they read as dots of one size).
+        thick = [w["line"][1] for w in widths]
+        assert thick[0] >= 2 and all(b >= 2 * a - 0.01 for a, b in zip(thick, thick[1:])), (where, widths)
+        assert all(w["line"][0] >= 28 and w["inside"] for w in widths), (where, widths)
+        assert all(min(w["button"]) >= 48 for w in widths), (where, widths)
+        buttons = await page.evaluate(
+            "() => [...document.querySelectorAll('.toolbar button')].map((b) => b.getBoundingClientRect())"
+            ".map((r) => Math.min(r.width, r.height))"
+        )
+        assert min(buttons) >= 48, (where, buttons)
+        problems = ink_problems(await tool_ink(page))
+        assert problems == [], (lang, where, problems)

@@ -47,7 +47,7 @@ POLL = {"kind": "single", "question": "Which planet is largest?", "options": ["E
 QUIZ = {
     "title": "Quick maths",
     "questions": [
-        {"type": "single", "question": "7 x 8 = ?", "options": ["54", "56", "64", "72"], "correct": "B", "time_limit_s": 60},
+        {"type": "single", "question": "7 x 8 = ?", "options": ["54", "56", "64", "72"], "correct": [1], "time_limit_s": 60},
     ],
 }
 
@@ -212,3 +212,56 @@ async def test_tools_are_big_and_look_different(pages: Pages, lang: str) -> None
         assert min(buttons) >= 48, (where, buttons)
         problems = ink_problems(await tool_ink(page))
         assert problems == [], (lang, where, problems)
+
+
+CONSOLE_JS = """() => {
+  const canvas = document.querySelector('.board-canvas');
+  const c = canvas.getBoundingClientRect();
+  const s = document.scrollingElement;
+  return {share: (c.width * c.height) / (innerWidth * innerHeight), dpr: devicePixelRatio,
+          css: [c.width, c.height], backing: [canvas.width, canvas.height],
+          pageScrolls: s.scrollHeight > innerHeight || s.scrollWidth > innerWidth};
+}"""
+
+# Physical screens and their device pixel ratios: a cheap 800x1280 tablet at 1.5 and a 1200x1920
+# one at 2, in CSS pixels.
+TABLETS = [(1.5, {"width": 533, "height": 853}), (2, {"width": 600, "height": 960})]
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+async def test_real_display_scaling(pages: Pages, artifacts: Path, lang: str) -> None:
+    # A 1080p smartboard at 150%: 1280x720 CSS pixels, 1.5 device pixels each.
+    cls = await pages.running.new_class()
+    ctx = await pages.teacher_context(lang=lang, viewport={"width": 1280, "height": 720}, device_scale_factor=1.5)
+    console = await ctx.new_page()
+    await console.goto(f"{pages.url}/teacher?class={cls['class_id']}")
+    await online(console)
+    await console.wait_for_selector(".console-tools .toolbar")
+    layout = await console.evaluate(CONSOLE_JS)
+    await console.screenshot(path=str(artifacts / f"console-{lang}-1920x1080-at-150.png"))
+    assert layout["dpr"] == 1.5 and not layout["pageScrolls"] and layout["share"] > 0.5, layout
+    # The board is drawn at the screen's own pixels (1.5 per CSS pixel), not scaled up blurred.
+    assert all(abs(b - v * 1.5) <= 1 for b, v in zip(layout["backing"], layout["css"])), layout
+
+    seen: dict[str, Any] = {"console-1280x720-at-1.5": layout}
+    for dpr, portrait in TABLETS:
+        landscape = {"width": portrait["height"], "height": portrait["width"]}
+        page, teacher = await tablet(pages, lang, portrait, dpr)
+        idle = await layout_at(page, portrait)
+        assert fits(idle) and idle["canvas"][2] >= portrait["width"] - 1 and idle["share"] >= 0.35, (dpr, idle)
+        assert abs(idle["backing"][0] - idle["canvas"][2] * dpr) <= 1, (dpr, idle)
+        wide = await layout_at(page, landscape)
+        assert fits(wide) and wide["share"] >= 0.65, (dpr, wide)
+        # A timed quiz question with drawing allowed: the answers in view in both orientations.
+        quiz = await teacher.ok("quiz_create", {"quiz": QUIZ})
+        await teacher.ok("quiz_start", {"quiz_id": quiz["quiz_id"], "mode": "timed"})
+        await teacher.ok("board_allow_drawing", {"ink": "class", "client_id": "al-1"})
+        await page.wait_for_selector(".quiz-card .choice")
+        await page.wait_for_selector(".drawbar .toolbar")
+        for name, viewport in (("portrait", portrait), ("landscape", landscape)):
+            busy = await layout_at(page, viewport)
+            await page.screenshot(path=str(artifacts / f"tablet-{lang}-dpr{dpr}-quiz-draw-{name}.png"))
+            seen[f"{dpr}-quiz-draw-{name}"] = busy
+            assert fits(busy) and busy["answers"] == 4 and busy["share"] >= 0.14, (dpr, name, busy)
+        seen[f"{dpr}-idle-portrait"], seen[f"{dpr}-idle-landscape"] = idle, wide
+    (artifacts / f"tablet-{lang}-scaling.json").write_text(json.dumps(seen, indent=1))

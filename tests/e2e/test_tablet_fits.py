@@ -8,6 +8,7 @@ smartboard) and tablets at 1.5 and 2 device pixels per CSS pixel."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from tests.e2e.conftest import Pages, online
 from testkit.client import Peer
+from tests.e2e.conftest import Pages, online
 
 PORTRAIT = {"width": 800, "height": 1280}
 LANDSCAPE = {"width": 1280, "height": 800}
@@ -43,16 +44,28 @@ LAYOUT_JS = """() => {
   };
 }"""
 
-POLL = {"kind": "single", "question": "Which planet is largest?", "options": ["Earth", "Jupiter", "Mars", "Venus"]}
+POLL = {
+    "kind": "single",
+    "question": "Which planet is largest?",
+    "options": ["Earth", "Jupiter", "Mars", "Venus"],
+}
 QUIZ = {
     "title": "Quick maths",
     "questions": [
-        {"type": "single", "question": "7 x 8 = ?", "options": ["54", "56", "64", "72"], "correct": [1], "time_limit_s": 60},
+        {
+            "type": "single",
+            "question": "7 x 8 = ?",
+            "options": ["54", "56", "64", "72"],
+            "correct": [1],
+            "time_limit_s": 60,
+        },
     ],
 }
 
 
-async def tablet(pages: Pages, lang: str, viewport: dict[str, int], dpr: float = 1) -> tuple[Any, Peer]:
+async def tablet(
+    pages: Pages, lang: str, viewport: dict[str, int], dpr: float = 1
+) -> tuple[Any, Peer]:
     """A student on a tablet, joined to a new class, and that class's teacher (a socket)."""
     cls = await pages.running.new_class()
     teacher = await pages.running.teacher(str(cls["class_id"]))
@@ -79,11 +92,18 @@ async def layout_at(page: Any, viewport: dict[str, int]) -> dict[str, Any]:
 
 
 def fits(layout: dict[str, Any]) -> bool:
-    return not layout["pageScrolls"] and layout["boardInside"] and layout["answersInView"] and layout["smallTargets"] == 0
+    return (
+        not layout["pageScrolls"]
+        and layout["boardInside"]
+        and layout["answersInView"]
+        and layout["smallTargets"] == 0
+    )
 
 
 @pytest.mark.parametrize("lang", ["en", "ur"])
-async def test_the_board_fills_the_tablet_in_both_orientations(pages: Pages, artifacts: Path, lang: str) -> None:
+async def test_the_board_fills_the_tablet_in_both_orientations(
+    pages: Pages, artifacts: Path, lang: str
+) -> None:
     page, teacher = await tablet(pages, lang, PORTRAIT)
     seen: dict[str, dict[str, Any]] = {}
 
@@ -98,13 +118,22 @@ async def test_the_board_fills_the_tablet_in_both_orientations(pages: Pages, art
     # page can take at 800 px wide; measured before the change: 33%) and takes 80% in landscape
     # (was 36%); turning the tablet back and forth gives the same board (it used to stay 815 px
     # wide after a turn, wider than the portrait screen, and the page scrolled sideways).
-    for name, viewport in (("portrait", PORTRAIT), ("landscape", LANDSCAPE), ("portrait-again", PORTRAIT), ("landscape-again", LANDSCAPE)):
+    for name, viewport in (
+        ("portrait", PORTRAIT),
+        ("landscape", LANDSCAPE),
+        ("portrait-again", PORTRAIT),
+        ("landscape-again", LANDSCAPE),
+    ):
         layout = await measure(name, viewport)
         if viewport is PORTRAIT:
             assert layout["canvas"][2] >= viewport["width"] - 1, (name, layout)
             assert layout["share"] >= 0.35, (name, layout)
         else:
             assert layout["share"] >= 0.78, (name, layout)
+    # In portrait the student is told to turn the tablet for a bigger board.
+    assert await page.locator(".turn-hint").is_visible() is False  # (now in landscape)
+    await layout_at(page, PORTRAIT)
+    assert await page.locator(".turn-hint").is_visible()
     assert seen["portrait"]["canvas"] == seen["portrait-again"]["canvas"]
     assert seen["landscape"]["canvas"] == seen["landscape-again"]["canvas"]
 
@@ -135,7 +164,9 @@ WIDTHS_JS = """() => [...document.querySelectorAll('.toolbar .width')].map((b) =
 
 def ink_box(image: bytes, blank: bytes) -> tuple[int, int, int, int] | None:
     """The box (left, top, right, bottom) of the pixels that differ from ``blank``."""
-    diff = ImageChops.difference(Image.open(io.BytesIO(image)).convert("L"), Image.open(io.BytesIO(blank)).convert("L"))
+    diff = ImageChops.difference(
+        Image.open(io.BytesIO(image)).convert("L"), Image.open(io.BytesIO(blank)).convert("L")
+    )
     box: tuple[int, int, int, int] | None = diff.point(lambda v: 255 if v > 48 else 0).getbbox()
     return box
 
@@ -158,14 +189,18 @@ async def tool_ink(page: Any) -> list[dict[str, Any]]:
                 show,
             )
             shots[show] = await button.screenshot(animations="disabled", caret="hide")
-        await button.evaluate("(b) => b.querySelectorAll('span').forEach((s) => { s.style.visibility = ''; })")
+        await button.evaluate(
+            "(b) => b.querySelectorAll('span').forEach((s) => { s.style.visibility = ''; })"
+        )
         size = Image.open(io.BytesIO(shots["none"])).size
-        found.append({
-            "tool": await button.evaluate("(b) => b.dataset.tool || b.dataset.action"),
-            "size": size,
-            "glyph": ink_box(shots["glyph"], shots["none"]),
-            "label": ink_box(shots["label"], shots["none"]),
-        })
+        found.append(
+            {
+                "tool": await button.evaluate("(b) => b.dataset.tool || b.dataset.action"),
+                "size": size,
+                "glyph": ink_box(shots["glyph"], shots["none"]),
+                "label": ink_box(shots["label"], shots["none"]),
+            }
+        )
     return found
 
 
@@ -182,7 +217,9 @@ def ink_problems(found: list[dict[str, Any]]) -> list[str]:
         # Neither runs into the button's 2-3 px border (a cut-off label or icon).
         for what, box in (("icon", glyph), ("label", label)):
             if box[0] < 3 or box[1] < 3 or box[2] > w - 3 or box[3] > h - 3:
-                bad.append(f"{tool['tool']}: {what} ink {box} touches the edge of the {w}x{h} button")
+                bad.append(
+                    f"{tool['tool']}: {what} ink {box} touches the edge of the {w}x{h} button"
+                )
     return bad
 
 
@@ -192,7 +229,9 @@ async def test_tools_are_big_and_look_different(pages: Pages, lang: str) -> None
     await teacher.ok("board_allow_drawing", {"ink": "class", "client_id": "al-1"})
     await student.wait_for_selector(".drawbar .toolbar")
     cls = await pages.running.new_class()
-    console = await (await pages.teacher_context(lang=lang, viewport={"width": 1280, "height": 720})).new_page()
+    console = await (
+        await pages.teacher_context(lang=lang, viewport={"width": 1280, "height": 720})
+    ).new_page()
     await console.goto(f"{pages.url}/teacher?class={cls['class_id']}")
     await online(console)
     await console.wait_for_selector(".console-tools .toolbar")
@@ -202,7 +241,10 @@ async def test_tools_are_big_and_look_different(pages: Pages, lang: str) -> None
         # Previews 2.5, 5, 10, 20 px: each at least twice the last (was 2, 2.7, 5.3, 10.7 px in a
         # 10 px wide box, where they read as dots of one size).
         thick = [w["line"][1] for w in widths]
-        assert thick[0] >= 2 and all(b >= 2 * a - 0.01 for a, b in zip(thick, thick[1:])), (where, widths)
+        assert thick[0] >= 2 and all(b >= 2 * a - 0.01 for a, b in itertools.pairwise(thick)), (
+            where,
+            widths,
+        )
         assert all(w["line"][0] >= 28 and w["inside"] for w in widths), (where, widths)
         assert all(min(w["button"]) >= 48 for w in widths), (where, widths)
         buttons = await page.evaluate(
@@ -232,7 +274,9 @@ TABLETS = [(1.5, {"width": 533, "height": 853}), (2, {"width": 600, "height": 96
 async def test_real_display_scaling(pages: Pages, artifacts: Path, lang: str) -> None:
     # A 1080p smartboard at 150%: 1280x720 CSS pixels, 1.5 device pixels each.
     cls = await pages.running.new_class()
-    ctx = await pages.teacher_context(lang=lang, viewport={"width": 1280, "height": 720}, device_scale_factor=1.5)
+    ctx = await pages.teacher_context(
+        lang=lang, viewport={"width": 1280, "height": 720}, device_scale_factor=1.5
+    )
     console = await ctx.new_page()
     await console.goto(f"{pages.url}/teacher?class={cls['class_id']}")
     await online(console)
@@ -241,14 +285,18 @@ async def test_real_display_scaling(pages: Pages, artifacts: Path, lang: str) ->
     await console.screenshot(path=str(artifacts / f"console-{lang}-1920x1080-at-150.png"))
     assert layout["dpr"] == 1.5 and not layout["pageScrolls"] and layout["share"] > 0.5, layout
     # The board is drawn at the screen's own pixels (1.5 per CSS pixel), not scaled up blurred.
-    assert all(abs(b - v * 1.5) <= 1 for b, v in zip(layout["backing"], layout["css"])), layout
+    assert all(
+        abs(b - v * 1.5) <= 1 for b, v in zip(layout["backing"], layout["css"], strict=True)
+    ), layout
 
     seen: dict[str, Any] = {"console-1280x720-at-1.5": layout}
     for dpr, portrait in TABLETS:
         landscape = {"width": portrait["height"], "height": portrait["width"]}
         page, teacher = await tablet(pages, lang, portrait, dpr)
         idle = await layout_at(page, portrait)
-        assert fits(idle) and idle["canvas"][2] >= portrait["width"] - 1 and idle["share"] >= 0.35, (dpr, idle)
+        assert (
+            fits(idle) and idle["canvas"][2] >= portrait["width"] - 1 and idle["share"] >= 0.35
+        ), (dpr, idle)
         assert abs(idle["backing"][0] - idle["canvas"][2] * dpr) <= 1, (dpr, idle)
         wide = await layout_at(page, landscape)
         assert fits(wide) and wide["share"] >= 0.65, (dpr, wide)
@@ -260,7 +308,9 @@ async def test_real_display_scaling(pages: Pages, artifacts: Path, lang: str) ->
         await page.wait_for_selector(".drawbar .toolbar")
         for name, viewport in (("portrait", portrait), ("landscape", landscape)):
             busy = await layout_at(page, viewport)
-            await page.screenshot(path=str(artifacts / f"tablet-{lang}-dpr{dpr}-quiz-draw-{name}.png"))
+            await page.screenshot(
+                path=str(artifacts / f"tablet-{lang}-dpr{dpr}-quiz-draw-{name}.png")
+            )
             seen[f"{dpr}-quiz-draw-{name}"] = busy
             assert fits(busy) and busy["answers"] == 4 and busy["share"] >= 0.14, (dpr, name, busy)
         seen[f"{dpr}-idle-portrait"], seen[f"{dpr}-idle-landscape"] = idle, wide

@@ -95,7 +95,7 @@ export function live(root: HTMLElement, saved: StudentSession): void {
     if (quiz) cards.push(quizCard(session, quiz));
     if (poll) cards.push(pollCard(session, poll));
     if (session.camera) cards.push(cameraCard(session.camera, saved));
-    if (!cards.length) cards.push(h("p", { class: "muted" }, [t("student.waiting")]));
+    if (!cards.length) cards.push(h("p", { class: "muted" }, [t("student.waiting")]), h("p", { class: "hint turn-hint" }, [t("student.turn")]));
     // Nothing to answer: in landscape the board takes the whole width (style.css).
     activity.toggleAttribute("data-idle", !quiz && !poll && !session.camera);
     // Keep a half-typed answer: rebuild only when the question itself changed.

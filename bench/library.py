@@ -403,6 +403,8 @@ async def _measure(
     url = server.url
     result: dict[str, Any] = {"lesson_strokes": args.strokes}
     result["start_64kbit"] = await cold_start(url, class_ids)
+    if args.start_only:
+        return result
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{url}/api/login", json={"name": TEACHER, "password": PASSWORD}) as r:
             token = (await r.json())["token"]
@@ -486,6 +488,9 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--viewer-procs", type=int, default=2)
+    parser.add_argument(
+        "--start-only", action="store_true", help="only the 64 kbit/s first and repeat visits"
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     result = asyncio.run(run(args))

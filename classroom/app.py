@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from classroom import library_http
 from classroom.export_jobs import ExportJobs
 from classroom.http import add_routes, error_middleware
 from classroom.hub import Hub
@@ -147,5 +148,13 @@ def _add_static(app: web.Application) -> None:
     app.router.add_get("/lessons/{class_id}", page)
     app.router.add_get("/replay/{class_id}", page)
     app.router.add_get("/library", page)
-    app.router.add_get("/library/{class_id}", page)
+
+    async def library_lesson(request: web.Request) -> web.StreamResponse:
+        if index.exists():
+            found = await library_http.lesson_page(request, index)
+            if found is not None:
+                return found
+        return await page(request)
+
+    app.router.add_get("/library/{class_id}", library_lesson)
     app.router.add_get("/assets/{name}", asset)

@@ -16,7 +16,7 @@ JOIN_CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
 JOIN_CODE_LENGTH = 6  # 23**6 = 148 million codes
 MAX_NAME_CHARS = 40
 MAX_TITLE_CHARS = 80
-_TEACHER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+_TEACHER_NAME_PUNCT = "._- "
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +108,36 @@ def clean_display_name(raw: str, *, field: str = "name", limit: int = MAX_NAME_C
     return name
 
 
-def check_teacher_name(name: str) -> str:
-    """Teacher login names: lowercase letters, digits, '.', '_' or '-', up to 40 characters."""
-    if not _TEACHER_NAME.match(name):
+def teacher_name_key(raw: str) -> str:
+    """The form a teacher's login name is stored and looked up under: NFKC, case folded, runs
+    of spaces made one. "Amina", "AMINA" and "amina" name one teacher; so do the two ways of
+    writing an Urdu letter (presentation forms are folded by NFKC)."""
+    return " ".join(unicodedata.normalize("NFKC", raw).casefold().split())
+
+
+def check_teacher_name(raw: str) -> str:
+    """A teacher's login name, normalised by ``teacher_name_key``: 1-40 letters of any script
+    (Urdu too), their marks, digits, '.', '_', '-' or single spaces, starting with a letter or
+    digit. Answers the normalised name or refuses it."""
+    name = teacher_name_key(raw)
+    if not 1 <= len(name) <= MAX_NAME_CHARS or not _name_char(name[0], first=True):
         raise InvalidPayload(
-            "teacher name must be 1-40 lowercase letters, digits, '.', '_' or '-'", field="name"
+            "teacher name must be 1-40 letters or digits (any language), '.', '_', '-' or spaces,"
+            " starting with a letter or digit",
+            field="name",
+        )
+    if not all(_name_char(ch) for ch in name):
+        raise InvalidPayload(
+            "teacher name may hold only letters, digits, '.', '_', '-' or spaces", field="name"
         )
     return name
+
+
+def _name_char(ch: str, *, first: bool = False) -> bool:
+    category = unicodedata.category(ch)
+    if category[0] == "L" or category == "Nd":
+        return True
+    if first:
+        return False
+    # Marks (Urdu vowel signs) and the zero-width non-joiner that Urdu typing uses inside words.
+    return category[0] == "M" or ch == "\u200c" or ch in _TEACHER_NAME_PUNCT

@@ -90,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Add a teacher. The password is asked for at a prompt, or read from the "
         "first line of standard input when it is not a terminal.",
     )
-    add.add_argument("name", help="login name: lowercase letters, digits, '.', '_' or '-'")
+    add.add_argument(
+        "name",
+        help="login name: letters of any language (Urdu too), digits, '.', '_', '-' or spaces;"
+        " case does not matter",
+    )
     _add_store_flags(add)
     passwd = teacher_cmds.add_parser(
         "passwd",

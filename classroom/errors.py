@@ -95,6 +95,34 @@ class PictureTooLarge(PayloadTooLarge):
     http_status = 413
 
 
+# Quizzes imported with their pictures (classroom/quiz_bundle.py): ``field`` names the
+# picture or the zip entry at fault, as the teacher named it.
+
+
+class PictureMissing(InvalidPayload):
+    """A question names a picture that was not sent with the quiz (``field`` = its name)."""
+
+    code = "PICTURE_MISSING"
+    http_status = 400
+
+
+class PictureUnreadable(InvalidPayload):
+    """A picture sent with the quiz is not a readable PNG, JPEG or WebP (``field`` = its name)."""
+
+    code = "PICTURE_UNREADABLE"
+    http_status = 400
+
+
+class QuizBundleInvalid(InvalidPayload):
+    """The zip or form holding a quiz and its pictures is broken or unsafe (``field``: where).
+
+    A name leaving the folder, too many or too large files, a zip inside the zip, a name twice.
+    """
+
+    code = "QUIZ_BUNDLE_INVALID"
+    http_status = 400
+
+
 class Unauthorized(ClassroomError):
     """No valid token: log in or join again."""
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import segno
-from aiohttp import web
+from aiohttp import BodyPartReader, hdrs, web
 from PIL import Image
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
@@ -29,6 +29,7 @@ from classroom import (
     netaddr,
     pictures,
     practice,
+    quiz_bundle,
     quiz_import,
     render,
     reports,
@@ -61,6 +62,7 @@ from classroom.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    QuizBundleInvalid,
     RateLimited,
     RequestTimeout,
     Unauthorized,
@@ -336,11 +338,12 @@ async def login(request: web.Request) -> web.Response:
     services = _services(request)
     body = await _parse(request, LoginBody)
     address = _address(request)
-    teacher = await services.store.get_teacher(body.name)
-    device = services.signer.remembered_device(body.device, body.name)
+    name = classes.teacher_name_key(body.name)
+    teacher = await services.store.get_teacher(name)
+    device = services.signer.remembered_device(body.device, name)
     # Made-up names share one key per address: cycling through thousands of them must not push
     # a real name's failures out of the lock-out's bounded table.
-    known = body.name if teacher is not None else ""
+    known = name if teacher is not None else ""
     key = f"device:{device}" if device else f"{limit_key(address)}|{known}"
     exempt = on_this_computer(request)
     now = time.monotonic()
@@ -586,37 +589,177 @@ async def upload_audio(request: web.Request) -> web.Response:
 
 
 async def import_quiz(request: web.Request) -> web.Response:
-    """Upload a quiz file (CSV, JSON or YAML) as the raw request body; ``?filename=`` names it."""
+    """Import a quiz and create it in the class: a quiz file (CSV, JSON or YAML) as the raw
+    body with ``?filename=``, a zip of the quiz file and its pictures, or a form with a
+    ``quiz`` file and ``picture`` files (classroom/quiz_bundle.py).
+
+    Every picture a question names must come with the quiz (PICTURE_MISSING otherwise); each
+    is decoded like a page background, stored, and the question points at it. If anything
+    fails, the pictures this import stored are taken back: no quiz and no stray picture.
+    """
     claims, record = await _own_class(request)
-    filename = request.query.get("filename", "")
-    if not filename or len(filename) > 200:
-        raise InvalidPayload("add ?filename=NAME.csv|json|yaml", field="filename")
-    data = await _read_upload(request)
+    bundle = await _read_quiz_bundle(request)
     title = request.query.get("title") or None
-    definition = await asyncio.to_thread(quiz_import.parse_quiz, data, filename, title=title)
-    teacher = Actor("teacher", claims.subject, claims.subject)
-    payload = QuizCreate(
-        quiz=definition,
-        client_id=_idempotency_key(request) or classes.new_id("import"),
+    definition = await asyncio.to_thread(
+        quiz_import.parse_quiz, bundle.quiz_data, bundle.quiz_name, title=title
     )
-    session = _http_session(request, teacher, record.id)
-    ack = await handlers.run(_services(request), session, "quiz_create", payload)
+    quiz_bundle.check_pictures(bundle, definition)
+    services = _services(request)
+    teacher = Actor("teacher", claims.subject, claims.subject)
+    client_id = _idempotency_key(request) or classes.new_id("import")
+    added: list[str] = []  # pictures this import stored that were not there before
+    try:
+        assets: dict[str, str] = {}
+        for name in quiz_bundle.picture_names(definition):
+            async with services.pictures.slot():
+                picture = await services.pictures.run(quiz_bundle.prepare_picture, bundle, name)
+            if await services.store.get_asset(record.id, picture.asset_id) is None:
+                added.append(picture.asset_id)
+            # Stored again when present: a retry after a lost answer restores what a failed
+            # first try took back (the id is the picture's hash, the quiz the same).
+            await services.store.put_asset(
+                record.id, picture.asset_id, picture.content_type, picture.data
+            )
+            assets[name] = picture.asset_id
+        payload = QuizCreate(
+            quiz=quiz_bundle.with_pictures(definition, assets), client_id=client_id
+        )
+        session = _http_session(request, teacher, record.id)
+        ack = await handlers.run(services, session, "quiz_create", payload)
+    except BaseException:
+        await _take_back_pictures(services, record.id, added)
+        raise
     return web.json_response(
         {"ok": True, **ack, "title": definition.title},
         status=200 if ack["duplicate"] else 201,
     )
 
 
+async def _take_back_pictures(services: Services, class_id: str, asset_ids: list[str]) -> None:
+    """Delete pictures a failed import stored, except any a quiz of the class shows (the same
+    picture imported at the same moment by a quiz that was created)."""
+    if not asset_ids:
+        return
+    try:
+        runtime = await services.hub.get(class_id)
+        state = runtime.state.part("quizzes")
+        shown = {
+            question.image
+            for quiz in state.quizzes.values()
+            for question in quiz.definition.questions
+        }
+        for asset_id in asset_ids:
+            if asset_id not in shown:
+                await services.store.delete_asset(class_id, asset_id)
+    except Exception:  # the store is down: the import's own error is the one to answer
+        logger.exception("could not take back %d quiz pictures of %s", len(asset_ids), class_id)
+
+
 async def parse_quiz_file(request: web.Request) -> web.Response:
-    """Check a quiz file and return it in the protocol's form (the console previews, then
-    creates it with ``quiz_create``). Errors name the row and column of the first problem."""
+    """Check a quiz (file, zip or form, as for ``import_quiz``) and return it in the
+    protocol's form, changing nothing. Errors name the row and column of the first problem,
+    or the picture that is missing or unreadable."""
     await _own_class(request)
-    filename = request.query.get("filename", "")
-    if not filename or len(filename) > 200:
-        raise InvalidPayload("add ?filename=NAME.csv|json|yaml", field="filename")
-    data = await _read_upload(request)
-    definition = await asyncio.to_thread(quiz_import.parse_quiz, data, filename)
+    bundle = await _read_quiz_bundle(request)
+    definition = await asyncio.to_thread(quiz_import.parse_quiz, bundle.quiz_data, bundle.quiz_name)
+    quiz_bundle.check_pictures(bundle, definition)
+    decoder = _services(request).pictures
+    for name in quiz_bundle.picture_names(definition):
+        async with decoder.slot():
+            await decoder.run(quiz_bundle.prepare_picture, bundle, name)
     return web.json_response({"ok": True, "quiz": definition.model_dump(mode="json")})
+
+
+async def _read_quiz_bundle(request: web.Request) -> quiz_bundle.QuizBundle:
+    """The quiz upload in any of its three forms (see ``import_quiz``)."""
+    if request.content_type == "multipart/form-data":
+        return await _read_quiz_form(request)
+    filename = request.query.get("filename", "")
+    if quiz_bundle.is_zip_upload(filename, request.content_type):
+        data = await _read_body(request, quiz_bundle.MAX_BUNDLE_BYTES, "zip", field="file")
+        return await asyncio.to_thread(quiz_bundle.from_zip, data)
+    if not filename or len(filename) > 200:
+        raise InvalidPayload("add ?filename=NAME.csv|json|yaml|zip", field="filename")
+    return quiz_bundle.single_file(filename, await _read_upload(request))
+
+
+async def _read_quiz_form(request: web.Request) -> quiz_bundle.QuizBundle:
+    """A form of one ``quiz`` file and ``picture`` files, read as a stream with caps."""
+    limit = quiz_bundle.MAX_BUNDLE_BYTES
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the form is larger than {limit} bytes", field="file")
+    try:
+        async with asyncio.timeout(_services(request).settings.request_body_timeout_s):
+            return await _quiz_form_parts(request)
+    except TimeoutError:
+        raise RequestTimeout("the form did not arrive in time", field="file") from None
+
+
+async def _quiz_form_parts(request: web.Request) -> quiz_bundle.QuizBundle:
+    quiz: tuple[str, bytes] | None = None
+    files: list[tuple[str, bytes]] = []
+    total = 0
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if len(files) + 1 > quiz_bundle.MAX_BUNDLE_ENTRIES:
+                raise QuizBundleInvalid(
+                    f"a quiz form holds at most {quiz_bundle.MAX_BUNDLE_ENTRIES} files",
+                    field="file",
+                )
+            if not isinstance(part, BodyPartReader):
+                raise QuizBundleInvalid("a form inside the form is not read", field="file")
+            filename = part.filename or ""
+            if part.name not in ("quiz", "picture") or not filename:
+                raise QuizBundleInvalid(
+                    "the form's parts are files named 'quiz' (one) and 'picture'",
+                    field=str(part.name or "file")[:100],
+                )
+            encoding = part.headers.get(hdrs.CONTENT_ENCODING, "identity").lower()
+            transfer = part.headers.get(hdrs.CONTENT_TRANSFER_ENCODING, "binary").lower()
+            if encoding != "identity" or transfer not in ("binary", "8bit", "7bit"):
+                raise QuizBundleInvalid(
+                    f"{filename[:100]!r} is sent encoded; send the file as it is",
+                    field=filename[:200],
+                )
+            is_quiz = part.name == "quiz"
+            cap = MAX_QUIZ_UPLOAD if is_quiz else quiz_bundle.MAX_PICTURE_BYTES
+            data = await _read_part(part, cap, quiz_bundle.MAX_BUNDLE_BYTES - total)
+            total += len(data)
+            if not is_quiz:
+                files.append((filename, data))
+            elif quiz is not None:
+                raise QuizBundleInvalid("the form holds two 'quiz' files", field="quiz")
+            else:
+                quiz = (filename, data)
+    except ClassroomError:
+        raise
+    except Exception as error:  # aiohttp's multipart reader on a malformed form
+        raise QuizBundleInvalid(f"not a readable form ({error})"[:300], field="file") from None
+    if quiz is None:
+        raise QuizBundleInvalid("the form has no 'quiz' file", field="quiz")
+    if len(quiz[0]) > 200:
+        raise InvalidPayload("the quiz file's name is longer than 200 characters", field="quiz")
+    return quiz_bundle.from_files(quiz[0], quiz[1], files)
+
+
+async def _read_part(part: BodyPartReader, cap: int, room: int) -> bytes:
+    """A form part's raw bytes, at most ``cap`` and at most the ``room`` left in the form."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(64 * 1024):
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLarge(
+                f"{(part.filename or '')[:100]!r} is larger than {cap} bytes",
+                field=(part.filename or "file")[:200],
+            )
+        if size > room:
+            raise PayloadTooLarge(
+                f"the form is larger than {quiz_bundle.MAX_BUNDLE_BYTES} bytes", field="file"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _read_upload(request: web.Request) -> bytes:
@@ -637,10 +780,11 @@ async def quiz_report(request: web.Request) -> web.Response:
     kind = request.match_info.get("kind") or request.query.get("kind", "results")
     if kind not in ("results", "items"):
         raise InvalidPayload("kind must be results or items", field="kind")
+    lang = _report_lang(request)
     body = (
-        reports.quiz_results_csv(state, quiz_id)
+        reports.quiz_results_csv(state, quiz_id, lang)
         if kind == "results"
-        else reports.quiz_items_csv(state, quiz_id)
+        else reports.quiz_items_csv(state, quiz_id, lang)
     )
     return _csv_download(body, f"{record.join_code}-{quiz_id}-{kind}.csv")
 
@@ -656,8 +800,21 @@ async def polls_report(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "students")
     if kind not in ("students", "totals"):
         raise InvalidPayload("kind must be students or totals", field="kind")
-    body = reports.poll_results_csv(state) if kind == "students" else reports.poll_totals_csv(state)
+    lang = _report_lang(request)
+    body = (
+        reports.poll_results_csv(state, lang)
+        if kind == "students"
+        else reports.poll_totals_csv(state, lang)
+    )
     return _csv_download(body, f"{record.join_code}-polls-{kind}.csv")
+
+
+def _report_lang(request: web.Request) -> str:
+    """The language of a CSV report's headings and words: ``?lang=en`` (default) or ``ur``."""
+    lang = request.query.get("lang", "en")
+    if lang not in reports.LANGS:
+        raise InvalidPayload("lang must be en or ur", field="lang")
+    return lang
 
 
 def _csv_download(body: bytes, filename: str) -> web.Response:

@@ -5,6 +5,9 @@ lesson, fold its events first with :func:`from_events` (a :mod:`classroom.timeli
 forms are plain dicts; CSV forms are UTF-8 bytes with a BOM and CRLF line ends so Excel opens
 Urdu names correctly. Text typed by students is guarded against spreadsheet formula injection (a
 leading ``= + - @`` gets a ``'``). Anonymous polls report totals only, never who answered what.
+CSV headings and the words the server itself writes (kinds, statuses, yes/no, true/false) are in
+the teacher's language (``lang``: ``en`` or ``ur``); what people typed is kept as typed, and
+numbers stay numbers a spreadsheet can sum.
 """
 
 from __future__ import annotations
@@ -34,6 +37,58 @@ TOP_TYPED_ANSWERS = 10
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Cell = str | int | float | None
+LANGS = ("en", "ur")
+
+# The words of the CSV reports in Urdu (the English are the keys themselves, made readable).
+_URDU = {
+    "rank": "پوزیشن",
+    "student_id": "طالب علم کی شناخت",
+    "name": "نام",
+    "score": "نمبر",
+    "correct": "درست",
+    "answered": "جواب دیے",
+    "question": "سوال",
+    "text": "عبارت",
+    "type": "قسم",
+    "status": "حالت",
+    "share_correct": "درست کا تناسب",
+    "mean_time_s": "اوسط وقت (سیکنڈ)",
+    "distribution": "تقسیم",
+    "poll_id": "رائے شماری کی شناخت",
+    "kind": "قسم",
+    "anonymous": "گمنام",
+    "answer": "جواب",
+    "count": "تعداد",
+    "responses": "جوابات",
+    "closed": "بند",
+    "open": "کھلا",
+    "skipped": "چھوڑا گیا",
+    "not_asked": "نہیں پوچھا گیا",
+    "single": "ایک انتخاب",
+    "multiple": "کئی انتخاب",
+    "true_false": "درست / غلط",
+    "numeric": "عدد",
+    "short_text": "مختصر جواب",
+    "yes_no": "ہاں / نہیں",
+    "rating": "درجہ بندی",
+    "word_cloud": "الفاظ کا بادل",
+    "open_text": "کھلا جواب",
+    "true": "درست",
+    "false": "غلط",
+    "yes": "ہاں",
+    "no": "نہیں",
+}
+
+
+def _w(word: str, lang: str) -> str:
+    """A word the server writes, in the report's language."""
+    return _URDU.get(word, word) if lang == "ur" else word
+
+
+def _question_heading(number: int, what: str, lang: str) -> str:
+    if lang == "ur":
+        return f"سوال {number} {'کا جواب' if what == 'answer' else 'کے نمبر'}"
+    return f"q{number}_{what}"
 
 
 def from_events(events: Iterable[Event]) -> tuple[PollsState, QuizzesState]:
@@ -169,14 +224,18 @@ def quiz_report(state: QuizzesState, quiz_id: str) -> dict[str, Any]:
     }
 
 
-def quiz_results_csv(state: QuizzesState, quiz_id: str) -> bytes:
+def quiz_results_csv(state: QuizzesState, quiz_id: str, lang: str = "en") -> bytes:
     """One row per student: rank, id, name, score, correct, answered, then each question's
     answer and points (``q1_answer``, ``q1_points`` ...)."""
     quiz = _quiz(state, quiz_id)
     count = len(quiz.questions)
-    header: list[Cell] = ["rank", "student_id", "name", "score", "correct", "answered"]
+    words = ["rank", "student_id", "name", "score", "correct", "answered"]
+    header: list[Cell] = [_w(word, lang) for word in words]
     for number in range(1, count + 1):
-        header += [f"q{number}_answer", f"q{number}_points"]
+        header += [
+            _question_heading(number, "answer", lang),
+            _question_heading(number, "points", lang),
+        ]
     rows: list[list[Cell]] = [header]
     for result in quiz_student_results(state, quiz_id):
         row: list[Cell] = [
@@ -190,27 +249,38 @@ def quiz_results_csv(state: QuizzesState, quiz_id: str) -> bytes:
         by_question = {a["question"]: a for a in result["answers"]}
         for number in range(1, count + 1):
             answer = by_question.get(number)
-            row += [None, None] if answer is None else [answer["answer"], answer["points"]]
+            if answer is None:
+                row += [None, None]
+                continue
+            said = answer["answer"]
+            if isinstance(quiz.questions[number - 1], TrueFalseQuestion) and isinstance(said, str):
+                said = _w(said, lang)
+            row += [said, answer["points"]]
         rows.append(row)
     return _csv(rows)
 
 
-def quiz_items_csv(state: QuizzesState, quiz_id: str) -> bytes:
+def quiz_items_csv(state: QuizzesState, quiz_id: str, lang: str = "en") -> bytes:
     """One row per question: item analysis with the distribution as ``A: 3; B: 10``."""
-    header: list[Cell] = ["question", "text", "type", "status", "answered", "share_correct"]
-    rows: list[list[Cell]] = [[*header, "mean_time_s", "distribution"]]
+    words = ["question", "text", "type", "status", "answered", "share_correct"]
+    rows: list[list[Cell]] = [[_w(w, lang) for w in [*words, "mean_time_s", "distribution"]]]
     for item in quiz_item_analysis(state, quiz_id):
         mean = item["mean_time_ms"]
+        # The language's own list separator: an Urdu reader sees "A: 3؛ B: 10".
+        separator = "؛ " if lang == "ur" else "; "
         rows.append(
             [
                 item["question"],
                 item["text"],
-                item["type"],
-                item["status"],
+                _w(item["type"], lang),
+                _w(item["status"], lang),
                 item["answered"],
                 item["share_correct"],
                 None if mean is None else round(mean / 1000, 2),
-                "; ".join(f"{label}: {n}" for label, n in item["distribution"].items()),
+                separator.join(
+                    f"{_w(label, lang) if item['type'] == 'true_false' else label}: {n}"
+                    for label, n in item["distribution"].items()
+                ),
             ]
         )
     return _csv(rows)
@@ -255,39 +325,58 @@ def polls_report(state: PollsState) -> list[dict[str, Any]]:
     ]
 
 
-def poll_results_csv(state: PollsState) -> bytes:
+def poll_results_csv(state: PollsState, lang: str = "en") -> bytes:
     """One row per student, one column per named poll (its question) with their answer.
 
     Anonymous polls have no column: see :func:`poll_totals_csv`.
     """
     named = [p for p in state.polls.values() if not p.anonymous and p.status != "draft"]
     students = sorted({student for poll in named for student in poll.votes})
-    rows: list[list[Cell]] = [["student_id", "name", *(poll.question for poll in named)]]
+    header: list[Cell] = [
+        _w("student_id", lang),
+        _w("name", lang),
+        *(poll.question for poll in named),
+    ]
+    rows: list[list[Cell]] = [header]
     for student in students:
         row: list[Cell] = [student, state.names.get(student, "")]
         for poll in named:
             vote = poll.votes.get(student)
-            row.append(None if vote is None else polls.describe_answer(poll, vote.answer))
+            row.append(None if vote is None else _poll_answer(poll, vote.answer, lang))
         rows.append(row)
     return _csv(rows)
 
 
-def poll_totals_csv(state: PollsState) -> bytes:
+def _poll_answer(poll: Poll, answer: polls.Answer, lang: str) -> str:
+    said = polls.describe_answer(poll, answer)
+    return _w(said, lang) if poll.kind == "yes_no" else said
+
+
+def poll_totals_csv(state: PollsState, lang: str = "en") -> bytes:
     """One row per poll answer choice (option, rating value or word) with its count."""
-    rows: list[list[Cell]] = [["poll_id", "question", "kind", "anonymous", "answer", "count"]]
+    words = ["poll_id", "question", "kind", "anonymous", "answer", "count"]
+    rows: list[list[Cell]] = [[_w(word, lang) for word in words]]
     for poll in state.polls.values():
         if poll.status == "draft":
             continue
-        facts: list[Cell] = [poll.poll_id, poll.question, poll.kind, str(poll.anonymous).lower()]
+        anonymous = (
+            _w("yes" if poll.anonymous else "no", lang)
+            if lang == "ur"
+            else str(poll.anonymous).lower()
+        )
+        facts: list[Cell] = [poll.poll_id, poll.question, _w(poll.kind, lang), anonymous]
         totals = polls.tally(state, poll.poll_id)
         if "options" in totals:
-            pairs = list(zip(totals["options"], totals["counts"], strict=True))
+            options = totals["options"]
+            if poll.kind == "yes_no":
+                options = [_w(option, lang) for option in options]
+            pairs = list(zip(options, totals["counts"], strict=True))
         elif poll.kind == "rating":
             pairs = [(str(v + 1), n) for v, n in enumerate(totals["counts"])]
         elif poll.kind == "word_cloud":
             pairs = [(word, n) for word, n in totals["words"]]
         else:
-            pairs = [("responses", totals["responses"])]
+            pairs = [(_w("responses", lang), totals["responses"])]
         rows.extend([*facts, label, count] for label, count in pairs)
     return _csv(rows)
 

@@ -145,6 +145,19 @@ async def ok(client: CrowdClient, event: str, payload: Any) -> dict[str, Any]:
     return ack
 
 
+async def open_poll(crowd: Crowd, teacher: CrowdClient) -> str:
+    """Create and open the single-choice poll over ``OPTIONS``; answer its id once every
+    student of ``crowd`` has heard it open."""
+    made = await ok(
+        teacher, "poll_create", {"kind": "single", "question": "Largest?", "options": OPTIONS}
+    )
+    poll_id = str(made["poll_id"])
+    await ok(teacher, "poll_open", {"poll_id": poll_id})
+    for student in crowd.students:
+        await student.client.wait_for_event("poll_opened")
+    return poll_id
+
+
 async def clock_offset_ms(client: CrowdClient, rounds: int = 5) -> float:
     """Server clock minus local wall clock (ms), from the clock_sync round trip with least delay."""
     best: tuple[float, float] | None = None

@@ -72,6 +72,30 @@ class _Child:
         self.proc = None
 
 
+def durable_redis_argv(binary: str, port: int, data_dir: Path) -> list[str]:
+    """A redis-server on 127.0.0.1:``port`` that keeps everything in an AOF fsynced on every
+    write (no RDB snapshots), in ``data_dir``."""
+    return [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        str(data_dir),
+        "--protected-mode",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
+
+
 class RedisServer(_Child):
     """A redis-server of our own with AOF fsync on every write, on a free port."""
 
@@ -88,25 +112,7 @@ class RedisServer(_Child):
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.data_dir),
-                "--protected-mode",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
+            durable_redis_argv(self.binary, self.port, self.data_dir),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -280,11 +286,7 @@ class RedisCluster:
         node_dir.mkdir(parents=True, exist_ok=True)
         self.procs[port] = subprocess.Popen(
             [
-                self.binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
+                *durable_redis_argv(self.binary, port, node_dir),
                 "--cluster-enabled",
                 "yes",
                 "--cluster-config-file",
@@ -301,18 +303,6 @@ class RedisCluster:
                 # A replica's first full sync starts at once (the default waits 5 s).
                 "--repl-diskless-sync-delay",
                 "0",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(node_dir),
-                "--protected-mode",
-                "no",
-                "--loglevel",
-                "warning",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

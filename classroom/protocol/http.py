@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from classroom.auth import MIN_PASSWORD_CHARS
 from classroom.classes import MAX_NAME_CHARS
 from classroom.errors import (
+    Busy,
     ClassEnded,
     ClassroomError,
     Conflict,
@@ -30,8 +31,12 @@ from classroom.errors import (
     NotFound,
     OutOfRange,
     PayloadTooLarge,
+    PictureMissing,
     PictureTooLarge,
+    PictureUnreadable,
+    QuizBundleInvalid,
     RateLimited,
+    RequestTimeout,
     StoreUnavailable,
     Unauthorized,
 )
@@ -658,8 +663,35 @@ class HttpRoute:
 
 _FILENAME = Query("filename", "The file's name; its extension picks the format.", required=True)
 _TEACHER_CLASS = (Unauthorized, Forbidden, NotFound)
+_REPORT_LANG = Query(
+    "lang",
+    "CSV only: the language of headings and the server's own words; default en.",
+    enum=("en", "ur"),
+)
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
-_QUIZ_TYPES = ("text/csv", "application/json", "application/yaml", "text/plain")
+_QUIZ_TYPES = (
+    "text/csv",
+    "application/json",
+    "application/yaml",
+    "text/plain",
+    "application/zip",
+    "multipart/form-data",
+)
+_QUIZ_FILENAME = Query(
+    "filename",
+    "The file's name; its extension picks the format (`.zip`: a zip of the quiz and its "
+    "pictures). Not needed for a form, nor for a zip sent as `application/zip`.",
+)
+_QUIZ_ERRORS: tuple[type[ClassroomError], ...] = (
+    InvalidPayload,
+    PayloadTooLarge,
+    PictureMissing,
+    PictureUnreadable,
+    PictureTooLarge,
+    QuizBundleInvalid,
+    Busy,
+    RequestTimeout,
+)
 _AUDIO_TYPES = ("audio/webm", "audio/ogg")
 
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
@@ -878,28 +910,38 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "POST",
         "/api/classes/{class_id}/quizzes",
         "import_quiz",
-        "Import a quiz file (CSV, JSON or YAML, docs/quiz-format.md) as the raw body and "
-        "create it in the class (logs `quiz_created`). With an `Idempotency-Key` header, a "
-        "retry answers the first import (status 200) instead of creating a second quiz.",
+        "Import a quiz (docs/quiz-format.md) and create it in the class (logs `quiz_created`): "
+        "a quiz file (CSV, JSON or YAML) as the raw body, a zip of the quiz file and its "
+        "pictures, or a multipart form with a `quiz` file and `picture` files. Every picture a "
+        "question names must be sent (PICTURE_MISSING names it); each is stored and the "
+        "question points at it; if anything fails nothing is left. With an `Idempotency-Key` "
+        "header, a retry answers the first import (status 200) instead of creating a second "
+        "quiz.",
         "teacher",
         QuizImported,
         201,
         upload=_QUIZ_TYPES,
-        query=(_FILENAME, Query("title", "The quiz's title when the file has none.")),
-        errors=(IdempotencyConflict, *_TEACHER_CLASS, InvalidPayload, PayloadTooLarge, ClassEnded),
+        query=(_QUIZ_FILENAME, Query("title", "The quiz's title when the file has none.")),
+        errors=(
+            IdempotencyConflict,
+            *_TEACHER_CLASS,
+            *_QUIZ_ERRORS,
+            ClassEnded,
+        ),
         retry_status=200,
     ),
     HttpRoute(
         "POST",
         "/api/classes/{class_id}/quizzes/parse",
         "parse_quiz_file",
-        "Check a quiz file and answer it in the protocol's form (for `quiz_create`); "
-        "errors name the row and column of the first problem. Changes nothing.",
+        "Check a quiz (file, zip or form, as for `import_quiz`, pictures included) and answer "
+        "it in the protocol's form (for `quiz_create`); errors name the row and column of the "
+        "first problem, or the picture. Changes nothing.",
         "teacher",
         QuizParsed,
         upload=_QUIZ_TYPES,
-        query=(_FILENAME,),
-        errors=(*_TEACHER_CLASS, InvalidPayload, PayloadTooLarge),
+        query=(_QUIZ_FILENAME,),
+        errors=(*_TEACHER_CLASS, *_QUIZ_ERRORS),
     ),
     HttpRoute(
         "GET",
@@ -968,7 +1010,10 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "teacher",
         QuizReport,
         media=("text/csv",),
-        query=(Query("kind", "CSV only; default results.", enum=("results", "items")),),
+        query=(
+            Query("kind", "CSV only; default results.", enum=("results", "items")),
+            _REPORT_LANG,
+        ),
         errors=(*_TEACHER_CLASS, InvalidPayload),
     ),
     HttpRoute(
@@ -979,7 +1024,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "teacher",
         None,
         media=("text/csv",),
-        errors=_TEACHER_CLASS,
+        query=(_REPORT_LANG,),
+        errors=(*_TEACHER_CLASS, InvalidPayload),
     ),
     HttpRoute(
         "GET",
@@ -990,7 +1036,10 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "teacher",
         PollsReport,
         media=("text/csv",),
-        query=(Query("kind", "CSV only; default students.", enum=("students", "totals")),),
+        query=(
+            Query("kind", "CSV only; default students.", enum=("students", "totals")),
+            _REPORT_LANG,
+        ),
         errors=(*_TEACHER_CLASS, InvalidPayload),
     ),
     HttpRoute(

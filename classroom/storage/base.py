@@ -128,6 +128,10 @@ class Store(Protocol):
     async def get_asset(self, class_id: str, asset_id: str) -> tuple[str, bytes] | None:
         """``(content_type, data)`` of an asset, or None."""
 
+    async def delete_asset(self, class_id: str, asset_id: str) -> None:
+        """Remove an asset (nothing happens when there is none): what a failed quiz import
+        stored is taken back."""
+
     # the lesson log
     async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:
         """Append events durably, in order; idempotent per (actor, client_id)."""

@@ -442,6 +442,11 @@ class RedisStore:
             return None
         return found[0].decode(), bytes(found[1])
 
+    async def delete_asset(self, class_id: str, asset_id: str) -> None:
+        if self._raw is None:
+            raise StoreUnavailable("the store is not open")
+        await self._call(self._raw.delete(_class_key(class_id, f"asset:{asset_id}")))
+
     # the lesson log
 
     async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:

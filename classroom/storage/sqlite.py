@@ -452,6 +452,13 @@ class SqliteStore:
         )
         return (str(row[0]), bytes(row[1])) if row else None
 
+    async def delete_asset(self, class_id: str, asset_id: str) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "DELETE FROM assets WHERE class_id = ? AND id = ?", (class_id, asset_id)
+            )
+        )
+
     # the lesson log
 
     async def append(self, class_id: str, events: Sequence[NewEvent]) -> list[AppendResult]:

@@ -48,7 +48,7 @@ def test_every_command_has_help(command: list[str]) -> None:
         (["serve", "--port", "99999"], "outside 1-65535"),
         (["serve", "--port", "eighty"], "is not a port number"),
         (["serve", "--store", "mysql://x"], "use sqlite:///PATH"),
-        (["teacher", "add", "Bad Name!"], "teacher name must be"),
+        (["teacher", "add", "Bad Name!"], "teacher name may hold only"),
         (["frobnicate"], "invalid choice"),
     ],
 )

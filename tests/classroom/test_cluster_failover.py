@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit.crowd import OPTIONS, Crowd, connect_teacher, crowd_session, ok, whole_log
+from testkit.crowd import OPTIONS, Crowd, connect_teacher, crowd_session, open_poll, whole_log
 from testkit.procs import RedisCluster, ServerProcess, add_teacher
 
 pytestmark = pytest.mark.slow
@@ -61,13 +61,7 @@ async def test_cluster_failover_under_a_vote_burst_loses_no_acknowledged_vote(
 
 
 async def _burst_with_failover(crowd: Crowd, cluster: RedisCluster, teacher: object) -> None:
-    made = await ok(
-        teacher, "poll_create", {"kind": "single", "question": "Largest?", "options": OPTIONS}
-    )
-    poll_id = made["poll_id"]
-    await ok(teacher, "poll_open", {"poll_id": poll_id})
-    for student in crowd.students:
-        await student.client.wait_for_event("poll_opened")
+    poll_id = await open_poll(crowd, teacher)
     master = cluster.owner_of(f"tk:{{{crowd.class_id}}}:log")
     acked: list[tuple[str, str]] = []
     refused = Counter[str]()

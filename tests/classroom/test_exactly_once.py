@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from testkit.crowd import (
-    OPTIONS,
     Crowd,
     answer_burst,
     clock_offset_ms,
@@ -24,6 +23,7 @@ from testkit.crowd import (
     crowd_session,
     http_json,
     ok,
+    open_poll,
     plan_of,
     vote_burst,
     whole_log,
@@ -76,13 +76,7 @@ async def test_a_thousand_students_vote_and_answer_exactly_once_over_two_process
 async def _vote_burst_counts_exactly_once(
     crowd: Crowd, teacher: CrowdClient, teacher_b: CrowdClient
 ) -> None:
-    made = await ok(
-        teacher, "poll_create", {"kind": "single", "question": "Largest?", "options": OPTIONS}
-    )
-    poll_id = made["poll_id"]
-    await ok(teacher, "poll_open", {"poll_id": poll_id})
-    for student in crowd.students:
-        await student.client.wait_for_event("poll_opened")
+    poll_id = await open_poll(crowd, teacher)
 
     burst = await vote_burst(crowd, poll_id, within_s=1.0)
 

@@ -228,6 +228,45 @@ async def test_first_run_setup_on_an_empty_server(tmp_path: Path) -> None:
         await runner.cleanup()
 
 
+async def test_a_teacher_may_have_an_urdu_name(tmp_path: Path) -> None:
+    """Every name a person types may be Urdu (issue 15.4): a teacher named in Urdu sets up and
+    logs in; case and spacing do not make a second teacher; names that are not names are refused."""
+    settings = Settings(
+        host="127.0.0.1", port=0, store_url=f"sqlite://{tmp_path / 'new.db'}", data_dir=tmp_path
+    )
+    runner, url = await start_app(settings)
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = Api(url, http)
+            for bad in ("<b>x</b>", ".amina", "a/b", "x" * 41, "علی\u202e"):
+                status, body = await api.request(
+                    "POST", "/api/setup", json={"name": bad, "password": "long-enough-1"}
+                )
+                assert status == 400 and body["error"]["field"] == "name", bad
+            status, body = await api.request(
+                "POST", "/api/setup", json={"name": "  عائشہ   صدیقی ", "password": "long-enough-1"}
+            )
+            assert status == 201 and body["teacher"] == "عائشہ صدیقی"
+            assert await api.login("عائشہ صدیقی", "long-enough-1")
+            # The same name typed with a double space still finds her.
+            assert await api.login("عائشہ  صدیقی", "long-enough-1")
+            created = await api.create_class(body["token"])
+            assert created["join_code"]
+            _, listing = await api.request("GET", "/api/classes", token=body["token"])
+            assert [c["class_id"] for c in listing["classes"]] == [created["class_id"]]
+    finally:
+        await runner.cleanup()
+
+
+def test_teacher_names_fold_case_and_keep_old_names() -> None:
+    from classroom.classes import check_teacher_name, teacher_name_key
+
+    assert check_teacher_name("amina.k_2-b") == "amina.k_2-b"  # names made before stay as they were
+    assert check_teacher_name("Amina Khan") == teacher_name_key("AMINA  khan") == "amina khan"
+    # An Arabic presentation form folds to the letter it shows.
+    assert teacher_name_key("\ufee3\ufeae\ufef3\ufee2") == "مريم"
+
+
 def test_client_address_uses_the_proxy_header_only_when_trusted() -> None:
     from aiohttp.test_utils import make_mocked_request
 

@@ -4,6 +4,7 @@ caching and byte ranges, rate limits and hostile search strings."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from typing import Any
@@ -405,3 +406,49 @@ def test_the_library_view_drops_people_and_keeps_the_lesson() -> None:
     assert view[1].actor == Actor("student", "s1") and view[0].actor == Actor("teacher", "teacher")
     assert "Ali" not in repr(view) and "s_ali" not in repr(view) and "amina" not in repr(view)
     assert view[2].data == {"quiz_id": "q", "players": 1, "top": []}
+
+
+async def test_a_lesson_page_carries_its_info_first_events_and_voice(
+    running_sqlite: Running,
+) -> None:
+    """/library/{id} holds the replay info and first events the app would otherwise ask for one
+    round trip after another, and starts the first voice segment loading (issue 14.2: play
+    within 5 s at 64 kbit/s). A hostile title cannot end the script; an unpublished lesson's
+    page holds nothing of it."""
+    from classroom.app import STATIC_DIR
+    from classroom.library_http import BOOT_EVENTS
+
+    running = running_sqlite
+    hostile = "</script><script>alert(1)</script><!-- کسور"
+    lesson = await recorded(running, title=hostile)
+    hidden = await recorded(running, publish=False, title="hidden-lesson")
+    class_id = lesson["class_id"]
+    status, _, headers, raw = await get(
+        running, f"/library/{class_id}", **{"Accept-Encoding": "gzip"}
+    )
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    page = raw.decode()
+    index = (STATIC_DIR / "index.html").read_text()
+    # One more </script> than the app's page: the boot script's own end, none from the title.
+    assert page.count("</script>") == index.count("</script>") + 1
+    opening = '<script type="application/json" id="library-boot">'
+    boot = json.loads(page.split(opening, 1)[1].split("</script>", 1)[0])
+    _, info, _, _ = await get(running, f"/api/library/{class_id}/replay/info")
+    _, first, _, _ = await get(
+        running, f"/api/library/{class_id}/replay/events?after_seq=0&limit={BOOT_EVENTS}"
+    )
+    assert boot == {"class_id": class_id, "info": info, "events": first}
+    assert boot["info"]["lesson"]["title"] == hostile
+    assert f'<audio id="library-audio" preload="auto" src="{info["audio"][0]["url"]}">' in page
+    for secret in (lesson["student"], lesson["student_id"], lesson["private"]):
+        assert secret not in page
+    status, _, _, again = await get(
+        running, f"/library/{class_id}", **{"If-None-Match": headers["ETag"]}
+    )
+    assert status == 304 and again == b""
+
+    for other in (hidden["class_id"], "c_" + secrets.token_hex(8)):
+        status, _, _, raw = await get(running, f"/library/{other}")
+        assert status == 200  # the app's page, which then says "not found"
+        assert b"library-boot" not in raw and b"hidden-lesson" not in raw
+        assert raw == (STATIC_DIR / "index.html").read_bytes()

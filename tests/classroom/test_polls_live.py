@@ -278,6 +278,21 @@ async def test_every_poll_kind_anonymous_or_named_with_reports(
     assert counts[(rating, "4")] == "2" and counts[(multiple, "11")] == "2"
     assert counts[(open_text, "responses")] == "3"
 
+    # In the teacher's language (issue 15.4): Urdu headings and words, the typed text as typed.
+    status, raw = await running.api.request(
+        "GET", f"/api/classes/{class_id}/reports/polls.csv?kind=totals&lang=ur", token=token
+    )
+    assert status == 200
+    urdu = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert urdu[0] == ["رائے شماری کی شناخت", "سوال", "قسم", "گمنام", "جواب", "تعداد"]
+    urdu_counts = {(row[0], row[4]): row[5] for row in urdu[1:]}
+    assert urdu_counts[(yes_no, "ہاں")] == "2" and urdu_counts[(yes_no, "نہیں")] == "1"
+    assert urdu_counts[(open_text, "جوابات")] == "3"
+    status, body = await running.api.request(
+        "GET", f"/api/classes/{class_id}/reports/polls.csv?lang=fr", token=token
+    )
+    assert status == 400 and body["error"]["field"] == "lang"
+
 
 async def test_teacher_tally_is_coalesced_during_a_burst_and_ends_exact(
     running_unlimited: Running, peers: list[Peer]

@@ -556,13 +556,13 @@ async def test_http_answers_have_the_declared_shapes(running_sqlite: Running) ->
     await call("POST", "issue_device", f"{base}/devices", auth=token, json={"name": "Cam"})
     await call("POST", "join", "/api/join", json={"join_code": cls["join_code"], "name": "Ali"})
     await call("POST", "upload_image", f"{base}/images", auth=token, data=_png(64, 48))
-    quiz_file = (ROOT / "docs" / "samples" / "quiz.yaml").read_bytes()
+    quiz_file = (ROOT / "docs" / "samples" / "quiz.zip").read_bytes()  # quiz and picture
     parsed = await call(
-        "POST", "parse_quiz_file", f"{base}/quizzes/parse?filename=quiz.yaml", auth=token,
+        "POST", "parse_quiz_file", f"{base}/quizzes/parse?filename=quiz.zip", auth=token,
         data=quiz_file,
     )  # fmt: skip
     made = await call(
-        "POST", "import_quiz", f"{base}/quizzes?filename=quiz.yaml", auth=token, data=quiz_file
+        "POST", "import_quiz", f"{base}/quizzes?filename=quiz.zip", auth=token, data=quiz_file
     )
     assert made["questions"] == len(parsed["quiz"]["questions"])
     await call("GET", "quiz_report", f"{base}/reports/quizzes/{made['quiz_id']}.json", auth=token)

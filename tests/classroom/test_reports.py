@@ -182,3 +182,31 @@ def test_poll_results_per_student_only_for_named_polls() -> None:
     totals = read_csv(reports.poll_totals_csv(lesson.polls))
     assert ["anon", "anon?", "single", "true", "Yes", "2"] in totals
     assert "Fatima" not in reports.poll_totals_csv(lesson.polls).decode("utf-8-sig")
+
+
+def test_csv_reports_speak_the_teachers_language() -> None:
+    """Issue 15.4: an Urdu teacher's CSV has Urdu headings and the server's own words in Urdu;
+    what people typed stays as typed and numbers stay numbers."""
+    lesson = run_quiz()
+    rows = read_csv(reports.quiz_results_csv(lesson.quizzes, "q", "ur"))
+    assert rows[0][:6] == ["پوزیشن", "طالب علم کی شناخت", "نام", "نمبر", "درست", "جواب دیے"]
+    assert rows[0][6:8] == ["سوال 1 کا جواب", "سوال 1 کے نمبر"]
+    assert rows[1][:4] == ["1", "s1", "علی", rows[1][3]] and rows[1][3].isdigit()
+    items = read_csv(reports.quiz_items_csv(lesson.quizzes, "q", "ur"))
+    assert items[0][:4] == ["سوال", "عبارت", "قسم", "حالت"]
+    assert items[1][2:4] == ["ایک انتخاب", "بند"]
+    assert items[1][7] == "A: 1؛ B: 2؛ C: 0"
+    assert items[3][3] == "چھوڑا گیا"
+    polls_lesson = poll_lesson()
+    named = read_csv(reports.poll_results_csv(polls_lesson.polls, "ur"))
+    assert named[0] == ["طالب علم کی شناخت", "نام", "named?"]
+    totals = read_csv(reports.poll_totals_csv(polls_lesson.polls, "ur"))
+    assert totals[0] == ["رائے شماری کی شناخت", "سوال", "قسم", "گمنام", "جواب", "تعداد"]
+    # The teacher's own option "Yes" is kept as typed; the anonymous flag is the server's word.
+    assert ["anon", "anon?", "ایک انتخاب", "ہاں", "Yes", "2"] in totals
+    english = (
+        "".join(cell for row in totals[1:] for cell in row[2:4])
+        + "".join(rows[0])
+        + "".join(items[0])
+    )
+    assert not any(word in english for word in ("single", "true", "false", "rank", "closed"))

@@ -271,3 +271,77 @@ async def test_teacher_downloads_report_and_ends_class(pages: Pages) -> None:
     assert await teacher.locator("header .btn.danger").is_disabled()
     assert await student.evaluate("window.takhti.session.ended") is True
     assert teacher.errors == [] and student.errors == []
+
+
+async def test_a_report_downloaded_in_urdu_has_urdu_headings(pages: Pages) -> None:
+    """Issue 15.4: an Urdu teacher's CSV report speaks Urdu (headings, the server's own words)."""
+    teacher, cls = await pages.teacher_console(lang="ur")
+    teacher.errors = errors = []
+    teacher.on("pageerror", lambda exc: errors.append(str(exc)))
+    student = await pages.student(cls["join_code"], "رابعہ", lang="ur")
+    await teacher.click("[data-tab=polls]")
+    await teacher.select_option("select[name=kind]", "yes_no")
+    await teacher.fill("input[name=question]", "کیا پودے سانس لیتے ہیں؟")
+    await teacher.click(".poll-form button[type=submit]")
+    await teacher.click(".poll-item [data-action=open]")
+    await student.get_by_role("button", name="ہاں").click()
+    await teacher.wait_for_function(
+        "[...document.querySelectorAll('.poll-item .bar-row')].map(r => r.dataset.count).join() === '1,0'"
+    )
+    await teacher.click(".poll-item [data-action=close]")
+    async with teacher.expect_download() as info:
+        await teacher.click("[data-report$='polls.csv']")
+    download = await info.value
+    rows = Path(await download.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0] == "طالب علم کی شناخت,نام,کیا پودے سانس لیتے ہیں؟"
+    assert rows[1].endswith(",رابعہ,ہاں")
+    assert teacher.errors == [] and student.errors == []
+
+
+TEXT_EXTENT_JS = """() => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  return window.takhti.session.board.visibleItems().filter(i => i.type === 'text').map(i => {
+    ctx.font = `${i.size}px ${i.dir === 'rtl' ? '"Noto Nastaliq Urdu", serif' : 'sans-serif'}`;
+    const lines = i.text.split('\\n');
+    const width = Math.max(...lines.map(l => ctx.measureText(l).width));
+    const left = i.dir === 'rtl' ? i.x - width : i.x;
+    return {text: i.text, dir: i.dir, x: i.x, y: i.y, left, right: left + width,
+            bottom: i.y + lines.length * i.size * 1.25, lines: lines.length};
+  });
+}"""
+
+
+async def test_urdu_text_grows_leftwards_from_the_tap_and_stays_on_the_board(
+    pages: Pages,
+) -> None:
+    """Issue 15.4: Urdu board text starts where the teacher tapped and runs right to left; a
+    tap near the left edge or a long sentence never puts text off the board."""
+    teacher, _ = await pages.teacher_console(lang="ur")
+    await teacher.click("[data-tool=text]")
+    canvas = await teacher.locator(".board-canvas").bounding_box()
+
+    async def type_at(fx: float, fy: float, text: str) -> dict[str, Any]:
+        x, y = canvas["x"] + fx * canvas["width"], canvas["y"] + fy * canvas["height"]
+        await teacher.mouse.click(x, y)
+        await teacher.fill(".board-text-input", text)
+        # The box the teacher types into sits left of the tap: that is where the text will go.
+        typing = await teacher.locator(".board-text-box").bounding_box()
+        if fx > 0.3:
+            assert abs(typing["x"] + typing["width"] - x) <= 2
+        count = len(await teacher.evaluate(TEXT_EXTENT_JS))
+        await teacher.press(".board-text-input", "Enter")
+        await teacher.wait_for_function(
+            f"({TEXT_EXTENT_JS})().length === {count + 1}", timeout=10_000
+        )
+        return (await teacher.evaluate(TEXT_EXTENT_JS))[-1]
+
+    middle = await type_at(0.6, 0.3, "پانی")
+    assert middle["dir"] == "rtl"
+    assert abs(middle["x"] - 0.6 * 1920) <= 2  # the tap is the text's right end
+    assert abs(middle["y"] - 0.3 * 1080) <= 2
+    edge = await type_at(0.02, 0.5, "پودے سورج کی روشنی سے اپنی خوراک بناتے ہیں")
+    assert edge["left"] >= 0 and edge["right"] <= 1920, edge
+    sentence = "یہ ایک بہت لمبا جملہ ہے جو تختے پر ایک سطر میں نہیں سما سکتا " * 3
+    long = await type_at(0.5, 0.9, sentence.strip())
+    assert long["lines"] > 1
+    assert long["left"] >= 0 and long["right"] <= 1920 and long["bottom"] <= 1080, long

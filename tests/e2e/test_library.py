@@ -52,3 +52,11 @@ async def test_a_published_lesson_is_found_and_played_by_a_visitor_without_an_ac
     api = [url for url in requests if "/api/" in url]
     assert api and all("/api/library" in url for url in api), api
     assert not any("token=" in url for url in requests)
+    # The lesson's page held its info and first events: the app did not ask for them again,
+    # and the voice came from the page's own <audio> element, played from its URL (ranges).
+    assert not any("/replay/info" in url or "after_seq=0&" in url for url in api), api
+    played = await page.evaluate(
+        "(() => { const a = document.querySelector('audio.replay-audio');"
+        " return [a.src, a.currentSrc.startsWith('blob:')]; })()"
+    )
+    assert "/api/library/" in played[0] and played[1] is False, played

@@ -545,17 +545,28 @@ async function main() {
 
   // -- quizzes: the file form over HTTP ---------------------------------------------------------
   const yamlSample = readFileSync(new URL("samples/quiz.yaml", DOCS), "utf8");
-  const parsed = checkHttp("parse samples/quiz.yaml", "/api/classes/{class_id}/quizzes/parse", "post",
-    await http("POST", `/api/classes/${classId}/quizzes/parse?filename=quiz.yaml`, { token, body: yamlSample, raw: true, headers: { "content-type": "application/yaml" } }), 200);
+  // quiz-format.md, Pictures: the samples show samples/circle.png; send it with them as a form.
+  const circle = readFileSync(new URL("samples/circle.png", DOCS));
+  const withPicture = (name, text, type) => {
+    const form = new FormData();
+    form.append("quiz", new Blob([text], { type }), name);
+    form.append("picture", new Blob([circle], { type: "image/png" }), "circle.png");
+    return form;
+  };
+  const alone = await http("POST", `/api/classes/${classId}/quizzes/parse?filename=quiz.yaml`, { token, body: yamlSample, raw: true, headers: { "content-type": "application/yaml" } });
+  expect(alone.status === 400 && alone.json?.error?.code === "PICTURE_MISSING" && alone.json?.error?.field === "circle.png",
+    "quiz-format.md: a sample sent without its picture is refused with PICTURE_MISSING naming circle.png", () => `${alone.status} ${j(alone.json)}`);
+  const parsed = checkHttp("parse samples/quiz.yaml with circle.png", "/api/classes/{class_id}/quizzes/parse", "post",
+    await http("POST", `/api/classes/${classId}/quizzes/parse`, { token, body: withPicture("quiz.yaml", yamlSample, "application/yaml"), raw: true }), 200);
   const docExample = JSON.parse(QUIZ_FORMAT_MD.split("The YAML example above, in the protocol form")[1].split("```json")[1].split("```")[0]);
   const q0 = parsed.json?.quiz?.questions?.[0];
   expect(q0?.type === "single" && j(q0?.correct) === "[1]" && j(q0?.options) === j(["54", "56", "64", "48"]), "parse answers letters as option indexes from 0", () => j(q0));
   const q1 = parsed.json?.quiz?.questions?.[1];
   expect(q1?.type === "multiple" && j(q1?.correct) === "[0,2]", "parse answers [A, C] as [0, 2]", () => j(q1));
   const csvSample = readFileSync(new URL("samples/quiz.csv", DOCS), "utf8");
-  const csvParsed = await http("POST", `/api/classes/${classId}/quizzes/parse?filename=quiz.csv`, { token, body: csvSample, raw: true, headers: { "content-type": "text/csv" } });
+  const csvParsed = await http("POST", `/api/classes/${classId}/quizzes/parse`, { token, body: withPicture("quiz.csv", csvSample, "text/csv"), raw: true });
   const jsonSample = JSON.parse(readFileSync(new URL("samples/quiz.json", DOCS), "utf8"));
-  const jsonParsed = await http("POST", `/api/classes/${classId}/quizzes/parse?filename=quiz.json`, { token, body: JSON.stringify(jsonSample), raw: true, headers: { "content-type": "application/json" } });
+  const jsonParsed = await http("POST", `/api/classes/${classId}/quizzes/parse`, { token, body: withPicture("quiz.json", JSON.stringify(jsonSample), "application/json"), raw: true });
   expect(j(sortKeys(csvParsed.json?.quiz?.questions)) === j(sortKeys(parsed.json?.quiz?.questions)) && j(sortKeys(jsonParsed.json?.quiz?.questions)) === j(sortKeys(parsed.json?.quiz?.questions)),
     "quiz-format.md: 'The three English samples are the same quiz'", () => `csv ${csvParsed.status} ${j(csvParsed.json?.quiz?.questions?.[0])}; json ${jsonParsed.status} ${j(jsonParsed.json?.quiz?.questions?.[0])}`);
   const badCsv = "question,option_a,option_b,option_c,correct\nWhat is 2+2?,3,4,5,B\nWhat is 3+3?,5,6,7,E\n";
@@ -564,13 +575,13 @@ async function main() {
   expect(/row 3, column 'correct'/.test(bad.json?.error?.message ?? ""), "the CSV error names the row as Excel shows it and the column", () => j(bad.json));
   const importKey = `import-${uid}`;
   const imported = checkHttp("import samples/quiz.csv (Idempotency-Key)", "/api/classes/{class_id}/quizzes", "post",
-    await http("POST", `/api/classes/${classId}/quizzes?filename=quiz.csv`, { token, body: csvSample, raw: true, headers: { "content-type": "text/csv", "Idempotency-Key": importKey } }), 201);
+    await http("POST", `/api/classes/${classId}/quizzes`, { token, body: withPicture("quiz.csv", csvSample, "text/csv"), raw: true, headers: { "Idempotency-Key": importKey } }), 201);
   const reimported = checkHttp("import retry", "/api/classes/{class_id}/quizzes", "post",
-    await http("POST", `/api/classes/${classId}/quizzes?filename=quiz.csv`, { token, body: csvSample, raw: true, headers: { "content-type": "text/csv", "Idempotency-Key": importKey } }), 200);
+    await http("POST", `/api/classes/${classId}/quizzes`, { token, body: withPicture("quiz.csv", csvSample, "text/csv"), raw: true, headers: { "Idempotency-Key": importKey } }), 200);
   expect(reimported.json?.duplicate === true && reimported.json?.quiz_id === imported.json?.quiz_id && reimported.json?.seq === imported.json?.seq,
     "import retry answers the first import with duplicate:true", () => `${j(imported.json)} vs ${j(reimported.json)}`);
   checkHttp("import retry with another file", "/api/classes/{class_id}/quizzes", "post",
-    await http("POST", `/api/classes/${classId}/quizzes?filename=quiz.yaml`, { token, body: yamlSample, raw: true, headers: { "content-type": "application/yaml", "Idempotency-Key": importKey } }), 409);
+    await http("POST", `/api/classes/${classId}/quizzes`, { token, body: withPicture("quiz.yaml", yamlSample, "application/yaml"), raw: true, headers: { "Idempotency-Key": importKey } }), 409);
   checkHttp("import with a student's token", "/api/classes/{class_id}/quizzes", "post",
     await http("POST", `/api/classes/${classId}/quizzes?filename=quiz.csv`, { token: joinC.json.token, body: csvSample, raw: true, headers: { "content-type": "text/csv" } }), [401, 403]);
 

@@ -297,6 +297,18 @@ async def test_assets_round_trip_and_replace(store: Store) -> None:
     assert await store.get_asset(cid(), "kf-1") is None
 
 
+async def test_assets_are_deleted_only_where_named(store: Store) -> None:
+    class_id, other = cid(), cid()
+    await store.put_asset(class_id, "pic-1", "image/png", b"one")
+    await store.put_asset(class_id, "pic-2", "image/png", b"two")
+    await store.put_asset(other, "pic-1", "image/png", b"other")
+    await store.delete_asset(class_id, "pic-1")
+    await store.delete_asset(class_id, "never-stored")  # nothing there: no error
+    assert await store.get_asset(class_id, "pic-1") is None
+    assert await store.get_asset(class_id, "pic-2") == ("image/png", b"two")
+    assert await store.get_asset(other, "pic-1") == ("image/png", b"other")
+
+
 async def test_sqlite_files_from_before_token_generations_open_and_work(tmp_path: Path) -> None:
     import sqlite3
 

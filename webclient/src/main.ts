@@ -3,7 +3,8 @@ import "./style.css";
 import { applyLang, getLang } from "./i18n";
 
 async function start(): Promise<void> {
-  await applyLang(getLang());
+  // The language's strings (and font) load beside the page's code, not before it.
+  const ready = applyLang(getLang());
   const root = document.getElementById("app")!;
   const path = location.pathname;
   const lesson = /^\/lessons(?:\/([^/]+))?\/?$/.exec(path);
@@ -11,19 +12,24 @@ async function start(): Promise<void> {
   const shelf = /^\/library(?:\/([^/]+))?\/?$/.exec(path);
   if (shelf) {
     const { startLibrary } = await import("./library/page");
+    await ready;
     startLibrary(root, shelf[1] ? decodeURIComponent(shelf[1]) : null);
   } else if (replay) {
     const { startStudentReplay } = await import("./replay/student");
+    await ready;
     startStudentReplay(root, decodeURIComponent(replay[1]!));
   } else if (lesson) {
     const { startLessons } = await import("./teacher/lessons");
+    await ready;
     startLessons(root, lesson[1] ? decodeURIComponent(lesson[1]) : null);
   } else if (path.startsWith("/teacher")) {
     const { startTeacher } = await import("./teacher/console");
+    await ready;
     startTeacher(root);
   } else {
     const match = /^\/join\/([^/]+)/.exec(path);
     const { startStudent } = await import("./student/join");
+    await ready;
     startStudent(root, match ? decodeURIComponent(match[1]!) : "");
   }
 }

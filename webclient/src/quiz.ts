@@ -174,6 +174,15 @@ export class QuizModel {
   }
 }
 
+/** The question's picture (imported with the quiz, stored by the server), or null. */
+export function questionPicture(session: ClassSession, q: Question): HTMLElement | null {
+  if (!q.image) return null;
+  const img = h("img", { class: "question-picture", src: session.pictureUrl(q.image), alt: t("quiz.picture"), "data-image": q.image, decoding: "async" }) as HTMLImageElement;
+  // A quiz made through the protocol may name a picture the server never got.
+  img.addEventListener("error", () => (img.hidden = true));
+  return img;
+}
+
 /** The correct answer as people read it. */
 export function describeCorrect(q: Question): string {
   const c = q.correct as any;

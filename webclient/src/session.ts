@@ -40,6 +40,8 @@ export class ClassSession {
     auth: Record<string, string>,
     role: Actor["role"],
     onWriteFailed?: (message: Message, error: ErrorBody) => void,
+    /** The address of a stored picture of the class (a quiz question's), for an <img>. */
+    readonly pictureUrl: (assetId: string) => string = () => "",
   ) {
     this.you = { role, id: "" };
     this.board = new BoardModel(this.you);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../src/net/protocol.gen";
-import { errorText, fmtDateIn, STRINGS } from "../src/i18n";
+import { errorText, fmtDateIn, NAMED_ERRORS, STRINGS } from "../src/i18n";
+import { ur } from "../src/i18n-ur";
+
+STRINGS.ur = ur;
 
 describe("strings", () => {
   it("every English string has an Urdu translation with the same placeholders", () => {
@@ -41,10 +44,18 @@ describe("server errors in the user's language", () => {
   it("the Urdu UI never shows the server's English message", () => {
     const latin = /[A-Za-z]/;
     for (const code of ERROR_CODES) {
-      const shown = errorText({ code, message: "option 5 is not between 0 and 3", field: "option" }, "ur");
-      expect(shown, code).not.toMatch(latin);
-      expect(shown, code).toBe(STRINGS.ur[`error.${code}` as keyof typeof STRINGS.ur]);
+      const field = NAMED_ERRORS.has(code) ? "نقشہ.png" : "option";
+      const shown = errorText({ code, message: "option 5 is not between 0 and 3", field }, "ur");
+      // A picture's file name is the teacher's own words; nothing else may be Latin.
+      expect(shown.replace(field, ""), code).not.toMatch(latin);
+      const words = STRINGS.ur[`error.${code}` as keyof typeof STRINGS.ur];
+      expect(shown, code).toBe(words.replace("{name}", field));
     }
+    // A missing picture is named in both languages (HTTP body or socket ack alike).
+    const missing = { status: 400, body: { code: "PICTURE_MISSING", message: "question 7 shows circle.png", field: "circle.png" } };
+    expect(errorText(missing, "ur")).toContain("circle.png");
+    expect(errorText(missing, "en")).toContain("\u201ccircle.png\u201d");
+    expect(errorText(missing, "ur")).not.toBe(errorText(missing, "en"));
     // HTTP errors (the body carries the code), a lost connection, an unknown new code.
     expect(errorText({ status: 404, body: { code: "NOT_FOUND", message: "no such class" } }, "ur")).toBe(STRINGS.ur["error.NOT_FOUND"]);
     expect(errorText(new TypeError("Failed to fetch"), "ur")).toBe(STRINGS.ur["error.network"]);

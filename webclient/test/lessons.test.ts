@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { STRINGS } from "../src/i18n";
+import { ur } from "../src/i18n-ur";
+
+STRINGS.ur = ur;
 import { fmtClock, GRADES, parseClock, SUBJECTS } from "../src/teacher/lessons";
 
 describe("lesson trim points", () => {

@@ -6,7 +6,7 @@ import { BOARD_HEIGHT, BOARD_WIDTH, type Background, type BoardItem, type ShapeI
 export const FREEHAND_OPTIONS = freehand.options as Record<"pen" | "highlighter", Record<string, unknown>>;
 export const HIGHLIGHTER_OPACITY: number = freehand.highlighter_opacity;
 const RULE_SPACING = 54;
-const LINE_HEIGHT = 1.25;
+export const LINE_HEIGHT = 1.25;
 const ASCENT = 0.8;
 export const URDU_FONT = '"Noto Nastaliq Urdu", "Noto Naskh Arabic", serif';
 export const LATIN_FONT = 'system-ui, "Segoe UI", Roboto, "Noto Sans", sans-serif';
@@ -147,9 +147,14 @@ function drawShape(ctx: CanvasRenderingContext2D, shape: Pick<ShapeItem, "kind" 
 
 export { drawShape };
 
+/** The canvas font of a text of ``size`` board units in direction ``dir``. */
+export function textFont(dir: "ltr" | "rtl", size: number): string {
+  return `${size}px ${dir === "rtl" ? URDU_FONT : LATIN_FONT}`;
+}
+
 function drawText(ctx: CanvasRenderingContext2D, text: TextItem): void {
   ctx.fillStyle = text.color;
-  ctx.font = `${text.size}px ${text.dir === "rtl" ? URDU_FONT : LATIN_FONT}`;
+  ctx.font = textFont(text.dir, text.size);
   ctx.direction = text.dir;
   ctx.textAlign = "start";
   ctx.textBaseline = "alphabetic";

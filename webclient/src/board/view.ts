@@ -10,7 +10,11 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { hits } from "./hit";
 import { BOARD_HEIGHT, BOARD_WIDTH, type BoardItem, type BoardModel, type ShapeItem, type StrokeItem } from "./model";
-import { drawBackground, drawItem } from "./render";
+import { placeText, textDir, type Placed } from "./place";
+import { drawBackground, drawItem, LINE_HEIGHT, textFont } from "./render";
+
+/** Width of the box the teacher types a text into, in CSS pixels (as in style.css). */
+const BOX_WIDTH = 320;
 
 export type Tool = "pen" | "highlighter" | "eraser" | "line" | "arrow" | "rectangle" | "ellipse" | "text";
 export const SHAPE_TOOLS = new Set<Tool>(["line", "arrow", "rectangle", "ellipse"]);
@@ -313,6 +317,18 @@ export class BoardView {
     }
   }
 
+  /** Where ``text`` typed after a tap at (x, y) goes: measured with the board's own fonts. */
+  private placeTyped(text: string, x: number, y: number): Placed {
+    const ctx = this.canvas.getContext("2d")!;
+    ctx.save();
+    ctx.font = textFont(textDir(text), this.textSize);
+    try {
+      return placeText(text, x, y, this.textSize, LINE_HEIGHT, (line) => ctx.measureText(line).width);
+    } finally {
+      ctx.restore();
+    }
+  }
+
   private openText(e: PointerEvent, x: number, y: number): void {
     this.textBox?.remove();
     const r = this.el.getBoundingClientRect();
@@ -323,14 +339,24 @@ export class BoardView {
       box.remove();
       this.textBox = null;
       if (!text) return;
-      void this.conn.send("board_add_text", { text_id: newId("t"), page_id: page, text, x: r1(x), y: r1(y), size: this.textSize, color: this.color });
+      const placed = this.placeTyped(text, x, y);
+      void this.conn.send("board_add_text", { text_id: newId("t"), page_id: page, text: placed.text, x: r1(placed.x), y: r1(placed.y), size: this.textSize, color: this.color });
     };
     const box = h("div", { class: "board-text-box" }, [
       area,
       h("button", { class: "btn primary", type: "button", onclick: commit }, [t("board.textDone")]),
       h("button", { class: "btn", type: "button", onclick: () => { box.remove(); this.textBox = null; } }, [t("common.cancel")]),
     ]);
-    box.style.left = `${Math.min(e.clientX - r.left, r.width - 320)}px`;
+    // The box sits where the text will grow: rightwards from the tap, or leftwards once the
+    // teacher types right-to-left (Urdu) text.
+    const tapLeft = e.clientX - r.left;
+    const placeBox = (): void => {
+      const rtl = textDir(area.value) === "rtl" || (!area.value && document.documentElement.dir === "rtl");
+      const left = rtl ? tapLeft - BOX_WIDTH : tapLeft;
+      box.style.left = `${Math.max(0, Math.min(left, r.width - BOX_WIDTH))}px`;
+    };
+    placeBox();
+    area.addEventListener("input", placeBox);
     box.style.top = `${Math.min(e.clientY - r.top, r.height - 140)}px`;
     area.style.color = this.color;
     area.addEventListener("keydown", (ev) => {

@@ -7,7 +7,8 @@ import { ApiError, api } from "../api";
 import { langButton } from "../common";
 import { h, replace } from "../dom";
 import { fmtDate, t, type Key } from "../i18n";
-import { GRADES, LANGUAGES, SUBJECTS, fmtClock, gradeLabel, subjectLabel } from "../teacher/lessons";
+import type { ReplayOptions } from "../replay/page";
+import { GRADES, LANGUAGES, SUBJECTS, fmtClock, gradeLabel, subjectLabel } from "../lessonfacts";
 
 interface Download {
   name: "lesson.html" | "lesson.mp4";
@@ -102,6 +103,23 @@ export function startLibrary(root: HTMLElement, classId: string | null): void {
   render();
 }
 
+/** The lesson's info and first events the server put inside this page (see
+ * classroom/library_http.py ``lesson_page``), taken once; null when the page has none. */
+function bootOf(classId: string): ReplayOptions["boot"] {
+  const script = document.getElementById("library-boot");
+  if (!script) return undefined;
+  script.remove();
+  const audio = document.getElementById("library-audio") as HTMLAudioElement | null;
+  audio?.removeAttribute("id");
+  try {
+    const boot = JSON.parse(script.textContent ?? "");
+    if (boot.class_id !== classId) return undefined;
+    return { info: boot.info, events: boot.events, audio };
+  } catch {
+    return undefined;
+  }
+}
+
 async function startLesson(root: HTMLElement, classId: string): Promise<void> {
   const render = (): void => {
     const slot = h("div", { class: "replay-root" });
@@ -112,6 +130,8 @@ async function startLesson(root: HTMLElement, classId: string): Promise<void> {
         token: "",
         me: { role: "student", id: "" },
         base: `/api/library/${encodeURIComponent(classId)}`,
+        boot: bootOf(classId),
+        stream: true,
         extra: (info) => downloadLinks(((info.lesson as unknown as LibraryLesson).downloads ?? []) as Download[]),
       }),
     );

@@ -11,7 +11,8 @@
  * the voice are (for tests).
  */
 import { h, replace } from "../dom";
-import { STRINGS, locale, type Key, type Lang } from "../i18n";
+import { STRINGS as APP_STRINGS, locale, type Key, type Lang } from "../i18n";
+import { ur } from "../i18n-ur";
 import { BOARD_HEIGHT, BOARD_WIDTH } from "../board/model";
 import { HIGHLIGHTER_OPACITY, drawBackground, drawItem } from "../board/render";
 import { AUDIO_DRIFT_MS, PathCache, ReplayState, SPEEDS, STEP_MS, clock as lessonClock, type ReplayInfo } from "../replay/player";
@@ -22,6 +23,8 @@ import css from "./package.css?inline";
 const CANVAS_SCALE = 0.5;
 const VIEWER = { role: "student", id: "" };
 
+// Both languages inside the one file (it can fetch nothing).
+const STRINGS: Record<Lang, Record<Key, string>> = { en: APP_STRINGS.en, ur };
 let lang: Lang = "en";
 function t(key: Key, params: Record<string, string | number> = {}): string {
   const template = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;

@@ -32,6 +32,18 @@ export interface ReplayOptions {
   /** Where the replay data and assets come from: the class's (default, with the token) or
    * the library's (`/api/library/{id}`, no token: anyone may watch a published lesson). */
   base?: string;
+  /** What the page already holds (the library's lesson page carries its info and first events
+   * inside it, and its first voice segment already loading in an <audio> element). */
+  boot?: { info: ReplayInfo; events: EventsPage; audio: HTMLAudioElement | null };
+  /** Play voice segments from their URLs (the route answers byte ranges), not fetched whole
+   * first: play starts after the first few KB instead of after the whole segment. */
+  stream?: boolean;
+}
+
+interface EventsPage {
+  events: any[];
+  next_after_seq: number;
+  more: boolean;
 }
 
 export async function startReplay(root: HTMLElement, options: ReplayOptions): Promise<void> {
@@ -41,10 +53,11 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   replace(root, [h("p", { class: "muted", role: "status" }, [t("replay.loading")])]);
   // The first events page is asked for with the info, not after it: one round trip less
   // before the first frame (and the info of a long lesson takes the server longest).
-  const firstPage = api("GET", `${base}/events?after_seq=0&limit=${FIRST_PAGE_LIMIT}`, undefined, options.token);
+  const boot = options.boot;
+  const firstPage: Promise<EventsPage> = boot ? Promise.resolve(boot.events) : api("GET", `${base}/events?after_seq=0&limit=${FIRST_PAGE_LIMIT}`, undefined, options.token);
   firstPage.catch(() => undefined);
   try {
-    info = await api("GET", `${base}/info`, undefined, options.token);
+    info = boot ? boot.info : await api("GET", `${base}/info`, undefined, options.token);
   } catch (err) {
     const code = err instanceof ApiError ? err.body.code : "";
     replace(root, [h("p", { class: "error", role: "alert" }, [code === "FORBIDDEN" ? t("replay.forbidden") : t("lessons.notFound")])]);
@@ -73,7 +86,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   const time = h("span", { class: "replay-time", dir: "ltr" }, [`${clock(0)} / ${clock(length)}`]);
   const speed = h("select", { class: "replay-speed", "aria-label": t("replay.speed") }, SPEEDS.map((s) => h("option", { value: s, selected: s === 1 }, [`${fmtNumber(s)}×`]))) as HTMLSelectElement;
   const cards = h("div", { class: "replay-cards", "aria-live": "polite" });
-  const audio = h("audio", { class: "replay-audio", preload: "auto" }) as HTMLAudioElement;
+  const audio = boot?.audio ?? (h("audio", { preload: "auto" }) as HTMLAudioElement);
+  audio.classList.add("replay-audio");
   const chapterList = h("ol", { class: "replay-chapters" });
   const loading = h("p", { class: "muted replay-loading", role: "status" }, [t("replay.loading")]);
   const player = h("section", { class: "card wide replay", "data-t-ms": String(begin), "data-begin-ms": String(begin), "data-end-ms": String(end), "data-audio-ms": "", "data-ready": "0" }, [
@@ -192,6 +206,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   // answers no byte ranges), and a segment heard once is not fetched again after a seek back.
   const blobs = new Map<string, Promise<string>>();
   const blobOf = (s: ReplayAudio): Promise<string> => {
+    if (options.stream) return Promise.resolve(s.url);
     let found = blobs.get(s.url);
     if (!found) {
       found = fetch(s.url, options.token ? { headers: { Authorization: `Bearer ${options.token}` } } : {})
@@ -216,7 +231,9 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
       else {
         void blobOf(s).then((url) => {
           if (current !== s) return;
-          audio.src = url;
+          // The same URL again would start its download over (the page's element may be
+          // loading it already).
+          if (audio.src !== new URL(url, location.href).href) audio.src = url;
           loadedSrc = s;
           syncAudio(now(), true);
         });
@@ -355,7 +372,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
         // The voice of the first seconds before the rest of the board: on a 64 kbit/s link the
         // next pages would share the line with it and hold back the start of play by seconds.
         const first = segmentAt(0) ?? segments[0]!;
-        await Promise.race([blobOf(first).catch(() => undefined), new Promise((r) => setTimeout(r, 4000))]);
+        const heard = options.stream ? canPlay(audio) : blobOf(first).catch(() => undefined);
+        await Promise.race([heard, new Promise((r) => setTimeout(r, 4000))]);
       }
     }
     state.complete = true;
@@ -388,6 +406,12 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   } catch (err) {
     loading.textContent = errorText(err);
   }
+}
+
+/** Resolves once ``audio`` has enough of its source to play on. */
+function canPlay(audio: HTMLAudioElement): Promise<void> {
+  if (audio.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) return Promise.resolve();
+  return new Promise((resolve) => audio.addEventListener("canplay", () => resolve(), { once: true }));
 }
 
 /** A "Video" link beside the title once the lesson was exported as lesson.mp4 (the teacher's). */

@@ -7,12 +7,12 @@ import { t, errorText } from "../i18n";
 import { langButton, statusPill } from "../common";
 import { newId } from "../net/types";
 import { tallyChart, choiceLabels, type Poll } from "../polls";
-import { describeCorrect, leaderboardList, optionLabels, podium, renderCountdown, tickCountdowns, type Quiz } from "../quiz";
+import { describeCorrect, leaderboardList, optionLabels, podium, questionPicture, renderCountdown, tickCountdowns, type Quiz } from "../quiz";
 import { type CameraView, ClassSession } from "../session";
 import { toolbar } from "../toolbar";
 
 export function live(root: HTMLElement, saved: StudentSession): void {
-  const session = new ClassSession({ token: saved.token }, "student", (_m, error) => toast(errorText(error), "error"));
+  const session = new ClassSession({ token: saved.token }, "student", (_m, error) => toast(errorText(error), "error"), (id) => assetUrl(saved.class_id, id, saved.token));
   let board: BoardView | null = null;
   const tools = { tool: "pen" as Tool, color: "#1a1a1a", width: 4 };
   const activity = h("section", { class: "activity", "aria-live": "polite" });
@@ -215,6 +215,8 @@ function quizCard(session: ClassSession, quiz: Quiz): HTMLElement {
     return card;
   }
   card.append(h("p", { class: "muted" }, [t("quiz.questionOf", { i: q.question + 1, n: quiz.questions })]), h("h3", { dir: "auto", class: "question" }, [q.text]));
+  const picture = questionPicture(session, q);
+  if (picture) card.append(picture);
   const mine = session.quizzes.myAnswer(quiz, q.question);
   if (q.status === "open") {
     if (q.deadline_ms !== null) {

@@ -176,7 +176,7 @@ async function openClass(root: HTMLElement, me: TeacherSession, classId: string,
   }
   const cls = info!;
   history.replaceState(null, "", `/teacher?class=${encodeURIComponent(cls.class_id)}`);
-  const session = new ClassSession({ token: me.token, class_id: cls.class_id }, "teacher", (_m, error) => toast(errorText(error), "error"));
+  const session = new ClassSession({ token: me.token, class_id: cls.class_id }, "teacher", (_m, error) => toast(errorText(error), "error"), (id) => assetUrl(cls.class_id, id, me.token));
   (window as any).takhti = { session, role: "teacher" };
   let board: BoardView | null = null;
   let tab: "students" | "pages" | "polls" | "quiz" = "students";

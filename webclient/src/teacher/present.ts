@@ -7,7 +7,7 @@
 import { h, replace } from "../dom";
 import { t, type Key } from "../i18n";
 import { barList, choiceLabels, tallyChart, type Poll } from "../polls";
-import { describeCorrect, leaderboardList, optionLabels, podium, renderCountdown, type Quiz } from "../quiz";
+import { describeCorrect, leaderboardList, optionLabels, podium, questionPicture, renderCountdown, type Quiz } from "../quiz";
 import type { ClassSession } from "../session";
 
 /** Coloured, shaped option tiles, as the students' buttons show them (`shape-N`). */
@@ -64,6 +64,8 @@ function quizView(session: ClassSession, quiz: Quiz, controls: HTMLElement | nul
     const head = out[0]!;
     head.append(h("span", { class: "present-step" }, [t("quiz.questionOf", { i: q.question + 1, n: quiz.questions })]));
     out.push(h("h1", { class: "present-question", dir: "auto" }, [q.text]));
+    const picture = questionPicture(session, q);
+    if (picture) out.push(picture);
     const labels = optionLabels(q);
     if (q.status === "open") {
       if (q.deadline_ms !== null) {

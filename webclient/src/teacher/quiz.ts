@@ -1,40 +1,58 @@
 /** Import a quiz file, run it (timer, reveal, leaderboard), finish with the podium. */
-import { ApiError, type TeacherSession, ServerError } from "../api";
+import { ApiError, type TeacherSession } from "../api";
 import { confirmDialog } from "../common";
 import { h, toast } from "../dom";
 import { fmtNumber, t, type Key, errorText } from "../i18n";
-import { describeCorrect, leaderboardList, optionLabels, podium, type Quiz } from "../quiz";
+import { newId } from "../net/types";
+import { describeCorrect, leaderboardList, optionLabels, podium, questionPicture, type Quiz } from "../quiz";
 import type { ClassSession } from "../session";
 import type { ClassInfo } from "./console";
 import { present } from "./present";
 import { downloadButton } from "./reports";
 
-async function parseQuizFile(file: File, cls: ClassInfo, me: TeacherSession): Promise<unknown> {
-  const resp = await fetch(`/api/classes/${encodeURIComponent(cls.class_id)}/quizzes/parse?filename=${encodeURIComponent(file.name)}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${me.token}`, "Content-Type": "application/octet-stream" },
-    body: file,
-  });
-  if (resp.status === 404 || resp.status === 405) {
-    // A server without the import route: accept a quiz already in the protocol's JSON form.
-    if (file.name.toLowerCase().endsWith(".json")) return JSON.parse(await file.text());
+const QUIZ_FILE = /\.(csv|tsv|txt|json|ya?ml)$/i;
+
+/**
+ * Send the chosen files to the server's import, which creates the quiz: a zip as it is, or
+ * the quiz file with the pictures chosen alongside it as a form. The server checks every
+ * picture a question names (PICTURE_MISSING names one not chosen) before anything is kept.
+ */
+function importRequest(files: File[], me: TeacherSession): RequestInit | null {
+  const zip = files.find((f) => /\.zip$/i.test(f.name));
+  const quizFiles = files.filter((f) => QUIZ_FILE.test(f.name));
+  const headers: Record<string, string> = { Authorization: `Bearer ${me.token}`, "Idempotency-Key": newId("import") };
+  if (zip && files.length === 1) {
+    return { method: "POST", headers: { ...headers, "Content-Type": "application/zip" }, body: zip };
   }
+  if (quizFiles.length !== 1 || zip) return null;
+  const form = new FormData();
+  form.append("quiz", quizFiles[0]!, quizFiles[0]!.name);
+  for (const f of files) if (f !== quizFiles[0]) form.append("picture", f, f.name);
+  return { method: "POST", headers, body: form };
+}
+
+async function importQuiz(request: RequestInit, cls: ClassInfo): Promise<{ title: string; questions: number }> {
+  const resp = await fetch(`/api/classes/${encodeURIComponent(cls.class_id)}/quizzes`, request);
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok || body.ok === false) throw new ApiError(resp.status, body.error ?? { code: "HTTP", message: resp.statusText });
-  return body.quiz;
+  return { title: body.title, questions: body.questions };
 }
 
 export function quizPanel(session: ClassSession, me: TeacherSession, cls: ClassInfo): HTMLElement {
-  const file = h("input", { type: "file", accept: ".csv,.tsv,.txt,.json,.yaml,.yml", id: "quiz-file" });
+  const file = h("input", { type: "file", multiple: true, accept: ".csv,.tsv,.txt,.json,.yaml,.yml,.zip,.png,.jpg,.jpeg,.webp", id: "quiz-file" });
   file.addEventListener("change", async () => {
-    const f = file.files?.[0];
-    if (!f) return;
+    const files = [...(file.files ?? [])];
+    if (!files.length) return;
+    const request = importRequest(files, me);
+    if (!request) {
+      toast(t("quiz.chooseOne"), "error");
+      file.value = "";
+      return;
+    }
     toast(t("quiz.importing"));
     try {
-      const quiz = (await parseQuizFile(f, cls, me)) as { title: string; questions: unknown[] };
-      const ack = await session.conn.send("quiz_create", { quiz });
-      if (!ack.ok) throw new ServerError(ack.error.code, ack.error.message, ack.error.field);
-      toast(t("quiz.imported", { title: quiz.title, n: quiz.questions.length }));
+      const made = await importQuiz(request, cls);
+      toast(t("quiz.imported", { title: made.title, n: made.questions }));
     } catch (err) {
       toast(errorText(err), "error");
     }
@@ -42,7 +60,7 @@ export function quizPanel(session: ClassSession, me: TeacherSession, cls: ClassI
   });
   const quizzes = [...session.quizzes.quizzes.values()].reverse();
   return h("div", { class: "quizzes" }, [
-    h("div", { class: "field" }, [h("label", { for: "quiz-file", class: "btn primary file-btn" }, [t("quiz.import")]), file]),
+    h("div", { class: "field" }, [h("label", { for: "quiz-file", class: "btn primary file-btn" }, [t("quiz.import")]), file, h("p", { class: "muted hint" }, [t("quiz.importHint")])]),
     quizzes.length === 0 ? h("p", { class: "muted" }, [t("quiz.none")]) : null,
     ...quizzes.map((q) => quizItem(session, q, me, cls)),
   ]);
@@ -93,6 +111,8 @@ function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: Cl
   const q = quiz.current;
   if (quiz.status === "running" && q) {
     card.append(h("p", { class: "muted" }, [t("quiz.questionOf", { i: q.question + 1, n: quiz.questions })]), h("h2", { dir: "auto", class: "question" }, [q.text]));
+    const picture = questionPicture(session, q);
+    if (picture) card.append(picture);
     if (q.status === "open" && q.deadline_ms !== null) {
       card.append(h("p", { class: "timer", "data-deadline": q.deadline_ms, "data-total": 0 }));
     }

@@ -18,6 +18,7 @@ from PIL import Image, ImageChops
 
 from testkit.client import Peer
 from tests.e2e.conftest import Pages, online
+from tests.e2e.test_quiz_pictures import SAMPLES, loaded_picture_js, run_to_the_picture_question
 
 PORTRAIT = {"width": 800, "height": 1280}
 LANDSCAPE = {"width": 1280, "height": 800}
@@ -27,7 +28,8 @@ LAYOUT_JS = """() => {
   const c = canvas.getBoundingClientRect();
   const s = document.scrollingElement;
   const inView = (r) => r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth;
-  const answers = [...document.querySelectorAll('.activity .choice')].map((b) => b.getBoundingClientRect());
+  const choices = [...document.querySelectorAll('.activity .choice')];
+  const answers = choices.map((b) => b.getBoundingClientRect());
   return {
     viewport: [innerWidth, innerHeight],
     share: Math.round((c.width * c.height) / (innerWidth * innerHeight) * 1000) / 1000,
@@ -38,6 +40,8 @@ LAYOUT_JS = """() => {
     boardInside: inView(c),
     answers: answers.length,
     answersInView: answers.every(inView),
+    // No answer's text runs out of its button.
+    answersFit: choices.every((b) => b.scrollWidth <= b.clientWidth + 1 && b.scrollHeight <= b.clientHeight + 1),
     smallTargets: [...document.querySelectorAll('.drawbar button, .activity button, .topbar button')]
       .filter((b) => b.offsetParent !== null).map((b) => b.getBoundingClientRect())
       .filter((r) => r.width < 48 || r.height < 48).length,
@@ -96,6 +100,7 @@ def fits(layout: dict[str, Any]) -> bool:
         not layout["pageScrolls"]
         and layout["boardInside"]
         and layout["answersInView"]
+        and layout["answersFit"]
         and layout["smallTargets"] == 0
     )
 
@@ -315,3 +320,25 @@ async def test_real_display_scaling(pages: Pages, artifacts: Path, lang: str) ->
             assert fits(busy) and busy["answers"] == 4 and busy["share"] >= 0.14, (dpr, name, busy)
         seen[f"{dpr}-idle-portrait"], seen[f"{dpr}-idle-landscape"] = idle, wide
     (artifacts / f"tablet-{lang}-scaling.json").write_text(json.dumps(seen, indent=1))
+
+
+async def test_a_question_with_its_picture_leaves_the_answers_in_view(pages: Pages) -> None:
+    """The sample quiz's picture question on the smallest tablet, drawing allowed, both ways up."""
+    teacher, cls = await pages.teacher_console()
+    ctx = await pages.context(lang="ur", viewport=TABLETS[0][1], device_scale_factor=1.5)
+    student = await ctx.new_page()
+    await student.goto(f"{pages.url}/join/{cls['join_code']}")
+    await student.fill("input[name=name]", "Hina")
+    await student.click("form button[type=submit]")
+    await online(student)
+    await teacher.click("[data-action=allow-all]")
+    await student.wait_for_selector(".drawbar .toolbar")
+    await teacher.click("[data-tab=quiz]")
+    await teacher.set_input_files("#quiz-file", str(SAMPLES / "quiz.zip"))
+    await teacher.wait_for_selector(".quiz-item[data-status=ready]")
+    await run_to_the_picture_question(teacher)
+    await student.wait_for_function(loaded_picture_js(".quiz-card"))
+    portrait = TABLETS[0][1]
+    for viewport in (portrait, {"width": portrait["height"], "height": portrait["width"]}):
+        layout = await layout_at(student, viewport)
+        assert fits(layout) and layout["answers"] == 3, (viewport, layout)

@@ -305,7 +305,8 @@ async def test_real_display_scaling(pages: Pages, artifacts: Path, lang: str) ->
         assert abs(idle["backing"][0] - idle["canvas"][2] * dpr) <= 1, (dpr, idle)
         wide = await layout_at(page, landscape)
         assert fits(wide) and wide["share"] >= 0.65, (dpr, wide)
-        # A timed quiz question with drawing allowed: the answers in view in both orientations.
+        # A timed quiz question with drawing allowed: the answers in view in both orientations
+        # (the board measured 14-35% of these small screens then, 9% before the compact cards).
         quiz = await teacher.ok("quiz_create", {"quiz": QUIZ})
         await teacher.ok("quiz_start", {"quiz_id": quiz["quiz_id"], "mode": "timed"})
         await teacher.ok("board_allow_drawing", {"ink": "class", "client_id": "al-1"})
@@ -317,7 +318,7 @@ async def test_real_display_scaling(pages: Pages, artifacts: Path, lang: str) ->
                 path=str(artifacts / f"tablet-{lang}-dpr{dpr}-quiz-draw-{name}.png")
             )
             seen[f"{dpr}-quiz-draw-{name}"] = busy
-            assert fits(busy) and busy["answers"] == 4 and busy["share"] >= 0.14, (dpr, name, busy)
+            assert fits(busy) and busy["answers"] == 4 and busy["share"] >= 0.12, (dpr, name, busy)
         seen[f"{dpr}-idle-portrait"], seen[f"{dpr}-idle-landscape"] = idle, wide
     (artifacts / f"tablet-{lang}-scaling.json").write_text(json.dumps(seen, indent=1))
 

@@ -267,6 +267,7 @@ export const ur: Record<Key, string> = {
   "student.ended": "کلاس ختم ہو گئی۔ شکریہ!",
   "student.welcome": "السلام علیکم {name}",
   "student.waiting": "بورڈ دیکھیں۔ رائے شماری اور کوئز کے سوال یہاں آئیں گے۔",
+  "student.turn": "بورڈ بڑا دیکھنے کے لیے ٹیبلٹ کو آڑا کر لیں۔",
   "camera.title": "کیمرے سے کلاس کا بورڈ",
   "camera.alt": "کلاس کے بورڈ کا کیمرہ منظر",
   "lang.ur": "اردو",

@@ -270,6 +270,7 @@ const en = {
   "student.ended": "The class has ended. Thank you!",
   "student.welcome": "Hello {name}",
   "student.waiting": "Watch the board. Polls and quiz questions appear here.",
+  "student.turn": "Turn the tablet on its side for a bigger board.",
   "camera.title": "The classroom board, from the camera",
   "camera.alt": "Camera view of the classroom board",
   "lang.ur": "Urdu",

@@ -58,7 +58,8 @@ export function toolbar(board: BoardView, session: ClassSession, options: { teac
       "widths",
       WIDTHS.map((w) => {
         const b = h("button", { class: "width", type: "button", "data-width": w, "aria-label": t("tool.width", { n: w }), onclick: () => { board.width = w; refresh(); } }, [h("span", { class: "line", "aria-hidden": "true" })]);
-        b.style.setProperty("--w", `${Math.max(2, w / 1.5)}px`);
+        // Previews 2.5, 5, 10 and 20 px thick: each twice the last, so they look different at a glance.
+        b.style.setProperty("--w", `${w * 1.25}px`);
         return b;
       }),
     ),

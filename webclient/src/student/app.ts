@@ -85,6 +85,7 @@ export function live(root: HTMLElement, saved: StudentSession): void {
   const renderActivity = (): void => {
     if (session.ended) {
       const replay = `/replay/${encodeURIComponent(saved.class_id)}`;
+      activity.removeAttribute("data-idle");
       replace(activity, [h("div", { class: "card ended" }, [h("h2", {}, [t("student.ended")]), h("a", { class: "btn big", href: replay }, [t("replay.watch")])])]);
       return;
     }
@@ -94,7 +95,9 @@ export function live(root: HTMLElement, saved: StudentSession): void {
     if (quiz) cards.push(quizCard(session, quiz));
     if (poll) cards.push(pollCard(session, poll));
     if (session.camera) cards.push(cameraCard(session.camera, saved));
-    if (!cards.length) cards.push(h("p", { class: "muted" }, [t("student.waiting")]));
+    if (!cards.length) cards.push(h("p", { class: "muted" }, [t("student.waiting")]), h("p", { class: "hint turn-hint" }, [t("student.turn")]));
+    // Nothing to answer: in landscape the board takes the whole width (style.css).
+    activity.toggleAttribute("data-idle", !quiz && !poll && !session.camera);
     // Keep a half-typed answer: rebuild only when the question itself changed.
     const key = cards.map((c) => c.dataset.key ?? "").join("|");
     if (activity.dataset.key === key && key.includes("input")) return;

@@ -33,12 +33,14 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from classroom.classes import clean_display_name
 from classroom.errors import Conflict, Forbidden, InvalidPayload, NotFound
-from classroom.log import Actor, Event, Proposed
+from classroom.log import Actor, Audience, Event, Proposed
 from classroom.polls import normalise_text
 from classroom.protocol.quizzes import (
     MAX_ANSWER_CHARS,
     MAX_NUMBER,
+    MAX_TITLE_CHARS,
     TRUE_FALSE_OPTIONS,
     ChoiceQuestion,
     NumericQuestion,
@@ -48,6 +50,7 @@ from classroom.protocol.quizzes import (
     QuizDefinition,
     QuizMode,
     QuizRef,
+    QuizRename,
     QuizStart,
     ShortTextQuestion,
     TrueFalseQuestion,
@@ -281,6 +284,22 @@ def propose_create(
         raise Conflict(f"quiz {quiz_id!r} already exists", field="quiz_id")
     data = {"quiz_id": quiz_id, "quiz": payload.quiz.model_dump(mode="json")}
     return [Proposed("quiz_created", data, audience="teachers")]
+
+
+def propose_rename(state: QuizzesState, actor: Actor, payload: QuizRename) -> list[Proposed]:
+    """Give a quiz a new title (checked like any display name; the same title does nothing).
+
+    Reports and exports name the quiz by its title at the time they are made, so a quiz may be
+    renamed in any state. Students learn a title once the quiz has started, as they learn the
+    quiz itself.
+    """
+    _require_teacher(actor, "rename a quiz")
+    title = clean_display_name(payload.title, field="title", limit=MAX_TITLE_CHARS)
+    quiz = _get(state, payload.quiz_id)
+    if title == quiz.definition.title:
+        return []
+    audience: Audience = "teachers" if quiz.status == "ready" else "all"
+    return [Proposed("quiz_renamed", {"quiz_id": quiz.quiz_id, "title": title}, audience)]
 
 
 def propose_start(
@@ -681,6 +700,12 @@ def _apply_closed(state: QuizzesState, quiz: Quiz, event: Event) -> None:
     run.status = "closed"
 
 
+def _apply_renamed(state: QuizzesState, quiz: Quiz, event: Event) -> None:
+    title = event.data.get("title")
+    if event.actor.role == "teacher" and isinstance(title, str) and title:
+        quiz.definition = quiz.definition.model_copy(update={"title": title})
+
+
 def _apply_leaderboard(state: QuizzesState, quiz: Quiz, event: Event) -> None:
     quiz.last_leaderboard = dict(event.data)
 
@@ -701,6 +726,7 @@ _APPLIERS: Mapping[str, Callable[[QuizzesState, Quiz, Event], None]] = MappingPr
     {
         "quiz_created": lambda state, quiz, event: None,
         "quiz_started": _apply_started,
+        "quiz_renamed": _apply_renamed,
         "quiz_question_opened": _apply_opened,
         "quiz_question_skipped": _apply_skipped,
         "quiz_answered": _apply_answered,

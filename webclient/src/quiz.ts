@@ -93,6 +93,9 @@ export class QuizModel {
           status: "running",
         } as Quiz);
         break;
+      case "quiz_renamed":
+        if (quiz) quiz.title = d.title;
+        break;
       case "quiz_question_opened":
         if (!quiz) break;
         quiz.current = {

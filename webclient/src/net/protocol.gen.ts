@@ -92,6 +92,7 @@ export interface ClientEvents {
   quiz_create: { payload: QuizCreate; ack: QuizCreateAck; roles: "teacher" };
   quiz_end: { payload: QuizRef; ack: AppendAck; roles: "teacher" };
   quiz_next: { payload: QuizRef; ack: AppendAck; roles: "teacher" };
+  quiz_rename: { payload: QuizRename; ack: AppendAck; roles: "teacher" };
   quiz_skip: { payload: QuizRef; ack: AppendAck; roles: "teacher" };
   quiz_start: { payload: QuizStart; ack: AppendAck; roles: "teacher" };
   roster_get: { payload: RosterGet; ack: RosterGetAck; roles: "teacher" };
@@ -100,9 +101,9 @@ export interface ClientEvents {
   stroke_start: { payload: StrokeStart; ack: AppendAck; roles: "student" | "teacher" };
 }
 export type ClientEventName = keyof ClientEvents;
-export const CLIENT_EVENTS: readonly ClientEventName[] = ["audio_segment", "board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "class_snapshot_piece", "clock_sync", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
+export const CLIENT_EVENTS: readonly ClientEventName[] = ["audio_segment", "board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "class_snapshot_piece", "clock_sync", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_rename", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
 /** Writes keyed by a `client_id` the client makes once per request (a retry reuses it). */
-export const CLIENT_ID_EVENTS: readonly ClientEventName[] = ["board_allow_drawing", "board_redo", "board_revoke_drawing", "board_undo", "class_end", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start"];
+export const CLIENT_ID_EVENTS: readonly ClientEventName[] = ["board_allow_drawing", "board_redo", "board_revoke_drawing", "board_undo", "class_end", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "quiz_create", "quiz_end", "quiz_next", "quiz_rename", "quiz_skip", "quiz_start"];
 
 /** Server->client events: the `data` of each (the log entry's, or the bare notice). */
 export interface ServerEvents {
@@ -140,6 +141,7 @@ export interface ServerEvents {
   quiz_question_closed: QuestionClosedData;
   quiz_question_opened: QuestionOpenedData;
   quiz_question_skipped: QuestionSkippedData;
+  quiz_renamed: QuizRenamedData;
   quiz_result: QuizResultData;
   quiz_started: QuizStartedData;
   shape_added: ShapeAddedData;
@@ -152,13 +154,13 @@ export interface ServerEvents {
   text_added: TextAddedData;
 }
 export type ServerEventName = keyof ServerEvents;
-export const SERVER_EVENTS: readonly ServerEventName[] = ["audio_added", "board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "lesson_published", "lesson_shared", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_result", "quiz_started", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "text_added"];
+export const SERVER_EVENTS: readonly ServerEventName[] = ["audio_added", "board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "lesson_published", "lesson_shared", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_renamed", "quiz_result", "quiz_started", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "text_added"];
 /** Every error code the server may answer with (stable; the UI maps each to words). */
 export const ERROR_CODES = ["ALREADY_ANSWERED", "BUSY", "CLASS_ENDED", "CONFLICT", "DISK_FULL", "EXPORT_FAILED", "FILE_CORRUPT", "FILE_MISSING", "FILE_TOO_LARGE", "FORBIDDEN", "GAP", "IDEMPOTENCY_CONFLICT", "INTERNAL", "INVALID_PAYLOAD", "LIMIT_EXCEEDED", "MANIFEST_INVALID", "METHOD_NOT_ALLOWED", "NOTHING_TO_EXPORT", "NOT_FOUND", "NOT_WRITABLE", "OUTDATED_CLIENT", "OUT_OF_RANGE", "PAYLOAD_TOO_LARGE", "PICTURE_TOO_LARGE", "QC_FAILED", "RATE_LIMITED", "STORE_UNAVAILABLE", "TIMEOUT", "TOO_LATE", "TRANSFER_CUT", "UNAUTHORIZED", "UNKNOWN_EVENT", "UNSAFE_PATH", "WRONG_QUESTION"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Server events by the feature that folds them into its state. */
-export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"audio": ["audio_added"], "board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "student_connected", "student_disconnected", "student_joined"], "lesson": ["lesson_details_updated", "lesson_published", "lesson_shared"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_result", "quiz_started"]};
+export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"audio": ["audio_added"], "board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "student_connected", "student_disconnected", "student_joined"], "lesson": ["lesson_details_updated", "lesson_published", "lesson_shared"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_renamed", "quiz_result", "quiz_started"]};
 
 /** The ack of every write. A retry (same author, same idempotency key) is answered with the stored first answer: the same ``seq`` and fields, and ``duplicate: true``. */
 export interface AppendAck {
@@ -725,6 +727,19 @@ export interface QuizEndedData {
 export interface QuizRef {
   quiz_id: string;
   client_id: string;
+}
+
+/** Give a quiz a new title (shown on the big screen, in reports and exports); Urdu is welcome. The title is checked like every display name: 1-80 characters, no control characters, spaces collapsed. */
+export interface QuizRename {
+  quiz_id: string;
+  title: string;
+  client_id: string;
+}
+
+/** A quiz's new title (audience: teachers until the quiz starts, then everyone). */
+export interface QuizRenamedData {
+  quiz_id: string;
+  title: string;
 }
 
 /** One student's own outcome of the question that just closed (sent to that student only). */

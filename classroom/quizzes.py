@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from classroom import roster
 from classroom.classes import clean_display_name
 from classroom.errors import Conflict, Forbidden, InvalidPayload, NotFound
 from classroom.log import Actor, Audience, Event, Proposed
@@ -572,6 +573,9 @@ def distribution(question: Question, run: QuestionRun) -> list[int] | None:
 
 def apply(state: QuizzesState, event: Event) -> None:
     """Fold one logged event into the projection; ignore events that are no longer valid."""
+    if event.type in roster.NAME_EVENTS:
+        roster.fold_name(state.names, event)
+        return
     handler = _APPLIERS.get(event.type)
     if handler is None:
         return
@@ -663,7 +667,8 @@ def _apply_answered(state: QuizzesState, quiz: Quiz, event: Event) -> None:
     run.answers[student] = AnswerRecord(answer_id, answer, event.ts, time_ms, fraction, points)
     quiz.players.setdefault(student, Player(student))
     if event.actor.name:
-        state.names[student] = event.actor.name
+        # The roster's name events come first and win (a rename, "Ali 2").
+        state.names.setdefault(student, event.actor.name)
 
 
 def _valid_logged_answer(question: Question, answer: object) -> QuizAnswerValue | None:
@@ -818,8 +823,8 @@ def snapshot(state: QuizzesState, viewer: Actor) -> dict[str, Any]:
             "mode": quiz.mode,
             "questions": len(quiz.questions),
             "current": _current_view(quiz, viewer),
-            "leaderboard": quiz.last_leaderboard,
-            "final": quiz.final,
+            "leaderboard": _renamed(quiz.last_leaderboard, state.names),
+            "final": _renamed(quiz.final, state.names),
         }
         if viewer.role == "teacher":
             view["definition"] = quiz.definition.model_dump(mode="json")
@@ -829,6 +834,23 @@ def snapshot(state: QuizzesState, viewer: Actor) -> dict[str, Any]:
             view["my_answers"] = _own_answers(quiz, viewer.id)
         quizzes.append(view)
     return {"quizzes": quizzes}
+
+
+def _renamed(board: dict[str, Any] | None, names: Mapping[str, str]) -> dict[str, Any] | None:
+    """A logged leaderboard or podium with each student's name as it is now (renamed since)."""
+    if board is None:
+        return None
+    out = dict(board)
+    for key in ("top", "podium"):
+        rows = board.get(key)
+        if isinstance(rows, list):
+            out[key] = [
+                {**row, "name": names.get(row.get("student_id", ""), row.get("name", ""))}
+                if isinstance(row, dict)
+                else row
+                for row in rows
+            ]
+    return out
 
 
 def _current_view(quiz: Quiz, viewer: Actor) -> dict[str, Any] | None:

@@ -160,6 +160,16 @@ export class QuizModel {
     return true;
   }
 
+  /** The teacher renamed a student: leaderboards and podiums show the new name. */
+  renamed(studentId: string, name: string): void {
+    for (const quiz of this.quizzes.values()) {
+      for (const row of [...(quiz.leaderboard?.top ?? []), ...(quiz.final?.top ?? []), ...(quiz.final?.podium ?? [])]) {
+        if (row.student_id === studentId) row.name = name;
+      }
+    }
+    this.version++;
+  }
+
   private updateMe(quiz: Quiz, top: LeaderRow[], players: number): void {
     const mine = top.find((r) => r.student_id === this.myId);
     if (mine) quiz.me = { score: mine.score, rank: mine.rank, players };

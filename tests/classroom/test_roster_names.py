@@ -5,14 +5,20 @@ hears it) or removes one (their socket is told why and closed, their token refus
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 
 from testkit.client import Peer
+from testkit.procs import RedisServer, ServerProcess, add_teacher
+from testkit.scenario import Classroom
 from tests.conftest import Running
+
+TWO_PROCS_PASSWORD = "two-procs-pass"
 
 QUIZ = {
     "title": "Maths",
@@ -268,3 +274,52 @@ async def test_removing_a_student_closes_their_socket_and_refuses_their_token(
     assert status == 200
     assert {s["name"] for s in report["students"]} == {"Prankster", "Sana"}
     assert received(teacher, "student_removed") == [{"student_id": prank_id}]
+
+
+@pytest.fixture
+def two_servers(
+    tmp_path: Path, shared_store_url: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``classroom serve`` processes sharing one Redis (or Redis Cluster)."""
+    add_teacher(shared_store_url, tmp_path, "twoproc", TWO_PROCS_PASSWORD)
+    servers = (
+        ServerProcess(shared_store_url, tmp_path / "a"),
+        ServerProcess(shared_store_url, tmp_path / "b"),
+    )
+    for server in servers:
+        server.start()
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+async def test_rename_and_removal_reach_students_on_another_process(
+    two_servers: tuple[ServerProcess, ServerProcess], redis_server: RedisServer
+) -> None:
+    a, b = two_servers
+    async with aiohttp.ClientSession() as http:
+        room = await Classroom.create(http, a.url, "twoproc", TWO_PROCS_PASSWORD)
+        teacher = await room.teacher(a.url)
+        ali, _ = await room.student("Ali", b.url)
+        other, other_joined = await room.student("Ali", b.url)
+        assert other_joined["name"] == "Ali 2"
+        try:
+            other_id = str(other_joined["student_id"])
+            await teacher.ok("student_rename", {"student_id": other_id, "name": "Bilal"})
+            await other.wait_until(lambda: bool(received(other, "student_renamed")))
+            assert (await other.ok("class_snapshot"))["you"]["name"] == "Bilal"
+            # Removed through A, closed by B, refused by both after.
+            await teacher.ok("student_remove", {"student_id": other_id})
+            await other.wait_until(lambda: not other.sio.connected)
+            assert [d["code"] for n, d in other.events if n == "session_error"] == [
+                "STUDENT_REMOVED"
+            ]
+            for url in (a.url, b.url):
+                back = Peer("back")
+                with pytest.raises(socketio.exceptions.ConnectionError):
+                    await back.connect(url, {"token": other_joined["token"]})
+                assert back.connect_errors[-1]["data"]["code"] == "STUDENT_REMOVED"
+            assert ali.sio.connected
+        finally:
+            for peer in (teacher, ali, other):
+                await peer.disconnect()

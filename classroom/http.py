@@ -63,6 +63,7 @@ from classroom.errors import (
     PayloadTooLarge,
     RateLimited,
     RequestTimeout,
+    StudentRemoved,
     Unauthorized,
 )
 from classroom.handlers import Session
@@ -1045,7 +1046,7 @@ async def join(request: web.Request) -> web.Response:
     if student is not None and student.name != name:
         raise IdempotencyConflict(f"{IDEMPOTENCY_HEADER} was used to join with another name")
     if student_id in runtime.state.roster.removed:
-        raise roster.StudentRemoved("the teacher removed you from this class")
+        raise StudentRemoved("the teacher removed you from this class")
     if student is None:
         student = StudentRecord(class_id=record.id, id=student_id, name=name, created_at=_now_ms())
         await services.store.add_student(student)

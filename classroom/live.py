@@ -35,6 +35,7 @@ from classroom.errors import (
     InvalidPayload,
     NotFound,
     RateLimited,
+    StudentRemoved,
     Unauthorized,
     UnknownEvent,
 )
@@ -52,7 +53,6 @@ from classroom.ratelimit import (
     Identity,
     TokenBucket,
 )
-from classroom.roster import StudentRemoved
 from classroom.services import Services
 from classroom.tallies import TallyCoalescer
 from classroom.transport import MALFORMED, UNKNOWN, Transport

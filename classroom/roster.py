@@ -18,24 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from classroom.classes import MAX_NAME_CHARS
-from classroom.errors import ClassEnded, Conflict, Forbidden, NotFound
+from classroom.errors import ClassEnded, Conflict, NameTaken, NotFound, StudentRemoved
 from classroom.log import Actor, Event, Proposed
 
 # The events that give a student a name; polls and quizzes fold them too (for their reports).
 NAME_EVENTS = frozenset({"student_joined", "student_renamed"})
 _URDU_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
-class NameTaken(Conflict):
-    """Another student of the class already has this name."""
-
-    code = "NAME_TAKEN"
-
-
-class StudentRemoved(Forbidden):
-    """The teacher removed this student from the class: their token no longer joins it."""
-
-    code = "STUDENT_REMOVED"
 
 
 def _in_arabic_script(name: str) -> bool:

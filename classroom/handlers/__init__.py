@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from classroom.errors import StudentRemoved
 from classroom.handlers import audio, board, camera, core, lessons, polls, quizzes
 from classroom.handlers.base import AckFields, Call, Handler, Session, no_fields, payload_digest
 from classroom.hub import ClassRuntime
 from classroom.log import Actor
 from classroom.protocol import EVENTS
 from classroom.protocol.common import Payload
-from classroom.roster import StudentRemoved
 from classroom.services import Services
 
 HANDLERS: dict[str, Handler] = {

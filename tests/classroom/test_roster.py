@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from classroom import reports, roster, timeline
+from classroom import errors, reports, roster, timeline
 from classroom.classes import MAX_NAME_CHARS
 from classroom.log import Actor
 from testkit.lessons import TEACHER, LessonMaker
@@ -42,9 +42,9 @@ def test_names_renames_and_removals_fold_into_every_feature_and_the_timeline() -
     quiz_id = maker.quiz(["7 x 8?"], [ali, ali_too, sana])
     maker.commit(TEACHER, roster.propose_rename(maker.state.roster, "s2", "علی رضا"))
     maker.commit(TEACHER, roster.propose_remove(maker.state.roster, "s3"))
-    with pytest.raises(roster.NameTaken):
+    with pytest.raises(errors.NameTaken):
         roster.propose_rename(maker.state.roster, "s1", "SANA")  # still reserved
-    with pytest.raises(roster.StudentRemoved):
+    with pytest.raises(errors.StudentRemoved):
         roster.propose_joined(maker.state.roster, "s3", "Sana")
 
     expected = {"s1": "Ali", "s2": "علی رضا", "s3": "Sana"}

@@ -70,7 +70,7 @@ def row(name: str) -> str:
 
 
 async def test_same_names_are_told_apart_and_the_teacher_renames_and_removes(
-    pages: Pages,
+    pages: Pages, artifacts: Path
 ) -> None:
     teacher, cls = await pages.teacher_console(lang="ur")
     first = await pages.student(cls["join_code"], "Ali")
@@ -85,6 +85,7 @@ async def test_same_names_are_told_apart_and_the_teacher_renames_and_removes(
         button = teacher.locator(f"{row('Ali 2')} [data-action={action}]")
         box = await button.bounding_box()
         assert box is not None and box["height"] >= 48 and box["width"] >= 48
+    await teacher.screenshot(path=str(artifacts / "roster-same-names-ur.png"))
     rename = teacher.locator(f"{row('Ali 2')} [data-action=rename-student]")
     assert (await rename.inner_text()).strip() == "نام بدلیں"
     assert await rename.get_attribute("aria-label") == "Ali 2 کا نام بدلیں"
@@ -93,6 +94,7 @@ async def test_same_names_are_told_apart_and_the_teacher_renames_and_removes(
     await rename.click()
     dialog = teacher.locator("dialog.rename-student[open]")
     await dialog.locator("input[name=name]").fill("  علی   رضا ")
+    await teacher.screenshot(path=str(artifacts / "roster-rename-ur.png"))
     await dialog.locator("[data-action=save-name]").click()
     await teacher.wait_for_selector("dialog.rename-student", state="detached")
     await teacher.wait_for_selector(row("علی رضا"))

@@ -18,7 +18,7 @@ function renameDialog(session: ClassSession, student: Named): void {
   // One key per dialog: pressing Save again after a lost answer is the same request.
   const clientId = newId("rename");
   const form = h("form", {}, [
-    h("h2", { dir: "auto" }, [t("roster.renameOf", { name: student.name })]),
+    h("h2", {}, [t("roster.renameOf", { name: student.name })]),
     h("label", { class: "field" }, [h("span", {}, [t("roster.newName")]), input]),
     problem,
     h("div", { class: "row" }, [

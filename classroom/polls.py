@@ -178,6 +178,7 @@ class PollsState:
 
     polls: dict[str, Poll] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    name_index: dict[str, str] = field(default_factory=dict)  # see roster.distinct_name
 
 
 # --- propose --------------------------------------------------------------------------------
@@ -349,7 +350,7 @@ def _check_option(poll: Poll, option: int, where: str) -> None:
 def apply(state: PollsState, event: Event) -> None:
     """Fold one logged event into the projection; ignore events that are no longer valid."""
     if event.type in roster.NAME_EVENTS:
-        roster.fold_name(state.names, event)
+        roster.fold_name(state.names, state.name_index, event)
         return
     handler = _APPLIERS.get(event.type)
     if handler is not None:

@@ -259,6 +259,7 @@ class QuizzesState:
 
     quizzes: dict[str, Quiz] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    name_index: dict[str, str] = field(default_factory=dict)  # see roster.distinct_name
 
 
 # --- propose --------------------------------------------------------------------------------
@@ -574,7 +575,7 @@ def distribution(question: Question, run: QuestionRun) -> list[int] | None:
 def apply(state: QuizzesState, event: Event) -> None:
     """Fold one logged event into the projection; ignore events that are no longer valid."""
     if event.type in roster.NAME_EVENTS:
-        roster.fold_name(state.names, event)
+        roster.fold_name(state.names, state.name_index, event)
         return
     handler = _APPLIERS.get(event.type)
     if handler is None:

@@ -30,27 +30,33 @@ def _in_arabic_script(name: str) -> bool:
     return any("ARABIC" in unicodedata.name(ch, "") for ch in name if ch.isalpha())
 
 
-def distinct_name(names: Mapping[str, str], name: str, student_id: str) -> str:
+def distinct_name(index: Mapping[str, str], name: str, student_id: str) -> str:
     """``name``, or the first of ``name 2``, ``name 3`` ... that no other student has.
 
-    Compared without case; the number is in the name's script (Urdu digits for an Urdu name)
-    and the name is shortened to keep within :data:`MAX_NAME_CHARS`.
+    ``index`` maps each name taken, case-folded, to its student's id (:func:`fold_name` keeps
+    it; a lookup, not a scan: a class of 2,000 folds its joins in O(N)). Compared without case;
+    the number is in the name's script (Urdu digits for an Urdu name) and the name is shortened
+    to keep within :data:`MAX_NAME_CHARS`.
     """
-    taken = {other.casefold() for sid, other in names.items() if sid != student_id}
-    if name.casefold() not in taken:
+
+    def free(candidate: str) -> bool:
+        return index.get(candidate.casefold(), student_id) == student_id
+
+    if free(name):
         return name
     urdu = _in_arabic_script(name)
     number = 2
     while True:
         suffix = f" {number}".translate(_URDU_DIGITS) if urdu else f" {number}"
         candidate = name[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
-        if candidate.casefold() not in taken:
+        if free(candidate):
             return candidate
         number += 1
 
 
-def fold_name(names: dict[str, str], event: Event) -> None:
-    """Fold a :data:`NAME_EVENTS` event into a feature's names (student id -> shown name)."""
+def fold_name(names: dict[str, str], index: dict[str, str], event: Event) -> None:
+    """Fold a :data:`NAME_EVENTS` event into a feature's names (student id -> shown name) and
+    their index (case-folded name -> student id; a renamed student's old name is freed)."""
     student_id, name = event.data.get("student_id"), event.data.get("name")
     if not isinstance(student_id, str) or not isinstance(name, str) or not name:
         return
@@ -58,8 +64,14 @@ def fold_name(names: dict[str, str], event: Event) -> None:
         applies = student_id not in names
     else:  # renamed: only a teacher renames, only a student already in
         applies = student_id in names and event.actor.role == "teacher"
-    if applies:
-        names[student_id] = distinct_name(names, name, student_id)
+    if not applies:
+        return
+    shown = distinct_name(index, name, student_id)
+    old = names.get(student_id)
+    if old is not None and index.get(old.casefold()) == student_id:
+        del index[old.casefold()]
+    names[student_id] = shown
+    index[shown.casefold()] = student_id
 
 
 @dataclass
@@ -67,6 +79,7 @@ class RosterState:
     """Projection of the roster events of one class."""
 
     names: dict[str, str] = field(default_factory=dict)  # student id -> display name
+    name_index: dict[str, str] = field(default_factory=dict)  # see distinct_name
     connections: dict[str, int] = field(default_factory=dict)  # student id -> open sockets
     hands: dict[str, int] = field(default_factory=dict)  # student id -> seq it was raised at
     removed: set[str] = field(default_factory=set)  # their names stay in ``names``, reserved
@@ -84,7 +97,7 @@ def propose_joined(state: RosterState, student_id: str, name: str) -> list[Propo
     check_open(state)
     if student_id in state.removed:
         raise StudentRemoved("the teacher removed you from this class")
-    shown = state.names.get(student_id) or distinct_name(state.names, name, student_id)
+    shown = state.names.get(student_id) or distinct_name(state.name_index, name, student_id)
     # Teachers (and the student) only: telling every tablet about every arrival costs O(N^2)
     # messages when a whole class joins at once.
     return [Proposed("student_joined", {"student_id": student_id, "name": shown}, "author")]
@@ -104,7 +117,7 @@ def propose_rename(state: RosterState, student_id: str, name: str) -> list[Propo
     _present(state, student_id)
     if name == state.names[student_id]:
         return []
-    if distinct_name(state.names, name, student_id) != name:
+    if distinct_name(state.name_index, name, student_id) != name:
         raise NameTaken("another student in this class already has this name", field="name")
     return [Proposed("student_renamed", {"student_id": student_id, "name": name})]
 
@@ -148,7 +161,7 @@ def apply(state: RosterState, event: Event) -> None:
     data = event.data
     match event.type:
         case "student_joined" | "student_renamed":
-            fold_name(state.names, event)
+            fold_name(state.names, state.name_index, event)
         case "student_removed":
             sid = data["student_id"]
             if event.actor.role == "teacher" and sid in state.names:

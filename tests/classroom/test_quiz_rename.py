@@ -117,6 +117,8 @@ async def test_students_and_unknown_quizzes_are_refused(
     assert status == 201
     quiz_id = body["quiz_id"]
     await teacher.ok("quiz_start", {"quiz_id": quiz_id})
+    # Ali's presence is logged on its own: wait for it before reading the seq.
+    await teacher.wait_until(lambda: any(n == "student_connected" for n, _ in teacher.events))
     before = await teacher.ok("class_snapshot")
     refused = await ali.call("quiz_rename", {"quiz_id": quiz_id, "title": "Mine now"})
     assert refused["error"]["code"] == "FORBIDDEN"

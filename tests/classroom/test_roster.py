@@ -24,12 +24,13 @@ from testkit.lessons import TEACHER, LessonMaker
     ],
 )
 def test_distinct_name(names: dict[str, str], typed: str, shown: str) -> None:
-    assert roster.distinct_name(names, typed, "new") == shown
+    index = {name.casefold(): sid for sid, name in names.items()}
+    assert roster.distinct_name(index, typed, "new") == shown
     assert len(shown) <= MAX_NAME_CHARS
 
 
 def test_a_students_own_name_is_not_taken_from_them() -> None:
-    assert roster.distinct_name({"me": "Ali"}, "ali", "me") == "ali"
+    assert roster.distinct_name({"ali": "me"}, "ali", "me") == "ali"
 
 
 def test_names_renames_and_removals_fold_into_every_feature_and_the_timeline() -> None:
@@ -44,6 +45,8 @@ def test_names_renames_and_removals_fold_into_every_feature_and_the_timeline() -
     maker.commit(TEACHER, roster.propose_remove(maker.state.roster, "s3"))
     with pytest.raises(errors.NameTaken):
         roster.propose_rename(maker.state.roster, "s1", "SANA")  # still reserved
+    # The renamed student's old name is free again.
+    assert roster.propose_rename(maker.state.roster, "s1", "ali 2")
     with pytest.raises(errors.StudentRemoved):
         roster.propose_joined(maker.state.roster, "s3", "Sana")
 

@@ -41,6 +41,14 @@ def received(peer: Peer, event: str) -> list[dict[str, Any]]:
     return [data["data"] for name, data in peer.events if name == event and "data" in data]
 
 
+async def settled(teacher: Peer, students: int) -> None:
+    """Wait until the teacher has heard every student's device connect (presence is logged
+    on its own, so a seq read before it would move without anything being applied)."""
+    await teacher.wait_until(
+        lambda: sum(name == "student_connected" for name, _ in teacher.events) >= students
+    )
+
+
 async def roster_names(teacher: Peer) -> dict[str, str]:
     ack = await teacher.ok("roster_get")
     return {s["student_id"]: s["name"] for s in ack["students"]}
@@ -173,6 +181,7 @@ async def test_bad_names_are_refused_and_change_nothing(
     teacher = await running.teacher(str(cls["class_id"]))
     ali, body = await running.student(str(cls["join_code"]), "Ali")
     peers += [teacher, ali]
+    await settled(teacher, 1)
     before = await teacher.ok("class_snapshot")
     ack = await teacher.call("student_rename", {"student_id": body["student_id"], "name": name})
     assert ack["ok"] is False and ack["error"]["code"] == code
@@ -187,6 +196,7 @@ async def test_students_may_not_rename_or_remove(running: Running, peers: list[P
     ali, ali_body = await running.student(str(cls["join_code"]), "Ali")
     sana, sana_body = await running.student(str(cls["join_code"]), "Sana")
     peers += [teacher, ali, sana]
+    await settled(teacher, 2)
     before = await teacher.ok("class_snapshot")
     for target in (ali_body, sana_body):
         sid = target["student_id"]

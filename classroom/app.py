@@ -51,7 +51,11 @@ def create_app(settings: Settings) -> web.Application:
         max_message_bytes=settings.max_message_bytes,
         admit=lambda request: live.admit(request),
     )
-    fanout = Fanout(transport, on_class_ended=lambda class_id: live.end_class_sessions(class_id))
+    fanout = Fanout(
+        transport,
+        on_class_ended=lambda class_id: live.end_class_sessions(class_id),
+        on_student_removed=lambda class_id, student: live.end_student_sessions(class_id, student),
+    )
     hub = Hub(
         store,
         fanout.emit_event,

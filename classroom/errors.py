@@ -158,6 +158,18 @@ class Conflict(ClassroomError):
     http_status = 409
 
 
+class NameTaken(Conflict):
+    """Another student of the class already has this name."""
+
+    code = "NAME_TAKEN"
+
+
+class StudentRemoved(Forbidden):
+    """The teacher removed this student from the class: their token no longer joins it."""
+
+    code = "STUDENT_REMOVED"
+
+
 class IdempotencyConflict(ClassroomError):
     """A retry reused a client id (idempotency key) with another payload than the stored one."""
 

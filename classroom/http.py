@@ -65,6 +65,7 @@ from classroom.errors import (
     QuizBundleInvalid,
     RateLimited,
     RequestTimeout,
+    StudentRemoved,
     Unauthorized,
 )
 from classroom.handlers import Session
@@ -1201,15 +1202,20 @@ async def join(request: web.Request) -> web.Response:
     )
     if student is not None and student.name != name:
         raise IdempotencyConflict(f"{IDEMPOTENCY_HEADER} was used to join with another name")
+    if student_id in runtime.state.roster.removed:
+        raise StudentRemoved("the teacher removed you from this class")
     if student is None:
         student = StudentRecord(class_id=record.id, id=student_id, name=name, created_at=_now_ms())
         await services.store.add_student(student)
     actor = Actor("student", student.id, student.name)
     call = handlers.Call(services, _http_session(request, actor, record.id), runtime, body)
-    # Through the write path: the student is in the live roster once this answers.
-    await call.append_ack(
-        roster.propose_joined(runtime.state.roster, student.id, name), key="joined"
-    )
+    # Through the write path: the student is in the live roster once this answers. The store
+    # keeps the name typed; the roster the one shown ("Ali 2" when an Ali is already in).
+    async with runtime.join_turn:
+        await call.append_ack(
+            roster.propose_joined(runtime.state.roster, student.id, name), key="joined"
+        )
+    name = runtime.state.roster.names.get(student.id, name)
     token = services.signer.issue(
         TokenClaims(role="student", subject=student.id, class_id=record.id)
     )

@@ -70,6 +70,9 @@ class ClassRuntime:
         # Snapshot pieces and resume pages (each a few ms of JSON) take turns, one a loop
         # iteration, so a burst of them from one student cannot run back to back.
         self.read_turn = asyncio.Lock()
+        # Joins take turns in this process, so two "Ali"s joining at once are told apart in
+        # their student_joined events already (across processes the log's fold decides).
+        self.join_turn = asyncio.Lock()
         self._unload_handle: asyncio.TimerHandle | None = None
         # The keyed first event of every request but ink batches, by (role, author, key): a
         # retry is answered from here without a store read. Ink batches (most of the log) are

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,13 +23,17 @@ class Feature:
     snapshot: Callable[[Any, Actor], dict[str, Any]]
     # Folds every event of the class, not only its own (the lesson's span).
     every_event: bool = False
+    # Other features' events it folds too (polls and quizzes keep the students' names).
+    also: frozenset[str] = frozenset()
 
 
 FEATURES: tuple[Feature, ...] = (
     Feature("core", roster.RosterState, roster.apply, roster.snapshot),
     Feature("board", board.new_board, board.apply, board.snapshot),
-    Feature("polls", polls.PollsState, polls.apply, polls.snapshot),
-    Feature("quizzes", quizzes.QuizzesState, quizzes.apply, quizzes.snapshot),
+    Feature("polls", polls.PollsState, polls.apply, polls.snapshot, also=roster.NAME_EVENTS),
+    Feature(
+        "quizzes", quizzes.QuizzesState, quizzes.apply, quizzes.snapshot, also=roster.NAME_EVENTS
+    ),
     Feature("camera", camera.CameraState, camera.apply, camera.snapshot),
     Feature("audio", audio.AudioState, audio.apply, audio.snapshot),
     Feature("lesson", lessons.LessonState, lessons.apply, lessons.snapshot, every_event=True),
@@ -39,6 +44,10 @@ _FEATURE_OF_TYPE: dict[str, str] = {
 }
 _BY_NAME = {feature.name: feature for feature in FEATURES}
 _EVERY_EVENT = tuple(feature for feature in FEATURES if feature.every_event)
+_ALSO: dict[str, tuple[Feature, ...]] = {
+    kind: tuple(feature for feature in FEATURES if kind in feature.also)
+    for kind in {kind for feature in FEATURES for kind in feature.also}
+}
 # Features that fold every event of the class, whatever its type (the lesson's span).
 EVERY_EVENT_FEATURES: frozenset[str] = frozenset(feature.name for feature in _EVERY_EVENT)
 
@@ -70,11 +79,22 @@ def feature_of(event_type: str) -> str | None:
     return None if feature is None else feature.name
 
 
+@functools.cache
+def features_of(event_type: str) -> tuple[str, ...]:
+    """Every feature that folds events of ``event_type``: its own, and those that fold it too
+    (``Feature.also``); the features that fold every event are not named."""
+    own = feature_of(event_type)
+    also = tuple(feature.name for feature in _ALSO.get(event_type, ()))
+    return also if own is None else (own, *also)
+
+
 def apply(state: ClassState, event: Event) -> None:
     """Fold the next event (``event.seq == state.seq + 1``) into the class state."""
     feature = _BY_NAME.get(_FEATURE_OF_TYPE.get(event.type, ""))
     if feature is not None and not feature.every_event:
         feature.apply(state.parts[feature.name], event)
+    for other in _ALSO.get(event.type, ()):
+        other.apply(state.parts[other.name], event)
     for watcher in _EVERY_EVENT:
         watcher.apply(state.parts[watcher.name], event)
     state.seq = event.seq

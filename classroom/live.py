@@ -35,6 +35,7 @@ from classroom.errors import (
     InvalidPayload,
     NotFound,
     RateLimited,
+    StudentRemoved,
     Unauthorized,
     UnknownEvent,
 )
@@ -42,7 +43,7 @@ from classroom.handlers import Session
 from classroom.hub import ClassRuntime
 from classroom.log import ANONYMOUS, Actor, Event
 from classroom.presence import PresenceLog
-from classroom.protocol import EVENTS, check_client_version
+from classroom.protocol import EVENTS, SESSION_ERROR, check_client_version
 from classroom.ratelimit import (
     CONNECT_ATTEMPTS_PER_ADDRESS,
     CONNECTS_PER_TOKEN,
@@ -73,6 +74,8 @@ def actor_room(class_id: str, actor: Actor) -> str:
 
 
 ClassEndedHook = Callable[[str], Coroutine[Any, Any, None]]
+# Close this process's connections of one student of a class (the teacher removed them).
+StudentRemovedHook = Callable[[str, str], Coroutine[Any, Any, None]]
 
 # A refused connection attempt is answered after this long (a tarpit for clients that retry
 # in a loop), and at most this many are held at once (each holds a descriptor).
@@ -85,13 +88,19 @@ class Fanout:
 
     Made before the hub, which is given :meth:`emit_event` at construction; it needs only the
     transport (the runtime that applied an event comes with it) and what to do once a class
-    ended (close its students' and boards' connections).
+    ended (close its students' and boards' connections) or a student was removed (close theirs).
     """
 
-    def __init__(self, transport: Transport, on_class_ended: ClassEndedHook) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        on_class_ended: ClassEndedHook,
+        on_student_removed: StudentRemovedHook,
+    ) -> None:
         self.transport = transport
         self.tallies = TallyCoalescer(self._send_tally)
         self._on_class_ended = on_class_ended
+        self._on_student_removed = on_student_removed
         self._closing: set[asyncio.Task[None]] = set()
         # The deflate stream each class with connections here shares among its students.
         self._streams: dict[str, SharedDeflate] = {}
@@ -157,9 +166,17 @@ class Fanout:
         if event.type == "class_ended":
             # After the broadcast is queued, so students see class_ended before the close; in a
             # task, so the class's pump does not wait for their disconnects to be logged.
-            task = asyncio.create_task(self._on_class_ended(cid))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._close_later(self._on_class_ended(cid))
+        elif event.type == "student_removed" and event.actor.role == "teacher":
+            student = Actor("student", str(event.data["student_id"]))
+            refusal = StudentRemoved("the teacher removed you from this class")
+            send(SESSION_ERROR, refusal.to_dict(), actor_room(cid, student))
+            self._close_later(self._on_student_removed(cid, student.id))
+
+    def _close_later(self, closing: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(closing)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
 
 class LiveServer:
@@ -277,6 +294,13 @@ class LiveServer:
             self.connections.close_address(address_key)
             refusal = ClassEnded("this class has ended")
             raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.to_dict())
+        if session.actor.role == "student":
+            if session.actor.id in runtime.state.roster.removed:
+                self.services.hub.detach(session.class_id)
+                self.connections.close_address(address_key)
+                refusal = StudentRemoved("the teacher removed you from this class")
+                raise socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.to_dict())
+            session.actor = handlers.named(session.actor, runtime)
         self.sessions[sid] = session
         first, evicted = self.connections.add(self._identity(session), sid, address_key)
         connection = self.transport.connection(sid)
@@ -334,6 +358,19 @@ class LiveServer:
             sid
             for sid, session in self.sessions.items()
             if session.actor.role == "teacher" and session.actor.id == teacher
+        ]
+        for sid in doomed:
+            await self.transport.disconnect(sid)
+
+    async def end_student_sessions(self, class_id: str, student_id: str) -> None:
+        """Close this process's connections of a student the teacher removed (their token no
+        longer connects: ``on_connect`` refuses it with STUDENT_REMOVED)."""
+        doomed = [
+            sid
+            for sid, session in self.sessions.items()
+            if session.class_id == class_id
+            and session.actor.role == "student"
+            and session.actor.id == student_id
         ]
         for sid in doomed:
             await self.transport.disconnect(sid)

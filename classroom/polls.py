@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from classroom import roster
 from classroom.errors import Conflict, Forbidden, InvalidPayload, NotFound
 from classroom.log import Actor, Event, Proposed, Role
 from classroom.protocol.polls import (
@@ -177,6 +178,7 @@ class PollsState:
 
     polls: dict[str, Poll] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    name_index: dict[str, str] = field(default_factory=dict)  # see roster.distinct_name
 
 
 # --- propose --------------------------------------------------------------------------------
@@ -347,6 +349,9 @@ def _check_option(poll: Poll, option: int, where: str) -> None:
 
 def apply(state: PollsState, event: Event) -> None:
     """Fold one logged event into the projection; ignore events that are no longer valid."""
+    if event.type in roster.NAME_EVENTS:
+        roster.fold_name(state.names, state.name_index, event)
+        return
     handler = _APPLIERS.get(event.type)
     if handler is not None:
         handler(state, event)
@@ -424,7 +429,8 @@ def _apply_voted(state: PollsState, event: Event) -> None:
     poll.votes[student] = Vote(vote_id=vote_id, answer=answer, seq=event.seq, ts=event.ts)
     _count(poll, answer, +1)
     if event.actor.name:
-        state.names[student] = event.actor.name
+        # The roster's name events come first and win (a rename, "Ali 2").
+        state.names.setdefault(student, event.actor.name)
 
 
 def _valid_logged_answer(poll: Poll, answer: object) -> Answer | None:

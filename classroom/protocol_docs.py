@@ -390,7 +390,8 @@ AUDIENCES = {
     "self": "each student, their own copy only (made for them; the class never sees it)",
     "varies": "decided per event and carried in its `aud` field (absent = `all`): a student's "
     "ink while the teacher keeps students' ink private (`board_allow_drawing` with "
-    '`ink: "teacher"`) goes to `author` (teachers and that student); everything else to `all`',
+    '`ink: "teacher"`) goes to `author` (teachers and that student); a `quiz_renamed` of a '
+    "quiz not started yet goes to `teachers`; everything else to `all`",
 }
 
 

@@ -33,12 +33,15 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from classroom import roster
+from classroom.classes import clean_display_name
 from classroom.errors import Conflict, Forbidden, InvalidPayload, NotFound
-from classroom.log import Actor, Event, Proposed
+from classroom.log import Actor, Audience, Event, Proposed
 from classroom.polls import normalise_text
 from classroom.protocol.quizzes import (
     MAX_ANSWER_CHARS,
     MAX_NUMBER,
+    MAX_TITLE_CHARS,
     TRUE_FALSE_OPTIONS,
     ChoiceQuestion,
     NumericQuestion,
@@ -48,6 +51,7 @@ from classroom.protocol.quizzes import (
     QuizDefinition,
     QuizMode,
     QuizRef,
+    QuizRename,
     QuizStart,
     ShortTextQuestion,
     TrueFalseQuestion,
@@ -255,6 +259,7 @@ class QuizzesState:
 
     quizzes: dict[str, Quiz] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    name_index: dict[str, str] = field(default_factory=dict)  # see roster.distinct_name
 
 
 # --- propose --------------------------------------------------------------------------------
@@ -281,6 +286,22 @@ def propose_create(
         raise Conflict(f"quiz {quiz_id!r} already exists", field="quiz_id")
     data = {"quiz_id": quiz_id, "quiz": payload.quiz.model_dump(mode="json")}
     return [Proposed("quiz_created", data, audience="teachers")]
+
+
+def propose_rename(state: QuizzesState, actor: Actor, payload: QuizRename) -> list[Proposed]:
+    """Give a quiz a new title (checked like any display name; the same title does nothing).
+
+    Reports and exports name the quiz by its title at the time they are made, so a quiz may be
+    renamed in any state. Students learn a title once the quiz has started, as they learn the
+    quiz itself.
+    """
+    _require_teacher(actor, "rename a quiz")
+    title = clean_display_name(payload.title, field="title", limit=MAX_TITLE_CHARS)
+    quiz = _get(state, payload.quiz_id)
+    if title == quiz.definition.title:
+        return []
+    audience: Audience = "teachers" if quiz.status == "ready" else "all"
+    return [Proposed("quiz_renamed", {"quiz_id": quiz.quiz_id, "title": title}, audience)]
 
 
 def propose_start(
@@ -553,6 +574,9 @@ def distribution(question: Question, run: QuestionRun) -> list[int] | None:
 
 def apply(state: QuizzesState, event: Event) -> None:
     """Fold one logged event into the projection; ignore events that are no longer valid."""
+    if event.type in roster.NAME_EVENTS:
+        roster.fold_name(state.names, state.name_index, event)
+        return
     handler = _APPLIERS.get(event.type)
     if handler is None:
         return
@@ -644,7 +668,8 @@ def _apply_answered(state: QuizzesState, quiz: Quiz, event: Event) -> None:
     run.answers[student] = AnswerRecord(answer_id, answer, event.ts, time_ms, fraction, points)
     quiz.players.setdefault(student, Player(student))
     if event.actor.name:
-        state.names[student] = event.actor.name
+        # The roster's name events come first and win (a rename, "Ali 2").
+        state.names.setdefault(student, event.actor.name)
 
 
 def _valid_logged_answer(question: Question, answer: object) -> QuizAnswerValue | None:
@@ -681,6 +706,12 @@ def _apply_closed(state: QuizzesState, quiz: Quiz, event: Event) -> None:
     run.status = "closed"
 
 
+def _apply_renamed(state: QuizzesState, quiz: Quiz, event: Event) -> None:
+    title = event.data.get("title")
+    if event.actor.role == "teacher" and isinstance(title, str) and title:
+        quiz.definition = quiz.definition.model_copy(update={"title": title})
+
+
 def _apply_leaderboard(state: QuizzesState, quiz: Quiz, event: Event) -> None:
     quiz.last_leaderboard = dict(event.data)
 
@@ -701,6 +732,7 @@ _APPLIERS: Mapping[str, Callable[[QuizzesState, Quiz, Event], None]] = MappingPr
     {
         "quiz_created": lambda state, quiz, event: None,
         "quiz_started": _apply_started,
+        "quiz_renamed": _apply_renamed,
         "quiz_question_opened": _apply_opened,
         "quiz_question_skipped": _apply_skipped,
         "quiz_answered": _apply_answered,
@@ -792,8 +824,8 @@ def snapshot(state: QuizzesState, viewer: Actor) -> dict[str, Any]:
             "mode": quiz.mode,
             "questions": len(quiz.questions),
             "current": _current_view(quiz, viewer),
-            "leaderboard": quiz.last_leaderboard,
-            "final": quiz.final,
+            "leaderboard": _renamed(quiz.last_leaderboard, state.names),
+            "final": _renamed(quiz.final, state.names),
         }
         if viewer.role == "teacher":
             view["definition"] = quiz.definition.model_dump(mode="json")
@@ -803,6 +835,23 @@ def snapshot(state: QuizzesState, viewer: Actor) -> dict[str, Any]:
             view["my_answers"] = _own_answers(quiz, viewer.id)
         quizzes.append(view)
     return {"quizzes": quizzes}
+
+
+def _renamed(board: dict[str, Any] | None, names: Mapping[str, str]) -> dict[str, Any] | None:
+    """A logged leaderboard or podium with each student's name as it is now (renamed since)."""
+    if board is None:
+        return None
+    out = dict(board)
+    for key in ("top", "podium"):
+        rows = board.get(key)
+        if isinstance(rows, list):
+            out[key] = [
+                {**row, "name": names.get(row.get("student_id", ""), row.get("name", ""))}
+                if isinstance(row, dict)
+                else row
+                for row in rows
+            ]
+    return out
 
 
 def _current_view(quiz: Quiz, viewer: Actor) -> dict[str, Any] | None:

@@ -97,8 +97,9 @@ def fold(
     ink batches does not fold the board at all.
     """
     state = ClassState(class_id)
+    wanted = None if features is None else frozenset(features)
     for event in events:
-        if features is None or lesson.feature_of(event.type) in features:
+        if wanted is None or not wanted.isdisjoint(lesson.features_of(event.type)):
             apply(state, event)
         else:
             state.seq = event.seq
@@ -433,9 +434,7 @@ class Timeline:
             if not apply(state, event):
                 self.faults += 1
             chapters.after(state, event, clock, before)
-            feature = lesson.feature_of(event.type)
-            if feature is not None:
-                touched.add(feature)
+            touched.update(lesson.features_of(event.type))
             touched.update(lesson.EVERY_EVENT_FEATURES)
             if (index + 1) % self.checkpoint_every == 0:
                 self._checkpoint(state, index + 1, touched)

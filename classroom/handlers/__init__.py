@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from classroom.errors import StudentRemoved
 from classroom.handlers import audio, board, camera, core, lessons, polls, quizzes
 from classroom.handlers.base import AckFields, Call, Handler, Session, no_fields, payload_digest
+from classroom.hub import ClassRuntime
+from classroom.log import Actor
 from classroom.protocol import EVENTS
 from classroom.protocol.common import Payload
 from classroom.services import Services
@@ -29,6 +32,12 @@ ACK_FIELDS: dict[str, AckFields] = {
 }
 
 
+def named(actor: Actor, runtime: ClassRuntime) -> Actor:
+    """A student as the roster names them now (distinct from the others', renamed since)."""
+    name = runtime.state.roster.names.get(actor.id) if actor.role == "student" else None
+    return actor if not name or name == actor.name else Actor(actor.role, actor.id, name)
+
+
 async def run(services: Services, session: Session, name: str, payload: Payload) -> dict[str, Any]:
     """Run one validated event for ``session``: the one path of every write, socket or HTTP.
 
@@ -38,6 +47,11 @@ async def run(services: Services, session: Session, name: str, payload: Payload)
     """
     spec = EVENTS[name]
     runtime = await services.hub.get(session.class_id)
+    # A rename reaches the student's open sessions here: their next events carry the new name.
+    session.actor = named(session.actor, runtime)
+    if session.actor.role == "student" and session.actor.id in runtime.state.roster.removed:
+        # Removed while this connection was still being closed.
+        raise StudentRemoved("the teacher removed you from this class")
     if not spec.writes:
         return await HANDLERS[name](Call(services, session, runtime, payload), payload)
     call = Call(
@@ -56,4 +70,13 @@ async def run(services: Services, session: Session, name: str, payload: Payload)
         return await HANDLERS[name](call, payload)
 
 
-__all__ = ["ACK_FIELDS", "HANDLERS", "Call", "Handler", "Session", "payload_digest", "run"]
+__all__ = [
+    "ACK_FIELDS",
+    "HANDLERS",
+    "Call",
+    "Handler",
+    "Session",
+    "named",
+    "payload_digest",
+    "run",
+]

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from classroom import board, lesson, roster
+from classroom import board, classes, lesson, roster
 from classroom.errors import InvalidPayload, NotFound, PayloadTooLarge
 from classroom.handlers.base import Call, Handler
 from classroom.hub import ClassRuntime
@@ -155,6 +155,17 @@ async def on_hand_lower(call: Call, payload: p.HandLower) -> dict[str, Any]:
     return await call.append_ack(proposed)
 
 
+async def on_student_rename(call: Call, payload: p.StudentRename) -> dict[str, Any]:
+    name = classes.clean_display_name(payload.name)
+    proposed = roster.propose_rename(call.runtime.state.roster, payload.student_id, name)
+    return await call.append_ack(proposed)
+
+
+async def on_student_remove(call: Call, payload: p.StudentRemove) -> dict[str, Any]:
+    proposed = roster.propose_remove(call.runtime.state.roster, payload.student_id)
+    return await call.append_ack(proposed)
+
+
 async def on_class_end(call: Call, payload: p.ClassEnd) -> dict[str, Any]:
     proposed = roster.propose_end(call.runtime.state.roster)
     ack = await call.append_ack(proposed)
@@ -170,5 +181,7 @@ HANDLERS: dict[str, Handler] = {
     "roster_get": on_roster_get,
     "hand_raise": on_hand_raise,
     "hand_lower": on_hand_lower,
+    "student_rename": on_student_rename,
+    "student_remove": on_student_remove,
     "class_end": on_class_end,
 }

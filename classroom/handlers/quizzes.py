@@ -38,6 +38,10 @@ def _created_fields(call: Call, event: Event | None) -> dict[str, Any]:
     return {"quiz_id": event.data["quiz_id"], "questions": len(event.data["quiz"]["questions"])}
 
 
+async def on_quiz_rename(call: Call, payload: p.QuizRename) -> dict[str, Any]:
+    return await call.append_ack(quizzes.propose_rename(_state(call), call.actor, payload))
+
+
 async def on_quiz_start(call: Call, payload: p.QuizStart) -> dict[str, Any]:
     proposed = quizzes.propose_start(_state(call), call.actor, payload, now_ms=now_ms())
     return await call.append_ack(proposed)
@@ -85,6 +89,7 @@ def _answer_fields(call: Call, event: Event | None) -> dict[str, Any]:
 
 HANDLERS: dict[str, Handler] = {
     "quiz_create": on_quiz_create,
+    "quiz_rename": on_quiz_rename,
     "quiz_start": on_quiz_start,
     "quiz_next": on_quiz_next,
     "quiz_skip": on_quiz_skip,

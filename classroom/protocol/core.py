@@ -112,6 +112,25 @@ class HandLower(Payload):
     client_id: ClientId
 
 
+class StudentRename(Payload):
+    """The teacher renames a student: the name is checked like the one typed to join (1-40
+    characters, Urdu welcome, spaces collapsed) and must not be another student's
+    (NAME_TAKEN)."""
+
+    student_id: ServerId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=160)]
+    client_id: ClientId
+
+
+class StudentRemove(Payload):
+    """The teacher removes a student: their connections are told (`session_error`,
+    STUDENT_REMOVED) and closed, their token no longer connects, they leave the roster. Their
+    answers stay in the log and the reports, their scores on the quiz leaderboard."""
+
+    student_id: ServerId
+    client_id: ClientId
+
+
 class ClassEnd(Payload):
     """End the class: students and devices disconnect; reconnects and writes get CLASS_ENDED."""
 
@@ -135,6 +154,18 @@ class AppendAck(BaseModel):
 class StudentJoinedData(Broadcast):
     student_id: str
     name: str
+
+
+class StudentRenamedData(Broadcast):
+    student_id: str
+    name: str = Field(description="The name everyone sees from now on.")
+
+
+class SessionErrorData(Broadcast):
+    """Why the server is closing this connection; a reconnect is refused with the same code."""
+
+    code: str = Field(description="A stable error code, e.g. STUDENT_REMOVED.")
+    message: str
 
 
 class StudentPresenceData(Broadcast):
@@ -220,6 +251,24 @@ EVENTS: tuple[EventSpec, ...] = (
         idempotency="lower:{client_id}",
     ),
     EventSpec(
+        "student_rename",
+        StudentRename,
+        TEACHER,
+        StudentRename.__doc__ or "",
+        AppendAck,
+        example={"student_id": "s_example", "name": "علی رضا", "client_id": "rename-1"},
+        idempotency="student_rename:{client_id}",
+    ),
+    EventSpec(
+        "student_remove",
+        StudentRemove,
+        TEACHER,
+        StudentRemove.__doc__ or "",
+        AppendAck,
+        example={"student_id": "s_example", "client_id": "remove-1"},
+        idempotency="student_remove:{client_id}",
+    ),
+    EventSpec(
         "class_end",
         ClassEnd,
         TEACHER,
@@ -236,6 +285,23 @@ BROADCASTS: tuple[BroadcastSpec, ...] = (
         StudentJoinedData,
         "A student joined for the first time.",
         audience="author",
+    ),
+    BroadcastSpec(
+        "student_renamed",
+        StudentRenamedData,
+        "The teacher renamed a student (everyone: the student sees their new name).",
+    ),
+    BroadcastSpec(
+        "student_removed",
+        StudentPresenceData,
+        "The teacher removed a student from the class (everyone: that student's app stops).",
+    ),
+    BroadcastSpec(
+        "session_error",
+        SessionErrorData,
+        "Sent to one connection just before the server closes it (a removed student's).",
+        audience="self",
+        logged=False,
     ),
     BroadcastSpec(
         "student_connected", StudentPresenceData, "A student's device connected.", audience="author"

@@ -38,6 +38,7 @@ from classroom.errors import (
     RateLimited,
     RequestTimeout,
     StoreUnavailable,
+    StudentRemoved,
     Unauthorized,
 )
 from classroom.protocol.lessons import LessonDetails
@@ -322,7 +323,10 @@ class Joined(Answer):
     token: str = Field(description="The student's Socket.IO `auth.token`.")
     class_id: str
     student_id: str
-    name: str = Field(description="The display name as stored (trimmed).")
+    name: str = Field(
+        description="The name the class sees: as typed (trimmed), with a number when another "
+        "student of the class has it (`Ali 2`)."
+    )
     title: str = Field(description="The class's title.")
 
 
@@ -875,9 +879,11 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "POST",
         "/api/join",
         "join",
-        "A student joins with the class code and a name (logs `student_joined`). Wrong codes "
+        "A student joins with the class code and a name (logs `student_joined`). A name another "
+        "student of the class has gets a number (`Ali 2`, `علی ۲`). Wrong codes "
         "from one address lock it out for a while. With an `Idempotency-Key` header (made once "
-        "per tablet), a retry joins as the same student (status 201 again).",
+        "per tablet), a retry joins as the same student (status 201 again), unless the teacher "
+        "removed them (STUDENT_REMOVED).",
         "none",
         Joined,
         201,
@@ -886,6 +892,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
             IdempotencyConflict,
             NotFound,
             ClassEnded,
+            StudentRemoved,
             InvalidPayload,
             RateLimited,
             PayloadTooLarge,

@@ -184,6 +184,16 @@ class QuizStart(Payload):
     client_id: ClientId
 
 
+class QuizRename(Payload):
+    """Give a quiz a new title (shown on the big screen, in reports and exports); Urdu is
+    welcome. The title is checked like every display name: 1-80 characters, no control
+    characters, spaces collapsed."""
+
+    quiz_id: ServerId
+    title: Annotated[str, StringConstraints(min_length=1, max_length=4 * MAX_TITLE_CHARS)]
+    client_id: ClientId
+
+
 class QuizAnswer(Payload):
     """A student's answer to the question with index ``question``; exactly one answer field.
 
@@ -227,6 +237,13 @@ class QuizStartedData(Broadcast):
     title: str
     mode: QuizMode
     questions: int
+
+
+class QuizRenamedData(Broadcast):
+    """A quiz's new title (audience: teachers until the quiz starts, then everyone)."""
+
+    quiz_id: str
+    title: str
 
 
 class QuestionOpenedData(Broadcast):
@@ -367,6 +384,15 @@ EVENTS: tuple[EventSpec, ...] = (
         idempotency="quiz_end:{client_id}",
     ),
     EventSpec(
+        "quiz_rename",
+        QuizRename,
+        TEACHER,
+        QuizRename.__doc__ or "",
+        feature="quizzes",
+        example={"quiz_id": "q1", "title": "حساب: کسریں", "client_id": "rename-1"},
+        idempotency="quiz_rename:{client_id}",
+    ),
+    EventSpec(
         "quiz_answer",
         QuizAnswer,
         STUDENT,
@@ -387,6 +413,13 @@ BROADCASTS: tuple[BroadcastSpec, ...] = (
         feature="quizzes",
     ),
     BroadcastSpec("quiz_started", QuizStartedData, "A quiz started.", feature="quizzes"),
+    BroadcastSpec(
+        "quiz_renamed",
+        QuizRenamedData,
+        "A quiz got a new title (to teachers while it is ready, to everyone once started).",
+        audience="varies",
+        feature="quizzes",
+    ),
     BroadcastSpec(
         "quiz_question_opened",
         QuestionOpenedData,

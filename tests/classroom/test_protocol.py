@@ -70,6 +70,9 @@ EXPECTED_ROLES: dict[str, set[str]] = {
     "quiz_start": {"teacher"},
     "quiz_next": {"teacher"},
     "quiz_skip": {"teacher"},
+    "quiz_rename": {"teacher"},
+    "student_rename": {"teacher"},
+    "student_remove": {"teacher"},
     "quiz_end": {"teacher"},
     "quiz_answer": {"student"},
     "camera_snapshot": {"board"},
@@ -438,6 +441,7 @@ async def test_every_event_answers_the_ack_the_docs_declare(running_unlimited: R
     made = await r.ok(teacher, "quiz_create", {"quiz": quiz})
     ref = {"quiz_id": made["quiz_id"]}
     await r.ok(teacher, "quiz_start", ref)
+    await r.ok(teacher, "quiz_rename", {**ref, "title": "حساب"})
     answer = {**ref, "question": 0, "answer_id": "a1", "option": 1}
     await r.ok(student, "quiz_answer", answer)
     for peer in peers.values():
@@ -460,6 +464,8 @@ async def test_every_event_answers_the_ack_the_docs_declare(running_unlimited: R
     await r.ok(board, "audio_segment", segment)
     for peer in peers.values():
         await r.ok(peer, "class_snapshot", {})
+    await r.ok(teacher, "student_rename", {"student_id": student_id, "name": "حنا"})
+    await r.ok(teacher, "student_remove", {"student_id": student_id})
     await r.ok(teacher, "class_end", {"client_id": "end"})
     # Details are typed after class.
     details = {"title": "کسور", "languages": ["ur"], "client_id": "details-1"}

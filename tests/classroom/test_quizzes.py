@@ -440,6 +440,7 @@ def test_protocol_specs_name_events_and_roles() -> None:
         "quiz_next",
         "quiz_skip",
         "quiz_end",
+        "quiz_rename",
         "quiz_answer",
     }
     assert names["quiz_answer"].roles == frozenset({"student"})

@@ -397,6 +397,19 @@ const en = {
   "console.foldPanel": "Fold the side panel away",
   "console.unfoldPanel": "Open the side panel",
   "poll.pickAnswers": "Tick the answers to show the class",
+  "quiz.titleLabel": "Quiz title",
+  "quiz.saveTitle": "Save title",
+  "quiz.titleSaved": "Title saved: \"{title}\"",
+  "roster.rename": "Rename",
+  "roster.renameOf": "Rename {name}",
+  "roster.newName": "New name",
+  "roster.save": "Save name",
+  "roster.remove": "Remove",
+  "roster.removeOf": "Remove {name}",
+  "roster.removeConfirm": "Remove {name} from the class? Their tablet is disconnected and cannot come back in as them. Their answers stay in the reports.",
+  "student.renamed": "The teacher changed your name to {name}.",
+  "error.NAME_TAKEN": "Another student in this class already has this name.",
+  "error.STUDENT_REMOVED": "The teacher removed you from this class. Ask the teacher before joining again.",
 } as const;
 
 export type Key = keyof typeof en;

@@ -81,6 +81,15 @@ export class PollsModel {
     this.version++;
   }
 
+  /** The teacher renamed a student: their named votes show the new name. */
+  renamed(studentId: string, name: string): void {
+    for (const poll of this.polls.values()) {
+      const vote = poll.votes?.[studentId];
+      if (vote) vote.name = name;
+    }
+    this.version++;
+  }
+
   apply(event: WireEvent): boolean {
     if (!POLL_EVENTS.has(event.type)) return false;
     const d = event.data as any;

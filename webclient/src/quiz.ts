@@ -93,6 +93,9 @@ export class QuizModel {
           status: "running",
         } as Quiz);
         break;
+      case "quiz_renamed":
+        if (quiz) quiz.title = d.title;
+        break;
       case "quiz_question_opened":
         if (!quiz) break;
         quiz.current = {
@@ -155,6 +158,16 @@ export class QuizModel {
     }
     this.version++;
     return true;
+  }
+
+  /** The teacher renamed a student: leaderboards and podiums show the new name. */
+  renamed(studentId: string, name: string): void {
+    for (const quiz of this.quizzes.values()) {
+      for (const row of [...(quiz.leaderboard?.top ?? []), ...(quiz.final?.top ?? []), ...(quiz.final?.podium ?? [])]) {
+        if (row.student_id === studentId) row.name = name;
+      }
+    }
+    this.version++;
   }
 
   private updateMe(quiz: Quiz, top: LeaderRow[], players: number): void {

@@ -102,6 +102,27 @@ export class ClassSession {
       case "student_joined":
         this.students.set(sid, { ...(this.students.get(sid) ?? {}), student_id: sid, name: d.name });
         break;
+      case "student_renamed": {
+        const st = this.students.get(sid);
+        if (st) st.name = d.name;
+        this.polls.renamed(sid, d.name);
+        this.quizzes.renamed(sid, d.name);
+        if (sid === this.you.id && this.you.role === "student") {
+          this.you = { ...this.you, name: d.name };
+          this.emit("you");
+        }
+        break;
+      }
+      case "student_removed":
+        this.students.delete(sid);
+        this.hands = this.hands.filter((x) => x !== sid);
+        if (sid === this.you.id && this.you.role === "student") this.conn.refuse({ code: "STUDENT_REMOVED", message: "" });
+        break;
+      case "session_error":
+        // The server closes this connection next, for good; say why (in the UI's words, from
+        // the code) instead of retrying.
+        if (typeof d.code === "string") this.conn.refuse({ code: d.code, message: "" });
+        return;
       case "student_connected":
       case "student_disconnected": {
         const st = this.students.get(sid);

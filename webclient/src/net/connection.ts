@@ -37,7 +37,8 @@ const ACK_TIMEOUT_MS = 8000;
 const RESUME_PAGE = 5000;
 /** Refusals a reconnect cannot fix. */
 // CLASS_ENDED: the teacher ended the class, which ends its student and board tokens.
-const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD", "OUTDATED_CLIENT", "CLASS_ENDED"]);
+// STUDENT_REMOVED: the teacher removed this student, which ends their token.
+const FATAL = new Set(["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INVALID_PAYLOAD", "OUTDATED_CLIENT", "CLASS_ENDED", "STUDENT_REMOVED"]);
 
 export class Connection {
   readonly socket: Socket;
@@ -109,6 +110,13 @@ export class Connection {
   }
 
   close(): void {
+    clearInterval(this.clockTimer);
+    this.socket.close();
+  }
+
+  /** The server ended this session for good (a removed student): stop, say why, no retries. */
+  refuse(error: ErrorBody): void {
+    this.setStatus("refused", error);
     clearInterval(this.clockTimer);
     this.socket.close();
   }

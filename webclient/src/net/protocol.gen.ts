@@ -92,17 +92,20 @@ export interface ClientEvents {
   quiz_create: { payload: QuizCreate; ack: QuizCreateAck; roles: "teacher" };
   quiz_end: { payload: QuizRef; ack: AppendAck; roles: "teacher" };
   quiz_next: { payload: QuizRef; ack: AppendAck; roles: "teacher" };
+  quiz_rename: { payload: QuizRename; ack: AppendAck; roles: "teacher" };
   quiz_skip: { payload: QuizRef; ack: AppendAck; roles: "teacher" };
   quiz_start: { payload: QuizStart; ack: AppendAck; roles: "teacher" };
   roster_get: { payload: RosterGet; ack: RosterGetAck; roles: "teacher" };
   stroke_end: { payload: StrokeEnd; ack: AppendAck; roles: "student" | "teacher" };
   stroke_extend: { payload: StrokeExtend; ack: AppendAck; roles: "student" | "teacher" };
   stroke_start: { payload: StrokeStart; ack: AppendAck; roles: "student" | "teacher" };
+  student_remove: { payload: StudentRemove; ack: AppendAck; roles: "teacher" };
+  student_rename: { payload: StudentRename; ack: AppendAck; roles: "teacher" };
 }
 export type ClientEventName = keyof ClientEvents;
-export const CLIENT_EVENTS: readonly ClientEventName[] = ["audio_segment", "board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "class_snapshot_piece", "clock_sync", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start"];
+export const CLIENT_EVENTS: readonly ClientEventName[] = ["audio_segment", "board_add_shape", "board_add_text", "board_allow_drawing", "board_erase", "board_redo", "board_revoke_drawing", "board_undo", "camera_keyframe", "camera_snapshot", "class_end", "class_snapshot", "class_snapshot_piece", "clock_sync", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "log_resume", "page_add", "page_clear", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "poll_vote", "quiz_answer", "quiz_create", "quiz_end", "quiz_next", "quiz_rename", "quiz_skip", "quiz_start", "roster_get", "stroke_end", "stroke_extend", "stroke_start", "student_remove", "student_rename"];
 /** Writes keyed by a `client_id` the client makes once per request (a retry reuses it). */
-export const CLIENT_ID_EVENTS: readonly ClientEventName[] = ["board_allow_drawing", "board_redo", "board_revoke_drawing", "board_undo", "class_end", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "quiz_create", "quiz_end", "quiz_next", "quiz_skip", "quiz_start"];
+export const CLIENT_ID_EVENTS: readonly ClientEventName[] = ["board_allow_drawing", "board_redo", "board_revoke_drawing", "board_undo", "class_end", "hand_lower", "hand_raise", "lesson_details_update", "lesson_publish", "lesson_share", "page_delete", "page_reorder", "page_set_background", "page_switch", "poll_close", "poll_create", "poll_hide_results", "poll_open", "poll_show_results", "quiz_create", "quiz_end", "quiz_next", "quiz_rename", "quiz_skip", "quiz_start", "student_remove", "student_rename"];
 
 /** Server->client events: the `data` of each (the log entry's, or the bare notice). */
 export interface ServerEvents {
@@ -140,8 +143,10 @@ export interface ServerEvents {
   quiz_question_closed: QuestionClosedData;
   quiz_question_opened: QuestionOpenedData;
   quiz_question_skipped: QuestionSkippedData;
+  quiz_renamed: QuizRenamedData;
   quiz_result: QuizResultData;
   quiz_started: QuizStartedData;
+  session_error: SessionErrorData;
   shape_added: ShapeAddedData;
   stroke_ended: StrokeEndedData;
   stroke_extended: StrokeExtendedData;
@@ -149,16 +154,18 @@ export interface ServerEvents {
   student_connected: StudentPresenceData;
   student_disconnected: StudentPresenceData;
   student_joined: StudentJoinedData;
+  student_removed: StudentPresenceData;
+  student_renamed: StudentRenamedData;
   text_added: TextAddedData;
 }
 export type ServerEventName = keyof ServerEvents;
-export const SERVER_EVENTS: readonly ServerEventName[] = ["audio_added", "board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "lesson_published", "lesson_shared", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_result", "quiz_started", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "text_added"];
+export const SERVER_EVENTS: readonly ServerEventName[] = ["audio_added", "board_redone", "board_undone", "camera_keyframe_added", "camera_updated", "class_ended", "drawing_allowed", "drawing_revoked", "hand_lowered", "hand_raised", "items_erased", "lesson_details_updated", "lesson_published", "lesson_shared", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted", "quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_renamed", "quiz_result", "quiz_started", "session_error", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "student_connected", "student_disconnected", "student_joined", "student_removed", "student_renamed", "text_added"];
 /** Every error code the server may answer with (stable; the UI maps each to words). */
-export const ERROR_CODES = ["ALREADY_ANSWERED", "BUSY", "CLASS_ENDED", "CONFLICT", "DISK_FULL", "EXPORT_FAILED", "FILE_CORRUPT", "FILE_MISSING", "FILE_TOO_LARGE", "FORBIDDEN", "GAP", "IDEMPOTENCY_CONFLICT", "INTERNAL", "INVALID_PAYLOAD", "LIMIT_EXCEEDED", "MANIFEST_INVALID", "METHOD_NOT_ALLOWED", "NOTHING_TO_EXPORT", "NOT_FOUND", "NOT_WRITABLE", "OUTDATED_CLIENT", "OUT_OF_RANGE", "PAYLOAD_TOO_LARGE", "PICTURE_MISSING", "PICTURE_TOO_LARGE", "PICTURE_UNREADABLE", "QC_FAILED", "QUIZ_BUNDLE_INVALID", "RATE_LIMITED", "STORE_UNAVAILABLE", "TIMEOUT", "TOO_LATE", "TRANSFER_CUT", "UNAUTHORIZED", "UNKNOWN_EVENT", "UNSAFE_PATH", "WRONG_QUESTION"] as const;
+export const ERROR_CODES = ["ALREADY_ANSWERED", "BUSY", "CLASS_ENDED", "CONFLICT", "DISK_FULL", "EXPORT_FAILED", "FILE_CORRUPT", "FILE_MISSING", "FILE_TOO_LARGE", "FORBIDDEN", "GAP", "IDEMPOTENCY_CONFLICT", "INTERNAL", "INVALID_PAYLOAD", "LIMIT_EXCEEDED", "MANIFEST_INVALID", "METHOD_NOT_ALLOWED", "NAME_TAKEN", "NOTHING_TO_EXPORT", "NOT_FOUND", "NOT_WRITABLE", "OUTDATED_CLIENT", "OUT_OF_RANGE", "PAYLOAD_TOO_LARGE", "PICTURE_MISSING", "PICTURE_TOO_LARGE", "PICTURE_UNREADABLE", "QC_FAILED", "QUIZ_BUNDLE_INVALID", "RATE_LIMITED", "STORE_UNAVAILABLE", "STUDENT_REMOVED", "TIMEOUT", "TOO_LATE", "TRANSFER_CUT", "UNAUTHORIZED", "UNKNOWN_EVENT", "UNSAFE_PATH", "WRONG_QUESTION"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Server events by the feature that folds them into its state. */
-export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"audio": ["audio_added"], "board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "student_connected", "student_disconnected", "student_joined"], "lesson": ["lesson_details_updated", "lesson_published", "lesson_shared"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_result", "quiz_started"]};
+export const FEATURE_EVENTS: Readonly<Record<string, readonly ServerEventName[]>> = {"audio": ["audio_added"], "board": ["board_redone", "board_undone", "drawing_allowed", "drawing_revoked", "items_erased", "page_added", "page_background_set", "page_cleared", "page_deleted", "page_reordered", "page_switched", "shape_added", "stroke_ended", "stroke_extended", "stroke_started", "text_added"], "camera": ["camera_keyframe_added", "camera_updated"], "core": ["class_ended", "hand_lowered", "hand_raised", "session_error", "student_connected", "student_disconnected", "student_joined", "student_removed", "student_renamed"], "lesson": ["lesson_details_updated", "lesson_published", "lesson_shared"], "polls": ["poll_closed", "poll_created", "poll_opened", "poll_results_hidden", "poll_results_shown", "poll_tally", "poll_voted"], "quizzes": ["quiz_answered", "quiz_created", "quiz_ended", "quiz_leaderboard", "quiz_question_closed", "quiz_question_opened", "quiz_question_skipped", "quiz_renamed", "quiz_result", "quiz_started"]};
 
 /** The ack of every write. A retry (same author, same idempotency key) is answered with the stored first answer: the same ``seq`` and fields, and ``duplicate: true``. */
 export interface AppendAck {
@@ -727,6 +734,19 @@ export interface QuizRef {
   client_id: string;
 }
 
+/** Give a quiz a new title (shown on the big screen, in reports and exports); Urdu is welcome. The title is checked like every display name: 1-80 characters, no control characters, spaces collapsed. */
+export interface QuizRename {
+  quiz_id: string;
+  title: string;
+  client_id: string;
+}
+
+/** A quiz's new title (audience: teachers until the quiz starts, then everyone). */
+export interface QuizRenamedData {
+  quiz_id: string;
+  title: string;
+}
+
 /** One student's own outcome of the question that just closed (sent to that student only). */
 export interface QuizResultData {
   quiz_id: string;
@@ -764,6 +784,13 @@ export type RosterGet = Record<string, never>;
 
 export interface RosterGetAck {
   students: Record<string, unknown>[];
+}
+
+/** Why the server is closing this connection; a reconnect is refused with the same code. */
+export interface SessionErrorData {
+  /** A stable error code, e.g. STUDENT_REMOVED. */
+  code: string;
+  message: string;
 }
 
 /** Add a line, arrow, rectangle or ellipse given by two corner/end points. */
@@ -955,6 +982,25 @@ export interface StudentJoinedData {
 
 export interface StudentPresenceData {
   student_id: string;
+}
+
+/** The teacher removes a student: their connections are told (`session_error`, STUDENT_REMOVED) and closed, their token no longer connects, they leave the roster. Their answers stay in the log and the reports, their scores on the quiz leaderboard. */
+export interface StudentRemove {
+  student_id: string;
+  client_id: string;
+}
+
+/** The teacher renames a student: the name is checked like the one typed to join (1-40 characters, Urdu welcome, spaces collapsed) and must not be another student's (NAME_TAKEN). */
+export interface StudentRename {
+  student_id: string;
+  name: string;
+  client_id: string;
+}
+
+export interface StudentRenamedData {
+  student_id: string;
+  /** The name everyone sees from now on. */
+  name: string;
 }
 
 /** Add a text (Urdu or English); ``x, y`` is where the first line starts, at its top. The direction is detected from the first strong character: right-to-left text starts at ``x`` and runs leftwards. */

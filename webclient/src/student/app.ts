@@ -29,7 +29,7 @@ export function live(root: HTMLElement, saved: StudentSession): void {
       h("header", { class: "topbar" }, [
         h("div", { class: "brand" }, [t("app.name")]),
         h("div", { class: "class-title" }, [saved.title]),
-        h("div", { class: "who" }, [t("student.welcome", { name: saved.name })]),
+        h("div", { class: "who", dir: "auto" }, [t("student.welcome", { name: (session.ready && session.you.name) || saved.name })]),
         h("div", { class: "spacer" }),
         statusPill(session),
         handBtn,
@@ -112,6 +112,14 @@ export function live(root: HTMLElement, saved: StudentSession): void {
         session.conn.close();
         joinForm(root, saved.code, session.statusError ? errorText(session.statusError) : undefined);
       }
+      return;
+    }
+    if (what === "you") {
+      // The teacher renamed this student: the new name here, and kept for the next visit.
+      saved.name = session.you.name ?? saved.name;
+      sessions.setStudent(saved.code, saved);
+      toast(t("student.renamed", { name: saved.name }));
+      render();
       return;
     }
     update(what);

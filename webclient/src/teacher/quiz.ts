@@ -94,6 +94,43 @@ export function quizButtons(session: ClassSession, quiz: Quiz): HTMLElement {
   ]);
 }
 
+// A title being typed, per quiz: the panel is drawn again on every quiz event (each answer),
+// and the teacher's typing must survive that.
+const titleDrafts = new WeakMap<ClassSession, Map<string, { text: string; focused: boolean }>>();
+
+/** The quiz's title as a text field the teacher may change (the file's title is a default). */
+function titleField(session: ClassSession, quiz: Quiz): HTMLElement {
+  const id = `quiz-title-${quiz.quiz_id}`;
+  let drafts = titleDrafts.get(session);
+  if (!drafts) titleDrafts.set(session, (drafts = new Map()));
+  const draft = drafts.get(quiz.quiz_id);
+  const input = h("input", { id, type: "text", class: "quiz-title", dir: "auto", maxlength: 200, value: draft?.text ?? quiz.title, "data-action": "quiz-title" }) as HTMLInputElement;
+  input.addEventListener("input", () => drafts.set(quiz.quiz_id, { text: input.value, focused: true }));
+  input.addEventListener("blur", () => {
+    const kept = drafts.get(quiz.quiz_id);
+    if (kept) kept.focused = false;
+  });
+  if (draft?.focused) queueMicrotask(() => input.isConnected && input.focus());
+  const save = async (): Promise<void> => {
+    drafts.delete(quiz.quiz_id);
+    if (input.value.trim() === quiz.title) return;
+    const ack = await session.conn.send("quiz_rename", { quiz_id: quiz.quiz_id, title: input.value });
+    if (!ack.ok) {
+      toast(errorText(ack.error), "error");
+      input.value = quiz.title;
+      return;
+    }
+    toast(t("quiz.titleSaved", { title: input.value.trim() }));
+  };
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") void save();
+  });
+  return h("div", { class: "field quiz-title-field" }, [
+    h("label", { for: id }, [t("quiz.titleLabel")]),
+    h("div", { class: "row" }, [input, h("button", { class: "btn", type: "button", "data-action": "save-title", onclick: () => void save() }, [t("quiz.saveTitle")])]),
+  ]);
+}
+
 function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: ClassInfo): HTMLElement {
   const send = sender(session, quiz);
   const presentButton = h("button", { class: "btn", type: "button", "data-action": "present", onclick: () => present(session, { quiz: quiz.quiz_id }, () => {
@@ -102,6 +139,7 @@ function quizItem(session: ClassSession, quiz: Quiz, me: TeacherSession, cls: Cl
   }) }, [t("present.open")]);
   const card = h("article", { class: "card quiz-item", "data-quiz": quiz.quiz_id, "data-status": quiz.status }, [
     h("header", { class: "row" }, [h("h3", { dir: "auto" }, [quiz.title]), h("span", { class: "badge" }, [t(`quiz.status.${quiz.status}` as Key)]), presentButton]),
+    titleField(session, quiz),
   ]);
   if (quiz.status === "ready") {
     const mode = h("select", { "aria-label": t("quiz.timed") }, [h("option", { value: "timed" }, [t("quiz.timed")]), h("option", { value: "untimed" }, [t("quiz.untimed")])]);

@@ -1,8 +1,57 @@
-/** Students with live connection state, raised hands, and drawing rights. */
-import { h } from "../dom";
-import { t } from "../i18n";
+/** Students with live connection state, raised hands, and drawing rights; rename or remove one. */
+import { confirmDialog } from "../common";
+import { h, toast } from "../dom";
+import { errorText, t } from "../i18n";
 import { newId } from "../net/types";
 import type { ClassSession } from "../session";
+
+interface Named {
+  student_id: string;
+  name: string;
+}
+
+/** Ask for a student's new name; the server checks it (NAME_TAKEN, INVALID_PAYLOAD) and says why. */
+function renameDialog(session: ClassSession, student: Named): void {
+  const input = h("input", { type: "text", name: "name", dir: "auto", maxlength: 40, required: true, value: student.name, autocomplete: "off" }) as HTMLInputElement;
+  const problem = h("p", { class: "form-error", role: "alert" });
+  const dialog = h("dialog", { class: "rename-student", "aria-label": t("roster.renameOf", { name: student.name }) });
+  // One key per dialog: pressing Save again after a lost answer is the same request.
+  const clientId = newId("rename");
+  const form = h("form", {}, [
+    h("h2", {}, [t("roster.renameOf", { name: student.name })]),
+    h("label", { class: "field" }, [h("span", {}, [t("roster.newName")]), input]),
+    problem,
+    h("div", { class: "row" }, [
+      h("button", { class: "btn primary big", type: "submit", "data-action": "save-name" }, [t("roster.save")]),
+      h("button", { class: "btn big", type: "button", onclick: () => dialog.close() }, [t("common.cancel")]),
+    ]),
+  ]);
+  let sent = "";
+  let key = clientId;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (sent && sent !== input.value) key = newId("rename");
+    sent = input.value;
+    const ack = await session.conn.send("student_rename", { student_id: student.student_id, name: input.value, client_id: key });
+    if (!ack.ok) {
+      problem.textContent = errorText(ack.error);
+      input.focus();
+      return;
+    }
+    dialog.close();
+  });
+  dialog.append(form);
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  input.select();
+}
+
+async function removeStudent(session: ClassSession, student: Named): Promise<void> {
+  if (!(await confirmDialog(t("roster.removeConfirm", { name: student.name })))) return;
+  const ack = await session.conn.send("student_remove", { student_id: student.student_id });
+  if (!ack.ok) toast(errorText(ack.error), "error");
+}
 
 export function rosterPanel(session: ClassSession): HTMLElement {
   const students = [...session.students.values()];
@@ -50,6 +99,10 @@ export function rosterPanel(session: ClassSession): HTMLElement {
                     },
                   }),
                   h("span", { "aria-hidden": "true" }, [t("roster.mayDraw")]),
+                ]),
+                h("div", { class: "student-actions" }, [
+                  h("button", { class: "btn", type: "button", "data-action": "rename-student", "aria-label": t("roster.renameOf", { name: s.name }), onclick: () => renameDialog(session, s) }, [t("roster.rename")]),
+                  h("button", { class: "btn danger", type: "button", "data-action": "remove-student", "aria-label": t("roster.removeOf", { name: s.name }), onclick: () => void removeStudent(session, s) }, [t("roster.remove")]),
                 ]),
               ]);
             }),

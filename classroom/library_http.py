@@ -339,9 +339,9 @@ async def lesson_page(request: web.Request, index: Path) -> web.Response | None:
     """``/library/{class_id}`` of a published lesson: the app's page with the lesson's replay
     info and first events inside it, and its first voice segment's header loading while the
     app's code arrives (``preload="metadata"``: the rest of the voice does not take the line
-    from the code; it streams, by byte ranges, once play is pressed). On a 64 kbit/s link that saves the round trips a page otherwise makes one after
-    another before it can play. None (the plain page) for anything else: the app then shows
-    its own "not found" or "busy"."""
+    from the code; it streams, by byte ranges, once play is pressed). On a 64 kbit/s link that
+    saves the round trips a page otherwise makes one after another before it can play. None
+    (the plain page) for anything else: the app then shows its own "not found" or "busy"."""
     try:
         entry = await _published(request)
     except (NotFound, RateLimited):

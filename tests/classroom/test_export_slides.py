@@ -121,8 +121,8 @@ def test_board_ink_is_vector_paths_not_a_picture(pdf: Path, lesson: PictureLesso
 
 
 def test_outlines_are_written_as_fpdf2_writes_a_filled_polygon(lesson: PictureLesson) -> None:
-    # slides.fill_outline formats the path itself (fpdf2 spent 1.4 s of the 30-minute lesson's
-    # 3.5 s in one _out call per point): its bytes must stay fpdf2's polygon's.
+    # slides.fill_outline formats the path itself (fpdf2 makes one _out call per point): its
+    # bytes must stay fpdf2's polygon's.
     stroke = next(
         item
         for item in lesson.source.timeline.final.part("board").pages["page-1"].items.values()

@@ -6,8 +6,9 @@ Opus audio) is written into a real SQLite store; then:
 
 * per format this installation has (``classroom.export_jobs.format_available``): the real
   ``classroom export CLASS --format F`` in a child process (it runs itself at nice 10, as the
-  console's jobs do), its wall seconds, ``x_realtime`` (programme length / seconds) and peak
-  resident memory (the child's ``ru_maxrss`` from ``wait4``);
+  console's jobs do), its wall seconds, ``x_realtime`` (programme length / seconds), its CPU
+  seconds (user + system: at nice 10 on a busy box the wall time is mostly waiting) and peak
+  resident memory (the child's ``ru_maxrss`` and times from ``wait4``);
 * the live server's event-loop lag (a 5 ms sleep's overshoot, sampled in the server's own
   loop) while a live class runs (``bench/_live_class.py`` in its own process: a teacher
   drawing 40 board events a second to ``--students`` students), first without any export
@@ -24,6 +25,12 @@ After the export jobs moved to ``--priority idle`` (SCHED_IDLE, autogroup nice 1
 10:06 UTC, ``--minutes 3 --lag-only`` (every format in the job, 30 students, load 0.2 before,
 2.0 after): loop lag p99 1.98 ms without an export, 3.39 ms beside the export job (max 76.7 ms),
 teacher ack p99 9.5 -> 15.5 ms, every student received every stroke.
+
+2026-12-03, ``--minutes 30 --alone-only``, one format a run: ``mxf`` 912.8 s (1.97x realtime),
+peak 1,290 MB (3.1 GB before QC kept only the programme pair's samples), load 1.9 before,
+15.3 after; ``broadcast`` 977.9 s (1.84x; 469 s of CPU, so about 3.8x on a free core), peak
+874 MB, load 14.8 / 9.3; ``pdf`` 3.5 s at load 0.4, 8.7 s (4.2 s of CPU) at load 9 (an
+earlier 17 s was the nice-10 child waiting behind other work, not the PDF's own cost).
 
 ``--formats F,G`` limits the formats, ``--lag-only`` skips the formats alone, ``--alone-only``
 skips the live class.
@@ -94,7 +101,8 @@ def export_once(data_dir: Path, fmt: str, out: Path) -> dict[str, Any]:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         log(f"  {fmt} exited {code}: {stderr.strip()[-300:]}")
-    return {"seconds": seconds, "exit": code, "peak_mb": usage.ru_maxrss / 1024}
+    cpu = usage.ru_utime + usage.ru_stime  # what the export cost, whatever else the box ran
+    return {"seconds": seconds, "cpu_s": cpu, "exit": code, "peak_mb": usage.ru_maxrss / 1024}
 
 
 class LagProbe:
@@ -181,8 +189,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result[f"{fmt}_exit"] = got["exit"]
             result[f"{fmt}_seconds"] = round(got["seconds"], 1)
             result[f"{fmt}_x_realtime"] = round(programme_s / got["seconds"], 2)
+            result[f"{fmt}_cpu_seconds"] = round(got["cpu_s"], 1)
             result[f"{fmt}_peak_memory_mb"] = round(got["peak_mb"])
-            log(f"  {fmt}: {got['seconds']:.1f} s, {got['peak_mb']:.0f} MB, exit {got['exit']}")
+            log(
+                f"  {fmt}: {got['seconds']:.1f} s ({got['cpu_s']:.1f} s of CPU), "
+                f"{got['peak_mb']:.0f} MB, exit {got['exit']}"
+            )
         result["peak_memory_mb"] = round(peak)
 
         # 2. A live class, without and then with an export job beside it.

@@ -20,48 +20,17 @@ import resource
 import sys
 import time
 import tracemalloc
-from fractions import Fraction
 
 import _path  # noqa: F401
-import av
-import av.filter
-import numpy as np
 from replay import make_lesson
 
 from classroom.export import loudness, sound, web
 from classroom.export.source import from_events
+from testkit.audio import ebur128
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def ebur128(samples: np.ndarray, rate: int) -> tuple[float, float]:  # type: ignore[type-arg]
-    """FFmpeg's ebur128 over mono samples: (integrated LUFS, true peak dBTP)."""
-    graph = av.filter.Graph()
-    src = graph.add_abuffer(
-        format="flt", sample_rate=rate, layout="mono", time_base=Fraction(1, rate)
-    )
-    meter = graph.add("ebur128", "metadata=1:peak=true")
-    sink = graph.add("abuffersink")
-    src.link_to(meter)
-    meter.link_to(sink)
-    graph.configure()
-    last, peak = "nan", "nan"
-    for start in range(0, len(samples), rate):
-        chunk = np.ascontiguousarray(samples[start : start + rate], np.float32).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
-        frame.sample_rate = rate
-        frame.pts = start
-        graph.push(frame)
-        while True:
-            try:
-                got = graph.pull()
-            except (av.error.BlockingIOError, av.error.EOFError):
-                break
-            last = got.metadata.get("lavfi.r128.I", last)
-            peak = got.metadata.get("lavfi.r128.true_peak", peak)
-    return float(last), 20 * float(np.log10(max(float(peak), 1e-12)))
 
 
 def main() -> None:

@@ -1,13 +1,16 @@
-"""Test sound: WAV files with beeps at known moments, made here (never downloaded), and a
-beep detector for the decoded lesson audio."""
+"""Test sound: WAV files with beeps at known moments, made here (never downloaded), a beep
+detector for the decoded lesson audio, and FFmpeg's own loudness meter to check ours against."""
 
 from __future__ import annotations
 
 import wave
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
+import av.filter
 import numpy as np
 
 RATE = 48_000
@@ -57,8 +60,6 @@ def other_codec_file(samples: Samples, codec: str, container: str) -> bytes:
     tests that expect them refused."""
     import io
 
-    import av
-
     out = io.BytesIO()
     with av.open(out, "w", format=container) as media:
         stream = media.add_stream(codec, rate=RATE, layout="mono")
@@ -77,3 +78,33 @@ def other_codec_file(samples: Samples, codec: str, container: str) -> bytes:
         for packet in stream.encode(None):
             media.mux(packet)
     return out.getvalue()
+
+
+def ebur128(samples: np.ndarray[Any, Any], rate: int) -> tuple[float, float]:
+    """FFmpeg's ebur128 meter over mono samples ``(n,)``: (integrated LUFS, true peak dBTP)."""
+    if samples.ndim != 1:
+        raise ValueError(f"expected mono samples (n,), got {samples.shape}")
+    graph = av.filter.Graph()
+    src = graph.add_abuffer(
+        format="flt", sample_rate=rate, layout="mono", time_base=Fraction(1, rate)
+    )
+    meter = graph.add("ebur128", "metadata=1:peak=true")
+    sink = graph.add("abuffersink")
+    src.link_to(meter)
+    meter.link_to(sink)
+    graph.configure()
+    last, peak = "nan", "nan"
+    for start in range(0, len(samples), rate):
+        chunk = np.ascontiguousarray(samples[start : start + rate], np.float32).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = start
+        graph.push(frame)
+        while True:
+            try:
+                got = graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                break
+            last = got.metadata.get("lavfi.r128.I", last)
+            peak = got.metadata.get("lavfi.r128.true_peak", peak)
+    return float(last), 20 * float(np.log10(max(float(peak), 1e-12)))

@@ -217,6 +217,8 @@ def write_master(
     media, report_path = out / master.name, out / master.qc_name
     with final_file(media) as temp:
         _encode(source, options, master, plan, programme, temp, progress)
+        # QC decodes the file again: the programme's buffer (346 MB for 30 minutes) goes first.
+        del programme
         progress(0.95, "qc")
         report = qc.measure(temp, qc.expected(master, plan))
         with final_file(report_path) as report_temp:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pypdf
 import pytest
+from fpdf import FPDF
 from pypdf.generic import ContentStream
 
-from classroom import export
+from classroom import export, render
 from classroom.board import Stroke
 from classroom.export import ExportOptions, no_progress, slides
 from testkit.picture_lesson import SCHOOL, TEACHER_NAME, TITLE, PictureLesson, picture_lesson
@@ -116,6 +118,32 @@ def test_board_ink_is_vector_paths_not_a_picture(pdf: Path, lesson: PictureLesso
     # The camera keyframe is the picture it is.
     photo = reader.pages[4]
     assert b"Do" in _operators(photo, reader)
+
+
+def test_outlines_are_written_as_fpdf2_writes_a_filled_polygon(lesson: PictureLesson) -> None:
+    # slides.fill_outline formats the path itself (fpdf2 makes one _out call per point): its
+    # bytes must stay fpdf2's polygon's.
+    stroke = next(
+        item
+        for item in lesson.source.timeline.final.part("board").pages["page-1"].items.values()
+        if isinstance(item, Stroke)
+    )
+    outline = render.stroke_outline(stroke)
+    assert len(outline) > 20
+    x, y, scale = 14.25, 31.5, 0.1873
+
+    def content(draw: Callable[[FPDF], None]) -> bytes:
+        pdf = FPDF(orientation="L", unit="mm", format="A4")
+        pdf.add_page()
+        draw(pdf)
+        return bytes(pdf.pages[1].contents)
+
+    theirs = content(
+        lambda pdf: pdf.polygon([(x + px * scale, y + py * scale) for px, py in outline], style="F")
+    )
+    mine = content(lambda pdf: slides.fill_outline(pdf, outline, x, y, scale))
+    assert mine == theirs
+    assert mine.count(b" l\n") == len(outline) - 1
 
 
 def test_a_second_write_replaces_the_file_whole(lesson: PictureLesson, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Reading written media the way a player does, for export tests: fMP4 segments joined to their
-init segment, MP4 boxes, HLS playlists, and loudness by FFmpeg's own meter."""
+init segment, MP4 boxes, HLS playlists. (FFmpeg's loudness meter: ``testkit.audio.ebur128``.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 
 
 def top_boxes(data: bytes) -> list[str]:
@@ -153,32 +152,3 @@ def nal_types(packet: bytes) -> list[int]:
         types.append(packet[at + 4] & 0x1F)
         at += 4 + size
     return types
-
-
-def loudness(samples: np.ndarray[Any, Any], rate: int) -> tuple[float, float]:
-    """FFmpeg's ebur128 meter over mono samples: (integrated LUFS, true peak dBTP)."""
-    planar = samples.reshape(1, -1) if samples.ndim == 1 else samples[:1]
-    graph = av.filter.Graph()
-    src = graph.add_abuffer(
-        format="fltp", sample_rate=rate, layout="mono", time_base=Fraction(1, rate)
-    )
-    meter = graph.add("ebur128", "metadata=1:peak=true")
-    sink = graph.add("abuffersink")
-    src.link_to(meter)
-    meter.link_to(sink)
-    graph.configure()
-    last, peak = "nan", "nan"
-    for start in range(0, planar.shape[1], rate // 10):
-        chunk = np.ascontiguousarray(planar[:, start : start + rate // 10], np.float32)
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-        frame.sample_rate = rate
-        frame.pts = start
-        graph.push(frame)
-        while True:
-            try:
-                got = graph.pull()
-            except (av.error.BlockingIOError, av.error.EOFError):
-                break
-            last = got.metadata.get("lavfi.r128.I", last)
-            peak = got.metadata.get("lavfi.r128.true_peak", peak)
-    return float(last), 20 * float(np.log10(max(float(peak), 1e-12)))

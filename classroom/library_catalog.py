@@ -76,8 +76,8 @@ class Catalog:
             )
         self._refreshed_at = float("-inf")
 
-    def changed(self) -> None:
-        """A lesson of this process was published or taken out: refresh on the next read."""
+    def changed(self, class_id: str) -> None:
+        """``class_id`` was published or taken out in this process: refresh on the next read."""
         self._refreshed_at = float("-inf")
 
     async def _read_index(self) -> None:

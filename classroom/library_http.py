@@ -212,10 +212,6 @@ async def publish_lesson(request: web.Request) -> web.Response:
     session = _http_session(request, teacher, record.id)
     ack = await handlers.run(services, session, "lesson_publish", payload)
     state = await services.lesson_index.state(record.id)
-    if state.published:
-        await services.library.list_lesson(record.id)
-    else:
-        services.library.changed()
     return web.json_response(
         {
             "ok": True,

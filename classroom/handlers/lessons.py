@@ -35,7 +35,19 @@ async def on_lesson_publish(call: Call, payload: p.LessonPublish) -> dict[str, A
     if payload.published:
         await _refuse_practice(call, "published", "published")
     ended = bool(call.runtime.state.roster.ended)
-    return await call.append_ack(lessons.propose_publish(state, payload.published, ended=ended))
+    proposed = lessons.propose_publish(state, payload.published, ended=ended)
+    catalog = call.services.library
+    class_id = call.session.class_id
+    if payload.published:
+        # Listed before it is published, here in the one write path of the socket event and
+        # the HTTP route: a crash between the two appends leaves a lesson listed but not
+        # published (the catalog asks its log, and it is not shown), never a published lesson
+        # the library does not know of. Also when it is already published (a retry, or a
+        # lesson published before this order): listing twice is a no-op.
+        await catalog.list_lesson(class_id)
+    ack = await call.append_ack(proposed)
+    catalog.changed(class_id)
+    return ack
 
 
 HANDLERS: dict[str, Handler] = {

@@ -172,6 +172,23 @@ async def test_only_an_ended_lesson_is_published_and_unpublishing_takes_it_out(
     assert status == 401, body
 
 
+async def test_a_lesson_published_from_the_console_socket_is_in_the_library(
+    running: Running,
+) -> None:
+    # The console publishes with the socket event, not the HTTP route: the same write path.
+    lesson = await recorded(running, publish=False)
+    class_id = lesson["class_id"]
+    teacher = await running.teacher(class_id)
+    ack = await teacher.ok("lesson_publish", {"published": True, "client_id": "publish-1"})
+    assert ack["duplicate"] is False
+    assert class_id in [x["class_id"] for x in await library_list(running)]
+    status, body, _, _ = await get(running, f"/api/library/{class_id}/replay/info")
+    assert status == 200 and body["lesson"]["class_id"] == class_id, body
+    await teacher.ok("lesson_publish", {"published": False, "client_id": "publish-2"})
+    assert class_id not in [x["class_id"] for x in await library_list(running)]
+    await teacher.disconnect()
+
+
 # --- what the library shows ------------------------------------------------------------------
 
 

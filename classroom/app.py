@@ -75,7 +75,9 @@ def create_app(settings: Settings) -> web.Application:
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         await services.open()
+        services.library.open()
         yield
+        await services.library.close()
         fanout.tallies.close()
         await presence.close()
         await services.close()

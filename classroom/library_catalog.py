@@ -6,6 +6,12 @@ listed lesson is in the library is its own log's word (its last ``lesson_publish
 by :class:`classroom.lesson_index.LessonIndex`; so a lesson taken out of the library is gone
 from the next answer, also in the other processes sharing a Redis store.
 
+A lesson is listed *before* it is published (``classroom/handlers/lessons.py``), so a crash
+between the two appends leaves a listed lesson that is not published, never the reverse. Lessons
+published before that order was kept may have been left unlisted by such a crash: once per store,
+:meth:`Catalog.reconcile` looks at every class and lists the published ones it misses, then marks
+the index (``library_reconciled``) so later starts skip it.
+
 The catalog is rebuilt at most every :data:`REFRESH_S` seconds (a library answer is a read of
 memory, not of every log); a publish in this process refreshes it at once. Each entry keeps
 what a search needs (its normalised details and board text); the library view of a log is
@@ -15,7 +21,9 @@ made on demand and kept for the few lessons being watched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -31,6 +39,11 @@ REFRESH_S = 1.0
 READ_CHUNK = 2000
 VIEWS_KEPT = 8
 LISTER = Actor("teacher", "~library")
+LISTED = "library_listed"
+RECONCILED = "library_reconciled"
+RECONCILE_PAGE = 200
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,6 +74,8 @@ class Catalog:
         self._school = school
         self._listed: dict[str, None] = {}
         self._listed_seq = 0
+        self._reconciled = False
+        self._reconciling: asyncio.Task[None] | None = None
         self._entries: dict[str, Entry] = {}
         self._refreshed_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -71,8 +86,7 @@ class Catalog:
         await self._read_index()
         if class_id not in self._listed:
             await self._store.append(
-                library.LIBRARY_LOG,
-                [NewEvent("library_listed", LISTER, {"class_id": class_id})],
+                library.LIBRARY_LOG, [NewEvent(LISTED, LISTER, {"class_id": class_id})]
             )
         self._refreshed_at = float("-inf")
 
@@ -84,10 +98,65 @@ class Catalog:
         while True:
             events = await self._store.read_after(library.LIBRARY_LOG, self._listed_seq, 1000)
             for event in events:
-                self._listed[str(event.data.get("class_id", ""))] = None
-                self._listed_seq = event.seq
+                self._listed_seq = max(self._listed_seq, event.seq)
+                if event.type == LISTED:
+                    self._listed[str(event.data.get("class_id", ""))] = None
+                elif event.type == RECONCILED:
+                    self._reconciled = True
             if len(events) < 1000:
                 return
+
+    def open(self) -> None:
+        """Start :meth:`reconcile` in the background (a server at start)."""
+        self._reconciling = asyncio.create_task(self._reconcile_logged())
+
+    async def close(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciling
+
+    async def reconciled(self) -> None:
+        """Wait for the background :meth:`reconcile` started by :meth:`open`."""
+        if self._reconciling is not None:
+            await asyncio.shield(self._reconciling)
+
+    async def _reconcile_logged(self) -> None:
+        # A failure (the store unreachable at start) is logged; the next start tries again.
+        try:
+            await self.reconcile()
+        except Exception:
+            logger.exception("library: the check for unlisted published lessons failed")
+
+    async def reconcile(self) -> list[str]:
+        """List every published lesson of the store the index misses (see module docstring):
+        the ids listed now. Once per store; a server runs it in the background at start."""
+        await self._read_index()
+        if self._reconciled:
+            return []
+        found: list[str] = []
+        for teacher in await self._store.teacher_names():
+            before: tuple[int, str] | None = None
+            while True:
+                records = await self._store.list_classes(
+                    teacher, limit=RECONCILE_PAGE, before=before
+                )
+                for record in records:
+                    if record.practice or record.id in self._listed:
+                        continue
+                    if (await self._index.state(record.id)).published:
+                        await self.list_lesson(record.id)
+                        found.append(record.id)
+                if len(records) < RECONCILE_PAGE:
+                    break
+                before = (records[-1].created_at, records[-1].id)
+        await self._store.append(
+            library.LIBRARY_LOG, [NewEvent(RECONCILED, LISTER, {"listed": len(found)})]
+        )
+        self._reconciled = True
+        if found:
+            logger.warning("library: listed %d published lessons it had missed", len(found))
+        return found
 
     async def entries(self) -> list[Entry]:
         """Every published lesson, newest published first (refreshed at most every REFRESH_S)."""

@@ -93,6 +93,9 @@ class Store(Protocol):
     async def has_teachers(self) -> bool:
         """Whether any teacher account exists (first-run set-up offers to create one)."""
 
+    async def teacher_names(self) -> list[str]:
+        """Every teacher's login name, sorted (the library's one-time check of every class)."""
+
     # classes
     async def create_class(self, record: ClassRecord) -> None:
         """Store a new class or raise ``Conflict`` if its id or join code is taken."""

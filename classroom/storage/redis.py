@@ -256,6 +256,9 @@ class RedisStore:
     async def has_teachers(self) -> bool:
         return bool(await self._call(self.redis.scard(_k("teachers"))))
 
+    async def teacher_names(self) -> list[str]:
+        return sorted(await self._call(self.redis.smembers(_k("teachers"))))
+
     async def set_teacher_password(self, name: str, password_hash: str) -> int:
         found = await self.get_teacher(name)
         if found is None:

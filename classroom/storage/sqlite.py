@@ -321,6 +321,12 @@ class SqliteStore:
         )
         return row is not None
 
+    async def teacher_names(self) -> list[str]:
+        rows = await self._read(
+            lambda conn: conn.execute("SELECT name FROM teachers ORDER BY name").fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
     # classes
 
     async def create_class(self, record: ClassRecord) -> None:

@@ -199,6 +199,8 @@ async def test_teachers(store: Store) -> None:
     assert await store.get_teacher(name) == TeacherRecord(name, "hash-1", 5)
     await store.set_teacher_password(name, "hash-3")
     assert (await store.get_teacher(name)) == TeacherRecord(name, "hash-3", 5)
+    names = await store.teacher_names()
+    assert name in names and names == sorted(names)
 
 
 async def test_password_changes_and_revocations_raise_the_token_generation(store: Store) -> None:

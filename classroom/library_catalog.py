@@ -12,8 +12,13 @@ published before that order was kept may have been left unlisted by such a crash
 :meth:`Catalog.reconcile` looks at every class and lists the published ones it misses, then marks
 the index (``library_reconciled``) so later starts skip it.
 
-The catalog is rebuilt at most every :data:`REFRESH_S` seconds (a library answer is a read of
-memory, not of every log); a publish in this process refreshes it at once. Each entry keeps
+The catalog is refreshed at most every :data:`REFRESH_S` seconds (a library answer is a read of
+memory, not of every log), and a refresh reads only the index's new events and the lessons they
+name: a publish, a withdrawal or new details of a published lesson append a ``library_listed``
+for it after its own event (:meth:`Catalog.touch`), so the other processes sharing a Redis store
+look at that lesson again, and nothing else. Every :data:`RECHECK_S` seconds each listed lesson
+is looked at once more (what changed without a touch: audio attached later, a touch lost in a
+crash). A change in this process refreshes at once. Each entry keeps
 what a search needs (its normalised details and board text); the library view of a log is
 made on demand and kept for the few lessons being watched.
 """
@@ -26,16 +31,18 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from classroom import lessons, library
-from classroom.errors import NotFound
+from classroom.errors import ClassroomError, NotFound
 from classroom.lesson_index import LessonIndex
 from classroom.log import Actor, Event, NewEvent
 from classroom.storage.base import Store
 
 REFRESH_S = 1.0
+RECHECK_S = 60.0
 READ_CHUNK = 2000
 VIEWS_KEPT = 8
 LISTER = Actor("teacher", "~library")
@@ -68,11 +75,21 @@ def _origin(raw: bytes) -> dict[str, Any]:
 class Catalog:
     """The published lessons of the store, newest first."""
 
-    def __init__(self, store: Store, index: LessonIndex, *, school: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        index: LessonIndex,
+        *,
+        school: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._index = index
         self._school = school
+        self._clock = clock
         self._listed: dict[str, None] = {}
+        self._dirty: set[str] = set()  # listed lessons to look at on the next refresh
+        self._rechecked_at = float("-inf")
         self._listed_seq = 0
         self._reconciled = False
         self._reconciling: asyncio.Task[None] | None = None
@@ -88,10 +105,25 @@ class Catalog:
             await self._store.append(
                 library.LIBRARY_LOG, [NewEvent(LISTED, LISTER, {"class_id": class_id})]
             )
-        self._refreshed_at = float("-inf")
+        self.changed(class_id)
+
+    async def touch(self, class_id: str) -> None:
+        """``class_id`` was published, taken out or its details changed: every process sharing
+        the store looks at it again on its next refresh.
+
+        After the lesson's own event is stored: a failure here is logged, not the writer's
+        (this process looks at it at once, the others at their next recheck)."""
+        self.changed(class_id)
+        try:
+            await self._store.append(
+                library.LIBRARY_LOG, [NewEvent(LISTED, LISTER, {"class_id": class_id})]
+            )
+        except ClassroomError as exc:
+            logger.warning("library: could not mark %s as changed: %s", class_id, exc.message)
 
     def changed(self, class_id: str) -> None:
-        """``class_id`` was published or taken out in this process: refresh on the next read."""
+        """``class_id`` changed in this process: look at it on the next read."""
+        self._dirty.add(class_id)
         self._refreshed_at = float("-inf")
 
     async def _read_index(self) -> None:
@@ -100,7 +132,9 @@ class Catalog:
             for event in events:
                 self._listed_seq = max(self._listed_seq, event.seq)
                 if event.type == LISTED:
-                    self._listed[str(event.data.get("class_id", ""))] = None
+                    class_id = str(event.data.get("class_id", ""))
+                    self._listed[class_id] = None
+                    self._dirty.add(class_id)
                 elif event.type == RECONCILED:
                     self._reconciled = True
             if len(events) < 1000:
@@ -161,28 +195,40 @@ class Catalog:
     async def entries(self) -> list[Entry]:
         """Every published lesson, newest published first (refreshed at most every REFRESH_S)."""
         async with self._lock:
-            if time.monotonic() - self._refreshed_at >= REFRESH_S:
+            if self._clock() - self._refreshed_at >= REFRESH_S:
                 await self._refresh()
-                self._refreshed_at = time.monotonic()
+                self._refreshed_at = self._clock()
             found = list(self._entries.values())
         found.sort(key=lambda e: (e.summary.get("published_at") or 0, e.class_id), reverse=True)
         return found
 
     async def _refresh(self) -> None:
         await self._read_index()
-        for class_id in list(self._listed):
-            state = await self._index.state(class_id)
-            kept = self._entries.get(class_id)
-            if not state.published:
-                self._entries.pop(class_id, None)
-                continue
-            if kept is not None and kept.seq == state.seq:
-                continue
-            entry = await self._entry(class_id, state)
-            if entry is None:
-                self._entries.pop(class_id, None)
-            else:
-                self._entries[class_id] = entry
+        if self._clock() - self._rechecked_at >= RECHECK_S:
+            self._dirty.update(self._listed)
+            self._rechecked_at = self._clock()
+        dirty = [class_id for class_id in self._listed if class_id in self._dirty]
+        self._dirty.clear()  # an id not listed (taken out before it was ever listed) goes too
+        for n, class_id in enumerate(dirty):
+            try:
+                await self._look_at(class_id)
+            except BaseException:
+                self._dirty.update(dirty[n:])  # looked at on the next refresh
+                raise
+
+    async def _look_at(self, class_id: str) -> None:
+        state = await self._index.state(class_id)
+        kept = self._entries.get(class_id)
+        if not state.published:
+            self._entries.pop(class_id, None)
+            return
+        if kept is not None and kept.seq == state.seq:
+            return
+        entry = await self._entry(class_id, state)
+        if entry is None:
+            self._entries.pop(class_id, None)
+        else:
+            self._entries[class_id] = entry
 
     async def _entry(self, class_id: str, state: lessons.LessonState) -> Entry | None:
         record = await self._store.get_class(class_id)

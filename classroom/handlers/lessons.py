@@ -13,7 +13,14 @@ from classroom.protocol import lessons as p
 async def on_lesson_details_update(call: Call, payload: p.LessonDetailsSet) -> dict[str, Any]:
     # Not ``open_part``: the details are typed after class, once the class has ended.
     state: lessons.LessonState = call.runtime.state.part("lesson")
-    return await call.append_ack(lessons.propose_details(state, payload))
+    ack = await call.append_ack(lessons.propose_details(state, payload))
+    if state.published and _changed(ack):
+        await call.services.library.touch(call.session.class_id)  # its title, its subject...
+    return ack
+
+
+def _changed(ack: dict[str, Any]) -> bool:
+    return not ack.get("noop") and not ack.get("duplicate")
 
 
 async def on_lesson_share(call: Call, payload: p.LessonShare) -> dict[str, Any]:
@@ -46,7 +53,10 @@ async def on_lesson_publish(call: Call, payload: p.LessonPublish) -> dict[str, A
         # lesson published before this order): listing twice is a no-op.
         await catalog.list_lesson(class_id)
     ack = await call.append_ack(proposed)
-    catalog.changed(class_id)
+    if _changed(ack):
+        await catalog.touch(class_id)  # the other processes look at it again (and this one)
+    else:
+        catalog.changed(class_id)
     return ack
 
 

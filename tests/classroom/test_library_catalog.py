@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from classroom import library
+from classroom import library, library_catalog
 from classroom.auth import hash_password
 from classroom.classes import ClassRecord, TeacherRecord
 from classroom.errors import StoreUnavailable
+from classroom.hub import Hub
 from classroom.keys import SERVICES
+from classroom.lesson_index import LessonIndex
+from classroom.library_catalog import Catalog
 from classroom.log import Actor, NewEvent
 from classroom.settings import Settings
 from classroom.storage import open_store
@@ -132,3 +136,91 @@ async def test_lessons_left_published_but_unlisted_are_listed_at_the_next_start(
         index = await running.services.store.read_after(library.LIBRARY_LOG, 0, 100)
         assert len(index) == 2
         assert [x["class_id"] for x in await library_list(running)] == ["stuck"]
+
+
+async def test_a_refresh_reads_only_the_lessons_whose_listing_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with serving(tmp_path) as running:
+        ids = [(await recorded(running, audio=False))["class_id"] for _ in range(3)]
+        later = (await recorded(running, publish=False, audio=False))["class_id"]
+    # A restart: no lesson is loaded, so every look at one is a read of its log.
+    async with serving(tmp_path) as running:
+        services = running.services
+        now = [1000.0]
+        catalog = Catalog(services.store, services.lesson_index, school="", clock=lambda: now[0])
+        services.library = catalog  # the routes and the handlers use this one
+        reads: Counter[str] = Counter()
+        real_read = services.store.read_after
+
+        async def counted(class_id: str, after_seq: int, limit: int) -> Any:
+            reads[class_id] += 1
+            return await real_read(class_id, after_seq, limit)
+
+        monkeypatch.setattr(services.store, "read_after", counted)
+
+        def lessons_read() -> set[str]:
+            found = {c for c, n in reads.items() if n and c != library.LIBRARY_LOG}
+            reads.clear()
+            return found
+
+        assert {e.class_id for e in await catalog.entries()} == set(ids)
+        assert lessons_read() == set(ids)
+        for _ in range(5):  # refreshes with nothing changed read the index only
+            now[0] += library_catalog.REFRESH_S
+            assert len(await catalog.entries()) == 3
+            assert lessons_read() == set() and reads == Counter()
+            assert len(await library_list(running)) == 3
+            lessons_read()
+
+        status, body = await publish(running, later)
+        assert status == 200, body
+        lessons_read()  # the route's own look at the lesson
+        now[0] += library_catalog.REFRESH_S
+        assert len(await catalog.entries()) == 4
+        assert lessons_read() == {later}
+
+        # Another process (sharing the store) takes a lesson out: its event, then its touch.
+        teacher = Actor("teacher", TEACHER, TEACHER)
+        gone = ids[0]
+        await services.store.append(
+            gone, [NewEvent("lesson_published", teacher, {"published": False})]
+        )
+        await services.store.append(
+            library.LIBRARY_LOG,
+            [NewEvent("library_listed", library_catalog.LISTER, {"class_id": gone})],
+        )
+        now[0] += library_catalog.REFRESH_S
+        assert gone not in {e.class_id for e in await catalog.entries()}
+        assert lessons_read() == {gone}
+
+        now[0] += library_catalog.RECHECK_S  # the periodic look at every listed lesson
+        assert len(await catalog.entries()) == 3
+        # (``later`` is loaded here since its publish: its live state is read from memory.)
+        assert lessons_read() == set(ids)
+        now[0] += library_catalog.REFRESH_S
+        await catalog.entries()
+        assert lessons_read() == set()
+
+        # Another process's catalog sees a lesson taken out here at its next refresh (the
+        # withdrawal's touch), not at its next recheck.
+        other = Catalog(
+            services.store,
+            LessonIndex(services.store, Hub(services.store, no_fan_out)),
+            school="",
+            clock=lambda: now[0],
+        )
+        assert {e.class_id for e in await other.entries()} == {ids[1], ids[2], later}
+        status, body = await running.api.request(
+            "POST",
+            f"/api/classes/{ids[1]}/publish",
+            token=running.teacher_token,
+            json={"published": False},
+        )
+        assert status == 200, body
+        now[0] += library_catalog.REFRESH_S
+        assert {e.class_id for e in await other.entries()} == {ids[2], later}
+
+
+async def no_fan_out(runtime: object, event: object) -> None:
+    return None

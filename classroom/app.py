@@ -14,6 +14,7 @@ from classroom.export_jobs import ExportJobs
 from classroom.http import add_routes, error_middleware
 from classroom.hub import Hub
 from classroom.keys import EXPORTS, LIVE, SERVICES, SETTINGS, TRANSPORT
+from classroom.library_http import library_middleware
 from classroom.live import Fanout, LiveServer
 from classroom.presence import PresenceLog
 from classroom.protocol import EVENTS
@@ -39,7 +40,9 @@ run <code>make run</code> from the project folder.</p>
 
 def create_app(settings: Settings) -> web.Application:
     """Build the server application for ``settings`` (opened and closed with the app)."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[error_middleware, library_middleware], client_max_size=1024**2
+    )
     app[SETTINGS] = settings
     store = open_store(settings.store_url, data_dir=settings.data_dir)
     # Built in dependency order, each given what it talks to: the hub sends what its classes

@@ -52,6 +52,7 @@ from classroom.boundary import (
 )
 from classroom.classes import ClassRecord, DeviceRecord, StudentRecord, TeacherRecord
 from classroom.errors import (
+    Busy,
     ClassEnded,
     ClassroomError,
     Conflict,
@@ -173,6 +174,8 @@ def _error_response(exc: ClassroomError) -> web.Response:
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    elif isinstance(exc, Busy):
+        headers["Retry-After"] = "1"
     return web.json_response(
         {"ok": False, "error": exc.to_dict()}, status=exc.http_status, headers=headers
     )

@@ -1,10 +1,12 @@
 """HTTP routes of the library: publishing, the public library API and the pull routes.
 
 The public routes need no token: anyone on the school network may use them. Each answer
-comes from the catalog's memory (``classroom/library_catalog.py``); each is rate-limited per
-address (:data:`LIBRARY_RATE`); an unpublished lesson, or an id that never existed, is
-NOT_FOUND on every one of them. What they show of a lesson is its library view
-(``classroom/library.py``). Ended lessons do not change, so answers carry an ETag (304 when
+comes from the catalog's memory (``classroom/library_catalog.py``). Before any of their work,
+:func:`library_middleware` limits every request for ``/library`` and ``/api/library`` per
+address (:data:`LIBRARY_RATE`) and lets only :data:`WORKING` be worked on at once, with at most
+:data:`WAITING` more in line (beyond, ``503 BUSY`` at once). An unpublished lesson, or an id
+that never existed, is NOT_FOUND on every route. What they show of a lesson is its library
+view (``classroom/library.py``). Ended lessons do not change, so answers carry an ETag (304 when
 the client's copy is current) and byte ranges (206) for audio, video and the pull's files.
 """
 
@@ -27,9 +29,10 @@ from typing import Any
 from aiohttp import web
 
 from classroom import classes, handlers, library, library_travel, timeline
-from classroom.boundary import limit_key
-from classroom.errors import InvalidPayload, NotFound, RateLimited
+from classroom.boundary import limit_key, on_own_address
+from classroom.errors import Busy, InvalidPayload, NotFound, RateLimited
 from classroom.http import (
+    Route,
     _address,
     _bounded_int,
     _http_session,
@@ -44,7 +47,7 @@ from classroom.library_catalog import Entry
 from classroom.log import Actor
 from classroom.protocol.http import REPLAY_PAGE_DEFAULT, REPLAY_PAGE_MAX, PublishBody
 from classroom.protocol.lessons import LessonPublish
-from classroom.ratelimit import Rate, TokenBucket
+from classroom.ratelimit import Gate, Rate, TokenBucket
 
 # A page view is ~4 requests (list or info, first events page, an audio segment); a replay
 # then asks for an audio segment every few seconds. 10/s with bursts of 60 lets a class of
@@ -52,6 +55,11 @@ from classroom.ratelimit import Rate, TokenBucket
 # away (a refusal is a dict lookup).
 LIBRARY_RATE = Rate(per_s=10, burst=60)
 MAX_ADDRESSES = 10_000
+# Library work at once, and in line for it: a cold lesson's first answer folds its log in a
+# thread (hundreds of ms for a long one) while the loop also serves the live classes; what
+# waits costs a future each. 100 closed-loop viewers (bench/library.py) fit in line.
+WORKING = 4
+WAITING = 128
 LIST_DEFAULT = 50
 LIST_MAX = 200
 MAX_FILTER_CHARS = 60
@@ -64,6 +72,7 @@ class LibraryHttp:
     """The library routes' memory: per-address buckets and answers already made."""
 
     buckets: OrderedDict[str, TokenBucket] = field(default_factory=OrderedDict)
+    gate: Gate = field(default_factory=lambda: Gate(working=WORKING, waiting=WAITING))
     answers: OrderedDict[tuple[Any, ...], tuple[str, bytes, bytes]] = field(
         default_factory=OrderedDict
     )
@@ -87,10 +96,33 @@ def _state(request: web.Request) -> LibraryHttp:
     return request.app[LIBRARY]
 
 
-def _limit(request: web.Request) -> None:
-    wait = _state(request).take(limit_key(_address(request)), time.monotonic())
-    if wait > 0:
-        raise RateLimited("too many library requests from this address", retry_after_s=wait)
+def _is_library(path: str) -> bool:
+    return path in ("/library", "/api/library") or path.startswith(("/library/", "/api/library/"))
+
+
+@web.middleware
+async def library_middleware(request: web.Request, handler: Route) -> web.StreamResponse:
+    """The per-address limit and the gate of the public library (see module docstring).
+
+    Runs before the route's handler, so a refusal costs a dict lookup. The server's own
+    computer (127.0.0.1 or ::1, straight) is not counted per address, as for Engine.IO
+    handshakes (``LiveServer.admit``), but waits at the gate like everyone.
+    """
+    if not _is_library(request.path):
+        return await handler(request)
+    state = _state(request)
+    if not on_own_address(request):
+        wait = state.take(limit_key(_address(request)), time.monotonic())
+        if wait > 0:
+            raise RateLimited("too many library requests from this address", retry_after_s=wait)
+    if not await state.gate.enter():
+        raise Busy("the library is busy; try again in a moment")
+    try:
+        # The answer is made here; it is sent after the gate is left (a download over a
+        # slow link holds no place).
+        return await handler(request)
+    finally:
+        state.gate.leave()
 
 
 def _json_answer(body: dict[str, Any]) -> tuple[str, bytes, bytes]:
@@ -228,7 +260,6 @@ async def publish_lesson(request: web.Request) -> web.Response:
 
 async def library_list(request: web.Request) -> web.Response:
     """Published lessons, newest first, filtered and searched (see ``classroom.library``)."""
-    _limit(request)
     words = library.query_words(request.query.get("q", ""))
     subject = _filter_value(request, "subject")
     grade = _filter_value(request, "grade")
@@ -247,7 +278,6 @@ async def library_list(request: web.Request) -> web.Response:
 
 
 async def _published(request: web.Request) -> Entry:
-    _limit(request)
     return await _services(request).library.get(request.match_info["class_id"])
 
 
@@ -418,7 +448,6 @@ async def _collected(request: web.Request) -> library_travel.Collected:
 
 async def library_manifest(request: web.Request) -> web.Response:
     """The library's manifest, as ``classroom library pull`` fetches it."""
-    _limit(request)
     collected = await _collected(request)
     body = {"ok": True, "manifest": collected.manifest.model_dump(mode="json")}
     return _send_json(request, _json_answer(body))
@@ -426,7 +455,6 @@ async def library_manifest(request: web.Request) -> web.Response:
 
 async def library_file(request: web.Request) -> web.StreamResponse:
     """A manifest file by its SHA-256 (byte ranges, so an interrupted pull resumes)."""
-    _limit(request)
     sha = request.match_info["sha256"]
     if not _SHA.match(sha):
         raise NotFound("no such file in the library")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 
@@ -330,3 +331,54 @@ class ConnectionBook:
 
     def from_address(self, key: str) -> int:
         return self._by_address.get(key, 0)
+
+
+class Gate:
+    """At most ``working`` holders at once and ``waiting`` more in line, first come first
+    served; beyond that :meth:`enter` refuses at once (a flood is turned away for the price of
+    a comparison, and what waits is bounded).
+
+    One event loop; ``enter`` and ``leave`` pair like a lock's acquire and release.
+    """
+
+    def __init__(self, *, working: int, waiting: int) -> None:
+        self.working = working
+        self.max_waiting = waiting
+        self._holders = 0
+        self._line: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def holders(self) -> int:
+        return self._holders
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+    async def enter(self) -> bool:
+        """Hold a place (waiting in line for one): False at once when the line is full."""
+        if self._holders < self.working and not self._line:
+            self._holders += 1
+            return True
+        if len(self._line) >= self.max_waiting:
+            return False
+        turn = asyncio.get_running_loop().create_future()
+        self._line.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.leave()  # the place was handed over just as the waiter gave up
+            elif turn in self._line:
+                self._line.remove(turn)
+            raise
+        return True
+
+    def leave(self) -> None:
+        """Give the place back: to the first in line, or free."""
+        while self._line:
+            turn = self._line.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the place passes on; the holder count stays
+                return
+        self._holders -= 1

@@ -1213,7 +1213,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
             Query("lang", "Only lessons in this language.", enum=("ur", "en", "other")),
             Query("limit", "At most this many, 1-200; default 50.", kind="number"),
         ),
-        errors=(InvalidPayload, RateLimited),
+        errors=(InvalidPayload, RateLimited, Busy),
     ),
     HttpRoute(
         "GET",
@@ -1223,7 +1223,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "student of the class, with no names). NOT_FOUND for an unpublished lesson.",
         "none",
         LibraryReplayInfo,
-        errors=(NotFound, RateLimited),
+        errors=(NotFound, RateLimited, Busy),
     ),
     HttpRoute(
         "GET",
@@ -1237,7 +1237,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
             Query("after_seq", "Events after this seq; default 0.", kind="number"),
             Query("limit", f"Events read, 1-{REPLAY_PAGE_MAX}.", kind="number"),
         ),
-        errors=(NotFound, InvalidPayload, RateLimited),
+        errors=(NotFound, InvalidPayload, RateLimited, Busy),
     ),
     HttpRoute(
         "GET",
@@ -1248,7 +1248,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "none",
         None,
         media=("audio/ogg", "audio/webm", "image/png", "image/jpeg"),
-        errors=(NotFound, RateLimited),
+        errors=(NotFound, RateLimited, Busy),
     ),
     HttpRoute(
         "GET",
@@ -1259,7 +1259,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "none",
         None,
         media=("text/html", "video/mp4"),
-        errors=(NotFound, RateLimited),
+        errors=(NotFound, RateLimited, Busy),
     ),
     HttpRoute(
         "GET",
@@ -1269,7 +1269,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "published lessons with every file named by its SHA-256.",
         "none",
         LibraryManifestAnswer,
-        errors=(RateLimited,),
+        errors=(RateLimited, Busy),
     ),
     HttpRoute(
         "GET",
@@ -1280,6 +1280,6 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "none",
         None,
         media=("application/octet-stream",),
-        errors=(NotFound, RateLimited),
+        errors=(NotFound, RateLimited, Busy),
     ),
 )

@@ -10,9 +10,11 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 
 from boardclient.audio import encode_opus
-from classroom import library
+from classroom import library, library_http
+from classroom.keys import LIBRARY
 from classroom.log import Actor, Event
 from classroom.protocol.http import LibraryList, LibraryReplayInfo, ReplayEvents
 from testkit.audio import beeps
@@ -379,23 +381,84 @@ async def test_hostile_search_strings_get_clear_errors_or_plain_matches(
         assert status == 400 and body["error"]["code"] == "INVALID_PAYLOAD", query
 
 
-async def test_one_address_flooding_the_library_is_turned_away_others_are_not(
-    running_sqlite: Running,
-) -> None:
-    running = running_sqlite
-    async with aiohttp.ClientSession() as http:
+async def flood(
+    running: Running, path: str, count: int, *, address: str = "127.0.0.1", **headers: str
+) -> list[int]:
+    """``count`` requests at once from ``address`` (a loopback address this machine has)."""
+    connector = aiohttp.TCPConnector(limit=0, local_addr=(address, 0))
+    async with aiohttp.ClientSession(connector=connector) as http:
 
         async def one() -> int:
-            async with http.get(running.url + "/api/library") as resp:
+            async with http.get(running.url + path, headers=headers) as resp:
                 await resp.read()
                 if resp.status == 429:
                     body = await resp.json()
-                    assert body["error"]["code"] == "RATE_LIMITED"
+                    assert body["ok"] is False and body["error"]["code"] == "RATE_LIMITED"
+                    assert body["error"]["retry_after_s"] > 0
                     assert int(resp.headers["Retry-After"]) >= 1
                 return resp.status
 
-        statuses = await asyncio.gather(*(one() for _ in range(120)))
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def test_one_address_flooding_the_library_is_turned_away_others_are_not(
+    running_sqlite: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = running_sqlite
+    catalog = running.services.library
+    real_search = catalog.search
+    searches: list[library.Filters] = []
+
+    async def counted(filters: library.Filters) -> Any:
+        searches.append(filters)
+        return await real_search(filters)
+
+    monkeypatch.setattr(catalog, "search", counted)
+    statuses = await flood(running, "/api/library", 120, address="127.0.0.2")
     assert statuses.count(200) >= 60 and statuses.count(429) >= 30, statuses
+    assert len(searches) == statuses.count(200)  # a refusal did none of the route's work
+    # The page and an id that does not exist are refused the same way (429, not 404).
+    for path in ("/library", "/library/nope", "/api/library/nope/replay/info"):
+        statuses = await flood(running, path, 60, address="127.0.0.2")
+        assert statuses.count(429) >= 30 and set(statuses) <= {200, 404, 429}, (path, statuses)
+    assert (await flood(running, "/api/library", 1, address="127.0.0.3")) == [200]
+    # The server's own computer is not counted, as for Engine.IO handshakes; through a proxy
+    # (X-Forwarded-For, not trusted here) it is.
+    assert set(await flood(running, "/api/library", 120)) == {200}
+    forwarded = await flood(running, "/api/library", 120, **{"X-Forwarded-For": "10.0.0.9"})
+    assert forwarded.count(429) >= 30, forwarded
+
+
+async def test_library_work_waits_at_a_bounded_gate_beyond_which_it_is_busy_at_once(
+    running_sqlite: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = running_sqlite
+    catalog = running.services.library
+    gate = running.app[LIBRARY].gate
+    release = asyncio.Event()
+    real_search = catalog.search
+
+    async def held(filters: library.Filters) -> Any:
+        await release.wait()  # a long piece of library work
+        return await real_search(filters)
+
+    monkeypatch.setattr(catalog, "search", held)
+    held_back = asyncio.ensure_future(
+        flood(running, "/api/library", library_http.WORKING + library_http.WAITING)
+    )
+    deadline = time.monotonic() + 20
+    while (gate.holders, gate.waiting) != (library_http.WORKING, library_http.WAITING):
+        assert time.monotonic() < deadline, (gate.holders, gate.waiting)
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http, http.get(running.url + "/api/library") as resp:
+        body = await resp.json()
+        assert resp.status == 503 and body["error"]["code"] == "BUSY", body
+        assert resp.headers["Retry-After"] == "1"
+    assert time.monotonic() - started < 2  # at once, not after waiting in line
+    release.set()
+    assert set(await held_back) == {200}
+    assert (gate.holders, gate.waiting) == (0, 0)
 
 
 def test_the_library_view_drops_people_and_keeps_the_lesson() -> None:

@@ -91,7 +91,7 @@ export function startLibrary(root: HTMLElement, classId: string | null): void {
         status.textContent = body.total ? t("library.count", { n: body.total }) : t("library.none");
       } catch (err) {
         const code = err instanceof ApiError ? err.body.code : "";
-        status.textContent = code === "RATE_LIMITED" ? t("library.busy") : err instanceof ApiError ? err.body.message : String(err);
+        status.textContent = code === "RATE_LIMITED" || code === "BUSY" ? t("library.busy") : err instanceof ApiError ? err.body.message : String(err);
       }
     };
     form.addEventListener("submit", (e) => {

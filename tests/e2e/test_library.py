@@ -1,6 +1,6 @@
 """The library in Chromium: the teacher publishes from the lesson's page; a visitor with no
 account finds it at /library (search, filters), watches it with its audio, and the page asks
-only the library's routes (no token, no class routes)."""
+only the library's routes (no token, no class routes) and registers no service worker."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ async def test_a_published_lesson_is_found_and_played_by_a_visitor_without_an_ac
         " && document.querySelector('.replay').dataset.audioMs !== ''"
     )
     assert errors == [] and teacher.errors == []
+    # A plain-http LAN page caches no app shell: no service worker from /library (on a LAN
+    # address one could not register anyway; on this machine's it would fetch the whole app).
+    assert (
+        await page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    )
+    assert not any(url.endswith("/sw.js") for url in requests), requests
     api = [url for url in requests if "/api/" in url]
     assert api and all("/api/library" in url for url in api), api
     assert not any("token=" in url for url in requests)

@@ -36,7 +36,9 @@ async function start(): Promise<void> {
 
 void start();
 
-if ("serviceWorker" in navigator && location.protocol !== "file:") {
-  // The app shell is cached so a repeat visit opens with no network (see src/sw.ts).
+// The app shell is cached so a repeat visit opens with no network (see src/sw.ts); not from
+// /library: a visitor's page on a plain-http LAN would spend a slow link fetching the whole
+// app for a lesson they watch once (and could not register one anyway outside localhost).
+if ("serviceWorker" in navigator && location.protocol !== "file:" && !/^\/library(\/|$)/.test(location.pathname)) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => undefined);
 }

@@ -44,7 +44,8 @@ sw.addEventListener("fetch", (event: FetchEvent) => {
         const cache = await caches.open(CACHE);
         try {
           const fresh = await Promise.race([fetch(request), timeout(2500)]);
-          if (fresh.ok) await cache.put("/", fresh.clone());
+          // A library lesson's page carries that lesson's data: it is not the app shell.
+          if (fresh.ok && !url.pathname.startsWith("/library")) await cache.put("/", fresh.clone());
           return fresh;
         } catch {
           return (await cache.match("/")) ?? Response.error();

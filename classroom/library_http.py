@@ -361,6 +361,35 @@ async def _events_answer(
 BOOT_EVENTS = 60
 
 
+@functools.lru_cache(maxsize=4)
+def _manifest(static: Path, mtime_ns: int) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((static / ".vite" / "manifest.json").read_bytes())
+    return loaded
+
+
+def _chunks_of(static: Path, source: str) -> list[str]:
+    """The built files the app's module ``source`` needs (its chunk and every chunk it imports,
+    not the entry index.html loads anyway), from Vite's manifest; none when there is no
+    manifest. The lesson page names them so they load beside the entry, not after it."""
+    path = static / ".vite" / "manifest.json"
+    try:
+        manifest = _manifest(static, path.stat().st_mtime_ns)
+    except (OSError, ValueError):
+        return []
+    files: list[str] = []
+    seen: set[str] = set()
+    todo = [source]
+    while todo:
+        key = todo.pop()
+        chunk = manifest.get(key)
+        if key in seen or not isinstance(chunk, dict) or chunk.get("isEntry"):
+            continue
+        seen.add(key)
+        files.append(str(chunk["file"]))
+        todo.extend(str(k) for k in chunk.get("imports", []))
+    return files
+
+
 async def lesson_page(request: web.Request, index: Path) -> web.Response | None:
     """``/library/{class_id}`` of a published lesson: the app's page with the lesson's replay
     info and first events inside it, and its first voice segment's header loading while the
@@ -385,11 +414,18 @@ async def lesson_page(request: web.Request, index: Path) -> web.Response | None:
     if segments:
         first = min(segments, key=lambda s: s["t_ms"])
         src = html.escape(first["url"], quote=True).encode()
-        audio = b'<audio id="library-audio" preload="metadata" src="%s"></audio>' % src
+        audio = b'<audio id="library-audio" preload="none" src="%s"></audio>' % src
     page = await asyncio.to_thread(index.read_bytes)
+    preloads = b"".join(
+        b'<link rel="modulepreload" crossorigin href="/%s">' % html.escape(f).encode()
+        for f in await asyncio.to_thread(_chunks_of, index.parent, "src/library/page.ts")
+    )
     page = page.replace(
         b"</head>",
-        b'<script type="application/json" id="library-boot">' + boot + b"</script></head>",
+        preloads
+        + b'<script type="application/json" id="library-boot">'
+        + boot
+        + b"</script></head>",
         1,
     ).replace(b"<body>", b"<body>" + audio, 1)
     etag = '"' + hashlib.sha256(page).hexdigest()[:32] + '"'

@@ -81,6 +81,9 @@ export default defineConfig({
     target: "es2020",
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
+    // .vite/manifest.json: which chunks a page's code needs, so the server can name them in a
+    // library lesson's page (classroom/library_http.py) and they load beside the entry.
+    manifest: true,
     reportCompressedSize: true,
   },
   server: {

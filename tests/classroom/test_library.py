@@ -519,9 +519,13 @@ async def test_a_lesson_page_carries_its_info_first_events_and_voice(
     )
     assert boot == {"class_id": class_id, "info": info, "events": first}
     assert boot["info"]["lesson"]["title"] == hostile
-    assert f'<audio id="library-audio" preload="metadata" src="{info["audio"][0]["url"]}">' in page
+    assert f'<audio id="library-audio" preload="none" src="{info["audio"][0]["url"]}">' in page
     for secret in (lesson["student"], lesson["student_id"], lesson["private"]):
         assert secret not in page
+    # The library's code is named in the page, so it loads beside the entry, not after it.
+    manifest = json.loads((STATIC_DIR / ".vite" / "manifest.json").read_text())
+    for source in ("src/library/page.ts", "src/replay/page.ts"):
+        assert f'<link rel="modulepreload" crossorigin href="/{manifest[source]["file"]}">' in page
     status, _, _, again = await get(
         running, f"/library/{class_id}", **{"If-None-Match": headers["ETag"]}
     )

@@ -470,6 +470,10 @@ async def _viewer(request: web.Request, class_id: str) -> Actor:
     if record.ended:
         # Ending a class ends its student and device tokens.
         raise ClassEnded("this class has ended")
+    if claims.role == "student":
+        runtime = await _services(request).hub.get(class_id)
+        if claims.subject in runtime.state.roster.removed:
+            raise StudentRemoved("the teacher removed you from this class")
     return Actor(claims.role, claims.subject)
 
 

@@ -219,7 +219,7 @@ async def test_removing_a_student_closes_their_socket_and_refuses_their_token(
     cls = await running.new_class()
     class_id, code = str(cls["class_id"]), str(cls["join_code"])
     teacher = await running.teacher(class_id)
-    sana, _ = await running.student(code, "Sana")
+    sana, sana_joined = await running.student(code, "Sana")
     peers += [teacher, sana]
     # Joined with an Idempotency-Key, so a retry of the join names the same student.
     async with running.api.http.post(
@@ -274,6 +274,12 @@ async def test_removing_a_student_closes_their_socket_and_refuses_their_token(
         assert resp.status == 403
         assert (await resp.json())["error"]["code"] == "STUDENT_REMOVED"
     assert prank_id not in await roster_names(teacher)
+    # Nor does it fetch the class's board over HTTP; a student still in the class does.
+    page = f"/api/classes/{class_id}/pages/page-1.svg"
+    status, body = await running.api.request("GET", page, token=prank_body["token"])
+    assert status == 403 and body["error"]["code"] == "STUDENT_REMOVED"
+    status, _ = await running.api.request("GET", page, token=str(sana_joined["token"]))
+    assert status == 200
 
     # What they did stays in the log: their answer is in the report, their score on the board.
     status, report = await running.api.request(

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from classroom import quizzes
 from classroom.classes import new_id
+from classroom.errors import PictureMissing
 from classroom.handlers.base import AckFields, Call, Handler
 from classroom.log import Event
 from classroom.protocol import quizzes as p
@@ -27,6 +28,11 @@ def _state(call: Call) -> quizzes.QuizzesState:
 
 
 async def on_quiz_create(call: Call, payload: p.QuizCreate) -> dict[str, Any]:
+    # A question's picture is one this class has stored (the import stores them first): a
+    # name never uploaded would show students a broken picture.
+    for image in sorted({q.image for q in payload.quiz.questions if q.image is not None}):
+        if await call.services.store.get_asset(call.session.class_id, image) is None:
+            raise PictureMissing(f"no picture {image!r} was uploaded to this class", field=image)
     quiz_id = new_id("q")
     proposed = quizzes.propose_create(_state(call), call.actor, payload, quiz_id=quiz_id)
     return await call.append_ack(proposed)

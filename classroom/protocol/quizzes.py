@@ -329,7 +329,9 @@ EVENTS: tuple[EventSpec, ...] = (
         "quiz_create",
         QuizCreate,
         TEACHER,
-        "Create a quiz from its definition.",
+        "Create a quiz from its definition. A question's `image` is the id of a picture this "
+        "class has stored (the quiz import stores them and answers their ids); any other name "
+        "is refused with PICTURE_MISSING (`field`: the name).",
         feature="quizzes",
         idempotency="quiz_create:{client_id}",
         example={

@@ -376,3 +376,40 @@ async def test_a_broken_form_is_refused(running: Running) -> None:
     assert status == 400, answer
     assert answer["error"]["code"] == "QUIZ_BUNDLE_INVALID", answer
     assert (await running.api.request("GET", "/healthz"))[0] == 200
+
+
+async def test_a_quiz_made_over_the_socket_may_show_only_pictures_the_class_has(
+    running: Running,
+) -> None:
+    """``quiz_create`` from a client of the protocol: a picture name never uploaded is
+    PICTURE_MISSING (students would see a broken picture) and nothing is logged; the id of a
+    picture the class stored is taken."""
+    cls = await running.new_class()
+    class_id = str(cls["class_id"])
+    teacher = await running.teacher(class_id)
+    quiz = {
+        "title": "Shapes",
+        "questions": [
+            {
+                "type": "single",
+                "question": "Which shape?",
+                "options": ["circle", "square"],
+                "correct": [0],
+                "image": "circle.png",
+            }
+        ],
+    }
+    before = (await teacher.ok("class_snapshot"))["seq"]
+    ack = await teacher.call("quiz_create", {"quiz": quiz})
+    assert ack["error"]["code"] == "PICTURE_MISSING", ack
+    assert ack["error"]["field"] == "circle.png"
+    assert (await teacher.ok("class_snapshot"))["seq"] == before
+    status, body = await post(
+        running, class_id, "?filename=quiz.zip", (SAMPLES / "quiz.zip").read_bytes()
+    )
+    assert status == 201, body
+    stored = expected_asset("circle.png", CIRCLE)
+    quiz["questions"][0]["image"] = stored
+    made = await teacher.ok("quiz_create", {"quiz": quiz})
+    assert made["questions"] == 1
+    await teacher.disconnect()

@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import html
 import json
+import math
 import re
 import time
 from collections import OrderedDict
@@ -111,11 +112,16 @@ async def library_middleware(request: web.Request, handler: Route) -> web.Stream
     if not _is_library(request.path):
         return await handler(request)
     state = _state(request)
+    page = not request.path.startswith("/api/")
     if not on_own_address(request):
         wait = state.take(limit_key(_address(request)), time.monotonic())
         if wait > 0:
+            if page:
+                return _refusal_page(429, wait)
             raise RateLimited("too many library requests from this address", retry_after_s=wait)
     if not await state.gate.enter():
+        if page:
+            return _refusal_page(503, 1)
         raise Busy("the library is busy; try again in a moment")
     try:
         # The answer is made here; it is sent after the gate is left (a download over a
@@ -123,6 +129,29 @@ async def library_middleware(request: web.Request, handler: Route) -> web.Stream
         return await handler(request)
     finally:
         state.gate.leave()
+
+
+_REFUSAL_PAGE = """<!doctype html>
+<html lang="ur" dir="rtl"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{wait}"><title>Takhti</title></head>
+<body style="font: 1.3rem/1.8 sans-serif; margin: 2rem">
+<p>لائبریری اس وقت مصروف ہے۔ یہ صفحہ چند سیکنڈ میں خود دوبارہ کھلے گا۔</p>
+<p lang="en" dir="ltr">The library is busy right now. This page opens again by itself in a few
+seconds.</p></body></html>
+"""
+
+
+def _refusal_page(status: int, wait: float) -> web.Response:
+    """What a browser tab gets when a library page is refused (the API answers the JSON
+    error): a few hundred bytes in both languages that try again by themselves."""
+    seconds = max(1, math.ceil(wait))
+    return web.Response(
+        status=status,
+        text=_REFUSAL_PAGE.replace("{wait}", str(seconds)),
+        content_type="text/html",
+        headers={"Retry-After": str(seconds), "Cache-Control": "no-store"},
+    )
 
 
 def _json_answer(body: dict[str, Any]) -> tuple[str, bytes, bytes]:
@@ -376,6 +405,8 @@ def _chunks_of(static: Path, source: str) -> list[str]:
         manifest = _manifest(static, path.stat().st_mtime_ns)
     except (OSError, ValueError):
         return []
+    if not isinstance(manifest, dict):
+        return []
     files: list[str] = []
     seen: set[str] = set()
     todo = [source]
@@ -385,21 +416,26 @@ def _chunks_of(static: Path, source: str) -> list[str]:
         if key in seen or not isinstance(chunk, dict) or chunk.get("isEntry"):
             continue
         seen.add(key)
-        files.append(str(chunk["file"]))
-        todo.extend(str(k) for k in chunk.get("imports", []))
+        if isinstance(chunk.get("file"), str):
+            files.append(chunk["file"])
+        imports = chunk.get("imports")
+        todo.extend(str(k) for k in imports if isinstance(k, str)) if isinstance(
+            imports, list
+        ) else None
     return files
 
 
 async def lesson_page(request: web.Request, index: Path) -> web.Response | None:
     """``/library/{class_id}`` of a published lesson: the app's page with the lesson's replay
-    info and first events inside it, and its first voice segment's header loading while the
-    app's code arrives (``preload="metadata"``: the rest of the voice does not take the line
-    from the code; it streams, by byte ranges, once play is pressed). On a 64 kbit/s link that
-    saves the round trips a page otherwise makes one after another before it can play. None
-    (the plain page) for anything else: the app then shows its own "not found" or "busy"."""
+    info and first events inside it, the library's code named so it loads beside the entry,
+    and an ``<audio>`` of the first voice segment that loads nothing until play is pressed
+    (``preload="none"``: the voice does not take the line from the code; it then streams by
+    byte ranges). On a 64 kbit/s link that saves the round trips a page otherwise makes one
+    after another before it can play. None (the plain page) for anything else: the app then
+    shows its own "not found"."""
     try:
         entry = await _published(request)
-    except (NotFound, RateLimited):
+    except NotFound:
         return None
     info = await _info_answer(request, entry)
     events = await _events_answer(request, entry, 0, BOOT_EVENTS)

@@ -391,10 +391,16 @@ async def flood(
         async def one() -> int:
             async with http.get(running.url + path, headers=headers) as resp:
                 await resp.read()
-                if resp.status == 429:
+                if resp.status == 429 and path.startswith("/api/"):
                     body = await resp.json()
                     assert body["ok"] is False and body["error"]["code"] == "RATE_LIMITED"
                     assert body["error"]["retry_after_s"] > 0
+                    assert int(resp.headers["Retry-After"]) >= 1
+                elif resp.status == 429:
+                    # A browser tab gets a page in both languages that tries again itself.
+                    page = await resp.text()
+                    assert resp.content_type == "text/html" and "مصروف" in page
+                    assert "The library is busy" in page and 'http-equiv="refresh"' in page
                     assert int(resp.headers["Retry-After"]) >= 1
                 return resp.status
 
@@ -456,6 +462,9 @@ async def test_library_work_waits_at_a_bounded_gate_beyond_which_it_is_busy_at_o
         assert resp.status == 503 and body["error"]["code"] == "BUSY", body
         assert resp.headers["Retry-After"] == "1"
     assert time.monotonic() - started < 2  # at once, not after waiting in line
+    async with aiohttp.ClientSession() as http, http.get(running.url + "/library") as resp:
+        assert resp.status == 503 and resp.content_type == "text/html"
+        assert "The library is busy" in await resp.text()
     release.set()
     assert set(await held_back) == {200}
     assert (gate.holders, gate.waiting) == (0, 0)

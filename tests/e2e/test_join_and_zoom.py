@@ -95,3 +95,24 @@ async def test_the_join_form_works_before_the_drawing_code_arrives(pages: Pages)
     assert await page.is_enabled("form button[type=submit]")
     # The live app was asked for (prefetched while the student types), and was not needed.
     await asyncio.wait_for(live_app_asked.wait(), 10)
+
+
+async def test_urdu_strings_lost_on_the_way_leave_an_english_page_not_a_blank_one(
+    pages: Pages,
+) -> None:
+    """The Urdu strings are their own chunk (fetched only in Urdu). When a dropped link loses
+    it, the page comes up in English; the next load, with the link back, is in Urdu again."""
+    ctx = await pages.context(lang="ur", viewport={"width": 800, "height": 1280})
+
+    async def drop(route: object) -> None:
+        await route.abort()  # type: ignore[attr-defined]
+
+    await ctx.route(re.compile(r"/assets/i18n-ur-[^/]*\.js$"), drop)
+    page = await ctx.new_page()
+    await page.goto(pages.url + "/join/ABC123")
+    await page.fill("input[name=name]", "Hira")
+    assert await page.evaluate("document.documentElement.dir") == "ltr"
+    assert await page.is_enabled("form button[type=submit]")
+    await ctx.unroute(re.compile(r"/assets/i18n-ur-[^/]*\.js$"))
+    await page.reload()
+    await page.wait_for_function("document.documentElement.dir === 'rtl'")

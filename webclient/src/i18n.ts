@@ -485,10 +485,20 @@ export function sep(): string {
 
 /** Apply the language to the document: lang, dir, and the Urdu font (fetched only for Urdu). */
 export async function applyLang(next: Lang = lang): Promise<void> {
-  if (next === "ur") await loadUrdu();
+  let keep = true;
+  if (next === "ur") {
+    try {
+      await loadUrdu();
+    } catch {
+      // The Urdu strings did not arrive (a dropped link): English this time, not a blank
+      // page; the choice of Urdu is kept for the next load.
+      next = "en";
+      keep = false;
+    }
+  }
   lang = next;
   try {
-    localStorage.setItem(STORE_KEY, next);
+    if (keep) localStorage.setItem(STORE_KEY, next);
   } catch {
     /* storage blocked */
   }
@@ -497,7 +507,7 @@ export async function applyLang(next: Lang = lang): Promise<void> {
   root.dir = next === "ur" ? "rtl" : "ltr";
   document.title = STRINGS[next]["app.name"];
   if (next === "ur") {
-    await import("./urdu-font");
+    await import("./urdu-font").catch(() => undefined);
     await document.fonts?.load('1em "Noto Nastaliq Urdu"', "اردو").catch(() => undefined);
   }
 }

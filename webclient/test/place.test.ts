@@ -13,6 +13,10 @@ describe("textDir", () => {
     expect(textDir("12 سلام")).toBe("rtl");
     expect(textDir("Salam سلام")).toBe("ltr");
     expect(textDir("123")).toBe("ltr");
+    // Urdu digits are weak, as for the server: the first letter decides.
+    expect(textDir("۵ apples")).toBe("ltr");
+    expect(textDir("۵ سیب")).toBe("rtl");
+    expect(textDir("؟ why")).toBe("rtl");
   });
 });
 
@@ -53,6 +57,12 @@ describe("placeText", () => {
     expect(p.x).toBe(1200);
     expect(p.width).toBeLessThanOrEqual(1200 - TEXT_MARGIN);
     expect(p.text.split("\n").length).toBeGreaterThan(1);
+  });
+
+  it("never makes more lines than the server keeps", () => {
+    const typed = Array.from({ length: 20 }, (_, i) => (i === 0 ? "word ".repeat(200).trim() : "x")).join("\n");
+    const p = placeText(typed, 400, 100, SIZE, LH, measure);
+    expect(p.text.split("\n").length).toBeLessThanOrEqual(20);
   });
 
   it("text tapped at the bottom moves up so its last line is on the board", () => {

@@ -12,14 +12,18 @@ export const TEXT_MARGIN = 24;
  * not make a one-word column; the text moves inwards instead. */
 export const MIN_WRAP_WIDTH = 480;
 
-const RTL_CHAR = /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}]/u;
-const STRONG_LTR = /\p{L}/u;
+const RTL_SCRIPT = /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}]/u;
+const LETTER = /\p{L}/u;
+// Arabic punctuation of bidi class AL (؛ ؟ ۔): strong right-to-left, as for the server.
+const RTL_PUNCTUATION = "\u061b\u061f\u06d4";
 
-/** The direction of a text from its first strong character, as the server decides it. */
+/** The direction of a text from its first strong character, as the server decides it
+ * (classroom/board.py ``text_direction``): letters, not digits; Urdu digits are weak. */
 export function textDir(text: string): "ltr" | "rtl" {
   for (const ch of text) {
-    if (RTL_CHAR.test(ch)) return "rtl";
-    if (STRONG_LTR.test(ch)) return "ltr";
+    if (RTL_PUNCTUATION.includes(ch)) return "rtl";
+    if (!LETTER.test(ch)) continue;
+    return RTL_SCRIPT.test(ch) ? "rtl" : "ltr";
   }
   return "ltr";
 }
@@ -68,8 +72,10 @@ export function placeText(text: string, tapX: number, tapY: number, size: number
   const room = dir === "rtl" ? tapX - TEXT_MARGIN : BOARD_WIDTH - TEXT_MARGIN - tapX;
   const wrapAt = Math.min(board, Math.max(room, MIN_WRAP_WIDTH, widest));
   let lines = wrapText(text, wrapAt, measure);
-  // More lines than the server keeps: use the board's whole width rather than be refused.
+  // More lines than the server keeps: use the board's whole width rather than be refused, or
+  // the lines as typed when even that is too many.
   if (lines.length > MAX_TEXT_LINES) lines = wrapText(text, board, measure);
+  if (lines.length > MAX_TEXT_LINES) lines = text.split("\n");
   const width = Math.min(board, Math.max(...lines.map(measure), 0));
   const height = lines.length * size * lineHeight;
   const x = dir === "rtl"

@@ -106,6 +106,13 @@ class Peer:
     def __post_init__(self) -> None:
         self.sio.on("*", self._record)
         self.sio.on("connect_error", self.connect_errors.append)
+        # The catch-all hears no disconnect: wake ``wait_until`` for it too, so a predicate on
+        # ``sio.connected`` is looked at again when the server closes the socket.
+        self.sio.on("disconnect", self._disconnected)
+
+    async def _disconnected(self, *reason: Any) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     async def _record(self, event: str, data: Any = None) -> None:
         self.events.append((event, data))

@@ -270,7 +270,7 @@ def test_the_span_runs_from_the_first_event_to_the_end_and_ignores_what_comes_af
 
 
 def test_the_console_offers_the_subjects_the_server_knows() -> None:
-    source = (Path(__file__).parents[2] / "webclient/src/teacher/lessons.ts").read_text()
+    source = (Path(__file__).parents[2] / "webclient/src/lessonfacts.ts").read_text()
     line = next(x for x in source.splitlines() if x.startswith("export const SUBJECTS"))
     assert tuple(re.findall(r'"([a-z_]+)"', line)) == lessons.SUBJECTS
 

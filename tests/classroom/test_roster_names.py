@@ -19,6 +19,8 @@ from testkit.scenario import Classroom
 from tests.conftest import Running
 
 TWO_PROCS_PASSWORD = "two-procs-pass"
+# Its own name: the session's Redis also holds test_multiprocess's teacher.
+ROSTER_TEACHER = "rosterprocs"
 
 QUIZ = {
     "title": "Maths",
@@ -297,7 +299,7 @@ def two_servers(
     tmp_path: Path, shared_store_url: str
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two ``classroom serve`` processes sharing one Redis (or Redis Cluster)."""
-    add_teacher(shared_store_url, tmp_path, "twoproc", TWO_PROCS_PASSWORD)
+    add_teacher(shared_store_url, tmp_path, ROSTER_TEACHER, TWO_PROCS_PASSWORD)
     servers = (
         ServerProcess(shared_store_url, tmp_path / "a"),
         ServerProcess(shared_store_url, tmp_path / "b"),
@@ -314,7 +316,7 @@ async def test_rename_and_removal_reach_students_on_another_process(
 ) -> None:
     a, b = two_servers
     async with aiohttp.ClientSession() as http:
-        room = await Classroom.create(http, a.url, "twoproc", TWO_PROCS_PASSWORD)
+        room = await Classroom.create(http, a.url, ROSTER_TEACHER, TWO_PROCS_PASSWORD)
         teacher = await room.teacher(a.url)
         ali, _ = await room.student("Ali", b.url)
         other, other_joined = await room.student("Ali", b.url)

@@ -106,6 +106,15 @@ class Running:
 
 
 @pytest.fixture
+async def peers() -> AsyncIterator[list[Peer]]:
+    """Peers a test opens itself; all disconnected at the end, even when the test fails."""
+    opened: list[Peer] = []
+    yield opened
+    for peer in opened:
+        await peer.disconnect()
+
+
+@pytest.fixture
 async def running(tmp_path: Path, store_url: str) -> AsyncIterator[Running]:
     """The server app on a real socket, over SQLite and over Redis, with one teacher."""
     async for item in _running(tmp_path, store_url):

@@ -8,23 +8,11 @@ import asyncio
 import csv
 import io
 import time
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from classroom.tallies import TALLY_HZ
 from testkit.client import Peer
 from tests.conftest import Running
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[list[Peer]]:
-    """Peers a test opens; all disconnected at the end, even when the test fails."""
-    opened: list[Peer] = []
-    yield opened
-    for peer in opened:
-        await peer.disconnect()
 
 
 def received(peer: Peer, event: str) -> list[Any]:

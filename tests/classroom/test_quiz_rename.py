@@ -4,7 +4,6 @@ and students are refused with nothing changed; a retry is answered from the log.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,6 @@ from tests.conftest import Running
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 URDU_TITLE = "حساب: کسریں"
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[list[Peer]]:
-    opened: list[Peer] = []
-    yield opened
-    for peer in opened:
-        await peer.disconnect()
 
 
 def titles(snapshot: dict[str, Any]) -> list[str]:

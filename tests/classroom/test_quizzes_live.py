@@ -8,27 +8,16 @@ import asyncio
 import csv
 import io
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from classroom.quizzes import speed_points, streak_bonus
 from testkit.client import Peer
 from tests.conftest import Running
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[list[Peer]]:
-    """Peers a test opens; all disconnected at the end, even when the test fails."""
-    opened: list[Peer] = []
-    yield opened
-    for peer in opened:
-        await peer.disconnect()
 
 
 def received(peer: Peer, event: str) -> list[dict[str, Any]]:

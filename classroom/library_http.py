@@ -155,15 +155,24 @@ def _refusal_page(status: int, wait: float) -> web.Response:
 
 
 def _json_answer(body: dict[str, Any]) -> tuple[str, bytes, bytes]:
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _answer(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _answer(raw: bytes) -> tuple[str, bytes, bytes]:
+    """An answer made once and kept: its ETag, its bytes and their gzip."""
     etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
     return etag, raw, gzip.compress(raw, compresslevel=6, mtime=0)
 
 
-def _send_json(
-    request: web.Request, answer: tuple[str, bytes, bytes], *, max_age: int = 0
+def _send_answer(
+    request: web.Request,
+    answer: tuple[str, bytes, bytes],
+    *,
+    max_age: int = 0,
+    content_type: str = "application/json",
+    charset: str | None = None,
 ) -> web.Response:
-    """A JSON answer made once: gzip when the client takes it, 304 for a current copy."""
+    """An answer made once: gzip when the client takes it, 304 for a current copy."""
     etag, raw, packed = answer
     cache = f"public, max-age={max_age}" if max_age else "no-cache"
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Accept-Encoding"}
@@ -171,8 +180,10 @@ def _send_json(
         return web.Response(status=304, headers=headers)
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         headers["Content-Encoding"] = "gzip"
-        return web.Response(body=packed, content_type="application/json", headers=headers)
-    return web.Response(body=raw, content_type="application/json", headers=headers)
+        body = packed
+    else:
+        body = raw
+    return web.Response(body=body, content_type=content_type, charset=charset, headers=headers)
 
 
 def _ranges(request: web.Request, size: int) -> tuple[int, int] | None:
@@ -303,7 +314,7 @@ async def library_list(request: web.Request) -> web.Response:
         "lessons": [_public(request, e) for e in found[:limit]],
         "total": len(found),
     }
-    return _send_json(request, _json_answer(body))
+    return _send_answer(request, _json_answer(body))
 
 
 async def _published(request: web.Request) -> Entry:
@@ -313,7 +324,7 @@ async def _published(request: web.Request) -> Entry:
 async def library_replay_info(request: web.Request) -> web.Response:
     """A published lesson's replay info (details, chapters, audio) as anyone may see it."""
     entry = await _published(request)
-    return _send_json(request, await _info_answer(request, entry), max_age=60)
+    return _send_answer(request, await _info_answer(request, entry), max_age=60)
 
 
 async def _info_answer(request: web.Request, entry: Entry) -> tuple[str, bytes, bytes]:
@@ -357,7 +368,7 @@ async def library_replay_events(request: web.Request) -> web.Response:
     after_seq = _bounded_int(request, "after_seq", 0, 0, 2**53)
     limit = _bounded_int(request, "limit", REPLAY_PAGE_DEFAULT, 1, REPLAY_PAGE_MAX)
     answer = await _events_answer(request, entry, after_seq, limit)
-    return _send_json(request, answer, max_age=3600)
+    return _send_answer(request, answer, max_age=3600)
 
 
 async def _events_answer(
@@ -419,9 +430,8 @@ def _chunks_of(static: Path, source: str) -> list[str]:
         if isinstance(chunk.get("file"), str):
             files.append(chunk["file"])
         imports = chunk.get("imports")
-        todo.extend(str(k) for k in imports if isinstance(k, str)) if isinstance(
-            imports, list
-        ) else None
+        if isinstance(imports, list):
+            todo.extend(k for k in imports if isinstance(k, str))
     return files
 
 
@@ -439,39 +449,47 @@ async def lesson_page(request: web.Request, index: Path) -> web.Response | None:
         return None
     info = await _info_answer(request, entry)
     events = await _events_answer(request, entry, 0, BOOT_EVENTS)
+    state = _state(request)
+    key = ("page", entry.class_id, info[0], events[0], index.stat().st_mtime_ns)
+    answer = state.answers.get(key)
+    if answer is None:
+        answer = await asyncio.to_thread(_lesson_page, index, entry.class_id, info[1], events[1])
+        state.remember(key, answer)
+    return _send_answer(request, answer, content_type="text/html", charset="utf-8")
+
+
+def _lesson_page(
+    index: Path, class_id: str, info: bytes, events: bytes
+) -> tuple[str, bytes, bytes]:
     boot = b"".join(
-        [b'{"class_id":', json.dumps(entry.class_id).encode(), b',"info":', info[1], b',"events":',
-         events[1], b"}"]
+        [b'{"class_id":', json.dumps(class_id).encode(), b',"info":', info, b',"events":',
+         events, b"}"]
     )  # fmt: skip
     # Inside <script> nothing may read as a closing tag: "<" only occurs in JSON strings.
     boot = boot.replace(b"<", b"\\u003c")
-    segments = json.loads(info[1])["audio"]
+    segments = json.loads(info)["audio"]
     audio = b""
     if segments:
         first = min(segments, key=lambda s: s["t_ms"])
         src = html.escape(first["url"], quote=True).encode()
         audio = b'<audio id="library-audio" preload="none" src="%s"></audio>' % src
-    page = await asyncio.to_thread(index.read_bytes)
     preloads = b"".join(
         b'<link rel="modulepreload" crossorigin href="/%s">' % html.escape(f).encode()
-        for f in await asyncio.to_thread(_chunks_of, index.parent, "src/library/page.ts")
+        for f in _chunks_of(index.parent, "src/library/page.ts")
     )
-    page = page.replace(
-        b"</head>",
-        preloads
-        + b'<script type="application/json" id="library-boot">'
-        + boot
-        + b"</script></head>",
-        1,
-    ).replace(b"<body>", b"<body>" + audio, 1)
-    etag = '"' + hashlib.sha256(page).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-    if etag in request.headers.get("If-None-Match", ""):
-        return web.Response(status=304, headers=headers)
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        headers["Content-Encoding"] = "gzip"
-        page = await asyncio.to_thread(gzip.compress, page, 6, mtime=0)
-    return web.Response(body=page, content_type="text/html", charset="utf-8", headers=headers)
+    page = (
+        index.read_bytes()
+        .replace(
+            b"</head>",
+            preloads
+            + b'<script type="application/json" id="library-boot">'
+            + boot
+            + b"</script></head>",
+            1,
+        )
+        .replace(b"<body>", b"<body>" + audio, 1)
+    )
+    return _answer(page)
 
 
 async def library_asset(request: web.Request) -> web.Response:
@@ -522,7 +540,7 @@ async def library_manifest(request: web.Request) -> web.Response:
     """The library's manifest, as ``classroom library pull`` fetches it."""
     collected = await _collected(request)
     body = {"ok": True, "manifest": collected.manifest.model_dump(mode="json")}
-    return _send_json(request, _json_answer(body))
+    return _send_answer(request, _json_answer(body))
 
 
 async def library_file(request: web.Request) -> web.StreamResponse:

@@ -156,14 +156,22 @@ def _add_static(app: web.Application) -> None:
     app.router.add_get("/lessons", page)
     app.router.add_get("/lessons/{class_id}", page)
     app.router.add_get("/replay/{class_id}", page)
-    app.router.add_get("/library", page)
+    # The library is its own small page (webclient/library.html), not the app's.
+    library_index = STATIC_DIR / "library.html"
+
+    async def library_page(request: web.Request) -> web.StreamResponse:
+        if library_index.exists():
+            return _static_file(library_index, REVALIDATE, "text/html; charset=utf-8")
+        return web.Response(text=FALLBACK_PAGE, content_type="text/html")
 
     async def library_lesson(request: web.Request) -> web.StreamResponse:
-        if index.exists():
-            found = await library_http.lesson_page(request, index)
+        if library_index.exists():
+            found = await library_http.lesson_page(request, library_index)
             if found is not None:
                 return found
-        return await page(request)
+        return await library_page(request)
+
+    app.router.add_get("/library", library_page)
 
     app.router.add_get("/library/{class_id}", library_lesson)
     app.router.add_get("/assets/{name}", asset)

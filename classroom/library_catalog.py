@@ -141,7 +141,9 @@ class Catalog:
                 return
 
     def open(self) -> None:
-        """Start :meth:`reconcile` in the background (a server at start)."""
+        """Start :meth:`reconcile` in the background (a server at start), then build every
+        published lesson's entry, so the first visitor after a start does not wait for that
+        (a second for a few long lessons)."""
         self._reconciling = asyncio.create_task(self._reconcile_logged())
 
     async def close(self) -> None:
@@ -161,6 +163,10 @@ class Catalog:
             await self.reconcile()
         except Exception:
             logger.exception("library: the check for unlisted published lessons failed")
+        try:
+            logger.info("library: %d published lessons ready", len(await self.entries()))
+        except Exception:
+            logger.exception("library: the published lessons could not be read at start")
 
     async def reconcile(self) -> list[str]:
         """List every published lesson of the store the index misses (see module docstring):

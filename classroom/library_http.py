@@ -401,48 +401,14 @@ async def _events_answer(
 BOOT_EVENTS = 60
 
 
-@functools.lru_cache(maxsize=4)
-def _manifest(static: Path, mtime_ns: int) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((static / ".vite" / "manifest.json").read_bytes())
-    return loaded
-
-
-def _chunks_of(static: Path, source: str) -> list[str]:
-    """The built files the app's module ``source`` needs (its chunk and every chunk it imports,
-    not the entry index.html loads anyway), from Vite's manifest; none when there is no
-    manifest. The lesson page names them so they load beside the entry, not after it."""
-    path = static / ".vite" / "manifest.json"
-    try:
-        manifest = _manifest(static, path.stat().st_mtime_ns)
-    except (OSError, ValueError):
-        return []
-    if not isinstance(manifest, dict):
-        return []
-    files: list[str] = []
-    seen: set[str] = set()
-    todo = [source]
-    while todo:
-        key = todo.pop()
-        chunk = manifest.get(key)
-        if key in seen or not isinstance(chunk, dict) or chunk.get("isEntry"):
-            continue
-        seen.add(key)
-        if isinstance(chunk.get("file"), str):
-            files.append(chunk["file"])
-        imports = chunk.get("imports")
-        if isinstance(imports, list):
-            todo.extend(k for k in imports if isinstance(k, str))
-    return files
-
-
 async def lesson_page(request: web.Request, index: Path) -> web.Response | None:
-    """``/library/{class_id}`` of a published lesson: the app's page with the lesson's replay
-    info and first events inside it, the library's code named so it loads beside the entry,
-    and an ``<audio>`` of the first voice segment that loads nothing until play is pressed
-    (``preload="none"``: the voice does not take the line from the code; it then streams by
-    byte ranges). On a 64 kbit/s link that saves the round trips a page otherwise makes one
-    after another before it can play. None (the plain page) for anything else: the app then
-    shows its own "not found"."""
+    """``/library/{class_id}`` of a published lesson: the library's page (``library.html``:
+    its one script and stylesheet, named in its head, load beside the rest of the page) with
+    the lesson's replay info and first events inside it, and an ``<audio>`` of the first voice
+    segment that loads nothing until play is pressed (``preload="none"``: the voice does not
+    take the line from the code; it then streams by byte ranges). On a 64 kbit/s link that
+    saves the round trips a page otherwise makes one after another before it can play. None
+    (the plain page) for anything else: the page then shows its own "not found"."""
     try:
         entry = await _published(request)
     except NotFound:
@@ -473,18 +439,11 @@ def _lesson_page(
         first = min(segments, key=lambda s: s["t_ms"])
         src = html.escape(first["url"], quote=True).encode()
         audio = b'<audio id="library-audio" preload="none" src="%s"></audio>' % src
-    preloads = b"".join(
-        b'<link rel="modulepreload" crossorigin href="/%s">' % html.escape(f).encode()
-        for f in _chunks_of(index.parent, "src/library/page.ts")
-    )
     page = (
         index.read_bytes()
         .replace(
             b"</head>",
-            preloads
-            + b'<script type="application/json" id="library-boot">'
-            + boot
-            + b"</script></head>",
+            b'<script type="application/json" id="library-boot">' + boot + b"</script></head>",
             1,
         )
         .replace(b"<body>", b"<body>" + audio, 1)

@@ -1,10 +1,10 @@
 /// <reference types="vitest/config" />
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build as esbuildLike, defineConfig, type Plugin } from "vite";
+import { precompress } from "./scripts/vite-plugins.ts";
 
 /**
  * Emit /sw.js next to index.html with the list of app-shell files to precache. The Urdu font is
@@ -38,41 +38,6 @@ function serviceWorker(): Plugin {
   };
 }
 
-/**
- * Write a `.br` and a `.gz` twin of every text file of the build (the server sends the one the
- * browser accepts: aiohttp's FileResponse looks for them), once, at build time, at the highest
- * levels: a tablet on a 64 kbit/s link gets about a quarter of the bytes. Runs after every
- * other plugin has written its files (sw.js).
- */
-function precompress(): Plugin {
-  const TEXT = /\.(js|mjs|css|html|svg|json|txt|webmanifest)$/;
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? walk(path) : [path];
-    });
-  let outDir = "";
-  return {
-    name: "takhti-precompress",
-    apply: "build",
-    writeBundle(options) {
-      outDir = options.dir!;
-    },
-    closeBundle: {
-      sequential: true,
-      order: "post",
-      handler() {
-        for (const path of walk(outDir)) {
-          if (!TEXT.test(path)) continue;
-          const data = readFileSync(path);
-          writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
-          writeFileSync(`${path}.br`, brotliCompressSync(data, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: data.length } }));
-        }
-      },
-    },
-  };
-}
-
 export default defineConfig({
   plugins: [serviceWorker(), precompress()],
   build: {
@@ -81,9 +46,6 @@ export default defineConfig({
     target: "es2020",
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
-    // .vite/manifest.json: which chunks a page's code needs, so the server can name them in a
-    // library lesson's page (classroom/library_http.py) and they load beside the entry.
-    manifest: true,
     reportCompressedSize: true,
   },
   server: {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import time
 from typing import Any
@@ -517,8 +518,8 @@ async def test_a_lesson_page_carries_its_info_first_events_and_voice(
     )
     assert status == 200 and headers["Content-Encoding"] == "gzip"
     page = raw.decode()
-    index = (STATIC_DIR / "index.html").read_text()
-    # One more </script> than the app's page: the boot script's own end, none from the title.
+    index = (STATIC_DIR / "library.html").read_text()
+    # One more </script> than the library's page: the boot script's own end, none from the title.
     assert page.count("</script>") == index.count("</script>") + 1
     opening = '<script type="application/json" id="library-boot">'
     boot = json.loads(page.split(opening, 1)[1].split("</script>", 1)[0])
@@ -531,10 +532,11 @@ async def test_a_lesson_page_carries_its_info_first_events_and_voice(
     assert f'<audio id="library-audio" preload="none" src="{info["audio"][0]["url"]}">' in page
     for secret in (lesson["student"], lesson["student_id"], lesson["private"]):
         assert secret not in page
-    # The library's code is named in the page, so it loads beside the entry, not after it.
-    manifest = json.loads((STATIC_DIR / ".vite" / "manifest.json").read_text())
-    for source in ("src/library/page.ts", "src/replay/page.ts"):
-        assert f'<link rel="modulepreload" crossorigin href="/{manifest[source]["file"]}">' in page
+    # The library's own small page, its script and stylesheet named before the lesson's data
+    # (they load beside it), not the app's page and code.
+    script = re.search(r'<script type="module" crossorigin src="/assets/library-[^"]+">', page)
+    assert script is not None and page.index(script.group(0)) < page.index(opening)
+    assert '<script type="module" crossorigin src="/assets/index-' not in page
     status, _, _, again = await get(
         running, f"/library/{class_id}", **{"If-None-Match": headers["ETag"]}
     )
@@ -542,6 +544,6 @@ async def test_a_lesson_page_carries_its_info_first_events_and_voice(
 
     for other in (hidden["class_id"], "c_" + secrets.token_hex(8)):
         status, _, _, raw = await get(running, f"/library/{other}")
-        assert status == 200  # the app's page, which then says "not found"
+        assert status == 200  # the library's page, which then says "not found"
         assert b"library-boot" not in raw and b"hidden-lesson" not in raw
-        assert raw == (STATIC_DIR / "index.html").read_bytes()
+        assert raw == (STATIC_DIR / "library.html").read_bytes()

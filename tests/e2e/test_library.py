@@ -4,6 +4,9 @@ only the library's routes (no token, no class routes) and registers no service w
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 from typing import Any
 
 from tests.e2e.conftest import Pages
@@ -66,3 +69,73 @@ async def test_a_published_lesson_is_found_and_played_by_a_visitor_without_an_ac
         " return [a.src, a.currentSrc.startsWith('blob:')]; })()"
     )
     assert "/api/library/" in played[0] and played[1] is False, played
+
+    # Opened straight from a link in Urdu, on a fresh device: the page shows its own Urdu words
+    # (vite.library.config.ts keeps only the library's strings: none may be missing) and plays
+    # before the Nastaliq font, which is fetched only once the lesson's board has all arrived
+    # (on a weak link it would take the line from the voice), and then drawn in.
+    fresh = await pages.context(lang="ur", viewport={"width": 820, "height": 1000})
+    order: list[str] = []
+    fresh.on("request", lambda request: order.append(request.url))
+    await fresh.add_init_script(
+        "new MutationObserver(() => { if (!window.__loadedAt &&"
+        " document.querySelector(\".replay[data-loaded='1']\"))"
+        " window.__loadedAt = performance.now(); })"
+        ".observe(document, { subtree: true, attributes: true, attributeFilter: ['data-loaded'] });"
+    )
+    direct: Any = await fresh.new_page()
+    direct.on("pageerror", lambda exc: errors.append(str(exc)))
+    # As a lesson longer than the page's first events: the page keeps three and the rest
+    # is held on the way until the font's absence has been seen.
+    await direct.route(f"**/library/{class_id}", _three_boot_events)
+    held = asyncio.Event()
+
+    async def hold(route: Any) -> None:
+        await held.wait()
+        await route.continue_()
+
+    await direct.route("**/replay/events*", hold)
+    async with direct.expect_request("**/replay/events*"):
+        await direct.goto(f"{pages.url}/library/{class_id}")
+    await direct.wait_for_selector(".replay[data-ready='1']")
+    assert not [url for url in order if "-font-" in url or ".woff" in url], order
+    held.set()
+    assert await direct.evaluate("document.documentElement.dir") == "rtl"
+    assert await direct.locator(".replay-play").inner_text() == "چلائیں"
+    await direct.wait_for_selector(".replay[data-loaded='1']")
+    await direct.wait_for_function(
+        "[...document.fonts].some(f => f.family.includes('Noto Nastaliq Urdu')"
+        " && f.status === 'loaded')"
+    )
+    fonts = [url for url in order if url.endswith((".woff2", ".woff"))]
+    assert fonts and all("arabic-400" in url for url in fonts), fonts  # one weight: bold drawn
+    started = await direct.evaluate(
+        "performance.getEntriesByType('resource').filter(e => /\\.woff2?$/.test(e.name))"
+        ".map(e => e.startTime - window.__loadedAt)"
+    )
+    assert started and min(started) >= 0, started
+    await direct.locator("button.lang").click()
+    await direct.wait_for_function("document.documentElement.dir === 'ltr'")
+    await direct.wait_for_selector(".replay[data-ready='1']")
+    for shown in (page, direct):
+        text = await shown.evaluate("document.body.innerText")
+        assert not re.search(
+            r"\b(app|lang|common|error|replay|library|lessons|subject|quiz|poll|board|export)\.[a-zA-Z]",
+            text,
+        ), text
+    assert await direct.locator(".replay-play").inner_text() == "Play"
+    assert errors == []
+
+
+async def _three_boot_events(route: Any) -> None:
+    """The lesson's page with only its first three events inside (the replay asks for the
+    rest), as a long lesson's page is."""
+    response = await route.fetch()
+    opening = '<script type="application/json" id="library-boot">'
+    head, rest = (await response.text()).split(opening, 1)
+    data, tail = rest.split("</script>", 1)
+    boot = json.loads(data)
+    kept = boot["events"]["events"][:3]
+    boot["events"].update(events=kept, next_after_seq=kept[-1]["seq"], more=True)
+    inline = json.dumps(boot).replace("<", "\\u003c")
+    await route.fulfill(response=response, body=f"{head}{opening}{inline}</script>{tail}")

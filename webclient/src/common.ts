@@ -25,7 +25,7 @@ export function statusPill(session: ClassSession): HTMLElement {
   return el;
 }
 
-export function langButton(rerender: () => void): HTMLElement {
+export function langButton(rerender: () => void, options: { font?: boolean } = {}): HTMLElement {
   return h(
     "button",
     {
@@ -34,7 +34,7 @@ export function langButton(rerender: () => void): HTMLElement {
       lang: getLang() === "ur" ? "en" : "ur",
       "aria-label": t("lang.switchLabel"),
       onclick: async () => {
-        await applyLang(getLang() === "ur" ? "en" : "ur");
+        await applyLang(getLang() === "ur" ? "en" : "ur", options);
         rerender();
       },
     },

@@ -483,8 +483,10 @@ export function sep(): string {
   return t("lessons.and");
 }
 
-/** Apply the language to the document: lang, dir, and the Urdu font (fetched only for Urdu). */
-export async function applyLang(next: Lang = lang): Promise<void> {
+/** Apply the language to the document: lang, dir, and the Urdu font (fetched only for Urdu,
+ * and waited for). ``font: false`` leaves the font to the caller (the library fetches it when
+ * the line is free, src/library/page.ts). */
+export async function applyLang(next: Lang = lang, options: { font?: boolean } = {}): Promise<void> {
   let keep = true;
   if (next === "ur") {
     try {
@@ -506,7 +508,7 @@ export async function applyLang(next: Lang = lang): Promise<void> {
   root.lang = next;
   root.dir = next === "ur" ? "rtl" : "ltr";
   document.title = STRINGS[next]["app.name"];
-  if (next === "ur") {
+  if (next === "ur" && options.font !== false) {
     await import("./urdu-font").catch(() => undefined);
     await document.fonts?.load('1em "Noto Nastaliq Urdu"', "اردو").catch(() => undefined);
   }

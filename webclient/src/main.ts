@@ -1,5 +1,7 @@
 /** Entry point: pick the app for the address, set the language, register the offline cache. */
+import "./base.css";
 import "./style.css";
+import "./replay/replay.css";
 import { applyLang, getLang } from "./i18n";
 
 async function start(): Promise<void> {
@@ -9,12 +11,8 @@ async function start(): Promise<void> {
   const path = location.pathname;
   const lesson = /^\/lessons(?:\/([^/]+))?\/?$/.exec(path);
   const replay = /^\/replay\/([^/]+)\/?$/.exec(path);
-  const shelf = /^\/library(?:\/([^/]+))?\/?$/.exec(path);
-  if (shelf) {
-    const { startLibrary } = await import("./library/page");
-    await ready;
-    startLibrary(root, shelf[1] ? decodeURIComponent(shelf[1]) : null);
-  } else if (replay) {
+  // /library is its own page (library.html, src/library/main.ts), not this app.
+  if (replay) {
     const { startStudentReplay } = await import("./replay/student");
     await ready;
     startStudentReplay(root, decodeURIComponent(replay[1]!));
@@ -36,9 +34,7 @@ async function start(): Promise<void> {
 
 void start();
 
-// The app shell is cached so a repeat visit opens with no network (see src/sw.ts); not from
-// /library: a visitor's page on a plain-http LAN would spend a slow link fetching the whole
-// app for a lesson they watch once (and could not register one anyway outside localhost).
-if ("serviceWorker" in navigator && location.protocol !== "file:" && !/^\/library(\/|$)/.test(location.pathname)) {
+// The app shell is cached so a repeat visit opens with no network (see src/sw.ts).
+if ("serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => undefined);
 }

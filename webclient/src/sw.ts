@@ -38,14 +38,15 @@ sw.addEventListener("fetch", (event: FetchEvent) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== sw.location.origin) return;
   if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/socket.io")) return;
+  // The library is its own page (library.html) and needs the server: not the app shell.
+  if (/^\/library(\/|$)/.test(url.pathname)) return;
   if (request.mode === "navigate") {
     event.respondWith(
       (async () => {
         const cache = await caches.open(CACHE);
         try {
           const fresh = await Promise.race([fetch(request), timeout(2500)]);
-          // A library lesson's page carries that lesson's data: it is not the app shell.
-          if (fresh.ok && !url.pathname.startsWith("/library")) await cache.put("/", fresh.clone());
+          if (fresh.ok) await cache.put("/", fresh.clone());
           return fresh;
         } catch {
           return (await cache.match("/")) ?? Response.error();

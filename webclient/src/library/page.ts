@@ -6,7 +6,7 @@
 import { ApiError, api } from "../api";
 import { langButton } from "../common";
 import { h, replace } from "../dom";
-import { fmtDate, t, type Key } from "../i18n";
+import { fmtDate, getLang, t, type Key } from "../i18n";
 // The player comes with this chunk, not after it: one round trip less before a lesson plays
 // on a weak link (the list page carries ~5 KB it may not use).
 import { startReplay, type ReplayOptions } from "../replay/page";
@@ -35,11 +35,20 @@ interface LibraryLesson {
   downloads: Download[];
 }
 
+// The Urdu font is fetched when the line is free: on the list at once, on a lesson once its
+// board has all arrived, so on a weak link it does not take the line from the voice and the
+// board (160 KB: 20 s at 64 kbit/s). Until then Urdu shows in the device's Arabic-script font.
+let lineFree = false;
+function fontWhenFree(free = lineFree): void {
+  lineFree = free;
+  if (lineFree && getLang() === "ur") void import("./font").catch(() => undefined);
+}
+
 function topbar(render: () => void): HTMLElement {
   return h("header", { class: "topbar" }, [
     h("a", { class: "brand", href: "/library" }, [t("library.title")]),
     h("div", { class: "spacer" }),
-    langButton(render),
+    langButton(render, { font: false }),
   ]);
 }
 
@@ -74,6 +83,7 @@ export function startLibrary(root: HTMLElement, classId: string | null): void {
   }
   const params = new URLSearchParams(location.search);
   const render = (): void => {
+    fontWhenFree(true);
     const q = h("input", { type: "search", name: "q", value: params.get("q") ?? "", placeholder: t("library.searchHint"), "aria-label": t("library.search"), dir: "auto", maxlength: 200 }) as HTMLInputElement;
     const subject = select("subject", "library.subject", SUBJECTS, subjectLabel, params.get("subject") ?? "");
     const grade = select("grade", "library.grade", GRADES, gradeLabel, params.get("grade") ?? "");
@@ -124,6 +134,7 @@ function bootOf(classId: string): ReplayOptions["boot"] {
 
 async function startLesson(root: HTMLElement, classId: string): Promise<void> {
   const render = (): void => {
+    fontWhenFree();
     const slot = h("div", { class: "replay-root" });
     replace(root, [topbar(render), h("main", { class: "center wide" }, [slot, h("a", { class: "btn big", href: "/library" }, [`‹ ${t("library.back")}`])])]);
     void startReplay(slot, {
@@ -133,6 +144,7 @@ async function startLesson(root: HTMLElement, classId: string): Promise<void> {
       base: `/api/library/${encodeURIComponent(classId)}`,
       boot: bootOf(classId),
       stream: true,
+      onLoaded: () => fontWhenFree(true),
       extra: (info) => downloadLinks(((info.lesson as unknown as LibraryLesson).downloads ?? []) as Download[]),
     });
   };

@@ -15,9 +15,12 @@ import { drawBackground, drawItem, HIGHLIGHTER_OPACITY } from "../board/render";
 import { AUDIO_DRIFT_MS, PathCache, ReplayState, SPEEDS, STEP_MS, clock as lessonClock, type ReplayAudio, type ReplayInfo } from "./player";
 
 // The first page is small so the board shows after ~20 KB on a weak link; the rest come in
-// bigger pages (fewer round trips).
+// bigger pages (fewer round trips). Streamed (the library), the pages after the first grow
+// from STREAM_PAGE_LIMIT: on a 64 kbit/s link a 2,000-event page takes ten seconds beside
+// the voice, and the board would wait for it seconds after play started.
 const FIRST_PAGE_LIMIT = 300;
 const PAGE_LIMIT = 2000;
+const STREAM_PAGE_LIMIT = 250;
 const CANVAS_SCALE = 0.5; // 960x540 backing store: what a tablet needs, a quarter of the pixels
 
 const clock = (ms: number): string => lessonClock(ms, fmtNumber);
@@ -39,6 +42,8 @@ export interface ReplayOptions {
    * first: play starts after the first few KB instead of after the whole segment, and the
    * event pages need not wait for the voice (it takes only its bit rate of the line). */
   stream?: boolean;
+  /** Called once every event of the lesson has arrived. */
+  onLoaded?: () => void;
 }
 
 interface EventsPage {
@@ -259,6 +264,20 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     if (!playing && !audio.paused) audio.pause();
     player.dataset.audioMs = String(Math.round(s.t_ms + audio.currentTime * 1000));
   }
+  // Streamed, the next segment is fetched into the browser's cache (its route is cacheable for a
+  // year) once the one playing has all arrived (the element goes idle: "suspend"): the voice
+  // does not stop for a round trip at each 3-s boundary on a weak link, and the next segment
+  // never shares the line with the one needed now.
+  const prefetched = new Set<string>();
+  audio.addEventListener("suspend", () => {
+    if (!options.stream || !current || loadedSrc !== current) return;
+    const next = segments[segments.indexOf(current) + 1];
+    if (!next || prefetched.has(next.url)) return;
+    prefetched.add(next.url);
+    void fetch(next.url)
+      .then((r) => r.arrayBuffer())
+      .catch(() => prefetched.delete(next.url));
+  });
   audio.addEventListener("timeupdate", () => {
     if (current && loadedSrc === current) player.dataset.audioMs = String(Math.round(current.t_ms + audio.currentTime * 1000));
   });
@@ -324,6 +343,13 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   };
   document.addEventListener("keydown", onKey);
 
+  // Board text drawn before the Urdu font arrived (the library fetches it late) is drawn again.
+  document.fonts?.addEventListener?.("loadingdone", () => {
+    if (!player.isConnected) return;
+    drawnVersion = -1;
+    draw();
+  });
+
   const tick = (): void => {
     if (!player.isConnected) return;
     requestAnimationFrame(tick);
@@ -351,7 +377,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   let started = false;
   const load = async (): Promise<void> => {
     for (;;) {
-      const page = pages === 0 ? await firstPage : await api("GET", `${base}/events?after_seq=${after}&limit=${PAGE_LIMIT}`, undefined, options.token);
+      const limit = options.stream ? Math.min(PAGE_LIMIT, STREAM_PAGE_LIMIT * 2 ** (pages - 1)) : PAGE_LIMIT;
+      const page = pages === 0 ? await firstPage : await api("GET", `${base}/events?after_seq=${after}&limit=${limit}`, undefined, options.token);
       state.add(page.events);
       after = page.next_after_seq;
       pages++;
@@ -381,6 +408,7 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     prepare();
     loading.remove();
     player.dataset.loaded = "1";
+    options.onLoaded?.();
   };
   // Once everything arrived: fold to the end once (every checkpoint exists from then on, so no
   // seek folds more than CHECKPOINT_EVERY events), then work out the finished strokes' outlines

@@ -30,6 +30,7 @@ export function precompress(): Plugin {
       sequential: true,
       order: "post",
       handler() {
+        if (!outDir) return; // the build failed before writing
         for (const path of walk(outDir)) {
           if (!TEXT.test(path) || (fresh(path, `${path}.gz`) && fresh(path, `${path}.br`))) continue;
           const data = readFileSync(path);

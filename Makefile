@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 WEB := webclient
-WEB_STAMP := classroom/static/index.html
-WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/scripts -type f 2>/dev/null) $(WEB)/index.html \
-	$(WEB)/vite.config.ts $(WEB)/vite.package.config.ts $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
+WEB_STAMP := classroom/static/library.html
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/scripts -type f 2>/dev/null) $(WEB)/index.html $(WEB)/library.html \
+	$(WEB)/vite.config.ts $(WEB)/vite.package.config.ts $(WEB)/vite.library.config.ts $(WEB)/tsconfig.json $(WEB)/package.json $(WEB)/package-lock.json
 
 .PHONY: setup web run test lint docs teacher bench clean
 

@@ -2,7 +2,7 @@
 64 kbit/s.
 
 Against a real ``classroom serve`` subprocess (SQLite store, ``TAKHTI_TRUST_PROXY=private`` so
-each viewer is its own address through ``X-Forwarded-For``, as tablets on a LAN are). Two
+each viewer is its own address through ``X-Forwarded-For``, as tablets on a LAN are). Three
 synthetic lessons (``bench/replay.py``'s ``make_lesson``: ``--strokes`` strokes, 30 students,
 polls, a quiz, keyframes and speech-like Opus audio) are written with their own times and
 published.
@@ -15,9 +15,9 @@ published.
   (navigation -> the audio element playing), then ``played_in_next_20_s``: how many seconds of
   the lesson played in the next 20 (the board's clock waits for its data and the voice: less
   than 20 is a link that cannot keep up). ``repeat_visit``: the same for the second lesson in
-  the same browser (the library's code cached, the lesson's data not); ``cold_ur``: a new
-  device set to Urdu (its strings come on their own; the Nastaliq font only once the board
-  has arrived).
+  the same browser (the library's code cached, the lesson's data not); ``cold_ur``: the third
+  lesson on a new device set to Urdu (its strings come on their own; the Nastaliq font only
+  once the board has arrived).
 * Live class: one teacher drawing like the browser (a batch of points every 33 ms, strokes of
   1.3 s), ``--students`` students receiving; ``fanout`` = the teacher's send -> a student's
   socket delivering that batch (one clock: both in one process). Measured for ``--seconds``
@@ -70,13 +70,13 @@ PAGE_TAIL = re.compile(rb'"next_after_seq":(\d+),"head_seq":\d+,"more":(true|fal
 
 
 async def write_lessons(data_dir: Path, strokes: int) -> list[str]:
-    """Two ended, published lessons written with their own times, and the teacher."""
+    """Three ended, published lessons written with their own times, and the teacher."""
     store = open_store("sqlite:///", data_dir=data_dir)
     await store.open()
     ids = []
     try:
         await store.add_teacher(TeacherRecord(TEACHER, hash_password(PASSWORD), 0))
-        for n in range(2):
+        for n in range(3):
             class_id = classes.new_id("c")
             events, assets = make_lesson(
                 class_id, strokes, with_audio=True, distinct_audio=6, seed=n + 1
@@ -134,7 +134,7 @@ async def cold_start(url: str, class_ids: list[str]) -> dict[str, Any]:
             # label, lesson, the device's language, a new device (nothing cached)
             ("cold", class_ids[0], "en-US", True),
             ("repeat_visit", class_ids[1], "en-US", False),
-            ("cold_ur", class_ids[1], "ur-PK", True),
+            ("cold_ur", class_ids[2], "ur-PK", True),
         )
         page: Any = None
         cdp: Any = None
@@ -418,7 +418,7 @@ def _cpu_since(
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        log(f"writing two {args.strokes}-stroke lessons")
+        log(f"writing three {args.strokes}-stroke lessons")
         class_ids = await write_lessons(data_dir, args.strokes)
         port = free_port()
         server = CommandServer(

@@ -65,7 +65,7 @@ async def browser() -> AsyncIterator[Any]:
         f"{CHROMIUM} is missing: apt-get install -y chromium",
     )
     _need(
-        (STATIC_DIR / "index.html").exists(),
+        (STATIC_DIR / "index.html").exists() and (STATIC_DIR / "library.html").exists(),
         "the web client is not built: (cd webclient && npm ci && npm run build)",
     )
     _need(playwright_api is not None, "the playwright package is missing: pip install playwright")

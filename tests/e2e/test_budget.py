@@ -25,7 +25,7 @@ REMOTE_URL = re.compile(
 
 
 def _built() -> None:
-    if not (STATIC_DIR / "index.html").exists():
+    if not all((STATIC_DIR / page).exists() for page in ("index.html", "library.html")):
         message = "the web client is not built: (cd webclient && npm ci && npm run build)"
         if IN_CI:
             pytest.fail(message)
@@ -52,7 +52,8 @@ def test_the_urdu_font_is_bundled_and_no_asset_points_off_site() -> None:
     assets = STATIC_DIR / "assets"
     fonts = [p for p in assets.iterdir() if p.name.startswith("noto-nastaliq-urdu-arabic")]
     assert any(p.suffix == ".woff2" for p in fonts)
-    for path in [STATIC_DIR / "index.html", STATIC_DIR / "sw.js", *assets.glob("*.css")]:
+    pages = [STATIC_DIR / "index.html", STATIC_DIR / "library.html", STATIC_DIR / "sw.js"]
+    for path in [*pages, *assets.glob("*.css")]:
         assert not REMOTE_URL.search(path.read_bytes()), f"{path.name} refers to a remote URL"
 
 

@@ -110,7 +110,11 @@ async def test_practice_class_poll_quiz_and_debrief(
 
     # Ending the practice class shows the debrief, and the students' process stops.
     await teacher.click("header .btn.danger")
-    await teacher.click("dialog.confirm .btn.danger")
+    # The debrief can show (class_ended came over the socket) before the End request has
+    # stopped the simulator: its answer is what says the students' process stopped.
+    async with teacher.expect_response(f"**/api/classes/{class_id}/end", timeout=30_000) as ended:
+        await teacher.click("dialog.confirm .btn.danger")
+    assert (await ended.value).ok
     await teacher.wait_for_selector("[data-debrief=ready]", timeout=30_000)
     text = await teacher.inner_text("[data-debrief]")
     await teacher.screenshot(path=str(artifacts / "practice-debrief.png"))

@@ -89,7 +89,8 @@ export function pruneStrings(entry: string): Plugin {
         const file = todo.pop()!;
         if (seen.has(file)) continue;
         seen.add(file);
-        const code = codeOf(readFileSync(file, "utf8"));
+        // Types are not code: `import type` brings no strings (and no module) along.
+        const code = codeOf(readFileSync(file, "utf8")).replace(/^\s*(?:import|export)\s+type\b[^;]*;/gm, "");
         for (const m of code.matchAll(KEY_LITERAL)) names.add(m[1]!);
         for (const m of code.matchAll(KEY_PREFIX)) prefixes.add(m[1]!);
         for (const m of code.matchAll(IMPORT)) {

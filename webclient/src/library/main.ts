@@ -11,5 +11,11 @@ import { applyLang, getLang } from "../i18n";
 import { startLibrary } from "./page";
 
 const shelf = /^\/library(?:\/([^/]+))?\/?$/.exec(location.pathname);
+let classId: string | null = null;
+try {
+  classId = shelf?.[1] ? decodeURIComponent(shelf[1]) : null;
+} catch {
+  classId = shelf![1]!; // not a lesson's id ("%E0%A4"): the page says it finds no such lesson
+}
 // In Urdu the page does not wait for the Nastaliq font: src/library/page.ts fetches it.
-void applyLang(getLang(), { font: false }).then(() => startLibrary(document.getElementById("app")!, shelf?.[1] ? decodeURIComponent(shelf[1]) : null));
+void applyLang(getLang(), { font: false }).then(() => startLibrary(document.getElementById("app")!, classId));

@@ -275,8 +275,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     if (!next || prefetched.has(next.url)) return;
     prefetched.add(next.url);
     void fetch(next.url)
-      .then((r) => r.arrayBuffer())
-      .catch(() => prefetched.delete(next.url));
+      .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(String(r.status)))))
+      .catch(() => prefetched.delete(next.url)); // a refusal (429) is not cached: asked again
   });
   audio.addEventListener("timeupdate", () => {
     if (current && loadedSrc === current) player.dataset.audioMs = String(Math.round(current.t_ms + audio.currentTime * 1000));
@@ -344,14 +344,16 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
   document.addEventListener("keydown", onKey);
 
   // Board text drawn before the Urdu font arrived (the library fetches it late) is drawn again.
-  document.fonts?.addEventListener?.("loadingdone", () => {
-    if (!player.isConnected) return;
+  // Let go with the player (a language switch or another lesson builds a new one).
+  const onFonts = (): void => {
+    if (!player.isConnected) return document.fonts?.removeEventListener?.("loadingdone", onFonts);
     drawnVersion = -1;
     draw();
-  });
+  };
+  document.fonts?.addEventListener?.("loadingdone", onFonts);
 
   const tick = (): void => {
-    if (!player.isConnected) return;
+    if (!player.isConnected) return document.fonts?.removeEventListener?.("loadingdone", onFonts);
     requestAnimationFrame(tick);
     if (!playing) return;
     let ms = now();

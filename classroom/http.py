@@ -1248,13 +1248,16 @@ CLASS_VIEWER = Actor("student", "")
 
 async def _replay_viewer(request: web.Request, class_id: str) -> Actor:
     """Who may replay a lesson: its teacher (everything), or a student of the class while the
-    teacher shares it (the class's view, also after the class ended). Anyone else: FORBIDDEN."""
+    teacher shares it (the class's view, also after the class ended), unless the teacher
+    removed them (STUDENT_REMOVED, as when they connect). Anyone else: FORBIDDEN."""
     claims, _ = await _class_token(request, class_id)
     if claims.role == "teacher":
         return Actor("teacher", claims.subject, claims.subject)
     if claims.role != "student" or claims.class_id != class_id:
         raise Forbidden("only the class's teacher and students may replay this lesson")
     state = await _services(request).lesson_index.state(class_id)
+    if claims.subject in state.removed:
+        raise StudentRemoved("the teacher removed you from this class")
     if not state.shared:
         raise Forbidden("the teacher has not shared this lesson")
     return CLASS_VIEWER

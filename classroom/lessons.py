@@ -56,6 +56,7 @@ class LessonState:
     shared: bool = False  # the last ``lesson_shared``: the class's students may replay it
     published: bool = False  # the last ``lesson_published``: in the school's library
     published_at: int | None = None  # when it was last published (server time, ms)
+    removed: set[str] = field(default_factory=set)  # students the teacher removed (no replay)
     seq: int = 0  # the last event folded in
 
 
@@ -94,6 +95,8 @@ def apply(state: LessonState, event: Event) -> None:
             state.questions.add((str(data.get("quiz_id")), int(data.get("question", 0))))
         case "camera_keyframe_added":
             state.keyframes += 1
+        case "student_removed" if event.actor.role == "teacher":
+            state.removed.add(str(data.get("student_id")))  # as the roster folds it
     if event.type in _NOT_LESSON or state.ended_at is not None:
         return  # presence events after the end do not lengthen the lesson
     if state.started_at is None:

@@ -954,12 +954,13 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "GET",
         "/api/classes/{class_id}/assets/{asset_id}",
         "asset",
-        "A stored image (page background, camera view, keyframe) or audio segment of the class.",
+        "A stored image (page background, camera view, keyframe) or audio segment of the class "
+        "(not for a student the teacher removed).",
         "class",
         None,
         media=(*_IMAGE_TYPES, *_AUDIO_TYPES),
         query=(Query("token", "The token, when no Authorization header can be sent."),),
-        errors=_TEACHER_CLASS,
+        errors=(*_TEACHER_CLASS, StudentRemoved),
     ),
     HttpRoute(
         "POST",
@@ -1094,10 +1095,11 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "replay_info",
         "What a replay needs first: the lesson's details, span, chapters (with `t_ms`), audio "
         "segments and whether it is shared. The class's teacher, or its students while shared "
-        "(also after the class ended). Gzip when asked; an ended lesson has an ETag.",
+        "(also after the class ended), not a student the teacher removed. Gzip when asked; an "
+        "ended lesson has an ETag.",
         "class",
         ReplayInfo,
-        errors=(Unauthorized, Forbidden, NotFound),
+        errors=(Unauthorized, Forbidden, NotFound, StudentRemoved),
     ),
     HttpRoute(
         "GET",
@@ -1105,7 +1107,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
         "replay_events",
         "The lesson's events as the viewer may see them, a page at a time (the teacher: all; "
         "a student of a shared lesson: the class's view). Gzip when asked; an ended lesson's "
-        "pages have an ETag and may be cached.",
+        "pages have an ETag and may be cached. Not for a student the teacher removed.",
         "class",
         ReplayEvents,
         query=(
@@ -1116,7 +1118,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
                 kind="number",
             ),
         ),
-        errors=(Unauthorized, Forbidden, NotFound, InvalidPayload),
+        errors=(Unauthorized, Forbidden, NotFound, InvalidPayload, StudentRemoved),
     ),
     HttpRoute(
         "GET",

@@ -159,6 +159,49 @@ async def test_students_replay_only_a_shared_lesson_and_see_the_class_view(
     await teacher.disconnect()
 
 
+async def test_a_student_the_teacher_removed_cannot_replay_the_shared_lesson(
+    running: Running,
+) -> None:
+    """Removing a student ends their part in the class for good: after the end, while the
+    lesson is shared with the class, they get STUDENT_REMOVED for its replay and voice, and
+    the student who stayed still replays it."""
+    cls, teacher, ali, ali_joined = await _recorded(running)
+    class_id = str(cls["class_id"])
+    sara, sara_joined = await running.student(str(cls["join_code"]), "Sara")
+    fields = f"segment_id=v1&captured_at_ms={time.time_ns() // 1_000_000 - 1500}&duration_ms=1000"
+    status, body = await running.api.request(
+        "POST",
+        f"/api/classes/{class_id}/audio?{fields}&container=ogg",
+        token=running.teacher_token,
+        data=encode_opus(beeps(1.0, [0.5])),
+    )
+    assert status == 201, body
+    await teacher.ok("student_remove", {"student_id": str(sara_joined["student_id"])})
+    status, _ = await _share(running, class_id, True, "share-1")
+    assert status == 200
+    await teacher.ok("class_end", {"client_id": "end"})
+    await running.api.request("POST", f"/api/classes/{class_id}/end", token=running.teacher_token)
+
+    status, info, _ = await _get(
+        running, f"/api/classes/{class_id}/replay/info", str(ali_joined["token"])
+    )
+    assert status == 200 and info["shared"] is True
+    segment = info["audio"][0]["url"]
+    removed = str(sara_joined["token"])
+    for path in (
+        f"/api/classes/{class_id}/replay/info",
+        f"/api/classes/{class_id}/replay/events",
+        segment,
+    ):
+        status, body, _ = await _get(running, path, removed)
+        assert status == 403 and body["error"]["code"] == "STUDENT_REMOVED", (path, body)
+    status, data, _ = await _get(running, segment, str(ali_joined["token"]))
+    assert status == 200 and len(data) > 100
+    await ali.disconnect()
+    await sara.disconnect()
+    await teacher.disconnect()
+
+
 async def test_other_classes_students_other_teachers_and_bad_params_are_refused(
     running: Running,
 ) -> None:

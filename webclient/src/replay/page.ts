@@ -66,7 +66,8 @@ export async function startReplay(root: HTMLElement, options: ReplayOptions): Pr
     info = boot ? boot.info : await api("GET", `${base}/info`, undefined, options.token);
   } catch (err) {
     const code = err instanceof ApiError ? err.body.code : "";
-    replace(root, [h("p", { class: "error", role: "alert" }, [code === "FORBIDDEN" ? t("replay.forbidden") : t("lessons.notFound")])]);
+    const why = code === "FORBIDDEN" ? t("replay.forbidden") : code === "STUDENT_REMOVED" ? t("error.STUDENT_REMOVED") : t("lessons.notFound");
+    replace(root, [h("p", { class: "error", role: "alert" }, [why])]);
     return;
   }
   const state = new ReplayState(info, options.me);

@@ -30,17 +30,26 @@ def _in_arabic_script(name: str) -> bool:
     return any("ARABIC" in unicodedata.name(ch, "") for ch in name if ch.isalpha())
 
 
+def name_key(name: str) -> str:
+    """What two names must differ in to be told apart: not case, not the joiners a name may
+    hold (ZWJ, ZWNJ: invisible), not Arabic presentation forms (NFKC: "ﻋﻠﯽ" looks like
+    "علی"). A student cannot join as a look-alike of another."""
+    return unicodedata.normalize(
+        "NFKC", name.replace("\u200c", "").replace("\u200d", "")
+    ).casefold()
+
+
 def distinct_name(index: Mapping[str, str], name: str, student_id: str) -> str:
     """``name``, or the first of ``name 2``, ``name 3`` ... that no other student has.
 
-    ``index`` maps each name taken, case-folded, to its student's id (:func:`fold_name` keeps
-    it; a lookup, not a scan: a class of 2,000 folds its joins in O(N)). Compared without case;
+    ``index`` maps each name taken, by :func:`name_key`, to its student's id (:func:`fold_name`
+    keeps it; a lookup, not a scan: a class of 2,000 folds its joins in O(N)). Compared by key;
     the number is in the name's script (Urdu digits for an Urdu name) and the name is shortened
     to keep within :data:`MAX_NAME_CHARS`.
     """
 
     def free(candidate: str) -> bool:
-        return index.get(candidate.casefold(), student_id) == student_id
+        return index.get(name_key(candidate), student_id) == student_id
 
     if free(name):
         return name
@@ -56,7 +65,7 @@ def distinct_name(index: Mapping[str, str], name: str, student_id: str) -> str:
 
 def fold_name(names: dict[str, str], index: dict[str, str], event: Event) -> None:
     """Fold a :data:`NAME_EVENTS` event into a feature's names (student id -> shown name) and
-    their index (case-folded name -> student id; a renamed student's old name is freed)."""
+    their index (:func:`name_key` -> student id; a renamed student's old name is freed)."""
     student_id, name = event.data.get("student_id"), event.data.get("name")
     if not isinstance(student_id, str) or not isinstance(name, str) or not name:
         return
@@ -68,10 +77,10 @@ def fold_name(names: dict[str, str], index: dict[str, str], event: Event) -> Non
         return
     shown = distinct_name(index, name, student_id)
     old = names.get(student_id)
-    if old is not None and index.get(old.casefold()) == student_id:
-        del index[old.casefold()]
+    if old is not None and index.get(name_key(old)) == student_id:
+        del index[name_key(old)]
     names[student_id] = shown
-    index[shown.casefold()] = student_id
+    index[name_key(shown)] = student_id
 
 
 @dataclass

@@ -108,6 +108,21 @@ async def test_students_with_one_name_are_told_apart(running: Running, peers: li
     assert sorted(await report_names(running, class_id, quiz_id)) == ["Ali", "علی", "علی ۲"]
 
 
+async def test_names_that_only_look_the_same_are_told_apart(
+    running: Running, peers: list[Peer]
+) -> None:
+    """A student cannot pass for another with a name that looks the same: an invisible joiner
+    (ZWJ, ZWNJ) or Arabic presentation forms make no new name, the number tells them apart."""
+    cls = await running.new_class()
+    code = str(cls["join_code"])
+    shown = []
+    for typed in ("Ali", "A\u200dli", "علی", "ع\u200cلی", "\ufecb\ufee0\ufbfd"):
+        peer, body = await running.student(code, typed)
+        peers.append(peer)
+        shown.append(str(body["name"]))
+    assert shown == ["Ali", "A\u200dli 2", "علی", "ع\u200cلی ۲", "\ufecb\ufee0\ufbfd ۳"]
+
+
 async def test_teacher_renames_a_student_and_every_client_hears(
     running: Running, peers: list[Peer]
 ) -> None:

@@ -572,13 +572,18 @@ class SqliteStore:
         return self._last_ts
 
     async def read_after(self, class_id: str, after_seq: int, limit: int) -> list[Event]:
-        rows = await self._read(
-            lambda conn: conn.execute(
-                "SELECT record FROM events WHERE class_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (class_id, after_seq, limit),
-            ).fetchall()
+        # Decoded in the reader's thread: a page of 2,000 ink events is ~30 ms of JSON and
+        # Event building, which on the loop would hold every live class's fan-out that long
+        # (in the thread the loop still runs every switch interval, 5 ms).
+        return await self._read(
+            lambda conn: [
+                Event.from_record(class_id, json.loads(row[0]))
+                for row in conn.execute(
+                    "SELECT record FROM events WHERE class_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (class_id, after_seq, limit),
+                )
+            ]
         )
-        return [Event.from_record(class_id, json.loads(row[0])) for row in rows]
 
     async def find_by_client_id(self, class_id: str, actor: Actor, client_id: str) -> Event | None:
         row = await self._read(

@@ -621,7 +621,7 @@ async def import_quiz(request: web.Request) -> web.Response:
         for name in quiz_bundle.picture_names(definition):
             async with services.pictures.slot():
                 picture = await services.pictures.run(quiz_bundle.prepare_picture, bundle, name)
-            if await services.store.get_asset(record.id, picture.asset_id) is None:
+            if not await services.store.has_asset(record.id, picture.asset_id):
                 added.append(picture.asset_id)
             # Stored again when present: a retry after a lost answer restores what a failed
             # first try took back (the id is the picture's hash, the quiz the same).

@@ -31,7 +31,7 @@ async def on_quiz_create(call: Call, payload: p.QuizCreate) -> dict[str, Any]:
     # A question's picture is one this class has stored (the import stores them first): a
     # name never uploaded would show students a broken picture.
     for image in sorted({q.image for q in payload.quiz.questions if q.image is not None}):
-        if await call.services.store.get_asset(call.session.class_id, image) is None:
+        if not await call.services.store.has_asset(call.session.class_id, image):
             raise PictureMissing(f"no picture {image!r} was uploaded to this class", field=image)
     quiz_id = new_id("q")
     proposed = quizzes.propose_create(_state(call), call.actor, payload, quiz_id=quiz_id)

@@ -131,6 +131,10 @@ class Store(Protocol):
     async def get_asset(self, class_id: str, asset_id: str) -> tuple[str, bytes] | None:
         """``(content_type, data)`` of an asset, or None."""
 
+    async def has_asset(self, class_id: str, asset_id: str) -> bool:
+        """Whether the class has the asset (its bytes are not read: a quiz's pictures are
+        checked this way, each up to a few MB)."""
+
     async def delete_asset(self, class_id: str, asset_id: str) -> None:
         """Remove an asset (nothing happens when there is none): what a failed quiz import
         stored is taken back."""

@@ -445,6 +445,12 @@ class RedisStore:
             return None
         return found[0].decode(), bytes(found[1])
 
+    async def has_asset(self, class_id: str, asset_id: str) -> bool:
+        if self._raw is None:
+            raise StoreUnavailable("the store is not open")
+        key = _class_key(class_id, f"asset:{asset_id}")
+        return bool(await self._call(self._raw.hexists(key, "data")))
+
     async def delete_asset(self, class_id: str, asset_id: str) -> None:
         if self._raw is None:
             raise StoreUnavailable("the store is not open")

@@ -458,6 +458,14 @@ class SqliteStore:
         )
         return (str(row[0]), bytes(row[1])) if row else None
 
+    async def has_asset(self, class_id: str, asset_id: str) -> bool:
+        row = await self._read(
+            lambda conn: conn.execute(
+                "SELECT 1 FROM assets WHERE class_id = ? AND id = ?", (class_id, asset_id)
+            ).fetchone()
+        )
+        return row is not None
+
     async def delete_asset(self, class_id: str, asset_id: str) -> None:
         await self._write(
             lambda conn: conn.execute(

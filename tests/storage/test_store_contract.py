@@ -292,8 +292,11 @@ async def test_assets_round_trip_and_replace(store: Store) -> None:
     class_id = cid()
     data = bytes(range(256)) * 100  # every byte value, binary-safe
     assert await store.get_asset(class_id, "kf-1") is None
+    assert await store.has_asset(class_id, "kf-1") is False
     await store.put_asset(class_id, "kf-1", "image/png", data)
     assert await store.get_asset(class_id, "kf-1") == ("image/png", data)
+    assert await store.has_asset(class_id, "kf-1") is True
+    assert await store.has_asset(cid(), "kf-1") is False
     await store.put_asset(class_id, "kf-1", "image/jpeg", b"\xff\xd8replaced")
     assert await store.get_asset(class_id, "kf-1") == ("image/jpeg", b"\xff\xd8replaced")
     assert await store.get_asset(cid(), "kf-1") is None
@@ -307,6 +310,7 @@ async def test_assets_are_deleted_only_where_named(store: Store) -> None:
     await store.delete_asset(class_id, "pic-1")
     await store.delete_asset(class_id, "never-stored")  # nothing there: no error
     assert await store.get_asset(class_id, "pic-1") is None
+    assert await store.has_asset(class_id, "pic-1") is False
     assert await store.get_asset(class_id, "pic-2") == ("image/png", b"two")
     assert await store.get_asset(other, "pic-1") == ("image/png", b"other")
 

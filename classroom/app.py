@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -115,14 +115,21 @@ def _static_file(path: Path, cache: str, content_type: str | None = None) -> web
     return web.FileResponse(path, headers=headers)
 
 
-def _add_static(app: web.Application) -> None:
-    index = STATIC_DIR / "index.html"
-    assets = STATIC_DIR / "assets"
+def _html_page(path: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A route answering the built page ``path`` (revalidated each load), or the fallback page
+    when the web client is not built."""
 
     async def page(request: web.Request) -> web.StreamResponse:
-        if index.exists():
-            return _static_file(index, REVALIDATE, "text/html; charset=utf-8")
+        if path.exists():
+            return _static_file(path, REVALIDATE, "text/html; charset=utf-8")
         return web.Response(text=FALLBACK_PAGE, content_type="text/html")
+
+    return page
+
+
+def _add_static(app: web.Application) -> None:
+    assets = STATIC_DIR / "assets"
+    page = _html_page(STATIC_DIR / "index.html")
 
     service_worker_file = STATIC_DIR / "sw.js"
 
@@ -158,11 +165,7 @@ def _add_static(app: web.Application) -> None:
     app.router.add_get("/replay/{class_id}", page)
     # The library is its own small page (webclient/library.html), not the app's.
     library_index = STATIC_DIR / "library.html"
-
-    async def library_page(request: web.Request) -> web.StreamResponse:
-        if library_index.exists():
-            return _static_file(library_index, REVALIDATE, "text/html; charset=utf-8")
-        return web.Response(text=FALLBACK_PAGE, content_type="text/html")
+    library_page = _html_page(library_index)
 
     async def library_lesson(request: web.Request) -> web.StreamResponse:
         if library_index.exists():

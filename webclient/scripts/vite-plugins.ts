@@ -53,17 +53,23 @@ const KEY_LITERAL = /"([a-z][A-Za-z]*\.[A-Za-z0-9_.-]+)"/g;
 const KEY_PREFIX = /`([a-z][A-Za-z]*\.[A-Za-z0-9_.-]*)\$\{/g;
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)"(\.{1,2}\/[^"]+)"/g;
 
+/** Each line of ``source``, and whether it is an entry of its string table (between the
+ * table's first and last lines). */
+function tableEntries(source: string): [string, boolean][] {
+  let inTable = false;
+  return source.split("\n").map((line) => {
+    if (TABLE_START.test(line)) inTable = true;
+    else if (inTable && TABLE_END.test(line)) inTable = false;
+    else return [line, inTable];
+    return [line, false];
+  });
+}
+
 /** The source's lines outside its string table (the table names every key: not a use). */
 function codeOf(source: string): string {
-  let inTable = false;
-  return source
-    .split("\n")
-    .filter((line) => {
-      if (TABLE_START.test(line)) inTable = true;
-      else if (inTable && TABLE_END.test(line)) inTable = false;
-      else return !inTable;
-      return false;
-    })
+  return tableEntries(source)
+    .filter(([, entry]) => !entry)
+    .map(([line]) => line)
     .join("\n");
 }
 
@@ -108,21 +114,18 @@ export function pruneStrings(entry: string): Plugin {
     transform(source, id) {
       const file = id.split("?")[0]!;
       if (!tables.has(file)) return null;
-      let inTable = false;
       let kept = 0;
       let dropped = 0;
-      const lines = source.split("\n").filter((line, n) => {
-        if (TABLE_START.test(line)) inTable = true;
-        else if (inTable && TABLE_END.test(line)) inTable = false;
-        else if (inTable) {
+      const lines = tableEntries(source)
+        .filter(([line, entry], n) => {
+          if (!entry) return true;
           const key = ENTRY.exec(line)?.[1];
           if (key === undefined) this.error(`${file}:${n + 1}: not one "key": "text" entry`);
           if (used(key)) kept++;
           else dropped++;
           return used(key);
-        }
-        return true;
-      });
+        })
+        .map(([line]) => line);
       if (!kept) this.error(`${file}: no string table found`);
       this.info(`${file.split("/").pop()}: ${kept} strings kept, ${dropped} left out`);
       return { code: lines.join("\n"), map: null };
